@@ -1,0 +1,12 @@
+"""The `podium` command. Each module of this package adds its own commands to `app`."""
+
+import typer
+
+app = typer.Typer(
+    help="Podium: run Gradio and Streamlit spaces on your own machines.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+# Imported for their side effect of registering commands on `app`.
+from podium.cli import run  # noqa: E402,F401

@@ -1,0 +1,125 @@
+"""The one small interface between Podium's platform and whatever runs spaces.
+
+JupyterHub's Spawner is the model: the caller needs to prepare an environment, start an instance,
+stop it, poll it, read its logs, and forget and re-adopt it across its own restarts. Every backend
+(process, docker, a cluster engine later) implements exactly this; the platform never imports a
+backend's internals. A new backend is a new module.
+"""
+
+from __future__ import annotations
+
+import abc
+import collections
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from podium_runner.plan import BuildPlan, RunContext
+
+LogSink = Callable[[str], None]
+"""Receives log lines (without trailing newline) as they happen. Must not block."""
+
+TAIL_LINES = 200
+
+
+class RunnerError(Exception):
+    """Base of the errors a backend raises; `tail` holds the last log lines that explain it."""
+
+    def __init__(self, message: str, tail: list[str] | None = None):
+        super().__init__(message)
+        self.tail = tail or []
+
+
+class BuildError(RunnerError):
+    """The environment could not be made (maps to BUILD_ERROR)."""
+
+
+class StartError(RunnerError):
+    """The app did not come up: it exited, crashed or never answered (maps to RUNTIME_ERROR)."""
+
+
+class BackendUnavailable(RunnerError):
+    """The backend's engine cannot be reached (e.g. dockerd stopped). Retry once it is back."""
+
+
+class LogTail:
+    """Keeps the last lines of a stream and forwards every line to an optional sink."""
+
+    def __init__(self, sink: LogSink | None = None, size: int = TAIL_LINES):
+        self.lines: collections.deque[str] = collections.deque(maxlen=size)
+        self.sink = sink
+
+    def __call__(self, line: str) -> None:
+        self.lines.append(line)
+        if self.sink is not None:
+            self.sink(line)
+
+    def last(self, count: int = 20) -> list[str]:
+        return list(self.lines)[-count:]
+
+
+@dataclass(frozen=True)
+class Environment:
+    """A prepared environment (a virtualenv, an image) that instances start from."""
+
+    backend: str
+    key: str
+    location: str
+    reused: bool = False
+
+
+@dataclass
+class Instance:
+    """One running (or exited) app. `state` is what `load_state` needs to re-adopt it."""
+
+    backend: str
+    space_id: str
+    url: str
+    state: dict[str, Any]
+    logs: LogTail = field(default_factory=LogTail, repr=False)
+
+
+@dataclass(frozen=True)
+class Exit:
+    """How an instance ended. `reason` is human-readable, e.g. "out of memory"."""
+
+    code: int | None
+    reason: str
+
+
+class Backend(abc.ABC):
+    name: ClassVar[str]
+
+    def check(self, plan: BuildPlan) -> None:
+        """Raise `SpaceConfigError` for what this backend cannot run at all, before any work."""
+
+    @abc.abstractmethod
+    async def prepare(self, plan: BuildPlan, log: LogSink, *, rebuild: bool = False) -> Environment:
+        """Make (or reuse) the environment the plan needs, streaming build output to `log`.
+
+        Concurrent calls for the same environment share one build. A failed build leaves nothing
+        behind and raises `BuildError`."""
+
+    @abc.abstractmethod
+    async def start(self, plan: BuildPlan, env: Environment, ctx: RunContext, log: LogSink) -> Instance:
+        """Start an instance listening on `ctx.port` (or a port the backend picks) and return at once;
+        the caller waits for health with `podium_runner.health.wait_until_ready`."""
+
+    @abc.abstractmethod
+    async def stop(self, instance: Instance, timeout: float = 10.0) -> None:
+        """Stop the instance (terminate, then kill after `timeout`) and free what it held."""
+
+    @abc.abstractmethod
+    async def poll(self, instance: Instance) -> Exit | None:
+        """None while the instance runs; how it ended otherwise."""
+
+    @abc.abstractmethod
+    async def adopt(self, state: dict[str, Any], log: LogSink) -> Instance | None:
+        """Re-attach to an instance from its `state` after the caller restarted; None if it is gone."""
+
+    async def list_orphans(self, known: set[str]) -> list[dict[str, Any]]:
+        """States of instances this backend runs that are not in `known` (instance ids)."""
+        return []
+
+    async def close(self) -> None:
+        """Release the backend's own resources (connections, watchers)."""

@@ -1,0 +1,261 @@
+"""From a `SpaceSpec`, a `BuildPlan`: plain data that says what environment to make and how to launch.
+
+Nothing here touches the disk beyond reading the space, so a plan can be printed, compared and tested
+before any backend acts on it (repo2docker's build packs are the model). The dependency set is
+separated from the app's code, so spaces with the same set share one environment and a code-only
+change never rebuilds it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from podium_runner.spec import PACKAGES, REQUIREMENTS, SpaceConfigError, SpaceSpec
+
+# What Podium installs when a space names no sdk_version. One place, so docs and tests agree.
+DEFAULT_SDK_VERSIONS = {"gradio": "6.31.0", "streamlit": "1.67.0"}
+HOST_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
+PLAN_FORMAT = 1  # bump when the meaning of a plan changes, so old environments are not reused
+
+_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
+_OPTIONS_WITH_PATH = ("-r", "--requirement", "-c", "--constraint", "-e", "--editable", "-f", "--find-links")
+
+Kind = Literal["python", "static", "docker"]
+
+
+def requirement_name(line: str) -> str | None:
+    """The normalised project name a requirement line installs, or None for options and URLs."""
+    if line.startswith("-") or _URL.match(line):
+        return None
+    match = _NAME.match(line)
+    return re.sub(r"[-_.]+", "-", match.group(1)).lower() if match else None
+
+
+@dataclass(frozen=True)
+class DependencySet:
+    """The Python packages of one environment. Equal sets share one environment."""
+
+    python_version: str
+    pre_requirements: tuple[str, ...] = ()
+    requirements: tuple[str, ...] = ()
+    sdk_requirement: str | None = None
+    # Content hashes of files inside the space that requirements point at (`./wheels/x.whl`).
+    local_files: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def key(self) -> str:
+        """Content hash naming the environment: same key, same packages."""
+        payload = json.dumps({"format": PLAN_FORMAT, **asdict(self)}, sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:20]
+
+    def install_steps(self) -> list[tuple[str, ...]]:
+        """Requirement groups in Hugging Face's order: pre-requirements, requirements, then the sdk."""
+        steps = [self.pre_requirements, self.requirements]
+        if self.sdk_requirement:
+            steps.append((self.sdk_requirement,))
+        return [step for step in steps if step]
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Facts only the caller knows when it starts an instance."""
+
+    space_id: str
+    port: int
+    host: str = "127.0.0.1"
+    root_path: str = ""
+    public_host: str = ""
+    title: str = ""
+    env: Mapping[str, str] = field(default_factory=dict)
+    model_cache: str | None = None
+    gpu_ids: tuple[str, ...] = ()
+    hardware: str = "cpu-basic"
+
+
+@dataclass(frozen=True)
+class Launch:
+    """One start of a space: the command (run in the app folder), its environment, its health URL path."""
+
+    argv: tuple[str, ...]
+    env: dict[str, str]
+    health_path: str
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    space_root: Path
+    kind: Kind
+    sdk: str
+    app_file: str
+    app_port: int
+    deps: DependencySet | None
+    system_packages: tuple[str, ...] = ()
+    # The app reads its URL prefix itself (Gradio's GRADIO_ROOT_PATH, Streamlit's baseUrlPath). When
+    # False (docker spaces) the proxy strips the prefix before forwarding.
+    accepts_root_path: bool = True
+    startup_timeout_s: float = 30 * 60
+    code_hash: str = ""
+
+    @property
+    def build_key(self) -> str:
+        """Names the environment (python) or the dependency image (docker) this plan needs."""
+        if self.deps is not None:
+            return self.deps.key
+        return self.code_hash
+
+    def describe(self) -> dict:
+        """The plan as JSON-ready data, for `podium run --plan` and the build log."""
+        data = asdict(self)
+        data["space_root"] = str(self.space_root)
+        data["build_key"] = self.build_key
+        return data
+
+    def launch(self, ctx: RunContext) -> Launch:
+        """The command and environment for one instance, per sdk."""
+        if self.kind == "static":
+            raise ValueError("static spaces are served as files; they have no process to launch")
+        owner, _, name = ctx.space_id.partition("/")
+        env = {
+            "SYSTEM": "spaces",
+            "SPACE_ID": ctx.space_id,
+            "SPACE_AUTHOR_NAME": owner,
+            "SPACE_REPO_NAME": name,
+            "SPACE_TITLE": ctx.title or name,
+            "SPACE_HOST": ctx.public_host,
+            "PORT": str(ctx.port),
+            "PYTHONUNBUFFERED": "1",
+            "GRADIO_ANALYTICS_ENABLED": "False",
+            "HF_HUB_DISABLE_TELEMETRY": "1",
+            "ACCELERATOR": "gpu" if ctx.gpu_ids else "none",
+        }
+        if ctx.model_cache:
+            env["HF_HOME"] = ctx.model_cache
+        if ctx.gpu_ids:
+            env["CUDA_VISIBLE_DEVICES"] = ",".join(ctx.gpu_ids)
+        root = ctx.root_path.rstrip("/")
+        if self.sdk == "gradio":
+            env |= {"GRADIO_SERVER_NAME": ctx.host, "GRADIO_SERVER_PORT": str(ctx.port)}
+            if root:
+                env["GRADIO_ROOT_PATH"] = root
+            argv: tuple[str, ...] = ("python", self.app_file)
+            health = f"{root}/"
+        elif self.sdk == "streamlit":
+            argv = (
+                "python", "-m", "streamlit", "run", self.app_file,
+                "--server.port", str(ctx.port), "--server.address", ctx.host,
+                "--server.headless", "true",
+                # Embedded spaces live in cross-site iframes where Chromium stores no cookies, so the
+                # XSRF cookie never arrives and uploads fail with 403; Hugging Face turns it off too.
+                # Origin checks move to Podium's proxy, which rewrites Origin to the app's own.
+                "--server.enableXsrfProtection", "false", "--server.enableCORS", "false",
+                "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
+            )
+            if root:
+                argv += ("--server.baseUrlPath", root.strip("/"))
+            health = f"{root}/_stcore/health"
+        else:  # docker: the image's own CMD listens on app_port; the prefix is stripped by the proxy
+            argv = ()
+            health = "/"
+        # The caller's variables and secrets come last but may not change where the app listens.
+        fixed = {"PORT", "GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT", "GRADIO_ROOT_PATH"}
+        env |= {key: value for key, value in ctx.env.items() if key not in fixed}
+        return Launch(argv=argv, env=env, health_path=health)
+
+
+def _hash_tree(root: Path, skip: frozenset[str] = frozenset({".git"})) -> str:
+    digest = hashlib.sha256()
+    paths = sorted(p for p in root.rglob("*") if p.is_file() and not skip.intersection(p.relative_to(root).parts))
+    for path in paths:
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:20]
+
+
+def _local_target(line: str) -> str | None:
+    """The local path a requirement line points at, if any (`./pkg`, `-e ../x`, `file:///...`)."""
+    for option in _OPTIONS_WITH_PATH:
+        if line.startswith(option + " ") or line.startswith(option + "="):
+            value = line[len(option) + 1:].strip()
+            return value if not _URL.match(value) or value.startswith("file:") else None
+    candidate = line.split("@", 1)[1].strip() if " @ " in line else line
+    if candidate.startswith("file:"):
+        return candidate.removeprefix("file://").removeprefix("file:")
+    if candidate.startswith((".", "/", "~")) or candidate.endswith((".whl", ".tar.gz", ".zip")):
+        return candidate
+    return None
+
+
+def _check_local_requirements(spec: SpaceSpec, lines: tuple[str, ...], file: str) -> list[tuple[str, str]]:
+    hashes = []
+    for line in lines:
+        target = _local_target(line)
+        if target is None:
+            continue
+        path = (spec.root / target).resolve() if not target.startswith(("/", "~")) else Path(target)
+        if not path.is_relative_to(spec.root):
+            raise SpaceConfigError(
+                f"{line!r} points outside the space; put the package inside the space folder or "
+                f"publish it to a package index", file=file, key=line,
+            )
+        if not path.exists():
+            raise SpaceConfigError(f"{line!r} points at {target}, which is not in the space", file=file, key=line)
+        rel = str(path.relative_to(spec.root))
+        hashes.append((rel, _hash_tree(path) if path.is_dir() else hashlib.sha256(path.read_bytes()).hexdigest()[:20]))
+    return hashes
+
+
+def dependency_set(spec: SpaceSpec, *, host_python: str = HOST_PYTHON) -> DependencySet:
+    sdk = spec.sdk
+    requirements = spec.requirements
+    sdk_version = spec.card.sdk_version
+    if sdk_version is None:
+        # No sdk_version: keep a pin from requirements.txt if there is one, else Podium's default.
+        pinned = [line for line in requirements if requirement_name(line) == sdk]
+        sdk_requirement = None if pinned else f"{sdk}=={DEFAULT_SDK_VERSIONS[sdk]}"
+    else:
+        # As on Hugging Face, the README's sdk_version wins over a pin in requirements.txt.
+        requirements = tuple(line for line in requirements if requirement_name(line) != sdk)
+        sdk_requirement = f"{sdk}=={sdk_version}"
+    local = _check_local_requirements(spec, spec.pre_requirements, "pre-requirements.txt")
+    local += _check_local_requirements(spec, requirements, REQUIREMENTS)
+    return DependencySet(
+        python_version=spec.card.python_version or host_python,
+        pre_requirements=spec.pre_requirements,
+        requirements=requirements,
+        sdk_requirement=sdk_requirement,
+        local_files=tuple(local),
+    )
+
+
+def make_plan(spec: SpaceSpec) -> BuildPlan:
+    """The build plan for a validated spec. Raises `SpaceConfigError` for what no backend can build."""
+    kind: Kind = "python" if spec.sdk in ("gradio", "streamlit") else spec.sdk  # type: ignore[assignment]
+    if kind == "docker" and spec.packages:
+        raise SpaceConfigError(
+            "docker spaces install system packages in their own Dockerfile, not from packages.txt",
+            file=PACKAGES,
+        )
+    for package in spec.packages:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9+.:=~-]*", package):
+            raise SpaceConfigError(f"{package!r} is not a Debian package name", file=PACKAGES, key=package)
+    return BuildPlan(
+        space_root=spec.root,
+        kind=kind,
+        sdk=spec.sdk,
+        app_file=spec.app_file,
+        app_port=spec.app_port,
+        deps=dependency_set(spec) if kind == "python" else None,
+        system_packages=spec.packages,
+        accepts_root_path=kind == "python",
+        startup_timeout_s=spec.card.startup_duration_timeout,
+        code_hash=_hash_tree(spec.root),
+    )
+
