@@ -1,0 +1,322 @@
+"""`ProcessBackend`: spaces as sandboxed child processes in shared uv virtualenvs. No Docker needed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from podium_runner.backend import Backend, Environment, Exit, Instance, LogSink, LogTail
+from podium_runner.plan import BuildPlan, RunContext
+from podium_runner.process import procs
+from podium_runner.process.cgroups import DEFAULT_LIMITS, CgroupSet, Limits, cgroups_available
+from podium_runner.process.environments import EnvironmentStore
+from podium_runner.process.logfile import follow, last_lines
+from podium_runner.process.sandbox import Sandbox, sandbox_unavailable_reason, space_uid
+from podium_runner.spec import PACKAGES, SpaceConfigError
+
+logger = logging.getLogger("podium_runner.process")
+
+SandboxMode = Literal["auto", "on", "off"]
+STATE_FILE = "state.json"
+# Host variables an app may need that say nothing about the host's user (certificates, locale).
+_PASSED_THROUGH = ("LANG", "LC_ALL", "TZ", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE")
+
+
+@dataclass(frozen=True)
+class ProcessFolders:
+    """Where the backend keeps things. Environments and the uv cache must share a filesystem."""
+
+    environments: Path
+    uv_cache: Path
+    data: Path  # one persistent /data folder per space
+    runs: Path  # one folder per instance: its log file and its state
+
+    @classmethod
+    def under(cls, home: Path) -> ProcessFolders:
+        return cls(home / "environments", home / "uv-cache", home / "data", home / "runs")
+
+
+def _installed_on_host(package: str) -> bool:
+    name = re.split(r"[=<>:]", package, maxsplit=1)[0]
+    try:
+        result = subprocess.run(["dpkg-query", "-W", "-f=${Status}", name], capture_output=True, text=True)
+    except FileNotFoundError:
+        return False
+    return result.stdout.strip() == "install ok installed"
+
+
+def _slug(space_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "--", space_id)
+
+
+def _cgroups_of(state: dict[str, Any]) -> CgroupSet | None:
+    saved = state["cgroups"]
+    return CgroupSet(saved["version"], tuple(saved["paths"])) if saved else None
+
+
+def _no_process(plan: BuildPlan) -> ValueError:
+    return ValueError(
+        f"{plan.space_root.name}: static spaces have no process; the platform serves their files"
+    )
+
+
+class ProcessBackend(Backend):
+    name: ClassVar[str] = "process"
+
+    def __init__(
+        self,
+        folders: ProcessFolders,
+        *,
+        sandbox: SandboxMode = "auto",
+        limits: Limits | None = DEFAULT_LIMITS,
+        outlive_caller: bool = False,
+        allow_python_downloads: bool = False,
+    ):
+        """`sandbox="on"` fails here when bubblewrap cannot be used; "auto" falls back to plain child
+        processes with one warning. `outlive_caller=True` lets apps keep running when the caller exits,
+        so a restarted caller can `adopt` them; otherwise they die with it."""
+        reason = sandbox_unavailable_reason()
+        if sandbox == "on" and reason:
+            raise ValueError(
+                f"the process backend cannot sandbox apps: {reason}. Install it, or run with sandbox off"
+            )
+        self.folders = folders
+        self.sandboxed = sandbox != "off" and reason is None
+        self.limits = limits if limits and cgroups_available() else None
+        self.outlive_caller = outlive_caller
+        self.environments = EnvironmentStore(
+            folders.environments, folders.uv_cache, allow_python_downloads=allow_python_downloads
+        )
+        self._children: dict[str, subprocess.Popen[bytes]] = {}
+        self._followers: dict[str, asyncio.Task[None]] = {}
+        self._exits: dict[str, Exit] = {}
+        self._warned = False
+        self._unsandboxed_reason = "sandbox turned off" if sandbox == "off" else reason
+
+    def check(self, plan: BuildPlan) -> None:
+        name = plan.space_root.name
+        if plan.kind == "docker":
+            raise SpaceConfigError(
+                f"{name} is a docker space (sdk: docker), which needs the docker backend; "
+                f"run Podium with the docker backend",
+                key="sdk",
+            )
+        for package in plan.system_packages:
+            if not _installed_on_host(package):
+                raise SpaceConfigError(
+                    f"{package} is not installed on this host, so {name} needs the docker backend (which "
+                    f"installs packages.txt), or install it on the host: apt-get install {package}",
+                    file=PACKAGES,
+                    key=package,
+                )
+
+    async def prepare(self, plan: BuildPlan, log: LogSink, *, rebuild: bool = False) -> Environment:
+        if plan.deps is None:
+            raise _no_process(plan)
+        self.check(plan)
+        return await self.environments.ensure(plan.deps, plan.space_root, log, rebuild=rebuild)
+
+    def _warn_once(self, log: LogSink) -> None:
+        if self._warned:
+            return
+        self._warned = True
+        problems = []
+        if not self.sandboxed:
+            problems.append(
+                f"apps run as plain child processes with this user's rights, not sandboxed "
+                f"({self._unsandboxed_reason})"
+            )
+        if self.limits is None:
+            problems.append("no memory, pids or cpu limits apply (no writable cgroups)")
+        if problems:
+            message = "WARNING: " + "; ".join(problems) + ". Run only spaces you trust."
+            logger.warning(message)
+            log(message)
+
+    async def start(self, plan: BuildPlan, env: Environment, ctx: RunContext, log: LogSink) -> Instance:
+        if plan.deps is None:
+            raise _no_process(plan)
+        self._warn_once(log)
+        launch = plan.launch(ctx)
+        env_dir = Path(env.location)
+        instance_id = f"{_slug(ctx.space_id)}-{ctx.port}-{time.time_ns() // 1_000_000}"
+        run_dir = self.folders.runs / instance_id
+        run_dir.mkdir(parents=True)
+        log_path = run_dir / "app.log"
+        argv = (
+            [str(env_dir / "bin" / "python"), *launch.argv[1:]]
+            if launch.argv[0] == "python"
+            else list(launch.argv)
+        )
+        variables = {key: os.environ[key] for key in _PASSED_THROUGH if key in os.environ}
+        if self.sandboxed:
+            data_dir = self.folders.data / _slug(ctx.space_id)
+            data_dir.mkdir(parents=True, exist_ok=True)
+            uid = space_uid(ctx.space_id)
+            os.chown(data_dir, uid, uid)
+            sandbox = Sandbox(
+                env_dir,
+                plan.space_root,
+                data_dir,
+                uid,
+                ctx.model_cache,
+                die_with_parent=not self.outlive_caller,
+            )
+            argv, cwd = sandbox.wrap(argv), "/"
+            variables |= sandbox.environment()
+        else:
+            cwd = str(plan.space_root)
+            variables |= {
+                "PATH": f"{env_dir}/bin:{os.environ.get('PATH', '/usr/bin:/bin')}",
+                "HOME": os.environ.get("HOME", "/tmp"),
+            }
+            if not self.outlive_caller and shutil.which("setpriv"):
+                argv = ["setpriv", "--pdeathsig", "KILL", "--", *argv]
+        cgroups = None
+        if self.limits is not None:
+            try:
+                cgroups = CgroupSet.create(instance_id, self.limits)
+                argv = cgroups.join_argv(argv)
+            except OSError as exc:
+                log(f"WARNING: no resource limits for {ctx.space_id}: could not create its cgroups ({exc})")
+        with log_path.open("ab") as out:
+            child = subprocess.Popen(
+                argv,
+                cwd=cwd,
+                env=variables | launch.env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        state = {
+            "instance_id": instance_id,
+            "space_id": ctx.space_id,
+            "pid": child.pid,
+            "start_ticks": procs.start_ticks(child.pid),
+            "port": ctx.port,
+            "host": ctx.host,
+            "url": f"http://{ctx.host}:{ctx.port}",
+            "log_path": str(log_path),
+            "env_key": env.key,
+            "sandboxed": self.sandboxed,
+            "cgroups": cgroups and {"version": cgroups.version, "paths": cgroups.paths},
+            "started_at": time.time(),
+        }
+        (run_dir / STATE_FILE).write_text(json.dumps(state))
+        self._children[instance_id] = child
+        instance = Instance(
+            backend=self.name, space_id=ctx.space_id, url=state["url"], state=state, logs=LogTail(log)
+        )
+        self._follow(instance, offset=0)
+        return instance
+
+    def _follow(self, instance: Instance, offset: int) -> None:
+        instance_id = instance.state["instance_id"]
+        task = asyncio.get_running_loop().create_task(
+            follow(
+                Path(instance.state["log_path"]),
+                instance.logs,
+                lambda: self._ended(instance) is not None,
+                offset=offset,
+            )
+        )
+        self._followers[instance_id] = task
+
+    def _ended(self, instance: Instance) -> Exit | None:
+        """How the instance ended, or None while it runs. Frees what it held once it has ended."""
+        state = instance.state
+        instance_id = state["instance_id"]
+        if instance_id in self._exits:
+            return self._exits[instance_id]
+        child = self._children.get(instance_id)
+        if child is not None:
+            code = child.poll()
+            if code is None:
+                return None
+        elif procs.is_same_process(state["pid"], state["start_ticks"]):
+            return None
+        cgroups = _cgroups_of(state)
+        ended = self._describe_exit(child.returncode if child else None, state["sandboxed"], cgroups)
+        if cgroups is not None:
+            cgroups.kill_all()
+            cgroups.remove()
+        self._exits[instance_id] = ended
+        (Path(state["log_path"]).parent / STATE_FILE).unlink(missing_ok=True)
+        return ended
+
+    def _describe_exit(self, code: int | None, sandboxed: bool, cgroups: CgroupSet | None) -> Exit:
+        if cgroups is not None and cgroups.oom_killed():
+            limit = f" (limit {self.limits.memory_mb} MB)" if self.limits and self.limits.memory_mb else ""
+            return Exit(code, f"out of memory{limit}")
+        if code is None:
+            return Exit(None, "exited while its caller was away (exit code unknown)")
+        # bwrap reports a child killed by a signal as 128 + the signal number, as shells do.
+        signal_number = -code if code < 0 else (code - 128 if sandboxed and code > 128 else None)
+        if signal_number:
+            try:
+                name = signal.Signals(signal_number).name
+            except ValueError:
+                name = str(signal_number)
+            return Exit(code, f"killed by signal {name}")
+        return Exit(code, f"exited with code {code}")
+
+    async def poll(self, instance: Instance) -> Exit | None:
+        return self._ended(instance)
+
+    async def stop(self, instance: Instance, timeout: float = 10.0) -> None:
+        state = instance.state
+        if self._ended(instance) is None:
+            # The whole tree: a sandboxed app runs in its own session, below bwrap.
+            procs.signal_all(procs.tree(state["pid"]), signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while self._ended(instance) is None and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            if self._ended(instance) is None:
+                procs.signal_all(procs.tree(state["pid"]), signal.SIGKILL)
+                cgroups = _cgroups_of(state)
+                if cgroups is not None:
+                    cgroups.kill_all()
+                while self._ended(instance) is None:
+                    await asyncio.sleep(0.05)
+        follower = self._followers.pop(state["instance_id"], None)
+        if follower is not None:
+            await follower
+        self._children.pop(state["instance_id"], None)
+
+    async def adopt(self, state: dict[str, Any], log: LogSink) -> Instance | None:
+        if not procs.is_same_process(state["pid"], state["start_ticks"]):
+            return None
+        log_path = Path(state["log_path"])
+        tail = LogTail(log)
+        tail.lines.extend(last_lines(log_path, tail.lines.maxlen or 0))
+        instance = Instance(
+            backend=self.name, space_id=state["space_id"], url=state["url"], state=state, logs=tail
+        )
+        self._follow(instance, offset=log_path.stat().st_size)
+        return instance
+
+    async def list_orphans(self, known: set[str]) -> list[dict[str, Any]]:
+        found = []
+        for state_file in self.folders.runs.glob(f"*/{STATE_FILE}"):
+            state = json.loads(state_file.read_text())
+            if state["instance_id"] not in known and procs.is_same_process(
+                state["pid"], state["start_ticks"]
+            ):
+                found.append(state)
+        return found
+
+    async def close(self) -> None:
+        for task in self._followers.values():
+            task.cancel()
+        self._followers.clear()

@@ -1,0 +1,153 @@
+"""Virtualenvs made with uv, one per dependency set, shared by every space with the same set.
+
+Each environment lives at `ROOT/<DependencySet.key>`. Builds of one key are serialised by an asyncio
+lock (one build per process) and an flock on `ROOT/<key>.lock` (one build across processes), so two
+spaces asking for the same set at once share one build. An environment is built in place (so its
+scripts and bytecode carry their final paths) and becomes usable only when its `complete` marker is
+written last; a failed or interrupted build is removed, so no half environment is ever handed out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import fcntl
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import uv
+
+from podium_runner.backend import BuildError, Environment, LogSink, LogTail
+from podium_runner.plan import DependencySet
+from podium_runner.process.pip_settings import uv_environment
+from podium_runner.process.pythons import find_python, installed_versions
+
+COMPLETE_MARKER = ".podium-complete.json"
+
+
+class EnvironmentStore:
+    """Makes and hands out the virtualenvs under `root`, with one uv cache for all of them.
+
+    Keep `uv_cache` on the same filesystem as `root`: uv then hardlinks packages from the cache, and
+    a second environment with gradio costs megabytes, not hundreds."""
+
+    def __init__(self, root: Path, uv_cache: Path, *, allow_python_downloads: bool = False):
+        self.root = root
+        self.uv_cache = uv_cache
+        self.allow_python_downloads = allow_python_downloads
+        self._locks: collections.defaultdict[str, asyncio.Lock] = collections.defaultdict(asyncio.Lock)
+
+    def path(self, deps: DependencySet) -> Path:
+        return self.root / deps.key
+
+    def is_ready(self, deps: DependencySet) -> bool:
+        return (self.path(deps) / COMPLETE_MARKER).is_file()
+
+    async def ensure(
+        self, deps: DependencySet, space: Path, log: LogSink, *, rebuild: bool = False
+    ) -> Environment:
+        """The environment for `deps`, built now if needed. `space` is the folder that relative
+        requirement paths (`./wheels/x.whl`) are read from."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.uv_cache.mkdir(parents=True, exist_ok=True)
+        async with self._locks[deps.key]:
+            lock_file = await asyncio.to_thread(self._lock, deps.key)
+            try:
+                if self.is_ready(deps) and not rebuild:
+                    log(f"Reusing environment {deps.key} (same requirements as an earlier build)")
+                    return Environment(
+                        backend="process", key=deps.key, location=str(self.path(deps)), reused=True
+                    )
+                await self._build(deps, space, log)
+                return Environment(backend="process", key=deps.key, location=str(self.path(deps)))
+            finally:
+                lock_file.close()  # closing the descriptor releases the flock
+
+    def _lock(self, key: str):
+        lock_file = open(self.root / f"{key}.lock", "w")  # noqa: SIM115 - held until the build ends
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        return lock_file
+
+    async def _build(self, deps: DependencySet, space: Path, log: LogSink) -> None:
+        target = self.path(deps)
+        shutil.rmtree(target, ignore_errors=True)  # a rebuild, or what an interrupted build left
+        interpreter = await asyncio.to_thread(find_python, deps.python_version)
+        if interpreter is None:
+            raise BuildError(
+                f"Python {deps.python_version} (python_version in README.md) is not installed on this host; "
+                f"installed: {', '.join(installed_versions()) or 'none found'}. Install it (for example "
+                f"`pyenv install {deps.python_version}`) or set python_version to an installed one."
+            )
+        started = time.monotonic()
+        log(f"Creating environment {deps.key} with Python {deps.python_version} ({interpreter})")
+        try:
+            await self._uv(["venv", "--relocatable", "--python", str(interpreter), str(target)], space, log)
+            for number, step in enumerate(deps.install_steps()):
+                requirements = target / f".podium-requirements-{number}.txt"
+                requirements.write_text("\n".join(step) + "\n")
+                await self._uv(
+                    [
+                        "pip",
+                        "install",
+                        "--python",
+                        str(target / "bin" / "python"),
+                        "--compile-bytecode",
+                        "-r",
+                        str(requirements),
+                    ],
+                    space,
+                    log,
+                )
+                requirements.unlink()
+            marker = {
+                "key": deps.key,
+                "python": str(interpreter),
+                "built_at": time.time(),
+                "pre_requirements": deps.pre_requirements,
+                "requirements": deps.requirements,
+                "sdk_requirement": deps.sdk_requirement,
+            }
+            (target / COMPLETE_MARKER).write_text(json.dumps(marker, indent=1))
+        except BaseException:
+            shutil.rmtree(target, ignore_errors=True)
+            raise
+        log(f"Environment {deps.key} ready in {time.monotonic() - started:.1f} s")
+
+    def _uv_env(self) -> dict[str, str]:
+        env = {key: value for key, value in os.environ.items() if key not in ("VIRTUAL_ENV", "CONDA_PREFIX")}
+        env |= uv_environment()
+        env |= {"UV_CACHE_DIR": str(self.uv_cache), "UV_LINK_MODE": "hardlink", "NO_COLOR": "1"}
+        if not self.allow_python_downloads:
+            env["UV_PYTHON_DOWNLOADS"] = "never"
+        return env
+
+    async def _uv(self, args: list[str], space: Path, log: LogSink) -> None:
+        tail = LogTail(log)
+        process = await asyncio.create_subprocess_exec(
+            uv.find_uv_bin(),
+            *args,
+            cwd=space,
+            env=self._uv_env(),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        assert process.stdout is not None
+        try:
+            async for raw in process.stdout:
+                tail(raw.decode(errors="replace").rstrip())
+            code = await process.wait()
+        except asyncio.CancelledError:
+            process.kill()
+            await process.wait()
+            raise
+        if code != 0:
+            raise BuildError(
+                f"the build step `uv {args[0]}` failed with exit code {code}; uv's own message is "
+                f"in the build log. Fix requirements.txt (a misspelt name, a version that does not exist, "
+                f"a conflict) and push again. Last lines:\n" + "\n".join(tail.last(15)),
+                tail=tail.last(),
+            )
