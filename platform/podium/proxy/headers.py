@@ -1,0 +1,116 @@
+"""Which headers cross the proxy, in each direction, and which Podium adds.
+
+Requests keep what the client sent except hop-by-hop headers, and gain `X-Forwarded-*`: without
+`X-Forwarded-Host`/`-Proto` Gradio builds its public URL from its own port and the browser then
+bypasses the proxy. Responses lose hop-by-hop headers, the app's `date`/`server` (the ASGI server
+sends its own, so they would appear twice) and any framing policy: Podium owns framing through CSP
+`frame-ancestors`, from `Upstream.frame_ancestors`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from starlette.types import Scope
+
+from podium.proxy.upstream import Upstream
+
+HOP_BY_HOP = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"proxy-connection",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+    }
+)
+# Set by the proxy or its HTTP client, never copied from the client: `host` becomes the app's own
+# (Streamlit compares it with Origin), `expect` is answered by the ASGI server.
+_REQUEST_REPLACED = frozenset(
+    {b"host", b"expect", b"x-forwarded-for", b"x-forwarded-host", b"x-forwarded-proto"}
+)
+# The WebSocket handshake is redone by the bridge's client; Origin is rewritten to the app's own.
+_WEBSOCKET_HANDSHAKE = frozenset(
+    {
+        b"origin",
+        b"sec-websocket-key",
+        b"sec-websocket-version",
+        b"sec-websocket-extensions",
+        b"sec-websocket-protocol",
+        b"sec-websocket-accept",
+    }
+)
+_RESPONSE_REPLACED = frozenset({b"date", b"server", b"x-frame-options"})
+
+
+def _connection_tokens(headers: Iterable[tuple[bytes, bytes]]) -> frozenset[bytes]:
+    """Header names listed in `Connection`, which are hop-by-hop too (RFC 9110, 7.6.1)."""
+    return frozenset(
+        token.strip().lower()
+        for key, value in headers
+        if key.lower() == b"connection"
+        for token in value.split(b",")
+    )
+
+
+def header(scope: Scope, name: bytes) -> bytes | None:
+    """The first value of request header `name` (lower case), if sent."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return value
+    return None
+
+
+def request_headers(scope: Scope) -> list[tuple[str, str]]:
+    """Headers to send upstream for an HTTP request or a WebSocket handshake."""
+    headers = scope["headers"]
+    dropped = HOP_BY_HOP | _REQUEST_REPLACED | _connection_tokens(headers)
+    if scope["type"] == "websocket":
+        dropped |= _WEBSOCKET_HANDSHAKE
+    forwarded = [
+        (key.decode("latin-1"), value.decode("latin-1")) for key, value in headers if key not in dropped
+    ]
+    client = scope.get("client")
+    chain = [value.decode("latin-1") for key, value in headers if key == b"x-forwarded-for"]
+    if client:
+        chain.append(client[0])
+    if chain:
+        forwarded.append(("X-Forwarded-For", ", ".join(chain)))
+    host = header(scope, b"host")
+    if host:
+        # The Host the client used is the public address; put `proxy_set_header Host $http_host`
+        # in an nginx in front of Podium to keep it.
+        forwarded.append(("X-Forwarded-Host", host.decode("latin-1")))
+    # Uvicorn has already applied a trusted front proxy's X-Forwarded-Proto to the scheme.
+    forwarded.append(("X-Forwarded-Proto", "https" if scope.get("scheme") in ("https", "wss") else "http"))
+    return forwarded
+
+
+def _without_frame_ancestors(policy: bytes) -> bytes:
+    directives = [d.strip() for d in policy.split(b";")]
+    return b"; ".join(d for d in directives if d and not d.lower().startswith(b"frame-ancestors"))
+
+
+def response_headers(raw: Iterable[tuple[bytes, bytes]], upstream: Upstream) -> list[tuple[bytes, bytes]]:
+    """Headers to send the client for an upstream response (names lower case, values as sent)."""
+    raw = list(raw)
+    added = upstream.added_headers
+    # The space's custom headers replace the app's; Podium's CSP is added beside the app's own.
+    replaced = {key for key, _ in added if key != b"content-security-policy"}
+    dropped = HOP_BY_HOP | _RESPONSE_REPLACED | _connection_tokens(raw) | replaced
+    headers = []
+    for key, value in raw:
+        key = key.lower()
+        if key in dropped:
+            continue
+        if key == b"content-security-policy":
+            value = _without_frame_ancestors(value)
+            if not value:
+                continue
+        headers.append((key, value))
+    headers.extend(added)
+    return headers

@@ -1,0 +1,63 @@
+"""Where one space's traffic goes, as the resolver describes it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from urllib.parse import urlsplit
+
+from starlette.types import ASGIApp, Scope
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """A running space the proxy forwards to.
+
+    The app always runs with its URL prefix (`GRADIO_ROOT_PATH`, Streamlit's `baseUrlPath`), so the
+    prefix is kept when forwarding; docker spaces, which know nothing of it, set `strip_prefix`."""
+
+    base_url: str  # "http://127.0.0.1:34567"
+    prefix: str  # "/apps/owner/name"
+    strip_prefix: bool = False
+    # The CSP `frame-ancestors` value Podium sets on every response ("'self' http://..."); None sets none.
+    frame_ancestors: str | None = None
+    # The space's `custom_headers` from its README, added to every response.
+    extra_headers: Mapping[str, str] = field(default_factory=dict)
+    # Records "someone used this space now", for sleeping; called per request and while streams last.
+    on_activity: Callable[[], None] | None = None
+
+    @cached_property
+    def origin(self) -> str:
+        """The app's own origin, which the WebSocket bridge presents as `Origin`."""
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    def path_for(self, raw_path: str) -> str:
+        """The upstream path for a percent-encoded request path, in either routing mode.
+
+        Path mode always carries the prefix; host mode usually lacks it and gets it prepended."""
+        prefix = self.prefix.rstrip("/")
+        has_prefix = raw_path == prefix or raw_path.startswith(prefix + "/")
+        if self.strip_prefix:
+            return (raw_path[len(prefix) :] or "/") if has_prefix else raw_path
+        return raw_path if has_prefix else prefix + raw_path
+
+    @cached_property
+    def added_headers(self) -> list[tuple[bytes, bytes]]:
+        """Response headers Podium sets for this space, encoded once."""
+        headers = [
+            (key.lower().encode("latin-1"), value.encode("latin-1"))
+            for key, value in self.extra_headers.items()
+        ]
+        if self.frame_ancestors is not None:
+            headers.append(
+                (b"content-security-policy", f"frame-ancestors {self.frame_ancestors}".encode("latin-1"))
+            )
+        return headers
+
+
+# What a resolver answers: an Upstream to forward to; an ASGI app to serve instead (a starting page,
+# static files, the platform's own 404); or None when no space has that owner and name.
+Resolution = Upstream | ASGIApp | None
+Resolver = Callable[[str, str, Scope], Awaitable[Resolution]]

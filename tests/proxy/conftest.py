@@ -1,0 +1,155 @@
+"""A Podium proxy on 127.0.0.1 in front of a real Gradio app, a real Streamlit app and a probe app.
+
+The resolver is a dict, as simple as the platform's is not: these tests are about the proxy alone.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from podium.proxy import ProxyApp, Upstream
+from proxy_harness import ServerThread, app_python, running_space
+from starlette.types import Receive, Scope, Send
+
+
+class SpaceTable:
+    """Spaces by id, and how often each one's activity was recorded."""
+
+    def __init__(self) -> None:
+        self.upstreams: dict[str, Upstream] = {}
+        self.activity: Counter[str] = Counter()
+
+    def add(self, space_id: str, base_url: str, **options) -> Upstream:
+        upstream = Upstream(
+            base_url,
+            prefix=f"/apps/{space_id}",
+            on_activity=functools.partial(self.activity.update, [space_id]),
+            **options,
+        )
+        self.upstreams[space_id] = upstream
+        return upstream
+
+    async def resolve(self, owner: str, name: str, scope: Scope) -> Upstream | None:
+        return self.upstreams.get(f"{owner}/{name}")
+
+
+class ProbeApp:
+    """An app that reports what reached it: request headers, body bytes as they arrive, the WebSocket
+    handshake; and answers with headers the proxy must filter."""
+
+    def __init__(self) -> None:
+        self.first_body_chunk = threading.Event()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            return
+        if scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+            return
+        if scope["path"].endswith("/upload"):
+            received = 0
+            more = True
+            while more:
+                message = await receive()
+                received += len(message.get("body", b""))
+                more = message.get("more_body", False)
+                if received:
+                    self.first_body_chunk.set()
+            await self._json(send, {"bytes": received}, [])
+            return
+        headers = {key.decode(): value.decode() for key, value in scope["headers"]}
+        await self._json(
+            send,
+            {"path": scope["raw_path"].decode(), "headers": headers},
+            [
+                (b"x-frame-options", b"DENY"),
+                (b"content-security-policy", b"default-src 'self'; frame-ancestors 'none'"),
+                (b"connection", b"x-hop"),
+                (b"x-hop", b"1"),
+                (b"keep-alive", b"timeout=5"),
+                (b"set-cookie", b"a=1; Path=/"),
+                (b"set-cookie", b"b=2; Path=/"),
+                (b"cross-origin-opener-policy", b"unsafe-none"),
+            ],
+        )
+
+    async def _json(self, send: Send, data: dict, headers: list[tuple[bytes, bytes]]) -> None:
+        body = json.dumps(data).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json"), *headers],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        offered = scope.get("subprotocols") or []
+        await send({"type": "websocket.accept", "subprotocol": offered[0] if offered else None})
+        headers = {key.decode(): value.decode() for key, value in scope["headers"]}
+        await send(
+            {"type": "websocket.send", "text": json.dumps({"headers": headers, "subprotocols": offered})}
+        )
+        message = await receive()
+        await send({"type": "websocket.send", "bytes": (message.get("text") or "").encode()})
+        await send({"type": "websocket.close", "code": 4001, "reason": "probe done"})
+
+
+@pytest.fixture(scope="session")
+def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("proxy-apps")
+
+
+@pytest.fixture(scope="session")
+def apps_python() -> Path:
+    return app_python()
+
+
+@pytest.fixture(scope="session")
+def spaces() -> SpaceTable:
+    return SpaceTable()
+
+
+@pytest.fixture(scope="session")
+def proxy(spaces: SpaceTable) -> Iterator[ServerThread]:
+    """The proxy, in path mode and in host mode for *.localhost."""
+    with ServerThread(ProxyApp(spaces.resolve, domain="localhost")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def gradio_space(apps_python: Path, log_dir: Path, spaces: SpaceTable) -> Iterator[str]:
+    """demo/echo, running; yields its direct URL."""
+    with running_space("echo", "demo/echo", apps_python, log_dir) as url:
+        spaces.add("demo/echo", url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def streamlit_space(apps_python: Path, log_dir: Path, spaces: SpaceTable) -> Iterator[str]:
+    """demo/hello, running; yields its direct URL."""
+    with running_space("hello", "demo/hello", apps_python, log_dir) as url:
+        spaces.add("demo/hello", url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def probe(spaces: SpaceTable) -> Iterator[ProbeApp]:
+    """lab/probe, which embeds only in Podium and one named site, with a custom header from its README."""
+    app = ProbeApp()
+    with ServerThread(app) as server:
+        spaces.add(
+            "lab/probe",
+            server.url,
+            frame_ancestors="'self' http://127.0.0.1:9000",
+            extra_headers={"Cross-Origin-Opener-Policy": "same-origin"},
+        )
+        yield app

@@ -1,0 +1,97 @@
+"""Uploads stream through, sockets keep their protocol and close codes, and failures say what to do."""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+
+import pytest
+import websockets
+from proxy_harness import free_port
+
+MiB = 1024 * 1024
+
+
+def test_a_large_upload_reaches_the_app_while_the_client_is_still_sending(proxy, probe):
+    """The proxy must not hold the body: the app sees the first megabyte before the rest is sent."""
+    probe.first_body_chunk.clear()
+    total = 64 * MiB
+    connection = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=30)
+    connection.putrequest("POST", "/apps/lab/probe/upload")
+    connection.putheader("Content-Length", str(total))
+    connection.putheader("Content-Type", "application/octet-stream")
+    connection.endheaders()
+    connection.send(b"x" * MiB)
+    assert probe.first_body_chunk.wait(10), "the app got nothing until the whole body was sent"
+    for _ in range(total // MiB - 1):
+        connection.send(b"x" * MiB)
+    response = connection.getresponse()
+    assert response.status == 200 and json.loads(response.read()) == {"bytes": total}
+    connection.close()
+
+
+async def _probe_socket(url: str, origin: str) -> tuple[dict, bytes, int | None, str]:
+    async with websockets.connect(
+        url,
+        subprotocols=["chat.v2", "token-abc"],
+        origin=origin,
+        additional_headers={"Cookie": "session=abc"},
+    ) as ws:
+        handshake = json.loads(await ws.recv())
+        await ws.send("ping through the bridge")
+        echoed = await ws.recv()
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await ws.recv()
+        assert ws.subprotocol == "chat.v2"
+        return handshake, echoed, closed.value.rcvd.code, closed.value.rcvd.reason
+
+
+def test_a_websocket_keeps_subprotocols_and_cookies_and_the_apps_close_code(proxy, probe, spaces):
+    handshake, echoed, code, _ = asyncio.run(
+        _probe_socket(f"ws://127.0.0.1:{proxy.port}/apps/lab/probe/socket", proxy.url)
+    )
+    assert handshake["subprotocols"] == ["chat.v2", "token-abc"]
+    assert handshake["headers"]["cookie"] == "session=abc"
+    # The app sees its own origin, not the browser's: apps reject origins they do not know.
+    assert handshake["headers"]["origin"] == spaces.upstreams["lab/probe"].base_url
+    assert echoed == b"ping through the bridge"
+    assert code == 4001
+
+
+def _get(proxy, path: str, accept: str) -> tuple[int, str, str]:
+    connection = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=10)
+    connection.request("GET", path, headers={"Accept": accept})
+    response = connection.getresponse()
+    answer = response.status, response.getheader("content-type"), response.read().decode()
+    connection.close()
+    return answer
+
+
+def test_a_space_whose_app_is_down_answers_502_saying_what_to_do(proxy, spaces):
+    spaces.add("lab/down", f"http://127.0.0.1:{free_port()}")
+    status, content_type, text = _get(proxy, "/apps/lab/down/", "text/html")
+    assert status == 502 and content_type.startswith("text/html")
+    assert "Space lab/down is not answering" in text and "podium logs lab/down" in text
+    status, content_type, text = _get(proxy, "/apps/lab/down/gradio_api/info", "application/json")
+    assert status == 502 and content_type.startswith("text/plain") and "Connection refused" in text
+
+
+def test_a_websocket_to_a_space_whose_app_is_down_is_refused_with_502(proxy, spaces):
+    spaces.add("lab/down-ws", f"http://127.0.0.1:{free_port()}")
+
+    async def connect() -> None:
+        async with websockets.connect(f"ws://127.0.0.1:{proxy.port}/apps/lab/down-ws/socket"):
+            pass
+
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        asyncio.run(connect())
+    assert refused.value.response.status_code == 502
+    assert b"lab/down-ws" in refused.value.response.body
+
+
+def test_an_unknown_space_is_a_404_page_not_a_stack_trace(proxy):
+    status, _, text = _get(proxy, "/apps/nobody/nothing/", "text/html")
+    assert status == 404 and "There is no space nobody/nothing" in text
+    status, _, text = _get(proxy, "/elsewhere", "text/plain")
+    assert status == 404 and "/apps/{owner}/{name}/" in text
