@@ -8,5 +8,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+@app.callback()
+def main() -> None:
+    """Podium: run Gradio and Streamlit spaces on your own machines."""
+    # A callback keeps `podium run ...` a subcommand even while it is the only command registered.
+
+
 # Imported for their side effect of registering commands on `app`.
 from podium.cli import run  # noqa: E402,F401
+from podium.cli import images  # noqa: E402,F401

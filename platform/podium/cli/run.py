@@ -1,9 +1,110 @@
-"""`podium run FOLDER`: build and run one space in the foreground, without the platform."""
+"""`podium run FOLDER`: build and run one space in the foreground, without the platform.
+
+Each failure ends with the Hugging Face stage it maps to and its own exit code, so scripts can tell a
+bad README from a failed build from an app that crashed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from podium_runner.backend import BuildError, StartError
+from podium_runner.health import wait_until_ready
+from podium_runner.plan import RunContext, make_plan
+from podium_runner.process import ProcessBackend, ProcessFolders, SandboxMode
+from podium_runner.spec import SpaceConfigError, load_spec
+from podium_runner.stages import Stage
 
 from podium.cli import app
 
+DEFAULT_HOME = Path.home() / ".cache" / "podium"
+EXIT_CODES = {Stage.CONFIG_ERROR: 2, Stage.NO_APP_FILE: 3, Stage.BUILD_ERROR: 4, Stage.RUNTIME_ERROR: 5}
+
+
+def _fail(stage: Stage, folder: Path, message: str) -> typer.Exit:
+    typer.echo(f"{stage}: {folder}: {message}", err=True)
+    return typer.Exit(EXIT_CODES[stage])
+
+
+def _echo(line: str) -> None:
+    typer.echo(line)
+
+
+async def _serve(backend: ProcessBackend, folder: Path, space_id: str, host: str, port: int) -> None:
+    """Build, start, wait until healthy, then run until the app exits or the task is cancelled."""
+    plan = make_plan(load_spec(folder))
+    backend.check(plan)
+    typer.echo(f"==> Building {space_id} (environment {plan.build_key})")
+    env = await backend.prepare(plan, _echo)
+    ctx = RunContext(space_id=space_id, port=port, host=host, title=folder.name)
+    typer.echo(f"==> Starting {space_id} on port {port}")
+    instance = await backend.start(plan, env, ctx, _echo)
+    try:
+        health_path = plan.launch(ctx).health_path
+        seconds = await wait_until_ready(backend, instance, health_path, plan.startup_timeout_s)
+        typer.echo(f"==> {space_id} is running at {instance.url}/ (ready in {seconds:.1f} s; Ctrl-C stops)")
+        while (ended := await backend.poll(instance)) is None:
+            await asyncio.sleep(0.5)
+        raise StartError(f"{space_id}: the app stopped ({ended.reason}). Last log lines:\n"
+                         + "\n".join(instance.logs.last()))
+    finally:
+        await backend.stop(instance)
+        await backend.close()
+
+
+def _run_until_signal(coroutine) -> bool:
+    """Run `coroutine`; SIGINT and SIGTERM cancel it (its `finally` stops the app). True if signalled."""
+    async def main() -> bool:
+        task = asyncio.ensure_future(coroutine)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, task.cancel)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+            return False
+        return True
+
+    return asyncio.run(main())
+
 
 @app.command()
-def run(folder: str) -> None:
+def run(
+    folder: Annotated[Path, typer.Argument(help="A space folder: README.md with front matter, app.py, ...")],
+    port: Annotated[int, typer.Option(help="Port the app listens on")] = 7860,
+    host: Annotated[str, typer.Option(help="Address the app listens on")] = "127.0.0.1",
+    plan: Annotated[bool, typer.Option("--plan", help="Print the build plan as JSON and exit")] = False,
+    home: Annotated[
+        Path, typer.Option(envvar="PODIUM_RUN_HOME", help="Folder for environments, the uv cache and /data")
+    ] = DEFAULT_HOME,
+    sandbox: Annotated[str, typer.Option(help="auto (bubblewrap where available), on or off")] = "auto",
+) -> None:
     """Build and run one space folder in the foreground; Ctrl-C stops it."""
-    raise NotImplementedError
+    folder = folder.resolve()
+    space_id = f"local/{folder.name}"
+    try:
+        if plan:
+            typer.echo(json.dumps(make_plan(load_spec(folder)).describe(), indent=2, default=str))
+            return
+        if sandbox not in ("auto", "on", "off"):
+            raise SpaceConfigError(f"must be auto, on or off (got {sandbox!r})", file="--sandbox")
+        mode: SandboxMode = sandbox  # type: ignore[assignment]
+        backend = ProcessBackend(ProcessFolders.under(home), sandbox=mode)
+        signalled = _run_until_signal(_serve(backend, folder, space_id, host, port))
+    except SpaceConfigError as exc:
+        raise _fail(exc.stage, folder, str(exc)) from None
+    except BuildError as exc:
+        raise _fail(Stage.BUILD_ERROR, folder, str(exc)) from None
+    except StartError as exc:
+        raise _fail(Stage.RUNTIME_ERROR, folder, str(exc)) from None
+    except ValueError as exc:  # a static space, or a sandbox that cannot be had
+        raise _fail(Stage.CONFIG_ERROR, folder, str(exc)) from None
+    if signalled:
+        typer.echo(f"==> Stopped {space_id}", err=True)
+        sys.exit(0)
