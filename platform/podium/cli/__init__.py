@@ -18,3 +18,4 @@ def main() -> None:
 # Imported for their side effect of registering commands on `app`.
 from podium.cli import run  # noqa: E402,F401
 from podium.cli import images  # noqa: E402,F401
+from podium.cli import serve  # noqa: E402,F401

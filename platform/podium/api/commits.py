@@ -1,0 +1,253 @@
+"""Writing files into a space: Hugging Face's preupload and NDJSON commit, and a plain upload.
+
+Every accepted write is one git commit, and the supervisor deploys the new revision right after.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+
+from podium.api.deps import context, writable_space
+from podium.api.errors import ApiError
+from podium.context import Context
+from podium.repos import Change, RevisionNotFound
+from podium.settings import Limits
+from podium.uploads import UploadRejected, archive_changes, checked_file, is_archive, safe_path
+
+router = APIRouter()
+
+
+def _rejected(space_id: str, exc: UploadRejected) -> ApiError:
+    return ApiError(exc.status, f"{space_id}: {exc}")
+
+
+def _upload_too_large(space_id: str, limits: Limits) -> ApiError:
+    return ApiError(
+        413,
+        f"{space_id}: the upload is larger than the limit max_upload_size = "
+        f"{limits.max_upload_size // 2**20} MiB (PODIUM_LIMITS__MAX_UPLOAD_SIZE); "
+        f"upload fewer files at once or raise the limit",
+    )
+
+
+async def _read_body(request: Request, space_id: str, limits: Limits) -> bytes:
+    """The request body, refused with 413 as soon as it passes `max_upload_size`."""
+    too_big = _upload_too_large(space_id, limits)
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limits.max_upload_size:
+        raise too_big
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limits.max_upload_size:
+            raise too_big
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class PreuploadFile(BaseModel):
+    path: str
+    size: int
+    sample: str | None = None
+
+
+class Preupload(BaseModel):
+    files: list[PreuploadFile]
+
+
+@router.post("/api/spaces/{owner}/{name}/preupload/{revision}")
+async def preupload(
+    owner: str, name: str, revision: str, body: Preupload, request: Request
+) -> dict[str, Any]:
+    ctx = context(request)
+    space_id = f"{owner}/{name}"
+    with ctx.db.session() as session:
+        writable_space(request, session, space_id)
+    limits = ctx.settings.limits
+    try:
+        existing = {
+            entry.path: entry.blob
+            for entry in await asyncio.to_thread(ctx.supervisor.repo(space_id).files, revision)
+        }
+    except RevisionNotFound:
+        raise ApiError(404, f"{space_id}: revision {revision!r} does not exist; upload to 'main'") from None
+    answer = []
+    for file in body.files:
+        try:
+            path = safe_path(file.path)
+        except UploadRejected as exc:
+            raise _rejected(space_id, exc) from None
+        if file.size > limits.max_file_size:
+            raise ApiError(
+                413,
+                f"{space_id}: {path!r} ({file.size // 2**20} MiB) is larger than the limit "
+                f"max_file_size = {limits.max_file_size // 2**20} MiB "
+                f"(PODIUM_LIMITS__MAX_FILE_SIZE); Podium stores files inline, without LFS",
+            )
+        answer.append(
+            {"path": path, "uploadMode": "regular", "shouldIgnore": False, "oid": existing.get(path)}
+        )
+    return {"files": answer}
+
+
+def _commit_operations(space_id: str, body: bytes, limits: Limits) -> tuple[dict[str, Any], list[Change]]:
+    """The header and the changes of an NDJSON commit body, or a 400 naming the bad line."""
+    header: dict[str, Any] | None = None
+    changes: list[Change] = []
+    for number, raw in enumerate(body.split(b"\n"), start=1):
+        if not raw.strip():
+            continue
+        try:
+            item = json.loads(raw)
+            key, value = item["key"], item["value"]
+        except (ValueError, TypeError, KeyError) as exc:
+            raise ApiError(
+                400,
+                f"{space_id}: line {number} of the commit is not a JSON object with "
+                f"'key' and 'value' ({exc})",
+            ) from None
+        if header is None:
+            if key != "header":
+                raise ApiError(
+                    400, f"{space_id}: the commit must start with a 'header' line (line {number} is {key!r})"
+                )
+            header = value
+            continue
+        try:
+            if key == "file":
+                if value.get("encoding", "base64") != "base64":
+                    raise ApiError(400, f"{space_id}: line {number}: only base64 file content is supported")
+                try:
+                    content = base64.b64decode(value["content"], validate=True)
+                except (binascii.Error, ValueError) as exc:
+                    raise ApiError(
+                        400,
+                        f"{space_id}: line {number}: the content of {value.get('path')!r} is "
+                        f"not valid base64 ({exc})",
+                    ) from None
+                changes.append(checked_file(value["path"], content, limits))
+            elif key in ("deletedFile", "deletedFolder"):
+                changes.append(Change(safe_path(value["path"]), delete_folder=key == "deletedFolder"))
+            elif key == "lfsFile":
+                raise ApiError(
+                    400,
+                    f"{space_id}: line {number}: {value.get('path')!r} was sent through LFS, "
+                    f"which Podium does not use; files up to max_file_size go inline",
+                )
+            else:
+                raise ApiError(
+                    400,
+                    f"{space_id}: line {number}: unknown operation {key!r}; use file, "
+                    f"deletedFile or deletedFolder",
+                )
+        except UploadRejected as exc:
+            raise _rejected(space_id, exc) from None
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ApiError(
+                400, f"{space_id}: line {number}: the {key!r} value lacks a field ({exc})"
+            ) from None
+    if header is None:
+        raise ApiError(400, f"{space_id}: the commit is empty; it needs a header line")
+    return header, changes
+
+
+async def apply_commit(
+    ctx: Context,
+    space_id: str,
+    changes: list[Change],
+    summary: str,
+    description: str = "",
+    parent: str | None = None,
+) -> str:
+    """Commit `changes` to the space's repository, record the new head and deploy it."""
+    repo = ctx.supervisor.repo(space_id)
+    async with ctx.commit_locks[space_id]:
+        head = await asyncio.to_thread(repo.head)
+        if parent and parent != head:
+            raise ApiError(
+                412,
+                f"{space_id}: the parent commit {parent[:8]} is not the head of main "
+                f"({(head or '')[:8]}); someone else committed first. Retry on top of it",
+            )
+        sha = await asyncio.to_thread(repo.commit, changes, summary or "Upload files", description, head)
+        with ctx.db.session() as session:
+            ctx.db.find_space(session, space_id).sha = sha
+    ctx.supervisor.deploy(space_id, sha)
+    return sha
+
+
+def _commit_answer(ctx: Context, space_id: str, sha: str) -> dict[str, Any]:
+    return {
+        "commitUrl": f"{ctx.settings.pages_url}/spaces/{space_id}/commit/{sha}",
+        "commitOid": sha,
+        "pullRequestUrl": None,
+    }
+
+
+@router.post("/api/spaces/{owner}/{name}/commit/{revision}")
+async def commit(owner: str, name: str, revision: str, request: Request) -> dict[str, Any]:
+    ctx = context(request)
+    space_id = f"{owner}/{name}"
+    with ctx.db.session() as session:
+        writable_space(request, session, space_id)
+    if revision != "main":
+        raise ApiError(400, f"{space_id}: Podium spaces have one branch, 'main' (got {revision!r})")
+    if request.query_params.get("create_pr") in ("1", "true", "True"):
+        raise ApiError(400, f"{space_id}: pull requests are not supported; commit to main")
+    body = await _read_body(request, space_id, ctx.settings.limits)
+    header, changes = _commit_operations(space_id, body, ctx.settings.limits)
+    sha = await apply_commit(
+        ctx,
+        space_id,
+        changes,
+        str(header.get("summary") or ""),
+        str(header.get("description") or ""),
+        header.get("parentCommit"),
+    )
+    return _commit_answer(ctx, space_id, sha)
+
+
+@router.post("/api/spaces/{owner}/{name}/upload")
+async def upload(owner: str, name: str, request: Request) -> dict[str, Any]:
+    """Multipart files named by their relative paths, or one .zip/.tar.gz; the upload becomes the
+    whole content of the space (files it lacks are removed), like dropping a folder."""
+    ctx = context(request)
+    space_id = f"{owner}/{name}"
+    limits = ctx.settings.limits
+    with ctx.db.session() as session:
+        writable_space(request, session, space_id)
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limits.max_upload_size:
+        raise _upload_too_large(space_id, limits)
+    form = await request.form(max_files=limits.max_archive_entries, max_part_size=limits.max_file_size)
+    uploads = [item for _, item in form.multi_items() if not isinstance(item, str)]
+    if not uploads:
+        raise ApiError(
+            400,
+            f"{space_id}: the upload has no files; send multipart 'files' fields whose "
+            f"filenames are paths relative to the space folder, or one .zip/.tar.gz",
+        )
+    try:
+        if len(uploads) == 1 and is_archive(uploads[0].filename or ""):
+            changes = archive_changes(uploads[0].filename or "", await uploads[0].read(), limits)
+        else:
+            changes = [checked_file(item.filename or "", await item.read(), limits) for item in uploads]
+    except UploadRejected as exc:
+        raise _rejected(space_id, exc) from None
+    if sum(len(c.content or b"") for c in changes) > limits.max_upload_size:
+        raise _upload_too_large(space_id, limits)
+    kept = {change.path for change in changes}
+    current = await asyncio.to_thread(ctx.supervisor.repo(space_id).files, "main")
+    removed = [
+        Change(entry.path) for entry in current if entry.path not in kept and entry.path != ".gitattributes"
+    ]
+    summary = str(form.get("summary") or f"Upload {len(changes)} file(s)")
+    sha = await apply_commit(ctx, space_id, changes + removed, summary)
+    return _commit_answer(ctx, space_id, sha)

@@ -1,0 +1,68 @@
+"""Who is calling and which space they mean: the checks every route shares."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import Request
+
+from podium.api.errors import ApiError, not_found
+from podium.auth import User, bearer_token, user_for_token
+from podium.context import Context
+from podium.db import Space
+
+# Hugging Face's rule for repository and namespace names.
+_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?$")
+
+
+def context(request: Request) -> Context:
+    return request.app.state.podium
+
+
+def current_user(request: Request) -> User | None:
+    token = bearer_token(request.headers.get("authorization"))
+    user = user_for_token(context(request).db, token)
+    if token and user is None:
+        raise ApiError(
+            401,
+            "Invalid credentials in Authorization header: this token is unknown here. "
+            "Use the admin token printed at first start or one made with `podium token`.",
+        )
+    return user
+
+
+def require_user(request: Request) -> User:
+    user = current_user(request)
+    if user is None:
+        raise ApiError(
+            401,
+            "This needs a token: send `Authorization: Bearer <token>` (HF_TOKEN for "
+            "huggingface_hub, --token for the podium CLI).",
+        )
+    return user
+
+
+def check_name(value: str, what: str) -> str:
+    if not _NAME.match(value) or "--" in value or ".." in value:
+        raise ApiError(
+            400,
+            f"{value!r} is not a valid {what}: use letters, digits, '-', '_' and '.', "
+            f"start and end with a letter or digit, at most 96 characters, no spaces or '/'",
+        )
+    return value
+
+
+def readable_space(request: Request, session, space_id: str) -> Space:
+    space = context(request).db.find_space(session, space_id)
+    user = current_user(request)
+    if space is None or (space.private and not (user and user.can_read(space))):
+        raise not_found(space_id)
+    return space
+
+
+def writable_space(request: Request, session, space_id: str) -> Space:
+    user = require_user(request)
+    space = readable_space(request, session, space_id)
+    if not user.can_write(space.owner):
+        raise ApiError(403, f"{user.name!r} may not change {space_id}: only its owner or an admin can.")
+    return space

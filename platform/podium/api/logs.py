@@ -1,0 +1,49 @@
+"""Build and run logs as Server-Sent Events in Hugging Face's line format.
+
+Each event is `data: {"data": "<line>\\n", "timestamp": "<ISO time>"}`. The stream starts with the
+tail of what came before; the run log then stays open, the build log closes when the build ends.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+
+from podium.api.deps import context, readable_space
+from podium.logstream import LogStream
+
+router = APIRouter()
+
+
+async def _events(stream: LogStream, live: bool) -> AsyncIterator[bytes]:
+    async for line in stream.follow(live):
+        if line is None:
+            yield b": keep-alive\n\n"
+        else:
+            yield (
+                b"data: "
+                + json.dumps({"data": line.text + "\n", "timestamp": line.timestamp}).encode()
+                + b"\n\n"
+            )
+
+
+@router.get("/api/spaces/{owner}/{name}/logs/{kind}")
+async def logs(owner: str, name: str, kind: Literal["build", "run"], request: Request) -> StreamingResponse:
+    ctx = context(request)
+    space_id = f"{owner}/{name}"
+    with ctx.db.session() as session:
+        readable_space(request, session, space_id)
+    state = ctx.supervisor.state(space_id)
+    if kind == "build":
+        stream, live = state.build_log, state.task is not None and not state.task.done()
+    else:
+        stream, live = state.run_log, True
+    return StreamingResponse(
+        _events(stream, live),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

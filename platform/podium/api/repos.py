@@ -1,0 +1,141 @@
+"""Creating and deleting spaces, and who the caller is: `/api/repos/*`, `/api/whoami-v2`."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from podium_runner.hardware import FLAVORS
+from podium_runner.spec import SDKS, SpaceConfigError, split_front_matter
+from pydantic import BaseModel
+
+from podium.api.deps import check_name, context, require_user, writable_space
+from podium.api.errors import ApiError
+from podium.db import Secret, Space, Variable
+from podium.repos import Change
+
+router = APIRouter()
+
+# Hugging Face seeds every new repository with a .gitattributes file, so `main` exists from the start.
+_FIRST_FILE = Change(".gitattributes", b"# Podium stores every file in git; no LFS is needed.\n")
+
+
+class KeyValue(BaseModel):
+    key: str
+    value: str
+    description: str | None = None
+
+
+class CreateRepo(BaseModel):
+    name: str
+    organization: str | None = None
+    type: str | None = None
+    private: bool | None = None
+    visibility: str | None = None
+    sdk: str | None = None
+    hardware: str | None = None
+    sleepTimeSeconds: int | None = None
+    secrets: list[KeyValue] = []
+    variables: list[KeyValue] = []
+
+
+@router.post("/api/repos/create")
+async def create_repo(body: CreateRepo, request: Request) -> dict[str, Any]:
+    user = require_user(request)
+    ctx = context(request)
+    if body.type != "space":
+        raise ApiError(
+            400, f"Podium hosts spaces only; pass repo_type='space' (got {body.type or 'model'!r})"
+        )
+    owner = check_name(body.organization or user.name, "owner name")
+    name = check_name(body.name, "space name")
+    if not user.can_write(owner):
+        raise ApiError(403, f"{user.name!r} may not create spaces under {owner!r}")
+    sdk = body.sdk or "gradio"
+    if sdk not in SDKS:
+        raise ApiError(400, f"sdk {sdk!r} is not supported; use one of {', '.join(SDKS)}")
+    hardware = body.hardware or ctx.settings.default_hardware
+    if hardware not in FLAVORS:
+        raise ApiError(400, f"hardware {hardware!r} is unknown; use one of {', '.join(FLAVORS)}")
+    space_id = f"{owner}/{name}"
+    with ctx.db.session() as session:
+        if ctx.db.find_space(session, space_id) is not None:
+            raise ApiError(409, f"You already created this space repo: {space_id}")
+        space = Space(
+            owner=owner,
+            name=name,
+            sdk=sdk,
+            hardware=hardware,
+            sleep_time=body.sleepTimeSeconds,
+            private=bool(body.private or body.visibility == "private"),
+            stage="NO_APP_FILE",
+            error_message="the space has no app file yet; upload one",
+        )
+        space.secrets = [Secret(key=s.key, value=s.value, description=s.description) for s in body.secrets]
+        space.variables = [
+            Variable(key=v.key, value=v.value, description=v.description) for v in body.variables
+        ]
+        session.add(space)
+    repo = ctx.supervisor.repo(space_id)
+    await asyncio.to_thread(repo.init)
+    sha = await asyncio.to_thread(repo.commit, [_FIRST_FILE], "initial commit")
+    with ctx.db.session() as session:
+        ctx.db.find_space(session, space_id).sha = sha
+    return {"url": f"{ctx.settings.pages_url}/spaces/{space_id}", "name": space_id, "id": space_id}
+
+
+class DeleteRepo(BaseModel):
+    name: str
+    organization: str | None = None
+    type: str | None = None
+
+
+@router.delete("/api/repos/delete")
+async def delete_repo(body: DeleteRepo, request: Request) -> dict[str, str]:
+    user = require_user(request)
+    ctx = context(request)
+    space_id = f"{body.organization or user.name}/{body.name}"
+    with ctx.db.session() as session:
+        writable_space(request, session, space_id)
+    await ctx.supervisor.delete(space_id)
+    with ctx.db.session() as session:
+        space = ctx.db.find_space(session, space_id)
+        if space is not None:
+            session.delete(space)
+    return {}
+
+
+@router.get("/api/whoami-v2")
+async def whoami(request: Request) -> dict[str, Any]:
+    user = require_user(request)
+    return {
+        "type": "user",
+        "id": user.name,
+        "name": user.name,
+        "fullname": user.name,
+        "isPro": False,
+        "canPay": False,
+        "orgs": [],
+        "auth": {
+            "type": "access_token",
+            "accessToken": {"displayName": user.token_name, "role": "admin" if user.admin else "write"},
+        },
+    }
+
+
+class ValidateYaml(BaseModel):
+    content: str
+    repoType: str | None = None
+
+
+@router.post("/api/validate-yaml")
+async def validate_yaml(body: ValidateYaml) -> JSONResponse:
+    """huggingface_hub checks README.md here before each commit; the spec's parser is the judge."""
+    try:
+        split_front_matter(body.content)
+    except SpaceConfigError as exc:
+        # huggingface_hub reads `errors[].message` from this answer.
+        return JSONResponse({"error": str(exc), "errors": [{"message": str(exc)}]}, status_code=400)
+    return JSONResponse({"errors": [], "warnings": []})

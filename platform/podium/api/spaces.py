@@ -1,0 +1,148 @@
+"""Reading spaces and steering their runtime: info, list, runtime, host, restart, pause, sleep, hardware."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Request
+from podium_runner.hardware import FLAVORS
+from podium_runner.stages import Stage
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from podium.api.deps import context, current_user, readable_space, writable_space
+from podium.api.errors import ApiError
+from podium.api.shapes import runtime_json, space_json
+from podium.db import Space
+from podium.repos import RevisionNotFound
+
+router = APIRouter()
+
+
+@router.get("/api/spaces")
+async def list_spaces(
+    request: Request, author: str | None = None, search: str | None = None, limit: int | None = None
+) -> list[dict[str, Any]]:
+    ctx = context(request)
+    user = current_user(request)
+    with ctx.db.session() as session:
+        query = select(Space).order_by(Space.updated_at.desc())
+        if author:
+            query = query.where(Space.owner == author)
+        spaces = [s for s in session.scalars(query) if not s.private or (user and user.can_read(s))]
+        if search:
+            spaces = [s for s in spaces if search.lower() in s.space_id.lower()]
+        return [space_json(s, ctx.settings, None) for s in spaces[:limit]]
+
+
+async def _info(request: Request, owner: str, name: str, revision: str) -> dict[str, Any]:
+    ctx = context(request)
+    space_id = f"{owner}/{name}"
+    with ctx.db.session() as session:
+        space = readable_space(request, session, space_id)
+        try:
+            files = await asyncio.to_thread(ctx.supervisor.repo(space_id).files, revision)
+            sha = await asyncio.to_thread(ctx.supervisor.repo(space_id).resolve, revision)
+        except RevisionNotFound:
+            raise ApiError(404, f"{space_id}: revision {revision!r} does not exist") from None
+        data = space_json(space, ctx.settings, files)
+        data["sha"] = sha
+        return data
+
+
+@router.get("/api/spaces/hardware")
+async def hardware_flavors() -> list[dict[str, Any]]:
+    return [
+        {"name": f.name, "cpu": f.cpus, "memoryMb": f.memory_mb, "gpus": f.gpus} for f in FLAVORS.values()
+    ]
+
+
+@router.get("/api/spaces/{owner}/{name}")
+async def space_info(owner: str, name: str, request: Request) -> dict[str, Any]:
+    return await _info(request, owner, name, "main")
+
+
+@router.get("/api/spaces/{owner}/{name}/revision/{revision}")
+async def space_info_at(owner: str, name: str, revision: str, request: Request) -> dict[str, Any]:
+    return await _info(request, owner, name, revision)
+
+
+@router.get("/api/spaces/{owner}/{name}/runtime")
+async def runtime(owner: str, name: str, request: Request) -> dict[str, Any]:
+    ctx = context(request)
+    with ctx.db.session() as session:
+        return runtime_json(readable_space(request, session, f"{owner}/{name}"), ctx.settings)
+
+
+@router.get("/api/spaces/{owner}/{name}/host")
+async def host(owner: str, name: str, request: Request) -> dict[str, str]:
+    ctx = context(request)
+    with ctx.db.session() as session:
+        space = readable_space(request, session, f"{owner}/{name}")
+        return {"host": ctx.settings.space_url(space.space_id)}
+
+
+@router.post("/api/spaces/{owner}/{name}/restart")
+async def restart(owner: str, name: str, request: Request, factory: bool = False) -> dict[str, Any]:
+    """Deploy the head revision again (`factory=true` rebuilds its environment from scratch)."""
+    ctx = context(request)
+    space_id = f"{owner}/{name}"
+    with ctx.db.session() as session:
+        space = writable_space(request, session, space_id)
+        sha = space.sha
+    if sha:
+        ctx.supervisor.deploy(space_id, sha, rebuild=factory)
+    return await runtime(owner, name, request)
+
+
+@router.post("/api/spaces/{owner}/{name}/pause")
+async def pause(owner: str, name: str, request: Request) -> dict[str, Any]:
+    ctx = context(request)
+    space_id = f"{owner}/{name}"
+    with ctx.db.session() as session:
+        space = writable_space(request, session, space_id)
+        if space.sdk == "static":
+            raise ApiError(400, f"{space_id} is a static space; it has no process to pause")
+    await ctx.supervisor.pause(space_id)
+    return await runtime(owner, name, request)
+
+
+class SleepTime(BaseModel):
+    seconds: int
+
+
+@router.post("/api/spaces/{owner}/{name}/sleeptime")
+async def sleeptime(owner: str, name: str, body: SleepTime, request: Request) -> dict[str, Any]:
+    ctx = context(request)
+    with ctx.db.session() as session:
+        space = writable_space(request, session, f"{owner}/{name}")
+        # Hugging Face uses -1 for "never sleep".
+        space.sleep_time = None if body.seconds < 0 else body.seconds
+    ctx.supervisor.touch(f"{owner}/{name}")
+    return await runtime(owner, name, request)
+
+
+class HardwareRequest(BaseModel):
+    flavor: str
+    sleepTimeSeconds: int | None = None
+
+
+@router.post("/api/spaces/{owner}/{name}/hardware")
+async def request_hardware(owner: str, name: str, body: HardwareRequest, request: Request) -> dict[str, Any]:
+    ctx = context(request)
+    space_id = f"{owner}/{name}"
+    if body.flavor not in FLAVORS:
+        raise ApiError(
+            400, f"{space_id}: hardware {body.flavor!r} is unknown; use one of {', '.join(FLAVORS)}"
+        )
+    with ctx.db.session() as session:
+        space = writable_space(request, session, space_id)
+        changed = space.hardware != body.flavor
+        space.hardware = body.flavor
+        if body.sleepTimeSeconds is not None:
+            space.sleep_time = None if body.sleepTimeSeconds < 0 else body.sleepTimeSeconds
+        sha, stage = space.sha, Stage(space.stage)
+    if changed and sha and stage not in (Stage.PAUSED, Stage.STOPPED):
+        ctx.supervisor.deploy(space_id, sha)
+    return await runtime(owner, name, request)

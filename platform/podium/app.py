@@ -1,0 +1,42 @@
+"""The FastAPI app of Podium's pages and API (the spaces origin is the proxy, see `podium.server`)."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse
+
+from podium import __version__
+from podium.api import commits, logs, repos, settings_kv, spaces, tokens
+from podium.api.errors import ApiError, api_error_handler
+from podium.context import Context
+from podium.proxy.app import PATH_PREFIX
+
+
+def create_app(ctx: Context) -> FastAPI:
+    app = FastAPI(
+        title="Podium",
+        version=__version__,
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        redoc_url=None,
+    )
+    app.state.podium = ctx
+    app.add_exception_handler(ApiError, api_error_handler)
+    for module in (repos, commits, spaces, settings_kv, logs, tokens):
+        app.include_router(module.router)
+    # The web pages are their own package; Podium serves its API without them when it is absent.
+    if importlib.util.find_spec("podium.web") is not None:
+        app.include_router(importlib.import_module("podium.web").router)
+    if not ctx.settings.spaces_on_pages_origin:
+        spaces_url = ctx.settings.spaces_url
+
+        @app.api_route(PATH_PREFIX + "/{rest:path}", methods=["GET", "HEAD"], include_in_schema=False)
+        async def to_spaces_origin(rest: str, request: Request) -> RedirectResponse:
+            """Spaces live on their own origin; old links to the pages' origin land there."""
+            query = f"?{request.url.query}" if request.url.query else ""
+            return RedirectResponse(f"{spaces_url}{PATH_PREFIX}/{rest}{query}", status_code=307)
+
+    return app

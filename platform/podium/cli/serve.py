@@ -1,0 +1,28 @@
+"""`podium serve`: run Podium (pages, API and spaces) in the foreground."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import typer
+
+from podium.cli import app
+from podium.server import serve as serve_podium
+from podium.settings import Settings
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, help="Address to listen on (PODIUM_HOST, default 127.0.0.1)"),
+    port: int = typer.Option(None, help="Port of the pages and API (PODIUM_PORT, default 7860)"),
+    spaces_port: int = typer.Option(
+        None, help="Port of the spaces origin (PODIUM_SPACES_PORT, default 7861)"
+    ),
+    data_dir: str = typer.Option(None, help="Data folder (PODIUM_DATA_DIR, default ./data)"),
+) -> None:
+    """Start Podium; settings come from PODIUM_* variables, these options override them."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    given = {"host": host, "port": port, "spaces_port": spaces_port, "data_dir": data_dir}
+    settings = Settings(**{key: value for key, value in given.items() if value is not None})
+    asyncio.run(serve_podium(settings))

@@ -1,0 +1,22 @@
+"""The objects one running Podium shares between its API, its spaces origin and its supervisor."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from dataclasses import dataclass, field
+
+from podium.db import Database
+from podium.settings import Settings
+from podium.supervisor import Supervisor
+
+
+@dataclass
+class Context:
+    settings: Settings
+    db: Database
+    supervisor: Supervisor
+    # Commits to one space are applied one at a time (git's ref update would refuse a race anyway).
+    commit_locks: collections.defaultdict[str, asyncio.Lock] = field(
+        default_factory=lambda: collections.defaultdict(asyncio.Lock)
+    )

@@ -1,0 +1,141 @@
+"""Podium's metadata in SQL (SQLite by default) through SQLAlchemy 2.
+
+The files of a space live in its git repository (`podium.repos`); this holds what is not a file:
+who owns it, its stage, its settings, builds and runs, variables, secrets and token hashes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, create_engine, event, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Space(Base):
+    __tablename__ = "spaces"
+    __table_args__ = (UniqueConstraint("owner", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner: Mapped[str] = mapped_column(String(96))
+    name: Mapped[str] = mapped_column(String(96))
+    sdk: Mapped[str] = mapped_column(String(16), default="gradio")
+    private: Mapped[bool] = mapped_column(default=False)
+    hardware: Mapped[str] = mapped_column(String(32), default="cpu-basic")
+    sleep_time: Mapped[int | None] = mapped_column(default=None)
+    stage: Mapped[str] = mapped_column(String(32), default="NO_APP_FILE")
+    error_message: Mapped[str | None] = mapped_column(default=None)
+    sha: Mapped[str | None] = mapped_column(String(40), default=None)  # head of main
+    serving_sha: Mapped[str | None] = mapped_column(String(40), default=None)
+    # What the backend needs to re-adopt the serving instance after `podium serve` restarts.
+    instance_state: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    card_data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=now)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=now, onupdate=now)
+
+    variables: Mapped[list[Variable]] = relationship(cascade="all, delete-orphan", order_by="Variable.key")
+    secrets: Mapped[list[Secret]] = relationship(cascade="all, delete-orphan", order_by="Secret.key")
+    builds: Mapped[list[Build]] = relationship(cascade="all, delete-orphan", order_by="Build.id")
+    runs: Mapped[list[Run]] = relationship(cascade="all, delete-orphan", order_by="Run.id")
+
+    @property
+    def space_id(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+
+class _KeyValue:
+    key: Mapped[str] = mapped_column(String(128))
+    value: Mapped[str] = mapped_column()
+    description: Mapped[str | None] = mapped_column(default=None)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=now, onupdate=now)
+
+
+class Variable(_KeyValue, Base):
+    __tablename__ = "variables"
+    __table_args__ = (UniqueConstraint("space_id", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
+
+
+class Secret(_KeyValue, Base):
+    """Values are write-only: the API returns keys, descriptions and dates, never `value`."""
+
+    __tablename__ = "secrets"
+    __table_args__ = (UniqueConstraint("space_id", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
+
+
+class Build(Base):
+    """One build of one revision: how it went, kept for history."""
+
+    __tablename__ = "builds"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
+    sha: Mapped[str] = mapped_column(String(40))
+    environment: Mapped[str | None] = mapped_column(default=None)
+    outcome: Mapped[str] = mapped_column(String(32), default="BUILDING")
+    started_at: Mapped[dt.datetime] = mapped_column(default=now)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+
+class Run(Base):
+    """One instance's life: when it started, which revision, how it ended."""
+
+    __tablename__ = "runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
+    sha: Mapped[str] = mapped_column(String(40))
+    started_at: Mapped[dt.datetime] = mapped_column(default=now)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    end_reason: Mapped[str | None] = mapped_column(default=None)
+
+
+class Token(Base):
+    """An API token; only its SHA-256 is stored."""
+
+    __tablename__ = "tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user: Mapped[str] = mapped_column(String(96))
+    display_name: Mapped[str] = mapped_column(String(128))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    admin: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=now)
+
+
+class Database:
+    def __init__(self, url: str):
+        connect_args = {"check_same_thread": False} if url.startswith("sqlite") else {}
+        self.engine = create_engine(url, connect_args=connect_args)
+        if url.startswith("sqlite"):
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        Base.metadata.create_all(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session that commits when the block ends without error."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def find_space(self, session: Session, space_id: str) -> Space | None:
+        owner, _, name = space_id.partition("/")
+        return session.scalar(select(Space).where(Space.owner == owner, Space.name == name))
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()

@@ -1,0 +1,102 @@
+"""`podium serve`: the pages+API server and the spaces origin, two uvicorn servers in one event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Iterator
+
+import uvicorn
+
+from podium.app import create_app
+from podium.auth import ensure_admin_token
+from podium.backends import make_backend
+from podium.context import Context
+from podium.db import Database
+from podium.proxy import ProxyApp
+from podium.settings import Settings
+from podium.spaces_origin import SpaceResolver
+from podium.supervisor import Supervisor
+
+log = logging.getLogger("podium")
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that leaves signals to `serve`, which stops both servers together."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def open_context(settings: Settings) -> Context:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.db_url)
+    return Context(settings=settings, db=db, supervisor=Supervisor(settings, db, make_backend(settings)))
+
+
+def announce_admin_token(db: Database) -> None:
+    token = ensure_admin_token(db)
+    if token is not None:
+        # Printed once on stdout; only its hash is stored.
+        print(f"Podium admin token (shown once, keep it): {token}", flush=True)
+
+
+async def serve(settings: Settings) -> None:
+    settings.warn_about_origins()
+    ctx = open_context(settings)
+    announce_admin_token(ctx.db)
+    await ctx.supervisor.recover()
+    ctx.supervisor.start_watching()
+
+    pages = create_app(ctx)
+    allowed = [settings.pages_url, *settings.frame_ancestors]
+    proxy = ProxyApp(
+        SpaceResolver(ctx),
+        domain=settings.domain,
+        allowed_origins=allowed,
+        fallback=pages if settings.spaces_on_pages_origin else None,
+    )
+    servers = [
+        _Server(
+            uvicorn.Config(
+                proxy if settings.spaces_on_pages_origin else pages,
+                host=settings.host,
+                port=settings.port,
+                log_level="info",
+                proxy_headers=True,
+            )
+        )
+    ]
+    if not settings.spaces_on_pages_origin:
+        servers.append(
+            _Server(
+                uvicorn.Config(
+                    proxy,
+                    host=settings.host,
+                    port=settings.spaces_port,
+                    log_level="warning",
+                    proxy_headers=True,
+                )
+            )
+        )
+
+    def stop() -> None:
+        for server in servers:
+            server.should_exit = True
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop)
+    print(f"Podium pages and API at {settings.pages_url}; spaces at {settings.spaces_url}", flush=True)
+    try:
+        await asyncio.gather(*(server.serve() for server in servers))
+    finally:
+        await ctx.supervisor.close()
+        if not all(server.started for server in servers):
+            sys.exit(
+                f"podium serve: could not listen on {settings.host}:{settings.port}/{settings.spaces_port}"
+            )

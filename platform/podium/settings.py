@@ -1,0 +1,126 @@
+"""Podium's settings, read from `PODIUM_*` environment variables: one source of truth for each fact.
+
+Lists take JSON (`PODIUM_FRAME_ANCESTORS='["https://a.org"]'`); limits are nested
+(`PODIUM_LIMITS__MAX_FILE_SIZE=1048576`).
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from podium.proxy.app import PATH_PREFIX
+
+log = logging.getLogger("podium")
+
+MiB = 1024 * 1024
+
+
+class Limits(BaseModel):
+    """Bounds on what one upload may bring in; each 413 names the one it hit."""
+
+    max_file_size: int = 50 * MiB
+    max_upload_size: int = 500 * MiB
+    max_archive_entries: int = 10_000
+    max_archive_expansion: int = 1024 * MiB
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PODIUM_", env_nested_delimiter="__")
+
+    host: str = "127.0.0.1"
+    port: int = 7860
+    # Spaces are someone's arbitrary JavaScript: they get their own origin so they cannot act as a
+    # signed-in visitor of Podium's pages (issue 6). Putting them on the pages' origin is opt-in.
+    spaces_port: int = 7861
+    spaces_on_pages_origin: bool = False
+    domain: str | None = None
+    public_url: str | None = None
+    spaces_public_url: str | None = None
+
+    data_dir: Path = Path("data")
+    # Where the process backend keeps environments and its uv cache (one filesystem, for hardlinks);
+    # default: under data_dir. Several Podiums (or test runs) may share one.
+    environments_dir: Path | None = None
+    database_url: str | None = None
+    backend: Literal["process", "docker", "auto"] = "process"
+    model_cache: str | None = None
+    # Seconds without traffic before a space is stopped; None keeps spaces up until paused.
+    default_sleep_time: int | None = None
+    limits: Limits = Limits()
+    # A name from `podium_runner.hardware.FLAVORS`, the one table of flavors.
+    default_hardware: str = "cpu-basic"
+    # Origins allowed to frame any space (besides Podium's own pages), for CSP frame-ancestors.
+    frame_ancestors: list[str] = []
+    # Off by default: instances outlive a restart of `podium serve` and are re-adopted.
+    stop_spaces_on_exit: bool = False
+    # How often the supervisor checks instances for exits and sleep.
+    watch_interval_s: float = 1.0
+    # The docker backend: the engine (None: DOCKER_HOST or the default socket), the base image
+    # ({python_version} comes from the space; `podium images bootstrap` makes podium-base:bookworm),
+    # and the optional ml base that spaces needing torch or transformers build on.
+    docker_host: str | None = None
+    docker_base_image: str = "python:{python_version}-slim"
+    docker_ml_base_image: str | None = None
+    # GPU device ids Podium may hand out (JSON list, e.g. '["0","1"]'); None asks nvidia-smi.
+    gpus: list[str] | None = None
+
+    @cached_property
+    def pages_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @cached_property
+    def spaces_url(self) -> str:
+        """Where spaces are served in path mode (the pages' own origin only when configured so)."""
+        if self.spaces_public_url:
+            return self.spaces_public_url.rstrip("/")
+        if self.spaces_on_pages_origin:
+            return self.pages_url
+        return f"http://{self.host}:{self.spaces_port}"
+
+    def space_path(self, space_id: str) -> str:
+        return f"{PATH_PREFIX}/{space_id}"
+
+    def space_subdomain(self, space_id: str) -> str:
+        return space_id.replace("/", "-").replace("_", "-").lower()
+
+    def space_url(self, space_id: str) -> str:
+        """The URL Podium hands out for a space: host mode when a domain is set, path mode otherwise."""
+        if self.domain:
+            scheme, _, rest = self.spaces_url.partition("://")
+            port = rest.rsplit(":", 1)[1] if ":" in rest else ""
+            return f"{scheme}://{self.space_subdomain(space_id)}.{self.domain}" + (f":{port}" if port else "")
+        return f"{self.spaces_url}{self.space_path(space_id)}/"
+
+    @property
+    def repos_dir(self) -> Path:
+        return self.data_dir / "repos"
+
+    @property
+    def worktrees_dir(self) -> Path:
+        return self.data_dir / "worktrees"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    @property
+    def space_data_dir(self) -> Path:
+        return self.data_dir / "space-data"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'podium.db').resolve()}"
+
+    def warn_about_origins(self) -> None:
+        if self.spaces_on_pages_origin:
+            log.warning(
+                "!!! PODIUM_SPACES_ON_PAGES_ORIGIN is on: spaces are served from the same origin as "
+                "Podium's pages, so a space's JavaScript can read those pages and call the API as the "
+                "signed-in visitor. Only do this when every space is trusted. !!!"
+            )

@@ -1,0 +1,148 @@
+"""The resolver behind the spaces origin: for each request, where that space's traffic goes now.
+
+A serving space is an `Upstream` for the proxy (or its checked-out files, for a static space). A
+space that sleeps is woken; while it comes up a browser gets a small page that refreshes itself,
+and an API client simply waits, bounded by the space's startup timeout. Unknown and private spaces
+answer None, so the proxy's 404 never tells them apart.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from podium_runner.spec import DEFAULT_STARTUP_TIMEOUT_S
+from podium_runner.stages import Stage
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from podium.auth import bearer_token, user_for_token
+from podium.context import Context
+from podium.proxy import Resolution, Upstream
+from podium.proxy.app import PATH_PREFIX
+from podium.proxy.headers import header
+from podium.proxy.pages import send_error
+
+_REFRESH_S = 2
+
+
+def _wants_html(scope: Scope) -> bool:
+    return scope["type"] == "http" and b"text/html" in (header(scope, b"accept") or b"")
+
+
+class SpaceResolver:
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+
+    async def __call__(self, owner: str, name: str, scope: Scope) -> Resolution:
+        space_id = f"{owner}/{name}"
+        db, supervisor = self.ctx.db, self.ctx.supervisor
+        with db.session() as session:
+            space = db.find_space(session, space_id)
+            if space is None:
+                return None
+            if space.private:
+                user = user_for_token(
+                    db, bearer_token((header(scope, b"authorization") or b"").decode("latin-1"))
+                )
+                if user is None or not user.can_read(space):
+                    return None
+            card = dict(space.card_data or {})
+            stage = Stage(space.stage)
+        state = supervisor.state(space_id)
+        if not state.serving:
+            if stage == Stage.STOPPED:
+                await supervisor.wake(space_id)
+            busy = state.task is not None and not state.task.done()
+            if busy:
+                if _wants_html(scope):
+                    return _starting_page(space_id, supervisor.stage_of(space_id)[0])
+                timeout = float(card.get("startup_duration_timeout") or DEFAULT_STARTUP_TIMEOUT_S)
+                await supervisor.wait_until_settled(space_id, timeout)
+        if state.static_root is not None:
+            return _StaticSpace(state.static_root, self._frame_ancestors(card))
+        if state.instance is None:
+            stage, message = supervisor.stage_of(space_id)
+            return _unavailable(space_id, stage, message)
+        supervisor.touch(space_id)
+        return Upstream(
+            base_url=state.instance.url.rstrip("/"),
+            prefix=self.ctx.settings.space_path(space_id),
+            strip_prefix=not (state.plan is None or state.plan.accepts_root_path),
+            frame_ancestors=self._frame_ancestors(card),
+            extra_headers=card.get("custom_headers") or {},
+            on_activity=lambda: supervisor.touch(space_id),
+        )
+
+    def _frame_ancestors(self, card: dict) -> str:
+        """Who may frame this space: Podium's pages always; others unless `disable_embedding`."""
+        own = f"'self' {self.ctx.settings.pages_url}"
+        if card.get("disable_embedding"):
+            return own
+        allowed = self.ctx.settings.frame_ancestors
+        return f"{own} {' '.join(allowed)}" if allowed else "*"
+
+
+def _starting_page(space_id: str, stage: Stage) -> ASGIApp:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        title = html.escape(space_id)
+        body = (
+            f"<!doctype html><meta charset=utf-8><meta http-equiv=refresh content={_REFRESH_S}>"
+            f"<title>{title} is starting</title>"
+            f"<body style='font-family:system-ui,sans-serif;display:grid;place-items:center;height:90vh'>"
+            f"<div><h1>{title} is starting…</h1><p>Stage: {stage}. This page reloads itself.</p></div>\n"
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 503,
+                "headers": [
+                    (b"content-type", b"text/html; charset=utf-8"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"retry-after", str(_REFRESH_S).encode()),
+                    (b"cache-control", b"no-store"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+def _unavailable(space_id: str, stage: Stage, message: str | None) -> ASGIApp:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send_error(
+            scope,
+            receive,
+            send,
+            503,
+            f"{space_id} is not running ({stage})",
+            (message or "It has no running revision.") + " See its logs with "
+            f"`podium logs {space_id} --build`, fix it and push again, or restart it.",
+        )
+
+    return app
+
+
+class _StaticSpace:
+    """A static space's files, under its path-mode prefix or at the root in host mode."""
+
+    def __init__(self, root: Path, frame_ancestors: str):
+        self.files = StaticFiles(directory=root, html=True)
+        self.csp = f"frame-ancestors {frame_ancestors}".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await send_error(
+                scope, receive, send, 404, "No WebSocket here", "Static spaces serve files only."
+            )
+            return
+        parts = scope["path"].split("/", 4)
+        root_path = "/".join(parts[:4]) if scope["path"].startswith(PATH_PREFIX + "/") else ""
+
+        async def send_with_csp(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"content-security-policy", self.csp)]
+            await send(message)
+
+        await self.files({**scope, "root_path": root_path}, receive, send_with_csp)
