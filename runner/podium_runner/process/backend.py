@@ -59,6 +59,22 @@ def _slug(space_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "--", space_id)
 
 
+def _link_copy(source: Path, target: Path) -> Path:
+    """`source` as a tree of hardlinks (a copy across filesystems) in folders of mode 0755: the space's
+    own folders may be private to its owner (0700), which the app's uid could not enter."""
+
+    def link(src: str, dst: str) -> None:
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+
+    shutil.copytree(source, target, copy_function=link, ignore=shutil.ignore_patterns(".git"), symlinks=True)
+    for folder in [target, *(p for p in target.rglob("*") if p.is_dir() and not p.is_symlink())]:
+        folder.chmod(0o755)
+    return target
+
+
 def _cgroups_of(state: dict[str, Any]) -> CgroupSet | None:
     saved = state["cgroups"]
     return CgroupSet(saved["version"], tuple(saved["paths"])) if saved else None
@@ -166,7 +182,7 @@ class ProcessBackend(Backend):
             os.chown(data_dir, uid, uid)
             sandbox = Sandbox(
                 env_dir,
-                plan.space_root,
+                _link_copy(plan.space_root, run_dir / "app"),
                 data_dir,
                 uid,
                 ctx.model_cache,
@@ -252,6 +268,7 @@ class ProcessBackend(Backend):
             cgroups.kill_all()
             cgroups.remove()
         self._exits[instance_id] = ended
+        shutil.rmtree(Path(state["log_path"]).parent / "app", ignore_errors=True)
         (Path(state["log_path"]).parent / STATE_FILE).unlink(missing_ok=True)
         return ended
 
@@ -272,7 +289,11 @@ class ProcessBackend(Backend):
         return Exit(code, f"exited with code {code}")
 
     async def poll(self, instance: Instance) -> Exit | None:
-        return self._ended(instance)
+        ended = self._ended(instance)
+        follower = self._followers.get(instance.state["instance_id"])
+        if ended is not None and follower is not None:
+            await follower  # its last lines are in `instance.logs` before the caller reads them
+        return ended
 
     async def stop(self, instance: Instance, timeout: float = 10.0) -> None:
         state = instance.state

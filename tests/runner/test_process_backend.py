@@ -1,0 +1,246 @@
+"""A space folder built into a shared uv environment and run as a sandboxed process, through the
+backend API the platform uses. Real uv, real Gradio and Streamlit, real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+
+import aiohttp
+import pytest
+from podium_runner.backend import BuildError, StartError
+from podium_runner.health import wait_until_ready
+from podium_runner.plan import RunContext, make_plan
+from podium_runner.process import Limits, ProcessBackend, ProcessFolders
+from podium_runner.spec import SpaceConfigError, load_spec
+from podium_runner.stages import Stage
+
+from tests.runner.conftest import running
+from tests.support.process_spaces import GRADIO_HELLO, STREAMLIT_HELLO, free_port, stdlib_app, write_space
+
+pytestmark = pytest.mark.slow
+
+
+async def _get(url: str) -> tuple[int, str]:
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        return response.status, await response.text()
+
+
+def test_a_gradio_space_builds_and_answers(folders: ProcessFolders, tmp_path: Path) -> None:
+    async def story() -> None:
+        async with running(
+            ProcessBackend(folders), write_space(tmp_path, "sdk: gradio", GRADIO_HELLO)
+        ) as space:
+            status, page = await _get(space.instance.url + "/")
+            assert status == 200 and "gradio" in page.lower()
+            config_status, _ = await _get(space.instance.url + "/config")
+            assert config_status == 200
+
+    asyncio.run(story())
+
+
+def test_a_streamlit_space_builds_and_answers(folders: ProcessFolders, tmp_path: Path) -> None:
+    async def story() -> None:
+        space = write_space(tmp_path, "sdk: streamlit", STREAMLIT_HELLO)
+        async with running(ProcessBackend(folders), space) as space:
+            assert await _get(space.instance.url + "/_stcore/health") == (200, "ok")
+            status, page = await _get(space.instance.url + "/")
+            assert status == 200 and "streamlit" in page.lower()
+
+    asyncio.run(story())
+
+
+def test_spaces_with_the_same_requirements_share_one_environment(
+    folders: ProcessFolders, tmp_path: Path
+) -> None:
+    """A second space, and a code-only change of the first, start without installing anything."""
+
+    async def story() -> None:
+        backend = ProcessBackend(folders)
+        first = write_space(tmp_path / "first", "sdk: gradio", stdlib_app())
+        async with running(backend, first) as one:
+            environment = Path(one.env.location)
+            inode = environment.stat().st_ino
+        other = write_space(
+            tmp_path / "other", "title: Another space\nsdk: gradio", stdlib_app('REPORT["me"] = 2')
+        )
+        (first / "app.py").write_text(stdlib_app('REPORT["edited"] = True'))
+        for folder in (other, first):
+            async with running(ProcessBackend(folders), folder) as again:
+                assert again.env.reused and again.env.location == str(environment)
+                assert environment.stat().st_ino == inode  # not rebuilt in place either
+                assert not any("Installed" in line or "Resolved" in line for line in again.build_log)
+                assert again.build_log == [
+                    f"Reusing environment {again.env.key} (same requirements as an earlier build)"
+                ]
+
+    asyncio.run(story())
+
+
+SANDBOX_PROBE = """
+import os, socket
+def attempt(action):
+    try:
+        action()
+        return "allowed"
+    except OSError as exc:
+        return type(exc).__name__
+REPORT["write_app_folder"] = attempt(lambda: open("app.py", "a").write("# changed"))
+REPORT["create_in_app_folder"] = attempt(lambda: open("new_file.py", "w").write("x"))
+REPORT["read_root_pip_conf"] = attempt(lambda: open("/root/.config/pip/pip.conf").read())
+REPORT["root_listing"] = sorted(os.listdir("/root")) if os.path.isdir("/root") else []
+REPORT["docker_socket_visible"] = os.path.exists("/var/run/docker.sock")
+REPORT["pids_visible"] = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
+REPORT["uid"] = os.getuid()
+REPORT["capabilities"] = [l.split()[1] for l in open("/proc/self/status") if l.startswith("CapEff")][0]
+REPORT["no_new_privs"] = [l.split()[1] for l in open("/proc/self/status") if l.startswith("NoNewPrivs")][0]
+REPORT["write_environment"] = attempt(lambda: open(os.path.join(os.path.dirname(os.__file__), "x"), "w"))
+REPORT["write_tmp"] = attempt(lambda: open("/tmp/scratch", "w").write("ok"))
+REPORT["write_data"] = attempt(lambda: open("/data/kept", "w").write("ok"))
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox needs root to switch uids (CI runs as root)")
+def test_the_sandbox_holds(folders: ProcessFolders, tmp_path: Path) -> None:
+    """An app that tries to change its own code, read root's files and see host processes fails at each."""
+
+    async def story() -> None:
+        backend = ProcessBackend(folders, sandbox="on")
+        space = write_space(tmp_path, "sdk: gradio", stdlib_app(SANDBOX_PROBE))
+        async with running(backend, space, space_id="tests/sandbox") as probe:
+            status, body = await _get(probe.instance.url + "/")
+        report = json.loads(body)
+        assert status == 200
+        assert report["write_app_folder"] != "allowed" and report["create_in_app_folder"] != "allowed"
+        assert report["read_root_pip_conf"] == "FileNotFoundError"
+        assert report["root_listing"] in ([], [".cache"], [".pyenv"])  # only what the sandbox binds
+        assert report["docker_socket_visible"] is False
+        assert len(report["pids_visible"]) <= 3  # bwrap's init, setpriv-exec'd app: not the host's
+        assert report["uid"] >= 200_000 and report["capabilities"] == "0000000000000000"
+        assert report["no_new_privs"] == "1"
+        assert report["write_environment"] != "allowed"
+        assert report["write_tmp"] == "allowed" and report["write_data"] == "allowed"
+        assert (folders.data / "tests--sandbox" / "kept").read_text() == "ok"
+        assert (space / "app.py").read_text() == stdlib_app(SANDBOX_PROBE)
+
+    asyncio.run(story())
+
+
+def test_a_requirement_that_does_not_exist_is_a_build_error_with_uvs_message(
+    folders: ProcessFolders, tmp_path: Path
+) -> None:
+    async def story() -> None:
+        space = write_space(
+            tmp_path, "sdk: gradio", GRADIO_HELLO, requirements="podium-no-such-package-4711\n"
+        )
+        plan = make_plan(load_spec(space))
+        lines: list[str] = []
+        with pytest.raises(BuildError) as caught:
+            await ProcessBackend(folders).prepare(plan, lines.append)
+        assert any("podium-no-such-package-4711" in line and "not found" in line for line in lines), lines
+        assert "uv pip" in str(caught.value) and "requirements.txt" in str(caught.value)
+        assert not (folders.environments / plan.build_key).exists()  # no half environment left
+
+    asyncio.run(story())
+
+
+def test_a_python_version_not_installed_is_a_build_error(folders: ProcessFolders, tmp_path: Path) -> None:
+    async def story() -> None:
+        plan = make_plan(
+            load_spec(write_space(tmp_path, 'sdk: gradio\npython_version: "3.99"', GRADIO_HELLO))
+        )
+        with pytest.raises(
+            BuildError, match=r"Python 3\.99 \(python_version in README.md\) is not installed"
+        ):
+            await ProcessBackend(folders).prepare(plan, lambda line: None)
+
+    asyncio.run(story())
+
+
+def test_docker_spaces_and_missing_system_packages_need_the_docker_backend(
+    folders: ProcessFolders, tmp_path: Path
+) -> None:
+    backend = ProcessBackend(folders)
+    docker = make_plan(
+        load_spec(write_space(tmp_path / "d", "sdk: docker", "FROM scratch\n", app_file="Dockerfile"))
+    )
+    with pytest.raises(SpaceConfigError, match="needs the docker backend") as caught:
+        backend.check(docker)
+    assert caught.value.stage == Stage.CONFIG_ERROR
+    packages_txt = {"packages.txt": "coreutils\nlibpodium-nope0\n"}
+    packages = write_space(tmp_path / "p", "sdk: gradio", GRADIO_HELLO, files=packages_txt)
+    with pytest.raises(SpaceConfigError, match="libpodium-nope0 is not installed on this host") as caught:
+        backend.check(make_plan(load_spec(packages)))
+    assert caught.value.file == "packages.txt" and "docker backend" in str(caught.value)
+
+
+async def _start_failing(folders: ProcessFolders, folder: Path, **backend_options) -> tuple[StartError, bool]:
+    backend = ProcessBackend(folders, **backend_options)
+    plan = make_plan(load_spec(folder))
+    env = await backend.prepare(plan, lambda line: None)
+    ctx = RunContext(space_id="tests/failing", port=free_port())
+    instance = await backend.start(plan, env, ctx, lambda line: None)
+    with pytest.raises(StartError) as caught:
+        await wait_until_ready(backend, instance, plan.launch(ctx).health_path, plan.startup_timeout_s)
+    gone = await backend.poll(instance) is not None
+    await backend.stop(instance)
+    await backend.close()
+    return caught.value, gone
+
+
+def test_an_app_that_exits_at_once_reports_its_last_lines(folders: ProcessFolders, tmp_path: Path) -> None:
+    app = 'import sys\nprint("loading the model failed: weights.bin missing", flush=True)\nsys.exit(3)\n'
+    error, gone = asyncio.run(_start_failing(folders, write_space(tmp_path, "sdk: gradio", app)))
+    assert gone and "exited with code 3" in str(error)
+    assert "loading the model failed: weights.bin missing" in error.tail
+
+
+def test_an_app_that_never_answers_times_out_and_is_stopped(folders: ProcessFolders, tmp_path: Path) -> None:
+    app = 'import time\nprint("thinking forever", flush=True)\ntime.sleep(3600)\n'
+    space = write_space(tmp_path, "sdk: gradio\nstartup_duration_timeout: 3s", app)
+    error, gone = asyncio.run(_start_failing(folders, space))
+    assert gone and "did not answer" in str(error) and "within 3 s" in str(error)
+    assert "thinking forever" in error.tail
+
+
+def test_an_app_on_the_wrong_port_times_out_with_a_hint(folders: ProcessFolders, tmp_path: Path) -> None:
+    space = write_space(tmp_path, "sdk: gradio\nstartup_duration_timeout: 3s", stdlib_app(port_offset=1))
+    error, gone = asyncio.run(_start_failing(folders, space))
+    assert gone and "did not answer" in str(error) and "GRADIO_SERVER_PORT" in str(error)
+
+
+@pytest.mark.skipif(not os.access("/sys/fs/cgroup/memory", os.W_OK), reason="needs writable cgroups (CI has)")
+def test_an_app_over_its_memory_limit_is_out_of_memory(folders: ProcessFolders, tmp_path: Path) -> None:
+    app = "hog = []\nwhile True:\n    hog.append(bytearray(20 * 1024 * 1024))\n"
+    space = write_space(tmp_path, "sdk: gradio", app)
+    error, gone = asyncio.run(_start_failing(folders, space, limits=Limits(memory_mb=150, pids=64, cpus=1)))
+    assert gone and "out of memory (limit 150 MB)" in str(error)
+
+
+def test_an_instance_is_adopted_after_its_caller_restarts(folders: ProcessFolders, tmp_path: Path) -> None:
+    """The platform restarts: a new backend re-attaches to the running app by its saved state."""
+
+    async def story() -> None:
+        first = ProcessBackend(folders, outlive_caller=True)
+        plan = make_plan(load_spec(write_space(tmp_path, "sdk: gradio", stdlib_app())))
+        env = await first.prepare(plan, lambda line: None)
+        ctx = RunContext(space_id="tests/adopted", port=free_port())
+        instance = await first.start(plan, env, ctx, lambda line: None)
+        await wait_until_ready(first, instance, "/", 30)
+        await first.close()
+        state = json.loads(json.dumps(instance.state))  # as the platform would store it
+
+        second = ProcessBackend(folders, outlive_caller=True)
+        assert [s["instance_id"] for s in await second.list_orphans(set())] == [state["instance_id"]]
+        adopted = await second.adopt(state, lambda line: None)
+        assert adopted is not None and await second.poll(adopted) is None
+        assert f"listening on {ctx.port}" in adopted.logs.last()
+        assert (await _get(adopted.url + "/"))[0] == 200
+        await second.stop(adopted)
+        assert await second.adopt(state, lambda line: None) is None  # gone for good
+        assert await second.list_orphans(set()) == []
+        await second.close()
+
+    asyncio.run(story())
