@@ -15,6 +15,8 @@ from sqlalchemy import select
 from podium.db import Database, Space, Token
 
 ADMIN_USER = "admin"
+# The browser session of Podium's pages (podium.web.session); the proxy never forwards it to spaces.
+SESSION_COOKIE = "podium_session"
 
 
 @dataclass(frozen=True)

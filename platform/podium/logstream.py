@@ -32,6 +32,11 @@ class LogStream:
         self.lines.append(entry)
         self._publish(entry)
 
+    def restart(self) -> None:
+        """A new build begins: followers of the last one end, and the tail starts empty."""
+        self.close()
+        self.lines.clear()
+
     def close(self) -> None:
         """Ends the current followers' streams (a build finished); the tail stays."""
         self._publish(None)

@@ -109,7 +109,8 @@ class SpaceRepo:
         """Apply `changes` on top of `parent` (default: the head) and move the branch; returns the sha."""
         parent = parent or self.head()
         with tempfile.TemporaryDirectory() as tmp:
-            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+            # A private index, and an empty work tree that index commands require but never touch.
+            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index"), "GIT_WORK_TREE": tmp}
             if parent:
                 self._git("read-tree", parent, env=env)
             else:

@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     docker_host: str | None = None
     docker_base_image: str = "python:{python_version}-slim"
     docker_ml_base_image: str | None = None
+    # Podium in a container (its own image) reaches spaces by container IP, not the host's loopback.
+    docker_reach_by_ip: bool = False
     # GPU device ids Podium may hand out (JSON list, e.g. '["0","1"]'); None asks nvidia-smi.
     gpus: list[str] | None = None
 

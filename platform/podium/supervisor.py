@@ -123,6 +123,7 @@ class Supervisor:
         if waking:
             self._set_stage(space_id, Stage.APP_STARTING, None)
         else:
+            state.build_log.restart()
             self._set_stage(space_id, Stage.RUNNING_BUILDING if state.serving else Stage.BUILDING)
         state.task = asyncio.create_task(
             self._deploy(space_id, sha, rebuild=rebuild, waking=waking), name=f"deploy {space_id}@{sha[:8]}"
@@ -200,7 +201,8 @@ class Supervisor:
             log.exception("%s: deploy of %s failed", space_id, sha[:8])
             self._fail(state, Stage.BUILD_ERROR, f"Podium failed while deploying {sha[:8]}: {exc!r}")
         finally:
-            state.build_log.close()
+            if state.task is asyncio.current_task():  # a superseded deploy leaves the new build's log open
+                state.build_log.close()
 
     def _fail(self, state: SpaceState, stage: Stage, message: str) -> None:
         if state.serving:

@@ -40,10 +40,15 @@ def safe_path(path: str) -> str:
     return str(pure)
 
 
-def _too_large(what: str, limit_name: str, limit: int) -> UploadRejected:
+def human_size(size: int) -> str:
+    return f"{size / MiB:.0f} MiB" if size >= MiB else f"{size / 1024:.0f} KiB"
+
+
+def too_large(what: str, limit_name: str, limit: int) -> UploadRejected:
+    """A 413 that names the limit that was hit and the setting that raises it."""
     return UploadRejected(
         413,
-        f"{what} is larger than the limit {limit_name} = {limit // MiB} MiB "
+        f"{what} is larger than the limit {limit_name} = {human_size(limit)} "
         f"(PODIUM_LIMITS__{limit_name.upper()}); make it smaller or raise the limit",
     )
 
@@ -51,7 +56,7 @@ def _too_large(what: str, limit_name: str, limit: int) -> UploadRejected:
 def checked_file(path: str, content: bytes, limits: Limits) -> Change:
     path = safe_path(path)
     if len(content) > limits.max_file_size:
-        raise _too_large(f"the file {path!r}", "max_file_size", limits.max_file_size)
+        raise too_large(f"the file {path!r}", "max_file_size", limits.max_file_size)
     return Change(path=path, content=content)
 
 
@@ -93,9 +98,9 @@ class _Budget:
             size += len(chunk)
             self.expanded += len(chunk)
             if size > self.limits.max_file_size:
-                raise _too_large(f"{name!r} in {self.filename}", "max_file_size", self.limits.max_file_size)
+                raise too_large(f"{name!r} in {self.filename}", "max_file_size", self.limits.max_file_size)
             if self.expanded > self.limits.max_archive_expansion:
-                raise _too_large(
+                raise too_large(
                     f"{self.filename} once unpacked",
                     "max_archive_expansion",
                     self.limits.max_archive_expansion,

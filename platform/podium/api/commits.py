@@ -19,7 +19,7 @@ from podium.api.errors import ApiError
 from podium.context import Context
 from podium.repos import Change, RevisionNotFound
 from podium.settings import Limits
-from podium.uploads import UploadRejected, archive_changes, checked_file, is_archive, safe_path
+from podium.uploads import UploadRejected, archive_changes, checked_file, is_archive, safe_path, too_large
 
 router = APIRouter()
 
@@ -29,12 +29,7 @@ def _rejected(space_id: str, exc: UploadRejected) -> ApiError:
 
 
 def _upload_too_large(space_id: str, limits: Limits) -> ApiError:
-    return ApiError(
-        413,
-        f"{space_id}: the upload is larger than the limit max_upload_size = "
-        f"{limits.max_upload_size // 2**20} MiB (PODIUM_LIMITS__MAX_UPLOAD_SIZE); "
-        f"upload fewer files at once or raise the limit",
-    )
+    return _rejected(space_id, too_large("the upload", "max_upload_size", limits.max_upload_size))
 
 
 async def _read_body(request: Request, space_id: str, limits: Limits) -> bytes:
@@ -85,12 +80,8 @@ async def preupload(
         except UploadRejected as exc:
             raise _rejected(space_id, exc) from None
         if file.size > limits.max_file_size:
-            raise ApiError(
-                413,
-                f"{space_id}: {path!r} ({file.size // 2**20} MiB) is larger than the limit "
-                f"max_file_size = {limits.max_file_size // 2**20} MiB "
-                f"(PODIUM_LIMITS__MAX_FILE_SIZE); Podium stores files inline, without LFS",
-            )
+            # Podium stores every file inline in git (no LFS), so the limit applies here already.
+            raise _rejected(space_id, too_large(f"{path!r}", "max_file_size", limits.max_file_size))
         answer.append(
             {"path": path, "uploadMode": "regular", "shouldIgnore": False, "oid": existing.get(path)}
         )

@@ -10,6 +10,7 @@ from podium.api.errors import ApiError, not_found
 from podium.auth import User, bearer_token, user_for_token
 from podium.context import Context
 from podium.db import Space
+from podium.web.access import CsrfMissing, session_user
 
 # Hugging Face's rule for repository and namespace names.
 _NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?$")
@@ -21,6 +22,11 @@ def context(request: Request) -> Context:
 
 def current_user(request: Request) -> User | None:
     token = bearer_token(request.headers.get("authorization"))
+    if token is None:  # Podium's own pages: the session cookie, plus a CSRF token for changes
+        try:
+            return session_user(request)
+        except CsrfMissing as exc:
+            raise ApiError(403, str(exc)) from None
     user = user_for_token(context(request).db, token)
     if token and user is None:
         raise ApiError(

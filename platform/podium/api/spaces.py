@@ -68,6 +68,20 @@ async def space_info_at(owner: str, name: str, revision: str, request: Request) 
     return await _info(request, owner, name, revision)
 
 
+@router.get("/api/spaces/{owner}/{name}/tree/{revision}")
+async def tree(owner: str, name: str, revision: str, request: Request) -> list[dict[str, Any]]:
+    """The files of a revision (huggingface_hub's `list_repo_files`, used by `delete_patterns`)."""
+    ctx = context(request)
+    space_id = f"{owner}/{name}"
+    with ctx.db.session() as session:
+        readable_space(request, session, space_id)
+    try:
+        files = await asyncio.to_thread(ctx.supervisor.repo(space_id).files, revision)
+    except RevisionNotFound:
+        raise ApiError(404, f"{space_id}: revision {revision!r} does not exist") from None
+    return [{"type": "file", "path": entry.path, "size": entry.size, "oid": entry.blob} for entry in files]
+
+
 @router.get("/api/spaces/{owner}/{name}/runtime")
 async def runtime(owner: str, name: str, request: Request) -> dict[str, Any]:
     ctx = context(request)

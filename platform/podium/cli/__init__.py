@@ -19,3 +19,4 @@ def main() -> None:
 from podium.cli import run  # noqa: E402,F401
 from podium.cli import images  # noqa: E402,F401
 from podium.cli import serve  # noqa: E402,F401
+from podium.cli import spaces  # noqa: E402,F401
