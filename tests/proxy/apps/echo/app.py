@@ -11,8 +11,8 @@ def echo(text: str) -> str:
 
 def count(n: str):
     for i in range(int(n)):
-        time.sleep(0.3)
         yield f"tick {i}"
+        time.sleep(0.3)
 
 
 def shout(path: str) -> str:
