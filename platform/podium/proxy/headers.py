@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from starlette.types import Scope
 
+from podium.auth import SESSION_COOKIE
 from podium.proxy.upstream import Upstream
 
 HOP_BY_HOP = frozenset(
@@ -65,6 +66,14 @@ def header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
+def _without_session_cookie(cookie: bytes) -> str:
+    """The Cookie header minus Podium's session: cookies ignore ports, so a browser sends the pages'
+    session to the spaces' origin too, and a space's server must never see it."""
+    kept = [part for part in cookie.decode("latin-1").split(";")
+            if part.strip().partition("=")[0] != SESSION_COOKIE]
+    return ";".join(kept).strip()
+
+
 def request_headers(scope: Scope) -> list[tuple[str, str]]:
     """Headers to send upstream for an HTTP request or a WebSocket handshake."""
     headers = scope["headers"]
@@ -72,7 +81,10 @@ def request_headers(scope: Scope) -> list[tuple[str, str]]:
     if scope["type"] == "websocket":
         dropped |= _WEBSOCKET_HANDSHAKE
     forwarded = [
-        (key.decode("latin-1"), value.decode("latin-1")) for key, value in headers if key not in dropped
+        (key.decode("latin-1"),
+         _without_session_cookie(value) if key == b"cookie" else value.decode("latin-1"))
+        for key, value in headers
+        if key not in dropped
     ]
     client = scope.get("client")
     chain = [value.decode("latin-1") for key, value in headers if key == b"x-forwarded-for"]

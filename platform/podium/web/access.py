@@ -1,0 +1,127 @@
+"""Who is visiting a page, and whether a change they ask for really comes from Podium's own pages."""
+
+from __future__ import annotations
+
+import functools
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from starlette.requests import Request
+
+from podium.auth import SESSION_COOKIE, User
+from podium.context import Context
+from podium.db import Space
+from podium.web.session import CSRF_FIELD, CSRF_HEADER, Session, SessionSigner
+
+
+@dataclass(frozen=True)
+class Visitor:
+    user: User
+    session: Session
+    csrf: str
+
+
+class PageError(Exception):
+    """A page that cannot be shown (404, 403): rendered as a readable page, never a stack trace."""
+
+    def __init__(self, status: int, title: str, message: str):
+        self.status, self.title, self.message = status, title, message
+        super().__init__(message)
+
+
+def context_of(request: Request) -> Context:
+    return request.app.state.podium
+
+
+@functools.cache
+def signer_for(data_dir: Path) -> SessionSigner:
+    """One secret per data folder, kept across restarts so sessions survive them."""
+    path = data_dir / "session-secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as file:
+            file.write(secrets.token_bytes(32))
+    return SessionSigner(path.read_bytes())
+
+
+def signer(request: Request) -> SessionSigner:
+    return signer_for(context_of(request).settings.data_dir.resolve())
+
+
+def identify(request: Request) -> Visitor | None:
+    """The signed-in visitor from the session cookie; also kept on `request.state` for templates."""
+    keys = signer(request)
+    session = keys.read(request.cookies.get(SESSION_COOKIE))
+    visitor = None
+    if session is not None:
+        user = User(name=session.user, token_name="browser session", admin=session.admin)
+        visitor = Visitor(user=user, session=session, csrf=keys.csrf_token(session))
+    request.state.visitor = visitor
+    return visitor
+
+
+def require_change_allowed(request: Request, form_token: str | None) -> Visitor:
+    """A signed-in visitor whose request carries the CSRF token of their session, or a 403 page."""
+    visitor = identify(request)
+    if visitor is None:
+        raise PageError(403, "Sign in first", "Changing something needs you to sign in with a Podium token.")
+    token = form_token or request.headers.get(CSRF_HEADER)
+    if not signer(request).csrf_ok(visitor.session, token):
+        raise PageError(403, "Request refused",
+                        f"This change did not carry a valid {CSRF_FIELD}: it did not come from a Podium "
+                        "page. Reload the page and try again.")
+    return visitor
+
+
+def readable_space(request: Request, owner: str, name: str) -> Space:
+    """The space if the visitor may see it; private spaces are a 404 to everyone else."""
+    ctx = context_of(request)
+    visitor = getattr(request.state, "visitor", None) or identify(request)
+    with ctx.db.session() as session:
+        space = ctx.db.find_space(session, f"{owner}/{name}")
+        if space is None or (space.private and not (visitor and visitor.user.can_read(space))):
+            raise PageError(404, "Space not found",
+                            f"There is no space {owner}/{name}, or it is private and you are not signed "
+                            "in as its owner.")
+        session.expunge(space)
+    return space
+
+
+def may_edit(visitor: Visitor | None, space: Space) -> bool:
+    return visitor is not None and visitor.user.can_write(space.owner)
+
+
+def editable_space(request: Request, owner: str, name: str) -> Space:
+    """The space if the visitor is its owner or an admin; a 401/403 page otherwise."""
+    space = readable_space(request, owner, name)
+    visitor = request.state.visitor
+    if not may_edit(visitor, space):
+        raise PageError(403 if visitor else 401, "Only the owner can change this space",
+                        f"Sign in as {space.owner} (or an admin) to change {space.space_id}.")
+    return space
+
+
+class CsrfMissing(Exception):
+    """A change that came with the session cookie but without its CSRF token."""
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def session_user(request: Request) -> User | None:
+    """The API's way in for Podium's own pages: the session cookie instead of a Bearer token.
+
+    Reads need only the cookie. A change also needs the session's CSRF token in `X-CSRF-Token`:
+    a space on another port of this host is same-site, so its requests carry the cookie too."""
+    visitor = identify(request)
+    if visitor is None:
+        return None
+    if request.method not in SAFE_METHODS and not signer(request).csrf_ok(
+            visitor.session, request.headers.get(CSRF_HEADER)):
+        raise CsrfMissing(f"{request.method} {request.url.path} came with Podium's session cookie but "
+                          f"without its CSRF token ({CSRF_HEADER}), so it did not come from a Podium page. "
+                          "Reload the page and try again, or send a token in Authorization instead.")
+    return visitor.user

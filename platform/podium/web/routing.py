@@ -1,0 +1,29 @@
+"""The pages' route class: a `PageError` raised anywhere in a page becomes a readable error page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi.routing import APIRoute
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from podium.web.access import PageError
+from podium.web.templating import render
+
+
+class PageRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except PageError as error:
+                if "application/json" in request.headers.get("accept", ""):
+                    return JSONResponse({"error": error.message}, status_code=error.status)
+                return render(request, "error.html", status_code=error.status, title=error.title,
+                              message=error.message)
+
+        return handle

@@ -1,0 +1,48 @@
+"""Signing in with a Podium token, and out again."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse
+
+from podium.auth import SESSION_COOKIE, user_for_token
+from podium.web.access import context_of, require_change_allowed, signer
+from podium.web.routing import PageRoute
+from podium.web.session import SESSION_LIFETIME_S
+from podium.web.templating import render
+
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
+
+
+def _local(target: str) -> str:
+    """Only paths on this site: a sign-in link must not be able to send people elsewhere."""
+    return target if target.startswith("/") and not target.startswith(("//", "/\\")) else "/"
+
+
+@router.get("/signin")
+def signin_page(request: Request, next: str = "/"):
+    return render(request, "signin.html", next=_local(next))
+
+
+@router.post("/signin")
+def signin(request: Request, token: str = Form(""), next: str = Form("/")):
+    user = user_for_token(context_of(request).db, token.strip())
+    if user is None:
+        return render(request, "signin.html", status_code=401, next=_local(next),
+                      flashes=[("error", "That token is not known here. Use the admin token printed "
+                                         "when Podium first started, or make one with `podium token`.")])
+    response = RedirectResponse(_local(next), status_code=303)
+    # No Domain attribute: host-only. HttpOnly: no script can read it. SameSite=Lax: not sent on
+    # other sites' sub-requests; spaces on another port are same-site, which is what the CSRF token is for.
+    cookie = signer(request).issue(user.name, user.admin)
+    response.set_cookie(SESSION_COOKIE, cookie, max_age=SESSION_LIFETIME_S, httponly=True, samesite="lax",
+                        path="/", secure=request.url.scheme == "https")
+    return response
+
+
+@router.post("/signout")
+def signout(request: Request, csrf_token: str = Form("")):
+    require_change_allowed(request, csrf_token)
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+    return response
