@@ -1,0 +1,220 @@
+"""`DockerBackend`: each space built into an image and run as a hardened container."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import threading
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, ClassVar
+
+import docker.errors
+import uv
+from docker.types import DeviceRequest
+
+from podium_runner.backend import Backend, Environment, Exit, Instance, LogSink, LogTail, StartError
+from podium_runner.docker import containers
+from podium_runner.docker.bases import DEFAULT_BASE
+from podium_runner.docker.engine import Engine
+from podium_runner.docker.host import HostPackageSettings
+from podium_runner.docker.images import ImageBuilder
+from podium_runner.hardware import FLAVORS, Flavor
+from podium_runner.plan import BuildPlan, RunContext
+
+NO_GPU_RUNTIME = "this host has no NVIDIA container runtime"
+_NO_GPU_DRIVER = "could not select device driver"
+
+
+class DockerBackend(Backend):
+    name: ClassVar[str] = "docker"
+
+    def __init__(self, *, docker_host: str | None = None, base_image: str = DEFAULT_BASE,
+                 ml_base_image: str | None = None, flavors: Mapping[str, Flavor] = FLAVORS,
+                 ca_certificates: list[Path] | None = None, buildkit: bool | None = None,
+                 gpu_runtime: bool | None = None, reach_by_ip: bool = False):
+        """`gpu_runtime` None: ask the engine (runtimes, then a probe container) before the first GPU
+        space. `reach_by_ip`: reach spaces at their container IP and publish no port, for Podium
+        running in a container itself (its own image), where the host's loopback is out of reach."""
+        self.engine = Engine(docker_host)
+        self.flavors = flavors
+        self.builder = ImageBuilder(self.engine, base_image=base_image, ml_base_image=ml_base_image,
+                                    host=HostPackageSettings.from_host(ca_certificates),
+                                    uv_bin=Path(uv.find_uv_bin()), buildkit=buildkit)
+        self._gpu_runtime = gpu_runtime
+        self.reach_by_ip = reach_by_ip
+        self._builds: dict[tuple[str, str], asyncio.Task[Environment]] = {}
+
+    # -- build ----------------------------------------------------------------------------------
+
+    async def prepare(self, plan: BuildPlan, log: LogSink, *, rebuild: bool = False) -> Environment:
+        key = (plan.build_key, plan.code_hash)
+        task = self._builds.get(key)
+        if task is None:
+            task = asyncio.create_task(self._prepare(plan, log, rebuild))
+            self._builds[key] = task
+            task.add_done_callback(lambda _: self._builds.pop(key, None))
+        return await asyncio.shield(task)
+
+    async def _prepare(self, plan: BuildPlan, log: LogSink, rebuild: bool) -> Environment:
+        loop = asyncio.get_running_loop()
+
+        def threadsafe_log(line: str) -> None:
+            loop.call_soon_threadsafe(log, line)
+
+        built = await self.engine.run(self.builder.build, plan, threadsafe_log, rebuild=rebuild)
+        return Environment(backend=self.name, key=built.tag.partition(":")[2], location=built.tag,
+                           reused=built.reused)
+
+    # -- run ------------------------------------------------------------------------------------
+
+    def _flavor(self, ctx: RunContext) -> Flavor:
+        try:
+            return self.flavors[ctx.hardware]
+        except KeyError:
+            raise StartError(f"{ctx.space_id}: unknown hardware flavor {ctx.hardware!r}; "
+                             f"use one of: {', '.join(self.flavors)}") from None
+
+    async def gpu_runtime(self, image: str) -> bool:
+        """Whether this engine can give containers GPUs; asked once, then remembered."""
+        if self._gpu_runtime is None:
+            self._gpu_runtime = await self.engine.run(self._probe_gpu_runtime, image)
+        return self._gpu_runtime
+
+    def _probe_gpu_runtime(self, image: str) -> bool:
+        client = self.engine.client
+        if "nvidia" in (client.info().get("Runtimes") or {}):
+            return True
+        # dockerd registers its "gpu" device driver only with the NVIDIA hook on its PATH; a probe
+        # container settles it without guessing about the engine's host.
+        probe = client.containers.create(image, command=["true"], labels={containers.LABEL_MANAGED: "probe"},
+                                         device_requests=[DeviceRequest(count=-1, capabilities=[["gpu"]])])
+        try:
+            probe.start()
+            return True
+        except docker.errors.APIError as exc:
+            if _NO_GPU_DRIVER in str(exc):
+                return False
+            raise
+        finally:
+            probe.remove(force=True)
+
+    async def start(self, plan: BuildPlan, env: Environment, ctx: RunContext, log: LogSink) -> Instance:
+        flavor = self._flavor(ctx)
+        if flavor.gpus and len(ctx.gpu_ids) < flavor.gpus:
+            raise StartError(f"{ctx.space_id}: hardware {flavor.name} needs {flavor.gpus} GPU(s) but "
+                             f"{len(ctx.gpu_ids)} were given; allocate them with podium_runner.gpus first")
+        if ctx.gpu_ids and not await self.gpu_runtime(env.location):
+            raise StartError(self._no_gpu_message(ctx))
+        # Inside the container the app listens on the space's own port on every interface; the
+        # engine publishes it on the host's loopback only.
+        inner = replace(ctx, host="0.0.0.0", port=plan.app_port)
+        launch = plan.launch(inner)
+        container_id = await self.engine.run(self._create_and_start, plan, env, ctx, flavor, launch.argv,
+                                             launch.env)
+        return await self._instance(container_id, LogTail(log), tail=None)
+
+    def create(self, plan: BuildPlan, env: Environment, ctx: RunContext, flavor: Flavor,
+               argv: tuple[str, ...], environment: dict[str, str]) -> Any:
+        """The container for one start, created but not started (what `start` hands the engine)."""
+        client = self.engine.client
+        settings = containers.run_settings(
+            image=env.location, name=containers.container_name(ctx.space_id, secrets.token_hex(3)),
+            space_id=ctx.space_id, app_port=plan.app_port,
+            publish_host=None if self.reach_by_ip else "127.0.0.1", publish_port=ctx.port,
+            command=list(argv) or None, environment=environment, flavor=flavor,
+            host_cpus=client.info().get("NCPU") or 1, model_cache=ctx.model_cache, gpu_ids=ctx.gpu_ids,
+        )
+        return client.containers.create(**settings)
+
+    def _create_and_start(self, plan: BuildPlan, env: Environment, ctx: RunContext, flavor: Flavor,
+                          argv: tuple[str, ...], environment: dict[str, str]) -> str:
+        container = self.create(plan, env, ctx, flavor, argv, environment)
+        try:
+            container.start()
+        except docker.errors.APIError as exc:
+            container.remove(force=True)  # a failed start leaves a "created" container behind
+            if _NO_GPU_DRIVER in str(exc):
+                self._gpu_runtime = False
+                raise StartError(self._no_gpu_message(ctx)) from exc
+            raise StartError(f"{ctx.space_id}: the Docker engine could not start the container: "
+                             f"{exc.explanation or exc}") from exc
+        return container.id
+
+    @staticmethod
+    def _no_gpu_message(ctx: RunContext) -> str:
+        return (f"{ctx.space_id}: {NO_GPU_RUNTIME}, so Docker cannot give the space GPU(s) "
+                f"{','.join(ctx.gpu_ids)}. Install the NVIDIA Container Toolkit and restart dockerd, "
+                f"or choose a cpu-* hardware flavor")
+
+    async def _instance(self, container_id: str, logs: LogTail, tail: int | None) -> Instance:
+        attrs = await self.engine.run(lambda: self.engine.client.api.inspect_container(container_id))
+        state = containers.state_of(attrs, self.reach_by_ip)
+        instance = Instance(backend=self.name, space_id=state["space_id"], url=state["url"], state=state,
+                            logs=logs)
+        self._follow_logs(container_id, logs, asyncio.get_running_loop(), tail)
+        return instance
+
+    def _follow_logs(self, container_id: str, logs: LogTail, loop: asyncio.AbstractEventLoop,
+                     tail: int | None) -> None:
+        def follow() -> None:
+            pending = b""
+            try:
+                stream = self.engine.client.api.logs(container_id, stream=True, follow=True,
+                                                     tail="all" if tail is None else tail)
+                for chunk in stream:
+                    *lines, pending = (pending + chunk).split(b"\n")
+                    for line in lines:
+                        loop.call_soon_threadsafe(logs, line.decode(errors="replace").rstrip("\r"))
+            except Exception:  # the container or the engine went away; poll() reports which
+                return
+            if pending:
+                loop.call_soon_threadsafe(logs, pending.decode(errors="replace"))
+
+        threading.Thread(target=follow, name=f"logs-{container_id[:12]}", daemon=True).start()
+
+    async def stop(self, instance: Instance, timeout: float = 10.0) -> None:
+        def stop_and_remove() -> None:
+            try:
+                container = self.engine.client.containers.get(instance.state["id"])
+                container.stop(timeout=max(1, int(timeout)))
+                container.remove(force=True)
+            except docker.errors.NotFound:
+                pass
+        await self.engine.run(stop_and_remove)
+
+    async def poll(self, instance: Instance) -> Exit | None:
+        def inspect() -> dict[str, Any] | None:
+            try:
+                return self.engine.client.api.inspect_container(instance.state["id"])["State"]
+            except docker.errors.NotFound:
+                return None
+        state = await self.engine.run(inspect)
+        if state is None:
+            return Exit(code=None, reason="the container was removed")
+        if state.get("Running") or state.get("Status") in ("created", "restarting"):
+            return None
+        return Exit(code=state.get("ExitCode"), reason=containers.exit_reason(state))
+
+    async def adopt(self, state: dict[str, Any], log: LogSink) -> Instance | None:
+        def running() -> bool:
+            try:
+                return bool(self.engine.client.api.inspect_container(state["id"])["State"].get("Running"))
+            except docker.errors.NotFound:
+                return False
+        if not state.get("id") or not await self.engine.run(running):
+            return None
+        # Only new lines: what the container printed before is already in the caller's log.
+        return await self._instance(state["id"], LogTail(log), tail=0)
+
+    async def list_orphans(self, known: set[str]) -> list[dict[str, Any]]:
+        def managed() -> list[dict[str, Any]]:
+            api = self.engine.client.api
+            found = api.containers(all=True, filters={"label": f"{containers.LABEL_MANAGED}=1"})
+            return [containers.state_of(api.inspect_container(item["Id"]), self.reach_by_ip)
+                    for item in found if item["Id"] not in known]
+        return await self.engine.run(managed)
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self.engine.close)

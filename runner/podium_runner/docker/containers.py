@@ -1,0 +1,97 @@
+"""How one space runs as a container: the hardened settings, the labels, and reading a container back.
+
+Everything here is a plain function of its inputs, so the settings a container gets can be read and
+tested in one place: loopback-only port, uid 1000, no capabilities, no privilege gain, read-only root
+with a tmpfs /tmp, a /data volume per space, the flavor's limits, the model cache read-only, GPUs by
+id, and labels that let a restarted Podium find its containers again.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from docker.types import DeviceRequest
+
+from podium_runner.docker.dockerfile import DATA_DIR
+from podium_runner.hardware import Flavor
+
+LABEL_MANAGED = "org.podium.managed"
+LABEL_SPACE = "org.podium.space"
+LABEL_GPUS = "org.podium.gpus"
+LABEL_APP_PORT = "org.podium.app-port"
+TMP_SIZE = "1g"
+
+
+def volume_name(space_id: str) -> str:
+    """The named volume that keeps a space's /data across restarts and rebuilds."""
+    return "podium-data-" + re.sub(r"[^a-z0-9_.-]+", "-", space_id.lower().replace("/", "--"))
+
+
+def container_name(space_id: str, suffix: str) -> str:
+    return "podium-" + re.sub(r"[^a-zA-Z0-9_.-]+", "-", space_id.replace("/", "--")) + "-" + suffix
+
+
+def run_settings(*, image: str, name: str, space_id: str, app_port: int, publish_host: str | None,
+                 publish_port: int, command: list[str] | None, environment: dict[str, str], flavor: Flavor,
+                 host_cpus: int, model_cache: str | None, gpu_ids: tuple[str, ...]) -> dict[str, Any]:
+    """Keyword arguments for docker-py's `containers.create`."""
+    volumes: dict[str, dict[str, str]] = {volume_name(space_id): {"bind": DATA_DIR, "mode": "rw"}}
+    if model_cache:
+        volumes[model_cache] = {"bind": model_cache, "mode": "ro"}
+    settings: dict[str, Any] = {
+        "image": image,
+        "name": name,
+        "command": command,
+        "environment": environment,
+        "user": "1000:1000",
+        "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges"],
+        "read_only": True,
+        "tmpfs": {"/tmp": f"rw,nosuid,nodev,size={TMP_SIZE},mode=1777"},
+        "volumes": volumes,
+        "mem_limit": flavor.memory_bytes,
+        "memswap_limit": flavor.memory_bytes,  # no swap: a hog hits the limit instead of the disk
+        # The engine refuses more CPUs than the host has; a small host gives what it can.
+        "nano_cpus": int(min(flavor.cpus, host_cpus) * 1_000_000_000),
+        "pids_limit": flavor.pids,
+        "labels": {
+            LABEL_MANAGED: "1", LABEL_SPACE: space_id, LABEL_GPUS: ",".join(gpu_ids),
+            LABEL_APP_PORT: str(app_port),
+        },
+        "detach": True,
+    }
+    if publish_host is not None:
+        settings["ports"] = {f"{app_port}/tcp": (publish_host, publish_port or None)}
+    if gpu_ids:
+        settings["device_requests"] = [DeviceRequest(device_ids=list(gpu_ids), capabilities=[["gpu"]])]
+    return settings
+
+
+def state_of(attrs: dict[str, Any], reach_by_ip: bool) -> dict[str, Any]:
+    """The `Instance.state` of a container, from what the engine says about it (inspect data)."""
+    labels = attrs["Config"].get("Labels") or {}
+    app_port = labels.get(LABEL_APP_PORT, "")
+    if reach_by_ip:
+        networks = attrs["NetworkSettings"].get("Networks") or {}
+        address = next((net["IPAddress"] for net in networks.values() if net.get("IPAddress")), "")
+        url = f"http://{address}:{app_port}" if address else ""
+    else:
+        bindings = (attrs["NetworkSettings"].get("Ports") or {}).get(f"{app_port}/tcp") or []
+        url = f"http://{bindings[0]['HostIp']}:{bindings[0]['HostPort']}" if bindings else ""
+    return {
+        "id": attrs["Id"],
+        "name": attrs["Name"].lstrip("/"),
+        "space_id": labels.get(LABEL_SPACE, ""),
+        "image": attrs["Config"].get("Image", ""),
+        "url": url,
+        "gpu_ids": [gpu for gpu in labels.get(LABEL_GPUS, "").split(",") if gpu],
+    }
+
+
+def exit_reason(state: dict[str, Any]) -> str:
+    if state.get("OOMKilled"):
+        return "out of memory"
+    code = state.get("ExitCode")
+    error = state.get("Error")
+    return f"exited with code {code}" + (f" ({error})" if error else "")

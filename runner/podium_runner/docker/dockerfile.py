@@ -1,0 +1,171 @@
+"""Dockerfiles for a build plan, in Hugging Face's layer order, and the contexts they build from.
+
+A space becomes two images. The dependency image (base; `packages.txt` via apt as root; user 1000
+and /home/user/app; pre-requirements; requirements; the sdk at `sdk_version` last) depends only on
+the plan's dependency set, so spaces with the same set share it and a code-only change never
+rebuilds it. The app image adds `COPY --chown` of the code, `ENV` and `CMD` on top.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+
+from podium_runner.docker.context import BuildContext
+from podium_runner.docker.host import IMAGE_CONSTRAINTS, HostPackageSettings
+from podium_runner.plan import BuildPlan, RunContext
+
+APP_DIR = "/home/user/app"
+VENV = "/home/user/.venv"
+DATA_DIR = "/data"
+UV_CACHE = "/home/user/.cache/uv"
+ML_CONSTRAINTS = "/etc/podium/ml-constraints.txt"
+# One uv cache shared by every build on this engine; uv locks it itself, so builds may share it.
+_CACHE_MOUNT = f"--mount=type=cache,id=podium-uv,target={UV_CACHE},uid=1000,gid=1000,sharing=shared"
+
+
+def _env_line(env: dict[str, str]) -> str:
+    return "ENV " + " \\\n    ".join(f"{key}={json.dumps(value)}" for key, value in env.items())
+
+
+def _install(args: str, buildkit: bool) -> str:
+    # Without BuildKit there is no cache mount; uv then runs without a cache rather than bloat a layer.
+    if buildkit:
+        return f"RUN {_CACHE_MOUNT} uv pip install {args}"
+    return f"RUN uv pip install --no-cache {args}"
+
+
+def _toolchain(base: str, host: HostPackageSettings, constraints: str) -> list[str]:
+    """FROM, the host's CAs, uv and its settings: what every Podium-built Python image starts with."""
+    lines = [f"FROM {base}", "USER root"]
+    if host.ca_certificates:
+        lines += ["COPY podium/ca/ /usr/local/share/ca-certificates/podium/", "RUN update-ca-certificates"]
+    return lines + [
+        "COPY podium/uv /usr/local/bin/uv",
+        f"COPY podium/host-constraints.txt {IMAGE_CONSTRAINTS}",
+        _env_line({
+            "SSL_CERT_FILE": "/etc/ssl/certs/ca-certificates.crt", "UV_NATIVE_TLS": "1",
+            "UV_PYTHON_DOWNLOADS": "never", "UV_COMPILE_BYTECODE": "1", "UV_LINK_MODE": "copy",
+            "UV_CACHE_DIR": UV_CACHE, "UV_CONSTRAINT": constraints, "VIRTUAL_ENV": VENV,
+            "PATH": f"{VENV}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            **host.env,
+        }),
+    ]
+
+
+def _user_and_venv(python_version: str) -> list[str]:
+    return [
+        # Some bases already have a uid 1000 (Debian cloud images); reuse it rather than fail.
+        "RUN (getent passwd 1000 >/dev/null || useradd --create-home --uid 1000 --shell /bin/bash user) && "
+        f"mkdir -p {APP_DIR} {DATA_DIR} {UV_CACHE} && chown 1000:1000 /home/user {APP_DIR} {DATA_DIR} "
+        f"/home/user/.cache {UV_CACHE}",
+        "USER 1000",
+        f"WORKDIR {APP_DIR}",
+        f"RUN test -x {VENV}/bin/python || uv venv {VENV} --python {python_version}",
+    ]
+
+
+def _toolchain_files(context: BuildContext, host: HostPackageSettings, uv_bin: Path) -> None:
+    context.add_file("podium/uv", uv_bin, mode=0o755)
+    context.add_bytes("podium/host-constraints.txt", host.constraints)
+    for path in host.ca_certificates:
+        context.add_file(f"podium/ca/{path.name}", path)
+
+
+def dependency_dockerfile(plan: BuildPlan, base: str, host: HostPackageSettings, *, buildkit: bool,
+                          ml_base: bool = False) -> str:
+    deps = plan.deps
+    if deps is None:
+        raise ValueError(f"{plan.space_root.name}: a {plan.kind} space has no dependency image")
+    lines = _toolchain(base, host, IMAGE_CONSTRAINTS + (f" {ML_CONSTRAINTS}" if ml_base else ""))
+    if plan.system_packages:
+        packages = " ".join(shlex.quote(package) for package in plan.system_packages)
+        lines.append(
+            "RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "
+            f"{packages} && rm -rf /var/lib/apt/lists/*"
+        )
+    lines += _user_and_venv(deps.python_version)
+    for name, requirements in (("pre-requirements.txt", deps.pre_requirements),
+                               ("requirements.txt", deps.requirements)):
+        if requirements:
+            lines += [f"COPY --chown=1000:1000 deps/{name} ./", _install(f"-r {name}", buildkit)]
+    if deps.sdk_requirement:
+        lines.append(_install(shlex.quote(deps.sdk_requirement), buildkit))
+    return "\n".join(lines) + "\n"
+
+
+def ml_base_dockerfile(base: str, host: HostPackageSettings, *, torch_wheel: str, torch_version: str,
+                       python_version: str, packages: tuple[str, ...], labels: dict[str, str]) -> str:
+    """The "ml" base: torch (CPU, from a local wheel bind-mounted so no layer keeps it), then the rest.
+
+    Only torch is pinned for the spaces built on it: a space may ask for another gradio or
+    transformers (uv swaps those cheaply), but never pulls a second, CUDA-sized torch."""
+    lines = _toolchain(base, host, IMAGE_CONSTRAINTS)
+    lines.append(f"RUN mkdir -p /etc/podium && echo 'torch=={torch_version}' > {ML_CONSTRAINTS}")
+    lines += _user_and_venv(python_version)
+    lines.append(
+        f"RUN --mount=type=bind,source=wheels,target=/wheels {_CACHE_MOUNT} "
+        f"uv pip install /wheels/{torch_wheel} " + " ".join(shlex.quote(p) for p in packages)
+    )
+    lines.append("LABEL " + " ".join(f"{key}={json.dumps(value)}" for key, value in labels.items()))
+    return "\n".join(lines) + "\n"
+
+
+def ml_base_context(dockerfile: str, host: HostPackageSettings, uv_bin: Path, torch_wheel: Path) -> bytes:
+    context = BuildContext()
+    context.add_bytes("Dockerfile", dockerfile.encode())
+    _toolchain_files(context, host, uv_bin)
+    context.add_file(f"wheels/{torch_wheel.name}", torch_wheel)
+    return context.close()
+
+
+def dependency_context(plan: BuildPlan, dockerfile: str, host: HostPackageSettings, uv_bin: Path) -> bytes:
+    deps = plan.deps
+    assert deps is not None  # dependency_dockerfile refused the other kinds already
+    context = BuildContext()
+    context.add_bytes("Dockerfile", dockerfile.encode())
+    _toolchain_files(context, host, uv_bin)
+    for name, requirements in (("pre-requirements.txt", deps.pre_requirements),
+                               ("requirements.txt", deps.requirements)):
+        if requirements:
+            context.add_bytes(f"deps/{name}", ("\n".join(requirements) + "\n").encode())
+    # Local packages the requirements point at (./wheels/x.whl) sit where the lines expect them.
+    for rel, _ in deps.local_files:
+        source = plan.space_root / rel
+        if source.is_dir():
+            context.add_tree(f"deps/{rel}", source)
+        else:
+            context.add_file(f"deps/{rel}", source)
+    return context.close()
+
+
+def app_dockerfile(plan: BuildPlan, deps_image: str) -> str:
+    # The default command; each start passes its own (with the space's URL prefix) at create time.
+    argv = plan.launch(RunContext(space_id="space/app", port=plan.app_port, host="0.0.0.0")).argv
+    env = {
+        # The root filesystem is read-only at run time: caches and HOME go to the /tmp tmpfs.
+        "HOME": "/tmp", "XDG_CACHE_HOME": "/tmp/.cache", "MPLCONFIGDIR": "/tmp/matplotlib",
+        "GRADIO_TEMP_DIR": "/tmp/gradio", "PYTHONUNBUFFERED": "1", "PORT": str(plan.app_port),
+    }
+    return "\n".join([
+        f"FROM {deps_image}",
+        f"COPY --chown=1000:1000 app/ {APP_DIR}/",
+        _env_line(env),
+        f"EXPOSE {plan.app_port}",
+        f"CMD {json.dumps(list(argv))}",
+    ]) + "\n"
+
+
+def app_context(plan: BuildPlan, dockerfile: str) -> bytes:
+    context = BuildContext()
+    context.add_bytes("Dockerfile", dockerfile.encode())
+    context.add_tree("app", plan.space_root)
+    return context.close()
+
+
+def space_dockerfile_context(plan: BuildPlan) -> bytes:
+    """An `sdk: docker` space builds from its own folder with its own Dockerfile."""
+    context = BuildContext()
+    context.add_tree("", plan.space_root)
+    return context.close()

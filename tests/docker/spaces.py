@@ -1,0 +1,67 @@
+"""Spaces the docker tests run: Gradio ones, and stdlib servers on the shared Gradio dependency image."""
+
+from __future__ import annotations
+
+import asyncio
+import textwrap
+from collections.abc import Coroutine
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+from podium_runner.hardware import FLAVORS
+from podium_runner.plan import BuildPlan, make_plan
+from podium_runner.spec import load_spec
+
+from tests.support.process_spaces import GRADIO_HELLO, write_space
+
+T = TypeVar("T")
+# Small limits so that the memory hog and the fork bomb hit them fast on a shared 2-core machine.
+TEST_FLAVORS = {
+    **FLAVORS,
+    "cpu-basic": replace(FLAVORS["cpu-basic"], cpus=1, memory_mb=768, pids=128),
+    "t4-small": replace(FLAVORS["t4-small"], cpus=1, memory_mb=768, pids=128),
+}
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coroutine)
+
+
+# Answers with REPORT as JSON; the prelude fills it (or misbehaves) before the server listens. In a
+# container the app listens on every interface (GRADIO_SERVER_NAME) of its own port.
+STDLIB_SERVER = """
+    import http.server, json, os
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = json.dumps(REPORT).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+    REPORT = {}
+    @PRELUDE@
+    address = (os.environ["GRADIO_SERVER_NAME"], int(os.environ["GRADIO_SERVER_PORT"]))
+    print(f"listening on {address}", flush=True)
+    http.server.ThreadingHTTPServer(address, Handler).serve_forever()
+"""
+
+
+def stdlib_space(folder: Path, prelude: str = "", packages: str | None = None) -> BuildPlan:
+    app = textwrap.dedent(STDLIB_SERVER).replace("@PRELUDE@", textwrap.dedent(prelude).strip())
+    files = {"packages.txt": packages} if packages is not None else None
+    return make_plan(load_spec(write_space(folder, "sdk: gradio", app, files=files)))
+
+
+def gradio_space(folder: Path, greeting: str = "Hello", nonce: str = "") -> BuildPlan:
+    """A Gradio greeter; a `nonce` makes its code new, so its app image must be built this run."""
+    app = GRADIO_HELLO.replace('f"Hello {name}!"', f'f"{greeting} {{name}}!"') + f"    # {nonce}\n"
+    return make_plan(load_spec(write_space(folder, "title: Greeter\nsdk: gradio", app)))
+
+
+def docker_space(folder: Path, dockerfile: str, files: dict[str, str] | None = None,
+                 app_port: int = 7860) -> BuildPlan:
+    front = f"sdk: docker\napp_port: {app_port}"
+    return make_plan(load_spec(write_space(folder, front, dockerfile, app_file="Dockerfile", files=files)))
