@@ -100,11 +100,11 @@ function setUpUploadForm(form) {
   drop.addEventListener("drop", async (event) => {
     event.preventDefault();
     drop.classList.remove("over");
+    // Both read now: the DataTransfer is emptied once this handler yields.
     const entries = [...event.dataTransfer.items].map((item) => item.webkitGetAsEntry?.()).filter(Boolean);
-    const files = entries.length
-      ? (await Promise.all(entries.map((e) => readEntry(e, "")))).flat()
-      : [...event.dataTransfer.files].map((f) => [f.name, f]);
-    chosen = stripTop(files);
+    const plain = [...event.dataTransfer.files].map((f) => [f.name, f]);
+    const walked = (await Promise.all(entries.map((e) => readEntry(e, "")))).flat();
+    chosen = stripTop(walked.length ? walked : plain);
     show();
   });
 
