@@ -5,6 +5,7 @@ The resolver is a dict, as simple as the platform's is not: these tests are abou
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import threading
@@ -41,10 +42,14 @@ class SpaceTable:
 
 class ProbeApp:
     """An app that reports what reached it: request headers, body bytes as they arrive, the WebSocket
-    handshake; and answers with headers the proxy must filter."""
+    handshake and close code, the end of an endless stream; and answers with headers the proxy must
+    filter."""
 
     def __init__(self) -> None:
         self.first_body_chunk = threading.Event()
+        self.stream_closed = threading.Event()
+        self.socket_closed = threading.Event()
+        self.client_close_code: int | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -62,6 +67,9 @@ class ProbeApp:
                 if received:
                     self.first_body_chunk.set()
             await self._json(send, {"bytes": received}, [])
+            return
+        if scope["path"].endswith("/forever"):
+            await self._endless_events(receive, send)
             return
         headers = {key.decode(): value.decode() for key, value in scope["headers"]}
         await self._json(
@@ -99,8 +107,31 @@ class ProbeApp:
             {"type": "websocket.send", "text": json.dumps({"headers": headers, "subprotocols": offered})}
         )
         message = await receive()
+        if message["type"] == "websocket.disconnect":
+            self.client_close_code = message["code"]
+            self.socket_closed.set()
+            return
         await send({"type": "websocket.send", "bytes": (message.get("text") or "").encode()})
         await send({"type": "websocket.close", "code": 4001, "reason": "probe done"})
+
+    async def _endless_events(self, receive: Receive, send: Send) -> None:
+        """An event every 0.1 s until whoever reads them goes away, like Gradio's heartbeat."""
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/event-stream")],
+            }
+        )
+        while True:
+            await send({"type": "http.response.body", "body": b"data: tick\n\n", "more_body": True})
+            try:
+                message = await asyncio.wait_for(receive(), 0.1)
+            except TimeoutError:
+                continue
+            if message["type"] == "http.disconnect":
+                self.stream_closed.set()
+                return
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
+import socket
 
 import pytest
 import websockets
@@ -95,3 +96,35 @@ def test_an_unknown_space_is_a_404_page_not_a_stack_trace(proxy):
     assert status == 404 and "There is no space nobody/nothing" in text
     status, _, text = _get(proxy, "/elsewhere", "text/plain")
     assert status == 404 and "/apps/{owner}/{name}/" in text
+
+
+def test_an_endless_stream_ends_upstream_when_the_client_leaves(proxy, probe):
+    """A browser tab closed on Gradio's heartbeat must not leave the proxy reading it forever."""
+    probe.stream_closed.clear()
+    with socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as client:
+        client.sendall(b"GET /apps/lab/probe/forever HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert b"data: tick" in client.recv(4096) + client.recv(4096)
+    assert probe.stream_closed.wait(10), "the app's stream stayed open after the client left"
+
+
+def test_the_clients_close_code_reaches_the_app(proxy, probe):
+    probe.socket_closed.clear()
+
+    async def hang_up() -> None:
+        async with websockets.connect(f"ws://127.0.0.1:{proxy.port}/apps/lab/probe/socket") as ws:
+            await ws.recv()
+            await ws.close(code=4002, reason="tab closed")
+
+    asyncio.run(hang_up())
+    assert probe.socket_closed.wait(10)
+    assert probe.client_close_code == 4002
+
+
+def test_host_mode_finds_a_space_whose_owner_and_name_hold_dashes(proxy, probe, spaces):
+    spaces.add("my-lab/deep-probe", spaces.upstreams["lab/probe"].base_url)
+    connection = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=10)
+    connection.request("GET", "/headers", headers={"Host": f"my-lab-deep-probe.localhost:{proxy.port}"})
+    response = connection.getresponse()
+    # my/lab-deep-probe and my-lab-deep/probe are asked about too, and are not spaces.
+    assert response.status == 200 and json.loads(response.read())["path"] == "/apps/my-lab/deep-probe/headers"
+    connection.close()
