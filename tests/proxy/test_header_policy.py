@@ -5,6 +5,8 @@ from __future__ import annotations
 import http.client
 import json
 
+from podium.auth import SESSION_COOKIE
+
 
 def get(proxy, path: str, headers: dict[str, str]) -> tuple[http.client.HTTPResponse, dict]:
     connection = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=10)
@@ -36,6 +38,13 @@ def test_the_app_learns_who_asked_and_by_which_address(proxy, probe, spaces):
     assert headers["host"] == spaces.upstreams["lab/probe"].base_url.removeprefix("http://")
     assert headers["cookie"] == "session=abc" and headers["authorization"] == "Bearer t"
     assert "x-private" not in headers
+
+
+def test_podiums_own_session_cookie_never_reaches_a_space(proxy, probe):
+    _, seen = get(proxy, "/apps/lab/probe/headers", {"Cookie": f"{SESSION_COOKIE}=signed; theme=dark"})
+    assert seen["headers"]["cookie"] == "theme=dark"
+    _, seen = get(proxy, "/apps/lab/probe/headers", {"Cookie": f"{SESSION_COOKIE}=signed"})
+    assert "cookie" not in seen["headers"]
 
 
 def test_the_browser_gets_podiums_framing_policy_and_no_duplicates(proxy, probe):

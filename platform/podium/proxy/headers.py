@@ -66,11 +66,10 @@ def header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
-def _without_session_cookie(cookie: bytes) -> str:
+def _without_session_cookie(cookie: str) -> str:
     """The Cookie header minus Podium's session: cookies ignore ports, so a browser sends the pages'
     session to the spaces' origin too, and a space's server must never see it."""
-    kept = [part for part in cookie.decode("latin-1").split(";")
-            if part.strip().partition("=")[0] != SESSION_COOKIE]
+    kept = [part for part in cookie.split(";") if part.strip().partition("=")[0] != SESSION_COOKIE]
     return ";".join(kept).strip()
 
 
@@ -80,12 +79,16 @@ def request_headers(scope: Scope) -> list[tuple[str, str]]:
     dropped = HOP_BY_HOP | _REQUEST_REPLACED | _connection_tokens(headers)
     if scope["type"] == "websocket":
         dropped |= _WEBSOCKET_HANDSHAKE
-    forwarded = [
-        (key.decode("latin-1"),
-         _without_session_cookie(value) if key == b"cookie" else value.decode("latin-1"))
-        for key, value in headers
-        if key not in dropped
-    ]
+    forwarded = []
+    for key, value in headers:
+        if key in dropped:
+            continue
+        text = value.decode("latin-1")
+        if key == b"cookie":
+            text = _without_session_cookie(text)
+            if not text:  # the session was its only cookie
+                continue
+        forwarded.append((key.decode("latin-1"), text))
     client = scope.get("client")
     chain = [value.decode("latin-1") for key, value in headers if key == b"x-forwarded-for"]
     if client:
