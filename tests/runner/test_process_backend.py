@@ -244,3 +244,31 @@ def test_an_instance_is_adopted_after_its_caller_restarts(folders: ProcessFolder
         await second.close()
 
     asyncio.run(story())
+
+
+def test_without_the_sandbox_the_app_runs_plainly_and_podium_says_so_once(
+    folders: ProcessFolders, tmp_path: Path
+) -> None:
+    async def story() -> None:
+        backend = ProcessBackend(folders, sandbox="off")
+        space = write_space(tmp_path, "sdk: gradio", stdlib_app('REPORT["uid"] = os.getuid()'))
+        plan = make_plan(load_spec(space))
+        env = await backend.prepare(plan, lambda line: None)
+        logs: list[list[str]] = [[], []]
+        for log in logs:
+            ctx = RunContext(space_id="tests/plain", port=free_port())
+            instance = await backend.start(plan, env, ctx, log.append)
+            await wait_until_ready(backend, instance, "/", 30)
+            assert json.loads((await _get(instance.url + "/"))[1]) == {"uid": os.getuid()}
+            await backend.stop(instance)
+        await backend.close()
+        assert any("WARNING: apps run as plain child processes" in line for line in logs[0])
+        assert not any("WARNING" in line for line in logs[1])
+
+    asyncio.run(story())
+
+
+def test_static_spaces_have_no_process_to_build_or_start(folders: ProcessFolders, tmp_path: Path) -> None:
+    plan = make_plan(load_spec(write_space(tmp_path, "sdk: static", "<h1>Hi</h1>", app_file="index.html")))
+    with pytest.raises(ValueError, match="static spaces have no process; the platform serves their files"):
+        asyncio.run(ProcessBackend(folders).prepare(plan, lambda line: None))

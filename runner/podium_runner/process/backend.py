@@ -182,7 +182,7 @@ class ProcessBackend(Backend):
             os.chown(data_dir, uid, uid)
             sandbox = Sandbox(
                 env_dir,
-                _link_copy(plan.space_root, run_dir / "app"),
+                await asyncio.to_thread(_link_copy, plan.space_root, run_dir / "app"),
                 data_dir,
                 uid,
                 ctx.model_cache,
