@@ -1,0 +1,52 @@
+"""Podium restarts while a space's container runs: the new Podium finds it by its labels and keeps it."""
+
+from __future__ import annotations
+
+import aiohttp
+from podium_runner.docker import DockerBackend
+from podium_runner.health import wait_until_ready
+from podium_runner.plan import RunContext
+
+from tests.docker.spaces import TEST_FLAVORS, run, stdlib_space
+from tests.support.process_spaces import free_port
+
+
+def test_a_restarted_podium_adopts_the_running_container_without_restarting_it(backend, base_image, tmp_path,
+                                                                                cleanup, docker_client):
+    plan = stdlib_space(tmp_path / "steady", """
+        print("ready", flush=True)
+    """)
+    ctx = RunContext(space_id="alice/steady", port=free_port())
+
+    async def before_restart():
+        env = await backend.prepare(plan, lambda _line: None)
+        instance = await backend.start(plan, env, ctx, lambda _line: None)
+        cleanup.append(instance.state["id"])
+        await wait_until_ready(backend, instance, "/", 60)
+        return instance.state
+
+    state = run(before_restart())
+    started_at = docker_client.api.inspect_container(state["id"])["State"]["StartedAt"]
+
+    restarted = DockerBackend(base_image=base_image, flavors=TEST_FLAVORS)  # a new Podium process
+
+    async def after_restart():
+        orphans = await restarted.list_orphans(known=set())
+        mine = [orphan for orphan in orphans if orphan["id"] == state["id"]]
+        instance = await restarted.adopt(mine[0], lambda _line: None)
+        running = await restarted.poll(instance)
+        async with aiohttp.ClientSession() as session, session.get(instance.url) as response:
+            answered = response.status
+        known_now = await restarted.list_orphans(known={state["id"]})
+        started_then = docker_client.api.inspect_container(state["id"])["State"]["StartedAt"]
+        await restarted.stop(instance)
+        gone = await restarted.adopt(state, lambda _line: None)
+        return mine, instance, running, answered, known_now, started_then, gone
+
+    mine, instance, running, answered, known_now, started_then, gone = run(after_restart())
+    assert mine == [state]  # the labels alone rebuild the state Podium had saved
+    assert instance.space_id == "alice/steady" and instance.url == f"http://127.0.0.1:{ctx.port}"
+    assert running is None and answered == 200
+    assert started_then == started_at  # the same run of the container, never restarted
+    assert state["id"] not in [orphan["id"] for orphan in known_now]
+    assert gone is None  # once stopped, there is nothing to adopt
