@@ -30,8 +30,11 @@ from pathlib import Path
 import aiohttp
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "proxy"))
-from proxy_harness import app_python, free_port, running_space, wait_for  # noqa: E402
+sys.path.insert(0, str(ROOT))
+from podium_runner.process import ProcessBackend  # noqa: E402
+
+from tests.proxy.proxy_harness import SpaceRunner, wait_for  # noqa: E402
+from tests.support.process_spaces import free_port, shared_folders  # noqa: E402
 
 STATIC_BODY = b"<!doctype html><title>static space</title><p>Hello from a static space.</p>\n"
 GRADIO, STATIC = "demo/echo", "demo/static"
@@ -205,7 +208,10 @@ def main() -> None:
     me = [sys.executable, __file__]
 
     with contextlib.ExitStack() as stack:
-        gradio = stack.enter_context(running_space("echo", GRADIO, app_python(), tmp))
+        # No cgroup limits: the app would get one CPU and cap every column alike.
+        runner = SpaceRunner(ProcessBackend(shared_folders(tmp), limits=None))
+        stack.callback(runner.close)
+        gradio = stack.enter_context(runner.running("echo", GRADIO)).url
         static_port = free_port()
         static = f"http://127.0.0.1:{static_port}"
         stack.enter_context(

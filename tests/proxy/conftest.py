@@ -11,12 +11,14 @@ import json
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from podium.proxy import ProxyApp, Upstream
-from proxy_harness import ServerThread, app_python, running_space
+from podium_runner.process import ProcessBackend
 from starlette.types import Receive, Scope, Send
+
+from tests.proxy.proxy_harness import RunningSpace, ServerThread, SpaceRunner
+from tests.support.process_spaces import shared_folders
 
 
 class SpaceTable:
@@ -135,13 +137,10 @@ class ProbeApp:
 
 
 @pytest.fixture(scope="session")
-def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("proxy-apps")
-
-
-@pytest.fixture(scope="session")
-def apps_python() -> Path:
-    return app_python()
+def space_runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SpaceRunner]:
+    runner = SpaceRunner(ProcessBackend(shared_folders(tmp_path_factory.mktemp("proxy-spaces"))))
+    yield runner
+    runner.close()
 
 
 @pytest.fixture(scope="session")
@@ -157,19 +156,19 @@ def proxy(spaces: SpaceTable) -> Iterator[ServerThread]:
 
 
 @pytest.fixture(scope="session")
-def gradio_space(apps_python: Path, log_dir: Path, spaces: SpaceTable) -> Iterator[str]:
-    """demo/echo, running; yields its direct URL."""
-    with running_space("echo", "demo/echo", apps_python, log_dir) as url:
-        spaces.add("demo/echo", url)
-        yield url
+def gradio_space(space_runner: SpaceRunner, spaces: SpaceTable) -> Iterator[RunningSpace]:
+    """demo/echo, running behind the proxy."""
+    with space_runner.running("echo", "demo/echo") as space:
+        spaces.add("demo/echo", space.url)
+        yield space
 
 
 @pytest.fixture(scope="session")
-def streamlit_space(apps_python: Path, log_dir: Path, spaces: SpaceTable) -> Iterator[str]:
-    """demo/hello, running; yields its direct URL."""
-    with running_space("hello", "demo/hello", apps_python, log_dir) as url:
-        spaces.add("demo/hello", url)
-        yield url
+def streamlit_space(space_runner: SpaceRunner, spaces: SpaceTable) -> Iterator[RunningSpace]:
+    """demo/hello, running behind the proxy."""
+    with space_runner.running("hello", "demo/hello") as space:
+        spaces.add("demo/hello", space.url)
+        yield space
 
 
 @pytest.fixture(scope="session")

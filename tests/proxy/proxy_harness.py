@@ -1,71 +1,82 @@
-"""Real Gradio and Streamlit apps and a real ProxyApp on 127.0.0.1, for the proxy tests and benchmark.
+"""Real Gradio and Streamlit spaces and a real ProxyApp on 127.0.0.1, for the proxy tests and benchmark.
 
-The apps run from one uv environment built once per machine (cached under ~/.cache/podium-tests),
-launched with exactly the command and environment the runner's build plan gives them.
+The spaces in `apps/` run through the runner's process backend with the shared test folders
+(tests/support/process_spaces.py), so their environments are the ones every other test area uses,
+built once per machine.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
+import asyncio
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import uvicorn
-from podium_runner.plan import DEFAULT_SDK_VERSIONS, RunContext, make_plan
+from podium_runner.health import wait_until_ready
+from podium_runner.plan import RunContext, make_plan
+from podium_runner.process import ProcessBackend
 from podium_runner.spec import load_spec
 
+from tests.support.process_spaces import free_port
+
 APPS = Path(__file__).parent / "apps"
-CACHE = Path(os.environ.get("PODIUM_TEST_CACHE", Path.home() / ".cache" / "podium-tests"))
-UV = Path(sys.executable).with_name("uv")
-REQUIREMENTS = [f"{sdk}=={version}" for sdk, version in sorted(DEFAULT_SDK_VERSIONS.items())]
+_BUILD_TIMEOUT_S = 900.0
 
 
-def app_python() -> Path:
-    """The Python of an environment with Gradio and Streamlit, built on first use."""
-    env = CACHE / ("proxy-apps-" + "-".join(REQUIREMENTS).replace("==", ""))
-    complete = env / ".complete"  # written last, so an interrupted build is redone
-    if not complete.exists():
-        shutil.rmtree(env, ignore_errors=True)
-        uv_env = os.environ | {"UV_CACHE_DIR": str(CACHE / "uv-cache"), "NO_COLOR": "1"}
-        python_version = f"{sys.version_info[0]}.{sys.version_info[1]}"
-        subprocess.run([UV, "venv", "-q", "--python", python_version, env], check=True, env=uv_env)
-        subprocess.run(
-            [
-                UV,
-                "pip",
-                "install",
-                "-q",
-                "--python",
-                env / "bin" / "python",
-                "--compile-bytecode",
-                *REQUIREMENTS,
-            ],
-            check=True,
-            env=uv_env,
-        )
-        complete.touch()
-    return env / "bin" / "python"
+@dataclass(frozen=True)
+class RunningSpace:
+    url: str  # where the app itself listens, e.g. "http://127.0.0.1:34567"
+    python: Path  # its environment's interpreter, for clients that need the sdk's own classes
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+class SpaceRunner:
+    """Runs spaces through the process backend from synchronous code (fixtures, the benchmark): the
+    backend lives on its own event loop in a thread, because it follows app logs with asyncio tasks."""
+
+    def __init__(self, backend: ProcessBackend) -> None:
+        self.backend = backend
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+
+    def _call(self, coroutine: Coroutine[Any, Any, Any], timeout: float = _BUILD_TIMEOUT_S) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
+
+    @contextmanager
+    def running(self, folder: str, space_id: str) -> Iterator[RunningSpace]:
+        """Build (or reuse) the environment of `apps/folder` and run it under the prefix /apps/{space_id}."""
+        plan = make_plan(load_spec(APPS / folder))
+        build_log: list[str] = []
+        try:
+            env = self._call(self.backend.prepare(plan, build_log.append))
+        except Exception as error:
+            raise RuntimeError(f"{space_id}: build failed:\n" + "\n".join(build_log[-30:])) from error
+        ctx = RunContext(space_id=space_id, port=free_port(), root_path=f"/apps/{space_id}")
+        instance = self._call(self.backend.start(plan, env, ctx, lambda line: None))
+        try:
+            self._call(wait_until_ready(self.backend, instance, plan.launch(ctx).health_path, 120))
+            yield RunningSpace(instance.url.rstrip("/"), Path(env.location) / "bin" / "python")
+        finally:
+            self._call(self.backend.stop(instance))
+
+    def close(self) -> None:
+        self._call(self.backend.close())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
 
 
-def wait_for(url: str, timeout_s: float, process: subprocess.Popen | None = None) -> None:
+def wait_for(url: str, timeout_s: float, process: Any = None) -> None:
+    """Wait until `url` answers below 500; fail early when `process` (a Popen) exits first."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
-            raise RuntimeError(f"{url}: the app exited with {process.returncode} before answering")
+            raise RuntimeError(f"{url}: the server exited with {process.returncode} before answering")
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status < 500:
@@ -75,33 +86,10 @@ def wait_for(url: str, timeout_s: float, process: subprocess.Popen | None = None
     raise RuntimeError(f"nothing answered at {url} within {timeout_s} s")
 
 
-@contextmanager
-def running_space(folder: str, space_id: str, python: Path, log_dir: Path) -> Iterator[str]:
-    """Run the space in `apps/folder` under the prefix /apps/{space_id}; yields its base URL."""
-    port = free_port()
-    plan = make_plan(load_spec(APPS / folder))
-    launch = plan.launch(RunContext(space_id=space_id, port=port, root_path=f"/apps/{space_id}"))
-    argv = [str(python), *launch.argv[1:]] if launch.argv[0] == "python" else list(launch.argv)
-    env = {"PATH": os.environ["PATH"], "HOME": str(log_dir), "HF_HUB_OFFLINE": "1", **launch.env}
-    log = (log_dir / f"{folder}.log").open("wb")
-    process = subprocess.Popen(argv, cwd=APPS / folder, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(base + launch.health_path, 120, process)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
-
-
 class ServerThread:
     """An ASGI app served by uvicorn on 127.0.0.1 from a background thread, with its own event loop."""
 
-    def __init__(self, app, port: int | None = None, **config) -> None:
+    def __init__(self, app: Any, port: int | None = None, **config: Any) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = {"log_level": "warning", "lifespan": "on", **config}
@@ -117,6 +105,6 @@ class ServerThread:
             time.sleep(0.02)
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(10)

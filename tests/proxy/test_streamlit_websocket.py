@@ -23,10 +23,13 @@ def streamlit_session(python: Path, url: str, query: str, origin: str, connect: 
     return json.loads(result.stdout)
 
 
-def test_a_session_in_path_mode(proxy, streamlit_space, apps_python, spaces):
+def test_a_session_in_path_mode(proxy, streamlit_space, spaces):
     before = spaces.activity["demo/hello"]
     session = streamlit_session(
-        apps_python, f"ws://127.0.0.1:{proxy.port}/apps/demo/hello/_stcore/stream", "name=proxy", proxy.url
+        streamlit_space.python,
+        f"ws://127.0.0.1:{proxy.port}/apps/demo/hello/_stcore/stream",
+        "name=proxy",
+        proxy.url,
     )
     assert session["subprotocol"] == "streamlit"
     assert session["messages"][0] == "new_session" and session["messages"][-1] == "script_finished"
@@ -34,11 +37,11 @@ def test_a_session_in_path_mode(proxy, streamlit_space, apps_python, spaces):
     assert spaces.activity["demo/hello"] > before
 
 
-def test_a_session_in_host_mode(proxy, streamlit_space, apps_python):
+def test_a_session_in_host_mode(proxy, streamlit_space):
     """The page at demo-hello.localhost opens /_stcore/stream; the proxy adds the space's prefix."""
     public = f"demo-hello.localhost:{proxy.port}"
     session = streamlit_session(
-        apps_python,
+        streamlit_space.python,
         f"ws://{public}/_stcore/stream",
         "name=host",
         f"http://{public}",
@@ -47,8 +50,11 @@ def test_a_session_in_host_mode(proxy, streamlit_space, apps_python):
     assert session["texts"] == ["Streamlit demo space", "Hello, host!"]
 
 
-def test_a_page_from_another_site_may_not_open_the_socket(proxy, streamlit_space, apps_python):
+def test_a_page_from_another_site_may_not_open_the_socket(proxy, streamlit_space):
     session = streamlit_session(
-        apps_python, f"ws://127.0.0.1:{proxy.port}/apps/demo/hello/_stcore/stream", "", "http://evil.example"
+        streamlit_space.python,
+        f"ws://127.0.0.1:{proxy.port}/apps/demo/hello/_stcore/stream",
+        "",
+        "http://evil.example",
     )
     assert session == {"rejected": 403}

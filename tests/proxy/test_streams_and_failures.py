@@ -9,7 +9,8 @@ import socket
 
 import pytest
 import websockets
-from proxy_harness import free_port
+
+from tests.support.process_spaces import free_port
 
 MiB = 1024 * 1024
 
