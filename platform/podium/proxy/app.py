@@ -110,6 +110,11 @@ class ProxyApp:
             await receive()  # websocket.connect; answered by accept or denial below
             if not self._origin_allowed(scope):
                 origin = header(scope, b"origin") or b""
+                log.warning(
+                    "refused a WebSocket to %s from a page at %r: not this host nor an allowed origin",
+                    scope["path"],
+                    origin.decode("latin-1"),
+                )
                 await send_error(
                     scope,
                     receive,
@@ -151,8 +156,9 @@ class ProxyApp:
             host = _host_name(header(scope, b"host"))
             if host.endswith(self._domain_suffix):
                 label = host[: -len(self._domain_suffix)]
-                if label and "." not in label:
-                    return list(host_mode_candidates(label)), False
+                candidates = list(host_mode_candidates(label)) if "." not in label else []
+                if candidates:
+                    return candidates, False
         raw = scope.get("raw_path")
         path = unquote(raw.decode("latin-1")) if raw else scope.get("root_path", "") + scope["path"]
         match = _SPACE_PATH.match(path)

@@ -58,6 +58,7 @@ class Upstream:
 
 
 # What a resolver answers: an Upstream to forward to; an ASGI app to serve instead (a starting page,
-# static files, the platform's own 404); or None when no space has that owner and name.
+# static files, the platform's own 404); or None when no space has that owner and name. For a
+# WebSocket, the proxy has already received its `websocket.connect` when it calls that ASGI app.
 Resolution = Upstream | ASGIApp | None
 Resolver = Callable[[str, str, Scope], Awaitable[Resolution]]
