@@ -9,7 +9,6 @@ ends the upstream read instead of leaving it open.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -18,7 +17,7 @@ from yarl import URL
 
 from podium.proxy.activity import Activity
 from podium.proxy.headers import header, request_headers, response_headers
-from podium.proxy.pages import send_error
+from podium.proxy.pages import send_error, send_unreachable
 from podium.proxy.upstream import Upstream
 
 # Responses up to this size with a known length are read whole and sent in one message: it costs at
@@ -54,11 +53,6 @@ async def _close_on_disconnect(receive: Receive, response: aiohttp.ClientRespons
     response.close()
 
 
-def _reason(error: aiohttp.ClientConnectorError) -> str:
-    """ "Connection refused" rather than "[Errno 111] Connect call failed ('127.0.0.1', 8000)"."""
-    return os.strerror(error.errno) if error.errno else str(error.os_error)
-
-
 def target_url(upstream: Upstream, scope: Scope) -> URL:
     raw_path = scope.get("raw_path")
     path = raw_path.decode("latin-1") if raw_path else scope["root_path"] + scope["path"]
@@ -80,17 +74,7 @@ async def forward_http(
             allow_redirects=False,
         )
     except aiohttp.ClientConnectorError as error:
-        await send_error(
-            scope,
-            receive,
-            send,
-            502,
-            f"Space {space} is not answering",
-            f"Podium could not connect to the app of space {space} at {upstream.base_url} "
-            f"({_reason(error)}). "
-            f"It may have stopped or be restarting: check `podium status {space}` and `podium logs {space}`, "
-            f"then retry.",
-        )
+        await send_unreachable(scope, receive, send, space, upstream.base_url, error)
         return
     except (TimeoutError, aiohttp.ClientError) as error:
         await send_error(

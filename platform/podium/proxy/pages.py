@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import html
+import os
 
+import aiohttp
 from starlette.types import Receive, Scope, Send
 
 from podium.proxy.headers import header
@@ -42,3 +44,21 @@ async def send_error(
     ]
     await send({"type": start, "status": status, "headers": headers})
     await send({"type": body_type, "body": body})
+
+
+async def send_unreachable(
+    scope: Scope, receive: Receive, send: Send, space: str, base_url: str, error: aiohttp.ClientError
+) -> None:
+    """502 for a space whose app did not take the connection: it stopped, or is restarting."""
+    errno = error.errno if isinstance(error, aiohttp.ClientConnectorError) else None
+    # "Connection refused" rather than "[Errno 111] Connect call failed ('127.0.0.1', 8000)".
+    reason = os.strerror(errno) if errno else str(error)
+    await send_error(
+        scope,
+        receive,
+        send,
+        502,
+        f"Space {space} is not answering",
+        f"Podium could not reach the app of space {space} at {base_url} ({reason}). It may have stopped "
+        f"or be restarting: check `podium status {space}` and `podium logs {space}`, then retry.",
+    )

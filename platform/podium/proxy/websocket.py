@@ -18,7 +18,7 @@ from starlette.types import Receive, Scope, Send
 from podium.proxy.activity import ACTIVITY_INTERVAL_S, Activity
 from podium.proxy.headers import header, request_headers
 from podium.proxy.http import target_url
-from podium.proxy.pages import send_error
+from podium.proxy.pages import send_error, send_unreachable
 from podium.proxy.upstream import Upstream
 
 # Codes a peer may not send in a close frame (RFC 6455, 7.4.1): they only describe what happened.
@@ -98,16 +98,7 @@ async def bridge_websocket(
         )
         return
     except aiohttp.ClientError as error:
-        await send_error(
-            scope,
-            receive,
-            send,
-            502,
-            f"Space {space} is not answering",
-            f"Podium could not open a WebSocket to the app of space {space} at {upstream.base_url} "
-            f"({error}). "
-            f"Check `podium status {space}` and `podium logs {space}`, then reload.",
-        )
+        await send_unreachable(scope, receive, send, space, upstream.base_url, error)
         return
     activity = Activity(upstream.on_activity)
     await send({"type": "websocket.accept", "subprotocol": ws.protocol})
