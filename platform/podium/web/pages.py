@@ -14,7 +14,7 @@ from podium.web.access import PageError, context_of, editable_space, identify, m
 from podium.web.badge import badge_svg
 from podium.web.routing import PageRoute
 from podium.web.templating import STATIC_DIR, render
-from podium.web.views import STAGE_MESSAGES, SpaceView, embed_snippets
+from podium.web.views import PRIVATE_APP_MESSAGE, STAGE_MESSAGES, SpaceView, embed_snippets
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
@@ -59,7 +59,9 @@ def app_tab(request: Request, owner: str, name: str):
     space = readable_space(request, owner, name)
     stage = Stage(space.stage)
     # A stopped space is shown in its frame too: the request to it wakes it (the proxy's starting page).
-    show_frame = stage.is_serving or stage is Stage.STOPPED
+    # A private one is not: the spaces' origin admits only Bearer tokens, which a frame cannot send.
+    show_frame = (stage.is_serving or stage is Stage.STOPPED) and not space.private
+    message = PRIVATE_APP_MESSAGE if space.private and stage.is_serving else STAGE_MESSAGES.get(stage, "")
     state = context_of(request).supervisor.state(space.space_id)
     building = stage in (Stage.BUILDING, Stage.BUILD_ERROR, Stage.CONFIG_ERROR, Stage.NO_APP_FILE)
     log = state.build_log if building else state.run_log
@@ -67,7 +69,7 @@ def app_tab(request: Request, owner: str, name: str):
     view = _view(request, space)
     return _space_page(
         request, space, "app", "space_app.html", show_frame=show_frame, frame_src=view.app_url,
-        stage_is_transitional=stage.is_transitional, stage_message=STAGE_MESSAGES.get(stage, ""),
+        stage_is_transitional=stage.is_transitional, stage_message=message,
         log_kind="build" if building else "run", log_lines=log.last(LOG_TAIL_LINES),
         log_stream=build_url if building else run_url)
 

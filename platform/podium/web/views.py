@@ -26,6 +26,10 @@ STAGE_MESSAGES = {
     Stage.PAUSED: "The owner paused this space. It stays off until they restart it.",
     Stage.DELETING: "This space is being deleted.",
 }
+PRIVATE_APP_MESSAGE = (
+    "This space is private. Its app answers clients that send a token (gradio_client with HF_TOKEN, "
+    "huggingface_hub, curl with Authorization: Bearer); it is not shown in a frame, where the "
+    "spaces' shared origin would let other spaces' scripts read it.")
 
 
 def _readme_card(repo: SpaceRepo, sha: str | None) -> dict[str, Any]:

@@ -1,0 +1,134 @@
+"""Stories 7 and 8: what a visitor who is not signed in can reach, and what a hostile space's
+script can do in the browser of a signed-in owner (nothing that matters)."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+from playwright.sync_api import BrowserContext, expect
+
+from tests.web.conftest import greeter_folder, push, static_folder, wait_running
+
+
+def test_visitors_see_no_settings_and_no_private_space(podium, visitor: BrowserContext, owner, shot,
+                                                       tmp_path):
+    push(podium, static_folder(tmp_path / "open", "title: Open house", "<h1>Everyone welcome</h1>"),
+         "admin/web-open", sdk="static")
+    push(podium, static_folder(tmp_path / "diary", "title: Secret diary", "<h1>Dear diary</h1>"),
+         "admin/web-diary", sdk="static", private=True)
+    wait_running(podium, "admin/web-diary")
+
+    page = visitor.new_page()
+    page.goto(f"{podium.url}/spaces/admin/web-open")
+    expect(page.get_by_role("link", name="Files")).to_be_visible()
+    expect(page.get_by_role("link", name="Settings")).to_have_count(0)
+    response = page.goto(f"{podium.url}/spaces/admin/web-open/settings")
+    assert response.status == 401
+    expect(page.get_by_role("heading", name="Only the owner can change this space")).to_be_visible()
+
+    page.goto(podium.url)
+    expect(page.locator('li.card[data-space="admin/web-open"]')).to_be_visible()
+    expect(page.locator('li.card[data-space="admin/web-diary"]')).to_have_count(0)
+    diary = f"{podium.url}/spaces/admin/web-diary"
+    for url in (diary, f"{diary}/files", f"{diary}/files/index.html", f"{diary}/logs", f"{diary}/badge.svg",
+                f"{podium.spaces_url}/apps/admin/web-diary/"):
+        response = page.goto(url)
+        assert response.status == 404, f"{url} answered {response.status} to a visitor"
+        assert "Dear diary" not in page.content()
+    page.goto(f"{podium.url}/spaces/admin/web-diary")
+    expect(page.get_by_role("heading", name="Space not found")).to_be_visible()
+    shot(page, "07-private-space-hidden")
+    assert httpx.get(f"{podium.url}/api/spaces/admin/web-diary").status_code == 404
+
+    own = owner.new_page()
+    own.goto(podium.url)
+    expect(own.locator('li.card[data-space="admin/web-diary"]')).to_contain_text("private")
+    own.goto(f"{podium.url}/spaces/admin/web-diary")
+    expect(own.get_by_text("This space is private")).to_be_visible()
+    own.goto(f"{podium.url}/spaces/admin/web-diary/files/index.html")
+    expect(own.locator("pre.source")).to_contain_text("Dear diary")
+
+
+HOSTILE_PAGE = """<!doctype html><meta charset="utf-8"><title>Free wallpapers</title>
+<h1>Free wallpapers</h1><pre id="report">running</pre>
+<script>
+const PAGES = "@PAGES@";
+const report = {};
+const BLIND = { method: "POST", mode: "no-cors", credentials: "include" };
+async function attempt(name, action) {
+  try { report[name] = await action(); } catch (error) { report[name] = "failed: " + error.name; }
+}
+(async () => {
+  await attempt("cookie", async () => document.cookie.includes("podium_session") ? "read it" : "not visible");
+  await attempt("parent", async () => window.parent.document.cookie);
+  await attempt("settings", async () => {
+    const response = await fetch(PAGES + "/spaces/admin/web-victim/settings", { credentials: "include" });
+    return "read: " + (await response.text()).slice(0, 80);
+  });
+  await attempt("api_write", async () => {
+    const response = await fetch(PAGES + "/api/spaces/admin/web-victim/variables", {
+      method: "POST", credentials: "include", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ key: "PWNED", value: "yes" }) });
+    return "answered " + response.status;
+  });
+  // A "simple" request needs no preflight and carries the cookie (the spaces' port is same-site):
+  // only the missing CSRF token stops it. The script cannot see the answer; the test checks.
+  await attempt("blind_pause", async () => {
+    await fetch(PAGES + "/api/spaces/admin/web-victim/pause", BLIND);
+    return "sent";
+  });
+  await attempt("blind_template", async () => {
+    await fetch(PAGES + "/spaces/admin/web-victim/template?sdk=static", BLIND);
+    return "sent";
+  });
+  document.getElementById("report").textContent = JSON.stringify(report);
+})();
+</script>
+"""
+
+
+def test_a_hostile_space_cannot_act_as_the_signed_in_owner(podium, owner: BrowserContext, shot, tmp_path):
+    push(podium, greeter_folder(tmp_path / "victim"), "admin/web-victim")
+    hostile = static_folder(tmp_path / "hostile", "title: Free wallpapers",
+                            HOSTILE_PAGE.replace("@PAGES@", podium.url))
+    push(podium, hostile, "admin/web-hostile", sdk="static")
+    wait_running(podium, "admin/web-victim")
+    wait_running(podium, "admin/web-hostile")
+    victim_head = podium.api().space_info("admin/web-victim").sha
+
+    page = owner.new_page()
+    page.goto(f"{podium.url}/spaces/admin/web-hostile")
+    report_box = page.frame_locator("iframe.app-frame").locator("#report")
+    expect(report_box).not_to_have_text("running", timeout=20_000)
+    report = json.loads(report_box.text_content())
+    shot(page, "08-hostile-space")
+
+    assert report["cookie"] == "not visible"
+    assert report["parent"].startswith("failed: SecurityError")
+    assert report["settings"].startswith("failed: TypeError"), report["settings"]
+    assert report["api_write"].startswith("failed: TypeError"), report["api_write"]
+    assert report["blind_pause"] == "sent" and report["blind_template"] == "sent"
+
+    http = podium.http()
+    assert "PWNED" not in http.get("/api/spaces/admin/web-victim/variables").json()
+    assert http.get("/api/spaces/admin/web-victim/runtime").json()["stage"] == "RUNNING"
+    assert podium.api().space_info("admin/web-victim").sha == victim_head
+
+    # The same changes made by Podium's own page, with its CSRF token, do work: the refusal above
+    # was the token's doing, not a broken endpoint.
+    page.goto(f"{podium.url}/spaces/admin/web-victim/settings")
+    page.get_by_role("button", name="Pause").click()
+    expect(page.locator(".space-head .stage")).to_have_text("Paused")
+
+
+def test_changes_without_the_csrf_token_are_refused_in_words(podium, owner: BrowserContext):
+    cookie = next(c for c in owner.cookies() if c["name"] == "podium_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax" and cookie["domain"] == "127.0.0.1"
+    forged = httpx.post(f"{podium.url}/api/spaces/admin/web-open/restart",
+                        cookies={"podium_session": cookie["value"]})
+    assert forged.status_code == 403
+    assert "CSRF token" in forged.json()["error"]
+    tampered = httpx.get(f"{podium.url}/spaces/admin/web-diary",
+                         cookies={"podium_session": cookie["value"] + "x"})
+    assert tampered.status_code == 404
