@@ -40,16 +40,23 @@ def _read_until(process: subprocess.Popen[str], marker: str, timeout: float = 30
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("sdk", "app", "path"), [("gradio", GRADIO_HELLO, "/"), ("streamlit", STREAMLIT_HELLO, "/")]
+    ("sdk", "app", "app_file", "expected"),
+    [
+        ("gradio", GRADIO_HELLO, "app.py", "gradio"),
+        ("streamlit", STREAMLIT_HELLO, "app.py", "streamlit"),
+        ("static", "<h1>Hello, static space</h1>", "index.html", "hello, static space"),
+    ],
 )
-def test_podium_run_serves_a_space_until_ctrl_c(tmp_path: Path, sdk: str, app: str, path: str) -> None:
+def test_podium_run_serves_a_space_until_ctrl_c(
+    tmp_path: Path, sdk: str, app: str, app_file: str, expected: str
+) -> None:
     port = free_port()
-    process = _podium_run(write_space(tmp_path, f"sdk: {sdk}", app), "--port", str(port))
+    process = _podium_run(write_space(tmp_path, f"sdk: {sdk}", app, app_file=app_file), "--port", str(port))
     try:
         lines = _read_until(process, "is running at")
         assert f"is running at http://127.0.0.1:{port}/" in lines[-1]
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
-            assert response.status == 200
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
+            assert response.status == 200 and expected in response.read().decode().lower()
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=30)
     finally:

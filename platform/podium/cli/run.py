@@ -10,17 +10,22 @@ import asyncio
 import contextlib
 import json
 import signal
-import sys
+import socket
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+import uvicorn
 from podium_runner.backend import BuildError, StartError
 from podium_runner.health import wait_until_ready
-from podium_runner.plan import RunContext, make_plan
-from podium_runner.process import ProcessBackend, ProcessFolders, SandboxMode
+from podium_runner.plan import BuildPlan, RunContext, make_plan
+from podium_runner.process import ProcessBackend, ProcessFolders
 from podium_runner.spec import SpaceConfigError, load_spec
 from podium_runner.stages import Stage
+from starlette.applications import Starlette
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
 
 from podium.cli import app
 
@@ -37,13 +42,22 @@ def _echo(line: str) -> None:
     typer.echo(line)
 
 
-async def _serve(backend: ProcessBackend, folder: Path, space_id: str, host: str, port: int) -> None:
+def _serve_static(folder: Path, space_id: str, host: str, port: int) -> None:
+    """Serve a static space's files as the platform does, until Ctrl-C."""
+    app = Starlette(routes=[Mount("/", StaticFiles(directory=folder, html=True))])
+    listening = socket.create_server((host, port))  # bound before the URL is printed
+    typer.echo(f"==> {space_id} is running at http://{host}:{port}/ (static files; Ctrl-C stops)")
+    # uvicorn stops gracefully on Ctrl-C, then raises it again for the conventional exit status.
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[listening])
+
+
+async def _serve(backend: ProcessBackend, plan: BuildPlan, space_id: str, host: str, port: int) -> None:
     """Build, start, wait until healthy, then run until the app exits or the task is cancelled."""
-    plan = make_plan(load_spec(folder))
     backend.check(plan)
     typer.echo(f"==> Building {space_id} (environment {plan.build_key})")
     env = await backend.prepare(plan, _echo)
-    ctx = RunContext(space_id=space_id, port=port, host=host, title=folder.name)
+    ctx = RunContext(space_id=space_id, port=port, host=host, title=plan.space_root.name)
     typer.echo(f"==> Starting {space_id} on port {port}")
     instance = await backend.start(plan, env, ctx, _echo)
     try:
@@ -59,19 +73,18 @@ async def _serve(backend: ProcessBackend, folder: Path, space_id: str, host: str
         await backend.close()
 
 
-def _run_until_signal(coroutine) -> bool:
-    """Run `coroutine`; SIGINT and SIGTERM cancel it (its `finally` stops the app). True if signalled."""
-    async def main() -> bool:
+def _run_until_signal(coroutine: Coroutine[Any, Any, None]) -> None:
+    """Run `coroutine` until SIGINT or SIGTERM cancels it (its `finally` stops the app)."""
+
+    async def main() -> None:
         task = asyncio.ensure_future(coroutine)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, task.cancel)
         with contextlib.suppress(asyncio.CancelledError):
             await task
-            return False
-        return True
 
-    return asyncio.run(main())
+    asyncio.run(main())
 
 
 @app.command()
@@ -89,22 +102,23 @@ def run(
     folder = folder.resolve()
     space_id = f"local/{folder.name}"
     try:
+        space_plan = make_plan(load_spec(folder))
         if plan:
-            typer.echo(json.dumps(make_plan(load_spec(folder)).describe(), indent=2, default=str))
+            typer.echo(json.dumps(space_plan.describe(), indent=2, default=str))
             return
         if sandbox not in ("auto", "on", "off"):
             raise SpaceConfigError(f"must be auto, on or off (got {sandbox!r})", file="--sandbox")
-        mode: SandboxMode = sandbox  # type: ignore[assignment]
-        backend = ProcessBackend(ProcessFolders.under(home), sandbox=mode)
-        signalled = _run_until_signal(_serve(backend, folder, space_id, host, port))
+        if space_plan.kind == "static":
+            _serve_static(folder, space_id, host, port)
+        else:
+            backend = ProcessBackend(ProcessFolders.under(home), sandbox=sandbox)  # type: ignore[arg-type]
+            _run_until_signal(_serve(backend, space_plan, space_id, host, port))
     except SpaceConfigError as exc:
         raise _fail(exc.stage, folder, str(exc)) from None
     except BuildError as exc:
         raise _fail(Stage.BUILD_ERROR, folder, str(exc)) from None
     except StartError as exc:
         raise _fail(Stage.RUNTIME_ERROR, folder, str(exc)) from None
-    except ValueError as exc:  # a static space, or a sandbox that cannot be had
+    except ValueError as exc:  # a sandbox that cannot be had
         raise _fail(Stage.CONFIG_ERROR, folder, str(exc)) from None
-    if signalled:
-        typer.echo(f"==> Stopped {space_id}", err=True)
-        sys.exit(0)
+    typer.echo(f"==> Stopped {space_id}", err=True)
