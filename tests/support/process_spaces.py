@@ -75,8 +75,10 @@ STREAMLIT_HELLO = """
     st.write(f"Hello {name}!")
 """
 
-# A gradio-sdk space whose app is the standard library's HTTP server: it starts in a fraction of a
-# second from the shared Gradio environment, so failure cases cost no build and no Gradio start-up.
+# A gradio-sdk space whose app is the standard library's HTTP server answering with REPORT as JSON
+# (the prelude fills it, or misbehaves, before the server listens): it starts in a fraction of a second
+# from the shared Gradio environment, so failure cases cost no build and no Gradio start-up. It listens
+# where Gradio would (GRADIO_SERVER_NAME/PORT), so it also runs in containers.
 STDLIB_SERVER = """
     import http.server, json, os
 
@@ -90,9 +92,9 @@ STDLIB_SERVER = """
 
     REPORT = {}
     @PRELUDE@
-    port = int(os.environ["GRADIO_SERVER_PORT"]) + @PORT_OFFSET@
-    print(f"listening on {port}", flush=True)
-    http.server.HTTPServer(("127.0.0.1", port), Handler).serve_forever()
+    address = (os.environ["GRADIO_SERVER_NAME"], int(os.environ["GRADIO_SERVER_PORT"]) + @PORT_OFFSET@)
+    print(f"listening on {address}", flush=True)
+    http.server.ThreadingHTTPServer(address, Handler).serve_forever()
 """
 
 
