@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     frame_ancestors: list[str] = []
     # Off by default: instances outlive a restart of `podium serve` and are re-adopted.
     stop_spaces_on_exit: bool = False
+    # Seconds a replaced instance keeps running so requests already inside it can finish.
+    drain_s: float = 10.0
     # How often the supervisor checks instances for exits and sleep.
     watch_interval_s: float = 1.0
     # The docker backend: the engine (None: DOCKER_HOST or the default socket), the base image

@@ -11,6 +11,7 @@ instances that still run. Backends are reached only through `podium_runner.backe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shutil
 import socket
@@ -18,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from podium_runner.backend import Backend, BackendUnavailable, BuildError, Instance, StartError
+from podium_runner.backend import Backend, BackendUnavailable, BuildError, Instance, LogSink, StartError
 from podium_runner.health import wait_until_ready
 from podium_runner.plan import BuildPlan, RunContext, make_plan
 from podium_runner.spec import SpaceConfigError, load_spec
@@ -71,6 +72,8 @@ class Supervisor:
         self.backend = backend
         self.states: dict[str, SpaceState] = {}
         self._watcher: asyncio.Task[None] | None = None
+        self._draining: set[asyncio.Task[None]] = set()
+        self._closing = asyncio.Event()
 
     # -- state and stage -------------------------------------------------------------------------
 
@@ -281,7 +284,16 @@ class Supervisor:
         self._record_run(space_id, sha)
         self._set_stage(space_id, Stage.RUNNING, None, serving_sha=sha, instance_state=instance.state)
         if old is not None:
-            await self._stop_instance(state, old, reason=f"replaced by {sha[:8]}")
+            # Requests already inside the old instance (a queued prediction, a stream) finish there;
+            # new ones go to the new instance from now on.
+            drain = asyncio.create_task(self._drain_then_stop(state, old, f"replaced by {sha[:8]}"))
+            self._draining.add(drain)
+            drain.add_done_callback(self._draining.discard)
+
+    async def _drain_then_stop(self, state: SpaceState, instance: Instance, reason: str) -> None:
+        with contextlib.suppress(TimeoutError):  # cut short when Podium stops
+            await asyncio.wait_for(self._closing.wait(), self.settings.drain_s)
+        await self._stop_instance(state, instance, reason)
 
     async def _retire(self, state: SpaceState, reason: str) -> None:
         old, state.instance = state.instance, None
@@ -397,11 +409,11 @@ class Supervisor:
             if stage in (Stage.PAUSED, Stage.STOPPED) or sha is None:
                 continue
             if serving_sha and instance_state:
-                instance = await self.backend.adopt(instance_state, state.run_log)
+                instance = await self._adopt(space_id, instance_state, state.run_log)
                 if instance is not None:
                     state.instance = instance
                     state.plan = await self._plan_for(space_id, serving_sha)
-                    known.add(instance.state.get("id", ""))
+                    known.add(self.backend.instance_id(instance.state))
                     if stage in (Stage.RUNNING_BUILDING, Stage.RUNNING_APP_STARTING):
                         self.deploy(space_id, sha)
                     elif stage in (Stage.RUNNING, Stage.RUNTIME_ERROR, Stage.BUILDING, Stage.APP_STARTING):
@@ -413,11 +425,24 @@ class Supervisor:
             elif serving_sha and stage in (Stage.BUILD_ERROR, Stage.CONFIG_ERROR, Stage.NO_APP_FILE):
                 # A failed new revision had left an old one serving; bring the old one back.
                 self.deploy(space_id, serving_sha)
-        for orphan in await self.backend.list_orphans(known):
-            instance = await self.backend.adopt(orphan, lambda _line: None)
+        try:
+            orphans = await self.backend.list_orphans(known)
+        except BackendUnavailable as exc:
+            log.warning("could not look for instances no space owns: %s", exc)
+            orphans = []
+        for orphan in orphans:
+            instance = await self._adopt(orphan.get("space_id", "?"), orphan, lambda _line: None)
             if instance is not None:
                 log.info("stopping an instance no space owns: %s", instance.space_id)
                 await self.backend.stop(instance)
+
+    async def _adopt(self, space_id: str, instance_state: dict, sink: LogSink) -> Instance | None:
+        try:
+            return await self.backend.adopt(instance_state, sink)
+        except BackendUnavailable as exc:
+            # The space is started afresh instead; its old instance, if any, is found as an orphan later.
+            log.warning("%s: could not re-adopt its instance: %s", space_id, exc)
+            return None
 
     async def _plan_for(self, space_id: str, sha: str) -> BuildPlan | None:
         owner, _, name = space_id.partition("/")
@@ -436,6 +461,8 @@ class Supervisor:
         for state in self.states.values():
             if state.task is not None and not state.task.done():
                 state.task.cancel()
+        self._closing.set()  # replaced instances stop now rather than after their drain time
+        await asyncio.gather(*self._draining, return_exceptions=True)
         if self.settings.stop_spaces_on_exit:
             await asyncio.gather(
                 *(self._retire(s, "podium stopped") for s in self.states.values()), return_exceptions=True

@@ -117,6 +117,10 @@ class Backend(abc.ABC):
     async def adopt(self, state: dict[str, Any], log: LogSink) -> Instance | None:
         """Re-attach to an instance from its `state` after the caller restarted; None if it is gone."""
 
+    def instance_id(self, state: dict[str, Any]) -> str:
+        """The id `list_orphans` compares `known` against, read from an instance's `state`."""
+        return str(state.get("instance_id") or state.get("id") or "")
+
     async def list_orphans(self, known: set[str]) -> list[dict[str, Any]]:
         """States of instances this backend runs that are not in `known` (instance ids)."""
         return []

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from podium.api.deps import context, writable_space
-from podium.api.errors import ApiError
+from podium.api.errors import ApiError, revision_not_found
 from podium.context import Context
 from podium.repos import Change, RevisionNotFound
 from podium.settings import Limits
@@ -72,7 +72,7 @@ async def preupload(
             for entry in await asyncio.to_thread(ctx.supervisor.repo(space_id).files, revision)
         }
     except RevisionNotFound:
-        raise ApiError(404, f"{space_id}: revision {revision!r} does not exist; upload to 'main'") from None
+        raise revision_not_found(space_id, revision) from None
     answer = []
     for file in body.files:
         try:

@@ -1,4 +1,5 @@
-"""Errors in Hugging Face's shape: a status and `{"error": "..."}`, which huggingface_hub shows users."""
+"""Errors in Hugging Face's shape: a status, `{"error": "..."}` and the `X-Error-Code` header that
+huggingface_hub turns into its own exceptions (`RepositoryNotFoundError`, `RevisionNotFoundError`)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from fastapi.responses import JSONResponse
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, code: str | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.code = code
 
 
 def not_found(space_id: str) -> ApiError:
@@ -18,8 +20,14 @@ def not_found(space_id: str) -> ApiError:
         404,
         f"Repository Not Found: no space {space_id!r} here (or it is private and your "
         f"token cannot read it). Check the name with `podium ls`.",
+        code="RepoNotFound",
     )
 
 
+def revision_not_found(space_id: str, revision: str) -> ApiError:
+    return ApiError(404, f"{space_id}: revision {revision!r} does not exist", code="RevisionNotFound")
+
+
 async def api_error_handler(_request: Request, exc: ApiError) -> JSONResponse:
-    return JSONResponse({"error": exc.message}, status_code=exc.status)
+    headers = {"X-Error-Code": exc.code} if exc.code else None
+    return JSONResponse({"error": exc.message}, status_code=exc.status, headers=headers)

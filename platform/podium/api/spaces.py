@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from podium.api.deps import context, current_user, readable_space, writable_space
-from podium.api.errors import ApiError
+from podium.api.errors import ApiError, revision_not_found
 from podium.api.shapes import runtime_json, space_json
 from podium.db import Space
 from podium.repos import RevisionNotFound
@@ -45,7 +45,7 @@ async def _info(request: Request, owner: str, name: str, revision: str) -> dict[
             files = await asyncio.to_thread(ctx.supervisor.repo(space_id).files, revision)
             sha = await asyncio.to_thread(ctx.supervisor.repo(space_id).resolve, revision)
         except RevisionNotFound:
-            raise ApiError(404, f"{space_id}: revision {revision!r} does not exist") from None
+            raise revision_not_found(space_id, revision) from None
         data = space_json(space, ctx.settings, files)
         data["sha"] = sha
         return data
@@ -78,7 +78,7 @@ async def tree(owner: str, name: str, revision: str, request: Request) -> list[d
     try:
         files = await asyncio.to_thread(ctx.supervisor.repo(space_id).files, revision)
     except RevisionNotFound:
-        raise ApiError(404, f"{space_id}: revision {revision!r} does not exist") from None
+        raise revision_not_found(space_id, revision) from None
     return [{"type": "file", "path": entry.path, "size": entry.size, "oid": entry.blob} for entry in files]
 
 

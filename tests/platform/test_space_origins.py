@@ -1,0 +1,37 @@
+"""Spaces run someone's JavaScript, so they live on their own origin unless an operator says otherwise,
+and private spaces stay invisible to visitors without a token."""
+
+from __future__ import annotations
+
+import httpx
+from huggingface_hub import HfApi
+
+from tests.platform.spaces import static_space
+
+
+def test_spaces_on_the_pages_origin_work_but_podium_warns_loudly(start_podium, tmp_path):
+    server = start_podium(env={"PODIUM_SPACES_ON_PAGES_ORIGIN": "true"})
+    assert "PODIUM_SPACES_ON_PAGES_ORIGIN is on" in server.log()
+    api = server.api()
+    api.create_repo("admin/same", repo_type="space", space_sdk="static")
+    api.upload_folder(repo_id="admin/same", folder_path=static_space(tmp_path), repo_type="space")
+    assert server.wait_for_stage("admin/same")["stage"] == "RUNNING"
+    assert api.space_info("admin/same").host == f"{server.url}/apps/admin/same/"
+    assert "A static space" in httpx.get(f"{server.url}/apps/admin/same/").text
+    assert httpx.get(f"{server.url}/api/spaces/admin/same").status_code == 200
+
+
+def test_a_private_space_is_invisible_without_a_token(podium, tmp_path):
+    api = podium.api()
+    api.create_repo("admin/secret-site", repo_type="space", space_sdk="static", private=True)
+    api.upload_folder(repo_id="admin/secret-site", folder_path=static_space(tmp_path), repo_type="space")
+    assert podium.wait_for_stage("admin/secret-site")["stage"] == "RUNNING"
+
+    anonymous = HfApi(endpoint=podium.url, token=False)
+    assert "admin/secret-site" not in [s.id for s in anonymous.list_spaces()]
+    assert httpx.get(f"{podium.url}/api/spaces/admin/secret-site").status_code == 404
+    assert httpx.get(f"{podium.spaces_url}/apps/admin/secret-site/").status_code == 404
+
+    owner = {"Authorization": f"Bearer {podium.token}"}
+    assert "admin/secret-site" in [s.id for s in api.list_spaces()]
+    assert "A static space" in httpx.get(f"{podium.spaces_url}/apps/admin/secret-site/", headers=owner).text
