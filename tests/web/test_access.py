@@ -132,3 +132,39 @@ def test_changes_without_the_csrf_token_are_refused_in_words(podium, owner: Brow
     tampered = httpx.get(f"{podium.url}/spaces/admin/web-diary",
                          cookies={"podium_session": cookie["value"] + "x"})
     assert tampered.status_code == 404
+
+
+COOKIE_ECHO = '''
+import html
+import http.server
+import os
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        cookies = html.escape(self.headers.get("Cookie", ""))
+        body = f"<!doctype html><title>Cookie echo</title><pre id='cookies'>{cookies}</pre>".encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.end_headers()
+        self.wfile.write(body)
+
+
+http.server.HTTPServer(("127.0.0.1", int(os.environ["GRADIO_SERVER_PORT"])), Handler).serve_forever()
+'''
+
+
+def test_a_space_server_never_receives_the_session_cookie(podium, owner: BrowserContext, tmp_path):
+    folder = tmp_path / "echo"
+    folder.mkdir()
+    (folder / "README.md").write_text("---\ntitle: Cookie echo\nsdk: gradio\n---\n")
+    (folder / "app.py").write_text(COOKIE_ECHO)
+    push(podium, folder, "admin/web-cookie-echo")
+    wait_running(podium, "admin/web-cookie-echo")
+    # Cookies ignore ports: the browser sends the pages' session to the spaces' origin as well.
+    owner.add_cookies([{"name": "space_theme", "value": "dark", "url": podium.spaces_url}])
+    page = owner.new_page()
+    page.goto(f"{podium.spaces_url}/apps/admin/web-cookie-echo/")
+    received = page.locator("#cookies").text_content()
+    assert "space_theme=dark" in received
+    assert "podium_session" not in received
