@@ -94,6 +94,11 @@ REPORT["root_listing"] = sorted(os.listdir("/root")) if os.path.isdir("/root") e
 REPORT["docker_socket_visible"] = os.path.exists("/var/run/docker.sock")
 REPORT["pids_visible"] = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
 REPORT["uid"] = os.getuid()
+import getpass
+REPORT["user"] = getpass.getuser()
+import pwd
+REPORT["home_from_passwd"] = pwd.getpwuid(os.getuid()).pw_dir
+REPORT["write_home"] = attempt(lambda: open(os.path.expanduser("~/.config-test"), "w").write("ok"))
 REPORT["capabilities"] = [l.split()[1] for l in open("/proc/self/status") if l.startswith("CapEff")][0]
 REPORT["no_new_privs"] = [l.split()[1] for l in open("/proc/self/status") if l.startswith("NoNewPrivs")][0]
 REPORT["write_environment"] = attempt(lambda: open(os.path.join(os.path.dirname(os.__file__), "x"), "w"))
@@ -122,6 +127,10 @@ def test_the_sandbox_holds(folders: ProcessFolders, tmp_path: Path) -> None:
         assert report["no_new_privs"] == "1"
         assert report["write_environment"] != "allowed"
         assert report["write_tmp"] == "allowed" and report["write_data"] == "allowed"
+        assert report["write_home"] == "allowed" and report["home_from_passwd"] == "/home/user"
+        assert report["user"] == "user"
+        run_dir = Path(probe.instance.state["log_path"]).parent
+        assert not (run_dir / "sandbox").exists()  # its home, /tmp and app copy went with it
         assert (folders.data / "tests--sandbox" / "kept").read_text() == "ok"
         assert (space / "app.py").read_text() == stdlib_app(SANDBOX_PROBE)
 

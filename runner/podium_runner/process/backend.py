@@ -28,6 +28,7 @@ logger = logging.getLogger("podium_runner.process")
 
 SandboxMode = Literal["auto", "on", "off"]
 STATE_FILE = "state.json"
+SANDBOX_FOLDER = "sandbox"  # in an instance's run folder: its app copy, home and /tmp, gone at exit
 # Host variables an app may need that say nothing about the host's user (certificates, locale).
 _PASSED_THROUGH = ("LANG", "LC_ALL", "TZ", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE")
 
@@ -78,6 +79,17 @@ def _link_copy(source: Path, target: Path) -> Path:
 def _cgroups_of(state: dict[str, Any]) -> CgroupSet | None:
     saved = state["cgroups"]
     return CgroupSet(saved["version"], tuple(saved["paths"])) if saved else None
+
+
+def _release(state: dict[str, Any]) -> None:
+    """Free what an ended instance held: its cgroups, its sandbox folder, its saved state (not its log)."""
+    cgroups = _cgroups_of(state)
+    if cgroups is not None:
+        cgroups.kill_all()
+        cgroups.remove()
+    run_dir = Path(state["log_path"]).parent
+    shutil.rmtree(run_dir / SANDBOX_FOLDER, ignore_errors=True)
+    (run_dir / STATE_FILE).unlink(missing_ok=True)
 
 
 def _no_process(plan: BuildPlan) -> ValueError:
@@ -176,18 +188,17 @@ class ProcessBackend(Backend):
         )
         variables = {key: os.environ[key] for key in _PASSED_THROUGH if key in os.environ}
         if self.sandboxed:
-            data_dir = self.folders.data / _slug(ctx.space_id)
-            data_dir.mkdir(parents=True, exist_ok=True)
-            uid = space_uid(ctx.space_id)
-            os.chown(data_dir, uid, uid)
+            scratch = run_dir / SANDBOX_FOLDER
             sandbox = Sandbox(
                 env_dir,
-                await asyncio.to_thread(_link_copy, plan.space_root, run_dir / "app"),
-                data_dir,
-                uid,
+                await asyncio.to_thread(_link_copy, plan.space_root, scratch / "app"),
+                self.folders.data / _slug(ctx.space_id),
+                scratch,
+                space_uid(ctx.space_id),
                 ctx.model_cache,
                 die_with_parent=not self.outlive_caller,
             )
+            sandbox.prepare()
             argv, cwd = sandbox.wrap(argv), "/"
             variables |= sandbox.environment()
         else:
@@ -262,14 +273,11 @@ class ProcessBackend(Backend):
                 return None
         elif procs.is_same_process(state["pid"], state["start_ticks"]):
             return None
-        cgroups = _cgroups_of(state)
-        ended = self._describe_exit(child.returncode if child else None, state["sandboxed"], cgroups)
-        if cgroups is not None:
-            cgroups.kill_all()
-            cgroups.remove()
+        ended = self._describe_exit(
+            child.returncode if child else None, state["sandboxed"], _cgroups_of(state)
+        )
         self._exits[instance_id] = ended
-        shutil.rmtree(Path(state["log_path"]).parent / "app", ignore_errors=True)
-        (Path(state["log_path"]).parent / STATE_FILE).unlink(missing_ok=True)
+        _release(state)
         return ended
 
     def _describe_exit(self, code: int | None, sandboxed: bool, cgroups: CgroupSet | None) -> Exit:
@@ -317,6 +325,7 @@ class ProcessBackend(Backend):
 
     async def adopt(self, state: dict[str, Any], log: LogSink) -> Instance | None:
         if not procs.is_same_process(state["pid"], state["start_ticks"]):
+            _release(state)
             return None
         log_path = Path(state["log_path"])
         tail = LogTail(log)
@@ -331,10 +340,12 @@ class ProcessBackend(Backend):
         found = []
         for state_file in self.folders.runs.glob(f"*/{STATE_FILE}"):
             state = json.loads(state_file.read_text())
-            if state["instance_id"] not in known and procs.is_same_process(
-                state["pid"], state["start_ticks"]
-            ):
+            if state["instance_id"] in known:
+                continue
+            if procs.is_same_process(state["pid"], state["start_ticks"]):
                 found.append(state)
+            else:  # it ended while nobody watched: free what it left behind
+                _release(state)
         return found
 
     async def close(self) -> None:

@@ -69,12 +69,28 @@ def _ro_bind_same_path(path: Path) -> list[str]:
 
 @dataclass(frozen=True)
 class Sandbox:
+    """One instance's sandbox. `scratch` is a folder of its own on disk (not RAM: model downloads and
+    uploads can be large) that `prepare` fills with the app's home, /tmp and a passwd naming its uid."""
+
     env_dir: Path
     app_dir: Path
     data_dir: Path
+    scratch: Path
     uid: int
     model_cache: str | None = None
     die_with_parent: bool = True
+
+    def prepare(self) -> None:
+        owned = {self.scratch / "home": 0o700, self.scratch / "tmp": 0o1777, self.data_dir: 0o700}
+        for folder, mode in owned.items():
+            folder.mkdir(parents=True, exist_ok=True)
+            os.chown(folder, self.uid, self.uid)
+            folder.chmod(mode)
+        # Hugging Face's image runs apps as "user"; tools that look the uid up (getpass, ssh, torch
+        # compile caches) find it here.
+        user = f"user:x:{self.uid}:{self.uid}::{APP_HOME}:/bin/sh"
+        (self.scratch / "passwd").write_text(f"root:x:0:0::/root:/bin/sh\n{user}\n")
+        (self.scratch / "group").write_text(f"root:x:0:\nuser:x:{self.uid}:\n")
 
     def wrap(self, argv: list[str]) -> list[str]:
         """`argv` (run in the app folder) as a sandboxed command line."""
@@ -85,6 +101,8 @@ class Sandbox:
         binds += ["--perms", "0755", "--dir", "/etc"]  # see _ro_bind_same_path
         for etc in _ETC_FILES:
             binds += ["--ro-bind-try", etc, etc]
+        binds += ["--ro-bind", str(self.scratch / "passwd"), "/etc/passwd"]
+        binds += ["--ro-bind", str(self.scratch / "group"), "/etc/group"]
         prefix = interpreter_prefix(self.env_dir)
         if not prefix.is_relative_to("/usr"):
             binds += _ro_bind_same_path(prefix)
@@ -93,9 +111,10 @@ class Sandbox:
             binds += _ro_bind_same_path(Path(self.model_cache))
         command = [
             "bwrap",
-            # tmpfs mounts come before binds beneath them, or those binds are hidden.
-            "--perms", "1777", "--tmpfs", "/tmp",
-            "--perms", "0777", "--tmpfs", APP_HOME,
+            # /tmp and home come before binds beneath them, or those binds are hidden.
+            "--bind", str(self.scratch / "tmp"), "/tmp",
+            "--perms", "0755", "--dir", str(Path(APP_HOME).parent),  # see _ro_bind_same_path
+            "--bind", str(self.scratch / "home"), APP_HOME,
             *binds,
             "--ro-bind", str(self.app_dir), APP_DIR,
             "--bind", str(self.data_dir), DATA_DIR,
