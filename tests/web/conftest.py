@@ -83,15 +83,26 @@ def app_frame(page: Page):
 
 
 @pytest.fixture(scope="session")
-def other_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """Someone else's web site, on another port (another origin): (its URL, the folder it serves)."""
-    root = tmp_path_factory.mktemp("other-site")
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()),
-                                 partial(SimpleHTTPRequestHandler, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", root
-    server.shutdown()
+def web_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[], tuple[str, Path]]]:
+    """Someone else's web sites, each on its own port (its own origin): (its URL, the folder it serves)."""
+    servers: list[ThreadingHTTPServer] = []
+
+    def start() -> tuple[str, Path]:
+        root = tmp_path_factory.mktemp("other-site")
+        server = ThreadingHTTPServer(("127.0.0.1", free_port()),
+                                     partial(SimpleHTTPRequestHandler, directory=str(root)))
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}", root
+
+    yield start
+    for server in servers:
+        server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def other_site(web_site: Callable[[], tuple[str, Path]]) -> tuple[str, Path]:
+    return web_site()
 
 
 GREETER_APP = '''

@@ -168,3 +168,21 @@ def test_a_space_server_never_receives_the_session_cookie(podium, owner: Browser
     received = page.locator("#cookies").text_content()
     assert "space_theme=dark" in received
     assert "podium_session" not in received
+
+
+def test_signing_in_with_a_wrong_token_says_what_to_do(podium, visitor: BrowserContext):
+    page = visitor.new_page()
+    page.goto(f"{podium.url}/signin?next=//evil.example/")
+    page.get_by_label("Podium token").fill("hf_not-a-real-token")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("That token is not known here")
+    expect(page.get_by_role("alert")).to_contain_text("podium token")
+    assert not any(c["name"] == "podium_session" for c in visitor.cookies())
+    # A sign-in link cannot send people to another site afterwards.
+    page.get_by_label("Podium token").fill(podium.token)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{podium.url}/")
+    page.goto(f"{podium.url}/new")
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("link", name="Sign in")).to_be_visible()
+    assert not any(c["name"] == "podium_session" for c in visitor.cookies())

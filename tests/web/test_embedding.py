@@ -128,3 +128,28 @@ def test_disable_embedding_refuses_other_sites_but_not_podium(podium, browser: B
     expect(page.get_by_role("dialog")).to_contain_text("disable_embedding: true")
     shot(page, "05-own-page-still-shows-it")
     context.close()
+
+
+def test_the_frame_allow_list_lets_only_listed_sites_embed(start_podium, browser: Browser, web_site,
+                                                           tmp_path):
+    friend_url, friend_root = web_site()
+    stranger_url, stranger_root = web_site()
+    podium = start_podium(env={"PODIUM_FRAME_ANCESTORS": f'["{friend_url}"]'})
+    folder = static_folder(tmp_path / "shared", "title: Shared", "<h1>Shared with friends</h1>")
+    push(podium, folder, "admin/web-shared", sdk="static")
+    wait_running(podium, "admin/web-shared")
+    frame_tag = f'<iframe src="{podium.spaces_url}/apps/admin/web-shared/"></iframe>'
+    for root in (friend_root, stranger_root):
+        (root / "page.html").write_text(f"<!doctype html><h1>A site</h1>{frame_tag}")
+
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{friend_url}/page.html")
+    expect(page.frame_locator("iframe").get_by_text("Shared with friends")).to_be_visible()
+    page.goto(f"{stranger_url}/page.html")
+    page.wait_for_timeout(1500)
+    frame = next(f for f in page.frames if f != page.main_frame)
+    assert "Shared with friends" not in frame.content()
+    page.goto(f"{podium.url}/spaces/admin/web-shared")
+    expect(page.frame_locator("iframe.app-frame").get_by_text("Shared with friends")).to_be_visible()
+    context.close()
