@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -114,3 +115,21 @@ def test_an_app_that_crashes_is_a_runtime_error(tmp_path: Path) -> None:
 def test_an_unknown_sandbox_mode_is_refused(tmp_path: Path) -> None:
     result = _fails(write_space(tmp_path, "sdk: gradio", GRADIO_HELLO), "--sandbox", "maybe")
     assert result.returncode == 2 and "--sandbox: must be auto, on or off (got 'maybe')" in result.stderr
+
+
+def test_a_port_in_use_is_refused_before_building(tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [
+                str(PODIUM),
+                "run",
+                str(write_space(tmp_path, "sdk: gradio", GRADIO_HELLO)),
+                "--port",
+                str(port),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 2 and f"127.0.0.1:{port} is in use" in result.stderr

@@ -42,6 +42,15 @@ def _echo(line: str) -> None:
     typer.echo(line)
 
 
+def _check_port_free(host: str, port: int) -> None:
+    # Otherwise a server already there would answer the health checks in the app's place.
+    try:
+        socket.create_server((host, port)).close()
+    except OSError as exc:
+        message = f"{host}:{port} is in use ({exc.strerror}); pick another"
+        raise typer.BadParameter(message, param_hint="--port") from None
+
+
 def _serve_static(folder: Path, space_id: str, host: str, port: int) -> None:
     """Serve a static space's files as the platform does, until Ctrl-C."""
     app = Starlette(routes=[Mount("/", StaticFiles(directory=folder, html=True))])
@@ -108,6 +117,7 @@ def run(
             return
         if sandbox not in ("auto", "on", "off"):
             raise SpaceConfigError(f"must be auto, on or off (got {sandbox!r})", file="--sandbox")
+        _check_port_free(host, port)
         if space_plan.kind == "static":
             _serve_static(folder, space_id, host, port)
         else:
