@@ -54,10 +54,13 @@ def test_a_sleeping_space_wakes_when_its_page_is_opened(podium, visitor: Browser
     while api.get_space_runtime("admin/web-owl").stage != "STOPPED":
         assert time.monotonic() < deadline, "the space never went to sleep"
         time.sleep(0.5)
+    # Asleep; from now on it stays up once woken (a 1 s sleep time would doze off between reloads).
+    http.post("/api/spaces/admin/web-owl/sleeptime", json={"seconds": -1}).raise_for_status()
+    assert api.get_space_runtime("admin/web-owl").stage == "STOPPED"
     page = visitor.new_page()
     page.goto(f"{podium.url}/spaces/admin/web-owl")
     expect(app_frame(page).get_by_text("Awake and serving")).to_be_visible(timeout=60_000)
-    http.post("/api/spaces/admin/web-owl/sleeptime", json={"seconds": -1}).raise_for_status()
+    assert api.get_space_runtime("admin/web-owl").stage == "RUNNING"
 
 
 def test_full_width_and_base_path_shape_the_frame(podium, visitor: BrowserContext, tmp_path):
