@@ -76,3 +76,19 @@ def test_full_width_and_base_path_shape_the_frame(podium, visitor: BrowserContex
     assert frame.get_attribute("src") == f"{podium.spaces_url}/apps/admin/web-handbook/docs/start.html"
     expect(frame).to_have_class("app-frame contained")
     expect(app_frame(page).get_by_text("Handbook start")).to_be_visible()
+
+
+def test_home_badges_follow_the_stage_live(podium, visitor: BrowserContext, tmp_path):
+    folder = write_space(tmp_path / "lark", "title: Early lark\nsdk: gradio", QUICK_PAGE)
+    push(podium, folder, "admin/web-lark")
+    wait_running(podium, "admin/web-lark")
+    api = podium.api()
+    api.pause_space("admin/web-lark")
+    page = visitor.new_page()
+    page.goto(podium.url)
+    badge = page.locator('li.card[data-space="admin/web-lark"] .stage')
+    expect(badge).to_have_text("Paused")
+    page.evaluate("window.sameDocument = true")
+    api.restart_space("admin/web-lark")
+    expect(badge).to_have_text("Running", timeout=60_000)
+    assert page.evaluate("window.sameDocument === true"), "the page reloaded instead of updating the badge"

@@ -13,7 +13,7 @@ from podium.db import Space
 from podium.web.access import PageError, context_of, editable_space, identify, may_edit, readable_space
 from podium.web.badge import badge_svg
 from podium.web.routing import PageRoute
-from podium.web.templating import STATIC_DIR, render
+from podium.web.templating import STATIC_DIR, render, stage_kind, stage_label
 from podium.web.views import PRIVATE_APP_MESSAGE, STAGE_MESSAGES, SpaceView, embed_snippets
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
@@ -52,6 +52,18 @@ def home(request: Request, q: str = "", sdk: str = "", tag: str = ""):
              if (not q or s.matches(q)) and (not sdk or s.sdk == sdk) and (not tag or tag in s.tags)]
     shown.sort(key=lambda s: (not s.card.get("pinned"), s.title.lower()))
     return render(request, "home.html", spaces=shown, q=q, sdk=sdk, tag=tag, sdks=SDKS, tags=tags)
+
+
+@router.get("/stages.json")
+def stages(request: Request):
+    """Every visible space's stage, for the live badges on the home page."""
+    visitor = identify(request)
+    ctx = context_of(request)
+    with ctx.db.session() as session:
+        shown = {s.space_id: s.stage for s in session.scalars(select(Space))
+                 if not s.private or (visitor and visitor.user.can_read(s))}
+    return JSONResponse({space_id: {"stage": stage, "label": stage_label(stage), "kind": stage_kind(stage)}
+                         for space_id, stage in shown.items()}, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/spaces/{owner}/{name}")

@@ -224,3 +224,22 @@ document.querySelectorAll("form[data-api]").forEach((form) => {
     buttons.forEach((b) => { b.disabled = false; });
   });
 });
+
+// Live stage badges on the home page: one small request every few seconds while the page is shown.
+const cards = document.querySelectorAll("li.card[data-space]");
+if (cards.length) {
+  setInterval(async () => {
+    if (document.hidden) return;
+    const response = await fetch("/stages.json", { cache: "no-store" });
+    if (!response.ok) return;
+    const stages = await response.json();
+    for (const card of cards) {
+      const badge = card.querySelector(".stage");
+      const now = stages[card.dataset.space];
+      if (!badge || !now || badge.dataset.stage === now.stage) continue;
+      badge.dataset.stage = now.stage;
+      badge.className = `stage ${now.kind}`;
+      badge.textContent = now.label;
+    }
+  }, 4000);
+}
