@@ -29,8 +29,11 @@ logger = logging.getLogger("podium_runner.process")
 SandboxMode = Literal["auto", "on", "off"]
 STATE_FILE = "state.json"
 SANDBOX_FOLDER = "sandbox"  # in an instance's run folder: its app copy, home and /tmp, gone at exit
-# Host variables an app may need that say nothing about the host's user (certificates, locale).
-_PASSED_THROUGH = ("LANG", "LC_ALL", "TZ", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE")
+# Host variables an app may need that say nothing about the host's user (certificates, locale, where
+# the GPU driver's libraries are).
+_PASSED_THROUGH = (
+    "LANG", "LC_ALL", "TZ", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "LD_LIBRARY_PATH",
+)
 
 
 @dataclass(frozen=True)
@@ -197,6 +200,7 @@ class ProcessBackend(Backend):
                 space_uid(ctx.space_id),
                 ctx.model_cache,
                 die_with_parent=not self.outlive_caller,
+                gpus=bool(ctx.gpu_ids),
             )
             sandbox.prepare()
             argv, cwd = sandbox.wrap(argv), "/"

@@ -9,6 +9,7 @@ own pid/ipc/uts namespaces. It shares the host network so that it can listen on 
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
 import shutil
@@ -21,7 +22,12 @@ UID_RANGE_SIZE = 50_000
 APP_HOME = "/home/user"
 APP_DIR = f"{APP_HOME}/app"
 DATA_DIR = "/data"
+# The dynamic loader's cache and configuration let apps find host libraries outside the default
+# folders (a GPU driver's libcuda, for one).
 _ETC_FILES = (
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d",
     "/etc/ssl",
     "/etc/ca-certificates",
     "/etc/resolv.conf",
@@ -79,6 +85,8 @@ class Sandbox:
     uid: int
     model_cache: str | None = None
     die_with_parent: bool = True
+    # The NVIDIA device nodes; CUDA_VISIBLE_DEVICES (from RunContext.gpu_ids) picks the space's GPUs.
+    gpus: bool = False
 
     def prepare(self) -> None:
         owned = {self.scratch / "home": 0o700, self.scratch / "tmp": 0o1777, self.data_dir: 0o700}
@@ -110,7 +118,7 @@ class Sandbox:
         if self.model_cache:
             binds += _ro_bind_same_path(Path(self.model_cache))
         command = [
-            "bwrap",
+            shutil.which("bwrap") or "bwrap",  # the app's PATH, not Podium's, is searched otherwise
             # /tmp and home come before binds beneath them, or those binds are hidden.
             "--bind", str(self.scratch / "tmp"), "/tmp",
             "--perms", "0755", "--dir", str(Path(APP_HOME).parent),  # see _ro_bind_same_path
@@ -124,6 +132,9 @@ class Sandbox:
             "--hostname", "space", "--new-session",
             "--chdir", APP_DIR,
         ]  # fmt: skip
+        if self.gpus:
+            for device in sorted(glob.glob("/dev/nvidia*")):
+                command += ["--dev-bind", device, device]
         if self.die_with_parent:
             command.append("--die-with-parent")
         return command + [
