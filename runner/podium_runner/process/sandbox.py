@@ -137,18 +137,11 @@ class Sandbox:
                 command += ["--dev-bind", device, device]
         if self.die_with_parent:
             command.append("--die-with-parent")
-        return command + [
-            "--",
-            "setpriv",
-            f"--reuid={self.uid}",
-            f"--regid={self.uid}",
-            "--clear-groups",
-            "--inh-caps=-all",
-            "--bounding-set=-all",
-            "--no-new-privs",
-            "--",
-            *argv,
-        ]
+        drop_privileges = [
+            "setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups",
+            "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs",
+        ]  # fmt: skip
+        return [*command, "--", *drop_privileges, "--", *argv]
 
     def environment(self) -> dict[str, str]:
         """Variables that describe the sandbox's own layout to the app."""
