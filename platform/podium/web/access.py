@@ -8,6 +8,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import select
 from starlette.requests import Request
 
 from podium.auth import SESSION_COOKIE, User
@@ -76,13 +77,27 @@ def require_change_allowed(request: Request, form_token: str | None) -> Visitor:
     return visitor
 
 
+def may_read(visitor: Visitor | None, space: Space) -> bool:
+    return not space.private or (visitor is not None and visitor.user.can_read(space))
+
+
+def visible_spaces(request: Request) -> list[Space]:
+    """Every space the visitor may see (detached from the database session)."""
+    ctx = context_of(request)
+    visitor = identify(request)
+    with ctx.db.session() as session:
+        spaces = [s for s in session.scalars(select(Space)) if may_read(visitor, s)]
+        session.expunge_all()
+    return spaces
+
+
 def readable_space(request: Request, owner: str, name: str) -> Space:
     """The space if the visitor may see it; private spaces are a 404 to everyone else."""
     ctx = context_of(request)
     visitor = getattr(request.state, "visitor", None) or identify(request)
     with ctx.db.session() as session:
         space = ctx.db.find_space(session, f"{owner}/{name}")
-        if space is None or (space.private and not (visitor and visitor.user.can_read(space))):
+        if space is None or not may_read(visitor, space):
             raise PageError(404, "Space not found",
                             f"There is no space {owner}/{name}, or it is private and you are not signed "
                             "in as its owner.")

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
-from podium_runner.stages import Stage
+from podium.web.views import stage_kind
 
-_GREEN, _AMBER, _RED, _GREY = "#2e9e4f", "#d08a00", "#d1363a", "#7a7a85"
-_COLOURS = {
-    Stage.RUNNING: _GREEN, Stage.RUNNING_BUILDING: _GREEN, Stage.RUNNING_APP_STARTING: _GREEN,
-    Stage.BUILDING: _AMBER, Stage.APP_STARTING: _AMBER, Stage.DELETING: _AMBER,
-    Stage.BUILD_ERROR: _RED, Stage.RUNTIME_ERROR: _RED, Stage.CONFIG_ERROR: _RED, Stage.NO_APP_FILE: _RED,
-    Stage.STOPPED: _GREY, Stage.PAUSED: _GREY,
-}
+# What each kind of stage (podium.web.views.stage_kind) looks like to someone reading a README.
+_COLOURS = {"ok": "#2e9e4f", "busy": "#d08a00", "idle": "#7a7a85", "bad": "#d1363a"}
 _CHAR_WIDTH = 6.6  # average advance of 11px Verdana/DejaVu Sans, close enough for a badge
 
 
@@ -20,10 +15,10 @@ def _width(text: str) -> int:
     return int(len(text) * _CHAR_WIDTH) + 12
 
 
-def badge_svg(label: str, stage: Stage | str) -> str:
+def badge_svg(label: str, stage: str) -> str:
     """An SVG badge `label | stage`, coloured by what the stage means for a visitor."""
-    value = str(stage).lower().replace("_", " ")
-    colour = _COLOURS.get(Stage(stage), _GREY) if stage in Stage.__members__ else _GREY
+    value = stage.lower().replace("_", " ")
+    colour = _COLOURS[stage_kind(stage)]
     left, right = _width(label), _width(value)
     total = left + right
     label_x, value_x = left / 2, left + right / 2

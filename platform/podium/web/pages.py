@@ -7,10 +7,9 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from podium_runner.hardware import FLAVORS
 from podium_runner.spec import SDKS
 from podium_runner.stages import Stage
-from sqlalchemy import select
 
 from podium.db import Space
-from podium.web.access import PageError, context_of, editable_space, identify, may_edit, readable_space
+from podium.web.access import PageError, context_of, editable_space, may_edit, readable_space, visible_spaces
 from podium.web.badge import badge_svg
 from podium.web.routing import PageRoute
 from podium.web.templating import STATIC_DIR, render, stage_kind, stage_label
@@ -41,12 +40,7 @@ def _log_urls(space_id: str) -> tuple[str, str]:
 
 @router.get("/")
 def home(request: Request, q: str = "", sdk: str = "", tag: str = ""):
-    visitor = identify(request)
-    ctx = context_of(request)
-    with ctx.db.session() as session:
-        records = session.scalars(select(Space)).all()
-        spaces = [_view(request, s) for s in records
-                  if not s.private or (visitor and visitor.user.can_read(s))]
+    spaces = [_view(request, s) for s in visible_spaces(request)]
     tags = sorted({t for s in spaces for t in s.tags})
     shown = [s for s in spaces
              if (not q or s.matches(q)) and (not sdk or s.sdk == sdk) and (not tag or tag in s.tags)]
@@ -57,13 +51,9 @@ def home(request: Request, q: str = "", sdk: str = "", tag: str = ""):
 @router.get("/stages.json")
 def stages(request: Request):
     """Every visible space's stage, for the live badges on the home page."""
-    visitor = identify(request)
-    ctx = context_of(request)
-    with ctx.db.session() as session:
-        shown = {s.space_id: s.stage for s in session.scalars(select(Space))
-                 if not s.private or (visitor and visitor.user.can_read(s))}
-    return JSONResponse({space_id: {"stage": stage, "label": stage_label(stage), "kind": stage_kind(stage)}
-                         for space_id, stage in shown.items()}, headers={"Cache-Control": "no-store"})
+    badges = {s.space_id: {"stage": s.stage, "label": stage_label(s.stage), "kind": stage_kind(s.stage)}
+              for s in visible_spaces(request)}
+    return JSONResponse(badges, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/spaces/{owner}/{name}")

@@ -6,33 +6,14 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.templating import Jinja2Templates
-from podium_runner.stages import Stage
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
+
+from podium.web.views import stage_kind, stage_label
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
 STATIC_PREFIX = "/static/"
-
-_STAGE_KINDS = {
-    Stage.RUNNING: "ok", Stage.RUNNING_BUILDING: "ok", Stage.RUNNING_APP_STARTING: "ok",
-    Stage.BUILDING: "busy", Stage.APP_STARTING: "busy", Stage.DELETING: "busy",
-    Stage.STOPPED: "idle", Stage.PAUSED: "idle",
-}
-
-
-def stage_kind(stage: str) -> str:
-    """How a stage reads to a visitor: ok, busy, idle, or bad (every error stage)."""
-    return _STAGE_KINDS.get(stage, "bad")  # type: ignore[call-overload]
-
-
-_STAGE_LABELS = {"RUNNING_BUILDING": "Running · building", "RUNNING_APP_STARTING": "Running · starting",
-                 "APP_STARTING": "Starting", "NO_APP_FILE": "No app file"}
-
-
-def stage_label(stage: str) -> str:
-    return _STAGE_LABELS.get(stage, stage.replace("_", " ").capitalize())
-
 
 def filesize(size: int) -> str:
     for unit in ("B", "KB", "MB"):

@@ -32,6 +32,26 @@ PRIVATE_APP_MESSAGE = (
     "spaces' shared origin would let other spaces' scripts read it.")
 
 
+_STAGE_KINDS = {
+    Stage.RUNNING: "ok", Stage.RUNNING_BUILDING: "ok", Stage.RUNNING_APP_STARTING: "ok",
+    Stage.BUILDING: "busy", Stage.APP_STARTING: "busy", Stage.DELETING: "busy",
+    Stage.STOPPED: "idle", Stage.PAUSED: "idle",
+}
+
+
+def stage_kind(stage: str) -> str:
+    """How a stage reads to a visitor: ok, busy, idle, or bad (every error stage)."""
+    return _STAGE_KINDS.get(stage, "bad")  # type: ignore[call-overload]
+
+
+_STAGE_LABELS = {"RUNNING_BUILDING": "Running · building", "RUNNING_APP_STARTING": "Running · starting",
+                 "APP_STARTING": "Starting", "NO_APP_FILE": "No app file"}
+
+
+def stage_label(stage: str) -> str:
+    return _STAGE_LABELS.get(stage, stage.replace("_", " ").capitalize())
+
+
 def _readme_card(repo: SpaceRepo, sha: str | None) -> dict[str, Any]:
     """The README's front matter, read from git. The supervisor records a space's card when it
     deploys; a space that never got that far (no app file yet, bad config) still has a title."""
