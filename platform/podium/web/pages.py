@@ -30,7 +30,7 @@ def _space_page(request: Request, space: Space, tab: str, template: str, **conte
     settings = context_of(request).settings
     view = _view(request, space)
     return render(request, template, space=view, tab=tab, can_edit=may_edit(request.state.visitor, space),
-                  snippets=embed_snippets(view, settings.pages_url), allowed_origins=settings.frame_ancestors,
+                  snippets=embed_snippets(view, settings.pages_url),
                   **context)
 
 
