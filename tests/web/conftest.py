@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expec
 from tests.support.process_spaces import free_port, write_space
 
 if TYPE_CHECKING:
-    from tests.conftest import PodiumServer
+    from tests.support.podium_server import PodiumServer
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -4,11 +4,14 @@ script can do in the browser of a signed-in owner (nothing that matters)."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 
 import httpx
-from playwright.sync_api import BrowserContext, expect
+from playwright.sync_api import Browser, BrowserContext, expect
 
-from tests.web.conftest import greeter_folder, push, static_folder, wait_running
+from tests.support.podium_server import PODIUM
+from tests.web.conftest import greeter_folder, push, sign_in, static_folder, wait_running
 
 
 def test_visitors_see_no_settings_and_no_private_space(podium, visitor: BrowserContext, owner, shot,
@@ -186,3 +189,33 @@ def test_signing_in_with_a_wrong_token_says_what_to_do(podium, visitor: BrowserC
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("link", name="Sign in")).to_be_visible()
     assert not any(c["name"] == "podium_session" for c in visitor.cookies())
+
+
+def test_a_user_token_from_the_cli_signs_in_but_owns_only_its_own_spaces(podium, browser: Browser, tmp_path):
+    made = subprocess.run([str(PODIUM), "token", "alice"], capture_output=True, text=True, check=True,
+                          env={**os.environ, "PODIUM_URL": podium.url, "PODIUM_TOKEN": podium.token})
+    alice_token = made.stdout.strip()
+    push(podium, static_folder(tmp_path / "admins", "title: Admin's page", "<h1>Admin's</h1>"),
+         "admin/web-admins-page", sdk="static")
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, podium, alice_token)
+    expect(page.get_by_text("Signed in as alice")).to_be_visible()
+    page.goto(f"{podium.url}/spaces/admin/web-admins-page")
+    expect(page.get_by_role("link", name="Settings")).to_have_count(0)
+    response = page.goto(f"{podium.url}/spaces/admin/web-admins-page/settings")
+    assert response.status == 403
+    expect(page.get_by_role("heading", name="Only the owner can change this space")).to_be_visible()
+
+    page.goto(f"{podium.url}/new")
+    expect(page.get_by_label("Owner")).to_have_value("alice")
+    page.get_by_label("Owner").fill("admin")
+    page.get_by_label("Name", exact=True).fill("web-not-alices")
+    page.get_by_role("button", name="Create space").click()
+    expect(page.locator("#upload-error")).to_contain_text("'alice' may not create spaces under 'admin'")
+    page.get_by_label("Owner").fill("alice")
+    page.get_by_label("Name", exact=True).fill("web-hello")
+    page.get_by_role("button", name="Create space").click()
+    page.wait_for_url(f"{podium.url}/spaces/alice/web-hello")
+    expect(page.get_by_role("link", name="Settings")).to_be_visible()
+    context.close()
