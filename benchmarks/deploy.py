@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 import uuid
+import warnings
 from pathlib import Path
 
 import httpx
@@ -62,6 +63,8 @@ def wake(server: PodiumServer, space: str) -> float:
 
 
 def main() -> None:
+    # huggingface_hub warns that cpu-basic sleep times are fixed on Hugging Face; Podium honours them.
+    warnings.filterwarnings("ignore", message="If your Space runs on the default 'cpu-basic'")
     with tempfile.TemporaryDirectory(prefix="podium-bench-") as tmp:
         root = Path(tmp)
         server = PodiumServer(root / "data", free_port(), free_port(), {}).start()

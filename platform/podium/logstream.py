@@ -48,22 +48,22 @@ class LogStream:
     def last(self, count: int = 20) -> list[str]:
         return [line.text for line in list(self.lines)[-count:]]
 
-    async def follow(self, live: bool, keepalive_s: float = 15.0) -> AsyncIterator[LogLine | None]:
-        """The tail, then (when `live`) new lines; None every `keepalive_s` of silence."""
+    async def follow(self, live: bool, keepalive_s: float = 15.0) -> AsyncIterator[list[LogLine]]:
+        """The tail as one batch, then (when `live`) new lines as they come; an empty batch after
+        every `keepalive_s` of silence."""
         queue: asyncio.Queue[LogLine | None] = asyncio.Queue()
         tail = list(self.lines)  # taken with the queue's registration, no await between: no gap, no repeat
         self._followers.add(queue)
         try:
-            for line in tail:
-                yield line
+            yield tail
             while live:
                 try:
                     item = await asyncio.wait_for(queue.get(), keepalive_s)
                 except TimeoutError:
-                    yield None
+                    yield []
                     continue
                 if item is None:
                     return
-                yield item
+                yield [item]
         finally:
             self._followers.discard(queue)

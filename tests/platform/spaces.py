@@ -30,11 +30,17 @@ def about() -> str:
     return f"{{VERSION}} greeting={{os.environ.get('GREETING')}} secret={{'TOKEN_WORD' in os.environ}}"
 
 
+def crash() -> str:
+    print("crashing on request", flush=True)
+    os._exit(3)
+
+
 with gr.Blocks() as demo:
     text, result = gr.Textbox(), gr.Textbox()
     gr.Button("Echo").click(echo, text, result, api_name="echo")
     gr.Button("Count").click(count, text, result, api_name="count")
     gr.Button("About").click(about, None, result, api_name="about")
+    gr.Button("Crash").click(crash, None, result, api_name="crash")
 
 demo.launch()
 """

@@ -97,13 +97,19 @@ def test_variables_and_secrets_reach_the_app_after_a_restart_and_secrets_never_c
 
 
 def test_new_code_builds_while_the_old_revision_serves_and_the_switch_drops_no_request(podium, echo):
-    client = Client(podium.api().space_info(SPACE).host, verbose=False)
+    host = podium.api().space_info(SPACE).host
     answers, failures, stop = [], [], threading.Event()
 
     def keep_calling() -> None:
+        # One visitor after another, each with its own session. (A single Gradio session that stays
+        # open across the switch keeps its queue stream on the old instance; it ends with it.)
         while not stop.is_set():
             try:
-                answers.append(client.predict(api_name="/about").split()[0])
+                client = Client(host, verbose=False)
+                try:
+                    answers.append(client.predict(api_name="/about").split()[0])
+                finally:
+                    client.close()
             except Exception as exc:  # any failed request is what this test is about
                 failures.append(repr(exc))
 
@@ -190,6 +196,21 @@ def test_a_space_sleeps_without_traffic_and_the_next_request_wakes_it(podium, ec
     woken = httpx.get(url, timeout=120)  # an API client simply waits until it is up
     assert woken.status_code == 200 and woken.json()["version"]
     assert api.get_space_runtime(SPACE).stage == "RUNNING"
+
+
+def test_an_app_that_exits_is_a_runtime_error_with_its_last_log_lines(podium, echo):
+    api = podium.api()
+    # The app dies while answering; only what Podium makes of that matters here.
+    Client(api.space_info(SPACE).host, verbose=False).submit(api_name="/crash")
+    deadline = time.monotonic() + 30
+    while api.get_space_runtime(SPACE).stage != "RUNTIME_ERROR" and time.monotonic() < deadline:
+        time.sleep(0.5)
+    runtime = api.get_space_runtime(SPACE).raw
+    assert runtime["stage"] == "RUNTIME_ERROR"
+    assert "crashing on request" in runtime["errorMessage"]
+    assert "crashing on request" in "".join(api.fetch_space_logs(SPACE))
+    page = httpx.get(f"{podium.spaces_url}/apps/{SPACE}/", headers={"Accept": "text/html"})
+    assert page.status_code == 503 and "RUNTIME_ERROR" in page.text
 
 
 def test_a_deleted_space_is_gone_everywhere(podium, echo):

@@ -35,3 +35,22 @@ def test_a_private_space_is_invisible_without_a_token(podium, tmp_path):
     owner = {"Authorization": f"Bearer {podium.token}"}
     assert "admin/secret-site" in [s.id for s in api.list_spaces()]
     assert "A static space" in httpx.get(f"{podium.spaces_url}/apps/admin/secret-site/", headers=owner).text
+
+
+def test_framing_is_podiums_policy_and_disable_embedding_limits_it_to_podiums_pages(podium, tmp_path):
+    api = podium.api()
+    for name, card in [
+        ("admin/embeddable", "sdk: static"),
+        ("admin/no-embed", "sdk: static\ndisable_embedding: true"),
+    ]:
+        folder = tmp_path / name.split("/")[1]
+        folder.mkdir()
+        (folder / "README.md").write_text(f"---\n{card}\n---\n")
+        (folder / "index.html").write_text("<p>framed?</p>")
+        api.create_repo(name, repo_type="space", space_sdk="static")
+        api.upload_folder(repo_id=name, folder_path=folder, repo_type="space")
+        assert podium.wait_for_stage(name)["stage"] == "RUNNING"
+    open_to_all = httpx.get(f"{podium.spaces_url}/apps/admin/embeddable/")
+    assert open_to_all.headers["content-security-policy"] == "frame-ancestors *"
+    own_pages_only = httpx.get(f"{podium.spaces_url}/apps/admin/no-embed/")
+    assert own_pages_only.headers["content-security-policy"] == f"frame-ancestors 'self' {podium.url}"

@@ -14,21 +14,20 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from podium.api.deps import context, readable_space
-from podium.logstream import LogStream
+from podium.logstream import LogLine, LogStream
 
 router = APIRouter()
 
 
+def _event(line: LogLine) -> bytes:
+    return b"data: " + json.dumps({"data": line.text + "\n", "timestamp": line.timestamp}).encode() + b"\n\n"
+
+
 async def _events(stream: LogStream, live: bool) -> AsyncIterator[bytes]:
-    async for line in stream.follow(live):
-        if line is None:
-            yield b": keep-alive\n\n"
-        else:
-            yield (
-                b"data: "
-                + json.dumps({"data": line.text + "\n", "timestamp": line.timestamp}).encode()
-                + b"\n\n"
-            )
+    # The tail goes out as one chunk: a client that stops at the first pause (huggingface_hub
+    # without follow) never mistakes a gap inside the tail for its end.
+    async for batch in stream.follow(live):
+        yield b"".join(map(_event, batch)) if batch else b": keep-alive\n\n"
 
 
 @router.get("/api/spaces/{owner}/{name}/logs/{kind}")
