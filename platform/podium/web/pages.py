@@ -65,7 +65,9 @@ def app_tab(request: Request, owner: str, name: str):
     show_frame = (stage.is_serving or stage is Stage.STOPPED) and not space.private
     message = PRIVATE_APP_MESSAGE if space.private and stage.is_serving else STAGE_MESSAGES.get(stage, "")
     state = context_of(request).supervisor.state(space.space_id)
-    building = stage in (Stage.BUILDING, Stage.BUILD_ERROR, Stage.CONFIG_ERROR, Stage.NO_APP_FILE)
+    # The build log tells the story until the app runs (it ends with the start); then the run log.
+    building = stage in (Stage.BUILDING, Stage.APP_STARTING, Stage.BUILD_ERROR, Stage.CONFIG_ERROR,
+                         Stage.NO_APP_FILE)
     log = state.build_log if building else state.run_log
     build_url, run_url = _log_urls(space.space_id)
     view = _view(request, space)

@@ -10,6 +10,8 @@ function followLog(box) {
   const follow = document.querySelector(`[data-follow="${box.id}"]`);
   let first = true;
   const source = new EventSource(box.dataset.stream);
+  // Each (re)connection starts with the log's tail again: show it in place of what is there.
+  source.onopen = () => { first = true; };
   source.onmessage = (event) => {
     if (first) { box.textContent = ""; first = false; }
     let line;
@@ -17,7 +19,6 @@ function followLog(box) {
     box.append(document.createTextNode(line.endsWith("\n") ? line : line + "\n"));
     if (!follow || follow.checked) box.scrollTop = box.scrollHeight;
   };
-  source.onerror = () => { if (source.readyState === EventSource.CLOSED) source.close(); };
 }
 document.querySelectorAll("pre[data-stream]").forEach(followLog);
 document.querySelectorAll("pre.logbox").forEach((box) => { box.scrollTop = box.scrollHeight; });
