@@ -92,3 +92,14 @@ def test_home_badges_follow_the_stage_live(podium, visitor: BrowserContext, tmp_
     api.restart_space("admin/web-lark")
     expect(badge).to_have_text("Running", timeout=60_000)
     assert page.evaluate("window.sameDocument === true"), "the page reloaded instead of updating the badge"
+
+
+def test_a_new_empty_space_says_it_needs_an_app_file(podium, visitor: BrowserContext):
+    podium.api().create_repo("admin/web-empty", repo_type="space", space_sdk="gradio")
+    page = visitor.new_page()
+    for tab in ("", "/logs", "/files"):
+        response = page.goto(f"{podium.url}/spaces/admin/web-empty{tab}")
+        assert response.status == 200, f"{tab or 'App'} tab answered {response.status}"
+    page.goto(f"{podium.url}/spaces/admin/web-empty")
+    expect(page.locator(".waiting .stage")).to_have_text("No app file")
+    expect(page.get_by_text("Upload one (app.py by default)")).to_be_visible()

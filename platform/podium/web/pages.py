@@ -1,4 +1,4 @@
-"""Pages for reading: home, a space's tabs (App, Files, Logs), embedding, the badge and the stage."""
+"""The pages: home, a space's tabs (App, Files, Logs, Settings), embedding, the badge, live stages."""
 
 from __future__ import annotations
 
@@ -12,8 +12,15 @@ from podium.db import Space
 from podium.web.access import PageError, context_of, editable_space, may_edit, readable_space, visible_spaces
 from podium.web.badge import badge_svg
 from podium.web.routing import PageRoute
-from podium.web.templating import STATIC_DIR, render, stage_kind, stage_label
-from podium.web.views import PRIVATE_APP_MESSAGE, STAGE_MESSAGES, SpaceView, embed_snippets
+from podium.web.templating import STATIC_DIR, render
+from podium.web.views import (
+    PRIVATE_APP_MESSAGE,
+    STAGE_MESSAGES,
+    SpaceView,
+    embed_snippets,
+    stage_kind,
+    stage_label,
+)
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
@@ -57,7 +64,8 @@ def stages(request: Request):
 
 
 @router.get("/spaces/{owner}/{name}")
-def app_tab(request: Request, owner: str, name: str):
+async def app_tab(request: Request, owner: str, name: str):
+    # async: the supervisor's log streams belong to the event loop (a new one is made on first use).
     space = readable_space(request, owner, name)
     stage = Stage(space.stage)
     # A stopped space is shown in its frame too: the request to it wakes it (the proxy's starting page).
@@ -79,7 +87,7 @@ def app_tab(request: Request, owner: str, name: str):
 
 
 @router.get("/spaces/{owner}/{name}/logs")
-def logs_tab(request: Request, owner: str, name: str):
+async def logs_tab(request: Request, owner: str, name: str):
     space = readable_space(request, owner, name)
     state = context_of(request).supervisor.state(space.space_id)
     build_url, run_url = _log_urls(space.space_id)
@@ -106,12 +114,14 @@ def file_view(request: Request, owner: str, name: str, path: str):
     except StopIteration:
         raise PageError(404, "File not found",
                         f"{space.space_id} has no file {path!r} at its current revision.") from None
-    data = repo.read(space.sha, path) if entry.size <= SHOWN_FILE_LIMIT else b""
+    too_large = entry.size > SHOWN_FILE_LIMIT
+    data = b"" if too_large else repo.read(space.sha, path)
     try:
-        text = data.decode("utf-8") if data and b"\x00" not in data else None
+        text = None if too_large or b"\x00" in data else data.decode("utf-8")
     except UnicodeDecodeError:
         text = None
-    return _space_page(request, space, "files", "space_file.html", path=path, text=text, size=entry.size)
+    return _space_page(request, space, "files", "space_file.html", path=path, text=text, size=entry.size,
+                       too_large=too_large)
 
 
 @router.get("/spaces/{owner}/{name}/embed")
