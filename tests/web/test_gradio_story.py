@@ -16,7 +16,8 @@ def greet_in_app(page: Page, name: str) -> None:
     frame.get_by_role("button", name="Submit").click()
 
 
-def test_create_a_gradio_space_from_a_folder_and_use_it(podium, owner: BrowserContext, shot, tmp_path):
+def test_create_a_gradio_space_from_a_folder_and_use_it(podium, owner: BrowserContext, browser, shot,
+                                                        tmp_path):
     folder = greeter_folder(tmp_path / "greeter", title="Folder greeter")
     page = owner.new_page()
     page.goto(f"{podium.url}/new")
@@ -27,9 +28,13 @@ def test_create_a_gradio_space_from_a_folder_and_use_it(podium, owner: BrowserCo
     page.locator("#folder").set_input_files(str(folder))
     expect(page.locator("#picked")).to_contain_text("phrases/mark.txt")
     shot(page, "02-new-space")
+    # The progress bar shows while the files travel (noted across the page change that follows).
+    page.evaluate("""() => new MutationObserver(() => sessionStorage.setItem("progress", "shown"))
+        .observe(document.querySelector("#progress-box"), { attributes: true })""")
     page.get_by_role("button", name="Create space").click()
 
     page.wait_for_url(f"{podium.url}/spaces/admin/web-greeter")
+    assert page.evaluate("sessionStorage.getItem('progress')") == "shown"
     log = page.locator("#stage-log")
     expect(log).to_contain_text("BUILDING", timeout=30_000)
     shot(page, "02-building")
@@ -40,6 +45,13 @@ def test_create_a_gradio_space_from_a_folder_and_use_it(podium, owner: BrowserCo
     expect(frame.get_by_label("Greeting")).to_have_value("Hello, Ada!")
     expect(page.locator(".space-head .stage")).to_have_text("Running")
     shot(page, "02-gradio-app")
+
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, color_scheme="dark", is_mobile=True)
+    small = phone.new_page()
+    small.goto(f"{podium.url}/spaces/admin/web-greeter")
+    expect(app_frame(small).get_by_label("Name")).to_be_visible()
+    shot(small, "02-gradio-app-phone-dark")
+    phone.close()
 
     page.get_by_role("link", name="Files").click()
     expect(page.get_by_role("link", name="phrases/mark.txt")).to_be_visible()
