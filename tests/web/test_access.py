@@ -49,6 +49,7 @@ def test_visitors_see_no_settings_and_no_private_space(podium, visitor: BrowserC
     expect(own.locator('li.card[data-space="admin/web-diary"]')).to_contain_text("private")
     own.goto(f"{podium.url}/spaces/admin/web-diary")
     expect(own.get_by_text("This space is private")).to_be_visible()
+    expect(own.get_by_role("link", name="Embed")).to_have_count(0)
     own.goto(f"{podium.url}/spaces/admin/web-diary/files/index.html")
     expect(own.locator("pre.source")).to_contain_text("Dear diary")
 
