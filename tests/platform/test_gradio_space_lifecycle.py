@@ -29,10 +29,7 @@ SPACE = "admin/echo"
 def echo(podium, tmp_path_factory):
     """The space, uploaded and running; the folder the tests edit and push again."""
     folder = echo_space(tmp_path_factory.mktemp("echo"))
-    api = podium.api()
-    api.create_repo(SPACE, repo_type="space", space_sdk="gradio")
-    api.upload_folder(repo_id=SPACE, folder_path=folder, repo_type="space")
-    runtime = podium.wait_for_stage(SPACE)
+    runtime = podium.push(SPACE, folder)
     assert runtime["stage"] == "RUNNING", runtime
     return folder
 

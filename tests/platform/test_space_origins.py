@@ -13,9 +13,7 @@ def test_spaces_on_the_pages_origin_work_but_podium_warns_loudly(start_podium, t
     server = start_podium(env={"PODIUM_SPACES_ON_PAGES_ORIGIN": "true"})
     assert "PODIUM_SPACES_ON_PAGES_ORIGIN is on" in server.log()
     api = server.api()
-    api.create_repo("admin/same", repo_type="space", space_sdk="static")
-    api.upload_folder(repo_id="admin/same", folder_path=static_space(tmp_path), repo_type="space")
-    assert server.wait_for_stage("admin/same")["stage"] == "RUNNING"
+    assert server.push("admin/same", static_space(tmp_path), sdk="static")["stage"] == "RUNNING"
     assert api.space_info("admin/same").host == f"{server.url}/apps/admin/same/"
     assert "A static space" in httpx.get(f"{server.url}/apps/admin/same/").text
     assert httpx.get(f"{server.url}/api/spaces/admin/same").status_code == 200
@@ -23,9 +21,8 @@ def test_spaces_on_the_pages_origin_work_but_podium_warns_loudly(start_podium, t
 
 def test_a_private_space_is_invisible_without_a_token(podium, tmp_path):
     api = podium.api()
-    api.create_repo("admin/secret-site", repo_type="space", space_sdk="static", private=True)
-    api.upload_folder(repo_id="admin/secret-site", folder_path=static_space(tmp_path), repo_type="space")
-    assert podium.wait_for_stage("admin/secret-site")["stage"] == "RUNNING"
+    runtime = podium.push("admin/secret-site", static_space(tmp_path), sdk="static", private=True)
+    assert runtime["stage"] == "RUNNING"
 
     anonymous = HfApi(endpoint=podium.url, token=False)
     assert "admin/secret-site" not in [s.id for s in anonymous.list_spaces()]
@@ -38,7 +35,6 @@ def test_a_private_space_is_invisible_without_a_token(podium, tmp_path):
 
 
 def test_framing_is_podiums_policy_and_disable_embedding_limits_it_to_podiums_pages(podium, tmp_path):
-    api = podium.api()
     for name, card in [
         ("admin/embeddable", "sdk: static"),
         ("admin/no-embed", "sdk: static\ndisable_embedding: true"),
@@ -47,9 +43,7 @@ def test_framing_is_podiums_policy_and_disable_embedding_limits_it_to_podiums_pa
         folder.mkdir()
         (folder / "README.md").write_text(f"---\n{card}\n---\n")
         (folder / "index.html").write_text("<p>framed?</p>")
-        api.create_repo(name, repo_type="space", space_sdk="static")
-        api.upload_folder(repo_id=name, folder_path=folder, repo_type="space")
-        assert podium.wait_for_stage(name)["stage"] == "RUNNING"
+        assert podium.push(name, folder, sdk="static")["stage"] == "RUNNING"
     open_to_all = httpx.get(f"{podium.spaces_url}/apps/admin/embeddable/")
     assert open_to_all.headers["content-security-policy"] == "frame-ancestors *"
     own_pages_only = httpx.get(f"{podium.spaces_url}/apps/admin/no-embed/")

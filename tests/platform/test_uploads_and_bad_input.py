@@ -122,10 +122,7 @@ def test_a_zip_of_a_folder_replaces_the_space_and_history_is_kept(small, plain):
 
 
 def test_hf_upload_folder_works_for_a_static_space(small, tmp_path):
-    api = small.api()
-    api.create_repo("admin/hub-static", repo_type="space", space_sdk="static")
-    api.upload_folder(repo_id="admin/hub-static", folder_path=static_space(tmp_path), repo_type="space")
-    assert small.wait_for_stage("admin/hub-static")["stage"] == "RUNNING"
+    assert small.push("admin/hub-static", static_space(tmp_path), sdk="static")["stage"] == "RUNNING"
     assert "A static space" in httpx.get(f"{small.spaces_url}/apps/admin/hub-static/").text
 
 

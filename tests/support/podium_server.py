@@ -97,6 +97,13 @@ class PodiumServer:
                 self.process.wait()
         self.process = None
 
+    def push(self, space_id: str, folder: Path, sdk: str = "gradio", **create: object) -> dict:
+        """Create the space, upload the folder with huggingface_hub, and return the runtime it settles in."""
+        api = self.api()
+        api.create_repo(space_id, repo_type="space", space_sdk=sdk, **create)
+        api.upload_folder(repo_id=space_id, folder_path=folder, repo_type="space")
+        return self.wait_for_stage(space_id)
+
     def wait_for_stage(self, space_id: str, timeout: float = 300, token: str | None = None) -> dict:
         """The runtime once the space is no longer building or starting (HF's `wait_for_space`)."""
         deadline = time.monotonic() + timeout
