@@ -272,3 +272,12 @@ def test_a_space_that_does_not_exist_is_a_clear_404_not_a_stack_trace(small):
     # The pages' origin sends visitors of a space's path to the spaces origin.
     moved = httpx.get(f"{small.url}/apps/nobody/nothing/")
     assert moved.status_code == 307 and moved.headers["location"].startswith(small.spaces_url)
+
+
+def test_hardware_requests_name_a_known_flavor(small, plain):
+    api = small.api()
+    assert api.request_space_hardware(plain, "cpu-upgrade").requested_hardware == "cpu-upgrade"
+    assert small.wait_for_stage(plain)["hardware"]["requested"] == "cpu-upgrade"
+    with pytest.raises(HfHubHTTPError) as error:
+        api.request_space_hardware(plain, "quantum-xl")
+    assert error.value.response.status_code == 400 and "cpu-basic" in error.value.response.json()["error"]
