@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import httpx
 from playwright.sync_api import BrowserContext, expect
 
 from tests.support.process_spaces import write_space
@@ -103,3 +104,17 @@ def test_a_new_empty_space_says_it_needs_an_app_file(podium, visitor: BrowserCon
     page.goto(f"{podium.url}/spaces/admin/web-empty")
     expect(page.locator(".waiting .stage")).to_have_text("No app file")
     expect(page.get_by_text("Upload one (app.py by default)")).to_be_visible()
+
+
+def test_the_logs_tab_streams_new_lines_live(podium, visitor: BrowserContext, tmp_path):
+    # http.server logs every request on stderr: a request made now must show up on the open page.
+    folder = write_space(tmp_path / "chatty", "title: Chatty\nsdk: gradio", QUICK_PAGE)
+    push(podium, folder, "admin/web-chatty")
+    wait_running(podium, "admin/web-chatty")
+    page = visitor.new_page()
+    page.goto(f"{podium.url}/spaces/admin/web-chatty/logs")
+    expect(page.get_by_label("Follow").first).to_be_checked()
+    page.evaluate("window.sameDocument = true")
+    httpx.get(f"{podium.spaces_url}/apps/admin/web-chatty/?hello-from-the-test").raise_for_status()
+    expect(page.locator("#run-log")).to_contain_text("hello-from-the-test", timeout=20_000)
+    assert page.evaluate("window.sameDocument === true"), "the line came by reloading, not by the stream"
