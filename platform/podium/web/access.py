@@ -41,10 +41,18 @@ def signer_for(data_dir: Path) -> SessionSigner:
     """One secret per data folder, kept across restarts so sessions survive them."""
     path = data_dir / "session-secret"
     if not path.exists():
+        # Written whole under another name, then linked into place: two first requests at once
+        # agree on one secret, and no one ever reads a half-written file.
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as file:
+        draft = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as file:
             file.write(secrets.token_bytes(32))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return SessionSigner(path.read_bytes())
 
 
