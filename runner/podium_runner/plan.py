@@ -220,6 +220,10 @@ def dependency_set(spec: SpaceSpec, *, host_python: str = HOST_PYTHON) -> Depend
         # No sdk_version: keep a pin from requirements.txt if there is one, else Podium's default.
         pinned = [line for line in requirements if requirement_name(line) == sdk]
         sdk_requirement = None if pinned else f"{sdk}=={DEFAULT_SDK_VERSIONS[sdk]}"
+    elif f"{sdk}=={sdk_version}" in requirements:
+        # requirements.txt already pins what the README asks for: installing it as written lets a
+        # Gradio space and a Streamlit space with the same requirements share one environment.
+        sdk_requirement = None
     else:
         # As on Hugging Face, the README's sdk_version wins over a pin in requirements.txt.
         requirements = tuple(line for line in requirements if requirement_name(line) != sdk)

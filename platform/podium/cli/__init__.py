@@ -20,3 +20,4 @@ from podium.cli import run  # noqa: E402,F401
 from podium.cli import images  # noqa: E402,F401
 from podium.cli import serve  # noqa: E402,F401
 from podium.cli import spaces  # noqa: E402,F401
+from podium.cli import examples  # noqa: E402,F401
