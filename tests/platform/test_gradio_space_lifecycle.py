@@ -178,6 +178,8 @@ def test_a_paused_space_stays_down_until_its_owner_restarts_it(podium, echo):
     assert podium.wait_for_stage(SPACE)["stage"] == "RUNNING"
 
 
+# huggingface_hub warns that Hugging Face fixes cpu-basic sleep times; Podium honours them.
+@pytest.mark.filterwarnings("ignore:If your Space runs on the default 'cpu-basic'")
 def test_a_space_sleeps_without_traffic_and_the_next_request_wakes_it(podium, echo):
     api = podium.api()
     api.set_space_sleep_time(SPACE, 2)
