@@ -20,6 +20,7 @@ def _docker(settings: Settings) -> Backend:
         docker_host=settings.docker_host,
         base_image=settings.docker_base_image,
         ml_base_image=settings.docker_ml_base_image,
+        reach_by_ip=settings.docker_reach_by_ip,
     )
 
 

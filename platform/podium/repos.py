@@ -151,6 +151,8 @@ class SpaceRepo:
             tar_file.write(archive)
             tar_file.seek(0)
             with tarfile.open(fileobj=tar_file) as tar:
-                tar.extractall(partial, filter="data")
+                # Debian 12's Python 3.11.2 (Podium's own image) predates extraction filters; git
+                # archive output has no paths outside the tree, so it is safe without one there.
+                tar.extractall(partial, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
         partial.rename(dest)
         return dest
