@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +42,9 @@ class ImageBuilder:
         self.ml_base_image = ml_base_image
         self.host = host
         self.uv_bin = uv_bin
+        # The uv copied into each image is part of what a dependency image is made with.
+        version = subprocess.run([str(uv_bin), "--version"], capture_output=True, text=True)
+        self.uv_version = version.stdout.strip()
         self._buildkit = buildkit
 
     @property
@@ -99,7 +103,7 @@ class ImageBuilder:
         recipe = dockerfile.dependency_dockerfile(plan, base, self.host, buildkit=self.buildkit, ml_base=ml)
         # The base's id joins the hash, so a re-bootstrapped base makes new dependency images.
         key = _hash(RECIPE_FORMAT, recipe, self._image_id(base) or base, plan.deps.local_files,
-                    self.host.fingerprint)
+                    self.host.fingerprint, self.uv_version)
         tag = f"{DEPS_REPO}:{key}"
         if not rebuild and self.engine.image_exists(tag):
             log(f"dependency image {tag} exists; reusing it (only the app's code is added)")
