@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import socket
 import statistics
 import tempfile
 import textwrap
@@ -43,9 +44,15 @@ async def timed(action: Callable[[], Awaitable[object]]) -> float:
     return time.monotonic() - started
 
 
-async def first_200(backend: ProcessBackend, plan: BuildPlan, port: int) -> float:
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def first_200(backend: ProcessBackend, plan: BuildPlan) -> float:
     env = await backend.prepare(plan, lambda line: None)
-    ctx = RunContext(space_id=f"bench/{plan.space_root.name}", port=port)
+    ctx = RunContext(space_id=f"bench/{plan.space_root.name}", port=free_port())
     started = time.monotonic()
     instance = await backend.start(plan, env, ctx, lambda line: None)
     try:
@@ -81,19 +88,27 @@ async def main(runs: int) -> None:
         ]
         streamlit = space(root, "streamlit", "streamlit", STREAMLIT)
         await backend.prepare(streamlit, lambda line: None)
-        gradio_start = [await first_200(backend, plain, 17860 + n) for n in range(runs)]
-        streamlit_start = [await first_200(backend, streamlit, 18501 + n) for n in range(runs)]
+        unsandboxed = ProcessBackend(ProcessFolders.under(root / "home"), sandbox="off")
+        starts: dict[tuple[str, bool], list[float]] = {}
+        for sdk_plan in (plain, streamlit):
+            await first_200(backend, sdk_plan)  # warm-up: a fresh environment's files are not in memory yet
+            for _ in range(runs):  # alternated, so that load on the machine falls on both alike
+                for sandboxed in (True, False):
+                    sample = await first_200(backend if sandboxed else unsandboxed, sdk_plan)
+                    starts.setdefault((sdk_plan.sdk, sandboxed), []).append(sample)
         await backend.close()
+        await unsandboxed.close()
 
-    mode = "sandboxed (bubblewrap)" if backend.sandboxed else "plain child processes"
-    print(f"\nProcess backend, {mode}, {runs} runs, median (samples); ratio to the cold build\n")
+    mode = "sandboxed" if backend.sandboxed else "plain child process"
+    print(f"\nProcess backend ({mode}), {runs} runs, median (samples); ratio to the cold build\n")
     print(row("gradio environment, cold uv cache", cold, cold[0]))
     print(row("gradio environment, warm cache, new env", warm, cold[0]))
     print(row("new space, same requirements (shared env)", shared, cold[0]))
     print(row(f"gradio + {EXTRA_PACKAGE}, warm cache, new env", plus_one, cold[0]))
     print("\nStart to first HTTP 200; ratio to Gradio\n")
-    print(row("gradio", gradio_start, statistics.median(gradio_start)))
-    print(row("streamlit (/_stcore/health)", streamlit_start, statistics.median(gradio_start)))
+    gradio = statistics.median(starts[("gradio", True)])
+    for (sdk, sandboxed), samples in starts.items():
+        print(row(f"{sdk}, {mode if sandboxed else 'plain child process'}", samples, gradio))
 
 
 if __name__ == "__main__":
