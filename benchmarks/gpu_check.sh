@@ -22,6 +22,9 @@ if [ -d "$ROOT/.gpu-wheels" ]; then
     "$PY" -m pip install --quiet --no-index --find-links "$ROOT/.gpu-wheels" --target "$DEPS/site" \
         pydantic uv docker 2>&1 | tail -n 3 || true
 fi
+# The app runs with this very interpreter and its own package path (torch may come from a venv or
+# from PYTHONPATH); Podium's modules and the carried wheels are for the check only.
+export GPU_CHECK_APP_PYTHONPATH="${PYTHONPATH:-}"
 export PYTHONPATH="$ROOT/runner:$DEPS/site${PYTHONPATH:+:$PYTHONPATH}"
 
 exec timeout 55 "$PY" - "$DEPS" <<'PYTHON'
@@ -89,7 +92,11 @@ async def main() -> None:
     # The machine's own Python (it has torch): an "environment" whose bin/python is that interpreter.
     env_dir = work / "host-env"
     (env_dir / "bin").mkdir(parents=True)
-    (env_dir / "bin" / "python").symlink_to(sys.executable)
+    python = env_dir / "bin" / "python"
+    # A wrapper, not a symlink: the interpreter keeps its venv (found next to sys.executable).
+    python.write_text(f"#!/bin/sh\nPYTHONPATH={os.environ['GPU_CHECK_APP_PYTHONPATH']!r} "
+                      f"exec {sys.executable!r} \"$@\"\n")
+    python.chmod(0o755)
     plan = make_plan(load_spec(space(work / "process-space", "sdk: gradio", {"app.py": APP})))
     backend = ProcessBackend(ProcessFolders.under(work / "process"), sandbox="off", limits=None)
     ctx = RunContext(space_id="check/process", port=free_port(), gpu_ids=ids, hardware="t4-small")
