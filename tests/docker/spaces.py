@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import textwrap
 from collections.abc import Coroutine
 from dataclasses import replace
 from pathlib import Path
@@ -13,7 +12,7 @@ from podium_runner.hardware import FLAVORS
 from podium_runner.plan import BuildPlan, make_plan
 from podium_runner.spec import load_spec
 
-from tests.support.process_spaces import GRADIO_HELLO, write_space
+from tests.support.process_spaces import GRADIO_HELLO, stdlib_app, write_space
 
 T = TypeVar("T")
 # Small limits so that the memory hog and the fork bomb hit them fast on a shared 2-core machine.
@@ -28,29 +27,9 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coroutine)
 
 
-# Answers with REPORT as JSON; the prelude fills it (or misbehaves) before the server listens. In a
-# container the app listens on every interface (GRADIO_SERVER_NAME) of its own port.
-STDLIB_SERVER = """
-    import http.server, json, os
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            body = json.dumps(REPORT).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(body)
-
-    REPORT = {}
-    @PRELUDE@
-    address = (os.environ["GRADIO_SERVER_NAME"], int(os.environ["GRADIO_SERVER_PORT"]))
-    print(f"listening on {address}", flush=True)
-    http.server.ThreadingHTTPServer(address, Handler).serve_forever()
-"""
-
-
 def stdlib_space(folder: Path, prelude: str = "", packages: str | None = None) -> BuildPlan:
-    app = textwrap.dedent(STDLIB_SERVER).replace("@PRELUDE@", textwrap.dedent(prelude).strip())
+    """The shared stdlib server (answers with REPORT as JSON; `prelude` fills it or misbehaves first)."""
+    app = stdlib_app(prelude)
     files = {"packages.txt": packages} if packages is not None else None
     return make_plan(load_spec(write_space(folder, "sdk: gradio", app, files=files)))
 

@@ -13,8 +13,9 @@ from podium_runner.docker import bases, dockerfile
 from podium_runner.docker.buildkit import TraceDecoder
 from podium_runner.docker.context import BuildContext
 from podium_runner.docker.host import HostPackageSettings
+from podium_runner.hardware import FLAVORS, flavor
 from podium_runner.plan import DependencySet, make_plan
-from podium_runner.spec import load_spec
+from podium_runner.spec import HARDWARE_FLAVORS, load_spec
 
 from tests.support.process_spaces import write_space
 
@@ -105,3 +106,8 @@ def test_a_second_bootstrap_is_a_no_op_that_says_so(base_image):
     result = subprocess.run([str(podium), "images", "bootstrap"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert f"{base_image} exists already; nothing to do" in result.stdout
+
+
+def test_the_flavor_table_names_every_hardware_the_readme_may_suggest():
+    assert tuple(FLAVORS) == HARDWARE_FLAVORS
+    assert flavor("t4-small").gpus == 1 and flavor("cpu-basic").gpus == 0

@@ -22,6 +22,13 @@ IMAGE = "podium:test"
 _TOKEN = re.compile(r"admin token \(shown once, keep it\): (\S+)")
 
 
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 @pytest.fixture(scope="module")
 def podium_container(docker_client: docker.DockerClient, base_image: str):
     docker_client.images.build(path=str(ROOT), tag=IMAGE, buildargs={"BASE_IMAGE": base_image}, rm=True)
@@ -40,6 +47,9 @@ def podium_container(docker_client: docker.DockerClient, base_image: str):
         while not (match := _TOKEN.search(container.logs().decode())) and time.monotonic() < deadline:
             time.sleep(0.5)
         assert match, container.logs().decode()
+        # The token is printed before the server listens: wait for the API itself.
+        while not _answers(f"http://127.0.0.1:{port}/api/spaces") and time.monotonic() < deadline:
+            time.sleep(0.5)
         yield container, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{spaces_port}", match.group(1)
     finally:
         container.stop(timeout=30)
@@ -51,7 +61,7 @@ def test_the_image_runs_podium_unprivileged_and_healthy(podium_container):
     container, url, *_ = podium_container
     assert container.attrs["Config"]["User"] == "podium"
     assert container.attrs["Config"]["Healthcheck"]["Test"][0] == "CMD"
-    assert httpx.get(f"{url}/api/spaces", timeout=10).status_code == 200
+    assert _answers(f"{url}/api/spaces")
 
 
 def test_the_containerised_podium_builds_and_serves_a_space(podium_container, tmp_path, docker_client):
