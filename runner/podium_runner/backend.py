@@ -92,6 +92,7 @@ class Backend(abc.ABC):
 
     def check(self, plan: BuildPlan) -> None:
         """Raise `SpaceConfigError` for what this backend cannot run at all, before any work."""
+        return None
 
     @abc.abstractmethod
     async def prepare(self, plan: BuildPlan, log: LogSink, *, rebuild: bool = False) -> Environment:
@@ -127,3 +128,4 @@ class Backend(abc.ABC):
 
     async def close(self) -> None:
         """Release the backend's own resources (connections, watchers)."""
+        return None

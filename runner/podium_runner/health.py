@@ -21,7 +21,7 @@ async def probe(url: str, session: aiohttp.ClientSession) -> int | None:
     try:
         async with session.get(url, allow_redirects=False, timeout=aiohttp.ClientTimeout(total=_PROBE_TIMEOUT_S)) as r:
             return r.status
-    except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+    except (TimeoutError, aiohttp.ClientError, OSError):
         return None
 
 

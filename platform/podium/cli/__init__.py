@@ -16,8 +16,4 @@ def main() -> None:
 
 
 # Imported for their side effect of registering commands on `app`.
-from podium.cli import run  # noqa: E402,F401
-from podium.cli import images  # noqa: E402,F401
-from podium.cli import serve  # noqa: E402,F401
-from podium.cli import spaces  # noqa: E402,F401
-from podium.cli import examples  # noqa: E402,F401
+from podium.cli import examples, images, run, serve, spaces  # noqa: E402,F401
