@@ -1,10 +1,13 @@
 """Virtualenvs made with uv, one per dependency set, shared by every space with the same set.
 
-Each environment lives at `ROOT/<DependencySet.key>`. Builds of one key are serialised by an asyncio
-lock (one build per process) and an flock on `ROOT/<key>.lock` (one build across processes), so two
-spaces asking for the same set at once share one build. An environment is built in place (so its
-scripts and bytecode carry their final paths) and becomes usable only when its `complete` marker is
-written last; a failed or interrupted build is removed, so no half environment is ever handed out.
+Each build of a dependency set lives in its own generation folder `ROOT/<key>.<n>`, and the symlink
+`ROOT/<key>` names the current one. Builds of one key are serialised by an asyncio lock (one build
+per process) and an flock on `ROOT/<key>.lock` (one build across processes), so two spaces asking for
+the same set at once share one build. A generation is built where it stays (so its scripts and
+bytecode carry their final paths) and becomes current only when complete, by an atomic switch of the
+symlink; a failed or interrupted build is removed, so no half environment is ever handed out. A
+rebuild (factory reboot) makes a new generation and leaves the previous one for the instances that
+still run from it; older generations are removed.
 """
 
 from __future__ import annotations
@@ -41,10 +44,26 @@ class EnvironmentStore:
         self._locks: collections.defaultdict[str, asyncio.Lock] = collections.defaultdict(asyncio.Lock)
 
     def path(self, deps: DependencySet) -> Path:
-        return self.root / deps.key
+        """The current generation of the environment for `deps` (it may not exist yet)."""
+        return (self.root / deps.key).resolve()
 
     def is_ready(self, deps: DependencySet) -> bool:
         return (self.path(deps) / COMPLETE_MARKER).is_file()
+
+    def _generations(self, key: str) -> list[Path]:
+        numbered = [p for p in self.root.glob(f"{key}.*") if p.suffix[1:].isdigit() and p.is_dir()]
+        return sorted(numbered, key=lambda p: int(p.suffix[1:]))
+
+    def _make_current(self, key: str, generation: Path) -> None:
+        link = self.root / key
+        if link.is_dir() and not link.is_symlink():  # a folder from before generations existed
+            link.rename(self.root / f"{key}.0")
+        staged = self.root / f".{key}.link"
+        staged.unlink(missing_ok=True)
+        staged.symlink_to(generation.name)
+        os.replace(staged, link)
+        for old in self._generations(key)[:-2]:  # keep the new one and the one before it
+            shutil.rmtree(old, ignore_errors=True)
 
     async def ensure(
         self, deps: DependencySet, space: Path, log: LogSink, *, rebuild: bool = False
@@ -61,8 +80,9 @@ class EnvironmentStore:
                     return Environment(
                         backend="process", key=deps.key, location=str(self.path(deps)), reused=True
                     )
-                await self._build(deps, space, log)
-                return Environment(backend="process", key=deps.key, location=str(self.path(deps)))
+                generation = await self._build(deps, space, log)
+                self._make_current(deps.key, generation)
+                return Environment(backend="process", key=deps.key, location=str(generation))
             finally:
                 lock_file.close()  # closing the descriptor releases the flock
 
@@ -71,9 +91,9 @@ class EnvironmentStore:
         fcntl.flock(lock_file, fcntl.LOCK_EX)
         return lock_file
 
-    async def _build(self, deps: DependencySet, space: Path, log: LogSink) -> None:
-        target = self.path(deps)
-        shutil.rmtree(target, ignore_errors=True)  # a rebuild, or what an interrupted build left
+    async def _build(self, deps: DependencySet, space: Path, log: LogSink) -> Path:
+        existing = self._generations(deps.key)
+        target = self.root / f"{deps.key}.{int(existing[-1].suffix[1:]) + 1 if existing else 1}"
         interpreter = await asyncio.to_thread(find_python, deps.python_version)
         if interpreter is None:
             raise BuildError(
@@ -115,6 +135,7 @@ class EnvironmentStore:
             shutil.rmtree(target, ignore_errors=True)
             raise
         log(f"Environment {deps.key} ready in {time.monotonic() - started:.1f} s")
+        return target
 
     def _uv_env(self) -> dict[str, str]:
         env = {key: value for key, value in os.environ.items() if key not in ("VIRTUAL_ENV", "CONDA_PREFIX")}
