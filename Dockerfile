@@ -17,7 +17,7 @@ RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-ins
     && mkdir -p /data && chown podium:podium /data
 
 ENV VIRTUAL_ENV=/opt/podium PATH=/opt/podium/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 UV_NATIVE_TLS=1
+    PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 UV_SYSTEM_CERTS=1
 # uv installs the dependencies (several times faster than pip), from the project's metadata only,
 # so that a code change reuses this layer.
 RUN python3 -m venv /opt/podium && pip install uv

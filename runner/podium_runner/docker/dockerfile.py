@@ -45,7 +45,7 @@ def _toolchain(base: str, host: HostPackageSettings, constraints: str) -> list[s
         "COPY podium/uv /usr/local/bin/uv",
         f"COPY podium/host-constraints.txt {IMAGE_CONSTRAINTS}",
         _env_line({
-            "SSL_CERT_FILE": "/etc/ssl/certs/ca-certificates.crt", "UV_NATIVE_TLS": "1",
+            "SSL_CERT_FILE": "/etc/ssl/certs/ca-certificates.crt", "UV_SYSTEM_CERTS": "1",
             "UV_PYTHON_DOWNLOADS": "never", "UV_COMPILE_BYTECODE": "1", "UV_LINK_MODE": "copy",
             "UV_CACHE_DIR": UV_CACHE, "UV_CONSTRAINT": constraints, "VIRTUAL_ENV": VENV,
             "PATH": f"{VENV}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
