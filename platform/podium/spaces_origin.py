@@ -16,7 +16,7 @@ from podium_runner.stages import Stage
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from podium.auth import bearer_token, user_for_token
+from podium.auth import SESSION_COOKIE, bearer_token, user_for_token
 from podium.context import Context
 from podium.proxy import Resolution, Upstream
 from podium.proxy.app import PATH_PREFIX
@@ -72,6 +72,7 @@ class SpaceResolver:
             frame_ancestors=self._frame_ancestors(card),
             extra_headers=card.get("custom_headers") or {},
             on_activity=lambda: supervisor.touch(space_id),
+            withheld_cookies=frozenset({SESSION_COOKIE}),
         )
 
     def _frame_ancestors(self, card: dict) -> str:

@@ -173,7 +173,8 @@ def streamlit_space(space_runner: SpaceRunner, spaces: SpaceTable) -> Iterator[R
 
 @pytest.fixture(scope="session")
 def probe(spaces: SpaceTable) -> Iterator[ProbeApp]:
-    """lab/probe, which embeds only in Podium and one named site, with a custom header from its README."""
+    """lab/probe, which embeds only in Podium and one named site, has a custom header from its README,
+    and must not receive Podium's session cookie."""
     app = ProbeApp()
     with ServerThread(app) as server:
         spaces.add(
@@ -181,5 +182,6 @@ def probe(spaces: SpaceTable) -> Iterator[ProbeApp]:
             server.url,
             frame_ancestors="'self' http://127.0.0.1:9000",
             extra_headers={"Cross-Origin-Opener-Policy": "same-origin"},
+            withheld_cookies=frozenset({"podium_session"}),
         )
         yield app

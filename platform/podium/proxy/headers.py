@@ -13,7 +13,6 @@ from collections.abc import Iterable
 
 from starlette.types import Scope
 
-from podium.auth import SESSION_COOKIE
 from podium.proxy.upstream import Upstream
 
 HOP_BY_HOP = frozenset(
@@ -66,14 +65,13 @@ def header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
-def _without_session_cookie(cookie: str) -> str:
-    """The Cookie header minus Podium's session: cookies ignore ports, so a browser sends the pages'
-    session to the spaces' origin too, and a space's server must never see it."""
-    kept = [part for part in cookie.split(";") if part.strip().partition("=")[0] != SESSION_COOKIE]
+def _without_cookies(cookie: str, withheld: frozenset[str]) -> str:
+    """The Cookie header minus the `withheld` cookies."""
+    kept = [part for part in cookie.split(";") if part.strip().partition("=")[0] not in withheld]
     return ";".join(kept).strip()
 
 
-def request_headers(scope: Scope) -> list[tuple[str, str]]:
+def request_headers(scope: Scope, upstream: Upstream) -> list[tuple[str, str]]:
     """Headers to send upstream for an HTTP request or a WebSocket handshake."""
     headers = scope["headers"]
     dropped = HOP_BY_HOP | _REQUEST_REPLACED | _connection_tokens(headers)
@@ -85,8 +83,8 @@ def request_headers(scope: Scope) -> list[tuple[str, str]]:
             continue
         text = value.decode("latin-1")
         if key == b"cookie":
-            text = _without_session_cookie(text)
-            if not text:  # the session was its only cookie
+            text = _without_cookies(text, upstream.withheld_cookies)
+            if not text:  # it held only withheld cookies
                 continue
         forwarded.append((key.decode("latin-1"), text))
     client = scope.get("client")

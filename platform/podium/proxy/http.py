@@ -69,7 +69,7 @@ async def forward_http(
         response = await session.request(
             scope["method"],
             target_url(upstream, scope),
-            headers=request_headers(scope),
+            headers=request_headers(scope, upstream),
             data=body.chunks() if body else None,
             allow_redirects=False,
         )

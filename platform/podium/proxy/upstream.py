@@ -26,6 +26,9 @@ class Upstream:
     extra_headers: Mapping[str, str] = field(default_factory=dict)
     # Records "someone used this space now", for sleeping; called per request and while streams last.
     on_activity: Callable[[], None] | None = None
+    # Cookies of Podium's own (its session) that the browser also sends here, since cookies ignore
+    # ports, and that the space's server must never see.
+    withheld_cookies: frozenset[str] = frozenset()
 
     @cached_property
     def origin(self) -> str:

@@ -82,7 +82,7 @@ async def bridge_websocket(
         ws = await session.ws_connect(
             target_url(upstream, scope),
             protocols=_subprotocols(scope),
-            headers=request_headers(scope),
+            headers=request_headers(scope, upstream),
             origin=upstream.origin,
             autoping=True,
             max_msg_size=0,
