@@ -29,6 +29,12 @@ def docker_client() -> Iterator[docker.DockerClient]:
     client = docker.from_env()
     client.ping()  # CI starts dockerd; a missing engine is a failure here, not a skip
     yield client
+    # The /data volumes of this session's test spaces (all owned by "alice").
+    for volume in client.volumes.list(filters={"name": "podium-data-alice--"}):
+        try:
+            volume.remove()
+        except docker.errors.APIError:
+            pass  # still in use by a container another test left running; the next session removes it
     client.close()
 
 
