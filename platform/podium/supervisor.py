@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from podium_runner.backend import Backend, BackendUnavailable, BuildError, Instance, LogSink, StartError
+from podium_runner.gpus import GpuAllocator, GpuUnavailable, inventory
+from podium_runner.hardware import flavor
 from podium_runner.health import wait_until_ready
 from podium_runner.plan import BuildPlan, RunContext, make_plan
 from podium_runner.spec import SpaceConfigError, load_spec
@@ -70,6 +72,7 @@ class Supervisor:
         self.settings = settings
         self.db = db
         self.backend = backend
+        self.gpus = GpuAllocator(inventory(settings.gpus))
         self.states: dict[str, SpaceState] = {}
         self._watcher: asyncio.Task[None] | None = None
         self._draining: set[asyncio.Task[None]] = set()
@@ -255,6 +258,12 @@ class Supervisor:
         self._finish_build(build_id, Stage.RUNNING, environment.key)
 
         self._set_stage(space_id, Stage.RUNNING_APP_STARTING if serving else Stage.APP_STARTING)
+        try:
+            # A new revision of a GPU space shares its devices with the old one until that one drains.
+            gpu_ids = self.gpus.allocate(space_id, flavor(hardware).gpus)
+        except GpuUnavailable as exc:
+            self._fail(state, Stage.RUNTIME_ERROR, str(exc))
+            return
         ctx = RunContext(
             space_id=space_id,
             port=free_port(self.settings.host),
@@ -264,19 +273,27 @@ class Supervisor:
             title=spec.card.title or name,
             env=env,
             model_cache=self.settings.model_cache,
+            gpu_ids=gpu_ids,
             hardware=hardware,
         )
-        instance = await self.backend.start(plan, environment, ctx, state.run_log)
+        try:
+            instance = await self.backend.start(plan, environment, ctx, state.run_log)
+        except StartError as exc:
+            self._release_gpus_if_idle(state)
+            self._fail(state, Stage.RUNTIME_ERROR, f"revision {sha[:8]} did not start: {exc}")
+            return
         try:
             await wait_until_ready(
                 self.backend, instance, plan.launch(ctx).health_path, plan.startup_timeout_s
             )
         except StartError as exc:
             await self.backend.stop(instance)
+            self._release_gpus_if_idle(state)
             self._fail(state, Stage.RUNTIME_ERROR, f"revision {sha[:8]} did not start: {exc}")
             return
         except asyncio.CancelledError:
             await self.backend.stop(instance)
+            self._release_gpus_if_idle(state)
             raise
         old = state.instance
         state.instance, state.plan, state.static_root = instance, plan, None
@@ -299,6 +316,12 @@ class Supervisor:
         old, state.instance = state.instance, None
         if old is not None:
             await self._stop_instance(state, old, reason)
+        self._release_gpus_if_idle(state)
+
+    def _release_gpus_if_idle(self, state: SpaceState) -> None:
+        """A space that no longer runs gives its GPUs back (stopped, asleep, paused, crashed)."""
+        if state.instance is None:
+            self.gpus.release(state.space_id)
 
     async def _stop_instance(self, state: SpaceState, instance: Instance, reason: str) -> None:
         try:
@@ -367,6 +390,7 @@ class Supervisor:
         ended = await self.backend.poll(instance)
         if ended is not None and state.instance is instance:
             state.instance = None
+            self._release_gpus_if_idle(state)
             tail = "\n".join(state.run_log.last(ERROR_TAIL_LINES))
             self._end_run(state.space_id, ended.reason)
             self._set_stage(
@@ -412,6 +436,7 @@ class Supervisor:
                 instance = await self._adopt(space_id, instance_state, state.run_log)
                 if instance is not None:
                     state.instance = instance
+                    self.gpus.adopt(space_id, instance.state.get("gpu_ids", ()))
                     state.plan = await self._plan_for(space_id, serving_sha)
                     known.add(self.backend.instance_id(instance.state))
                     if stage in (Stage.RUNNING_BUILDING, Stage.RUNNING_APP_STARTING):

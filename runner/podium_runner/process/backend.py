@@ -240,6 +240,7 @@ class ProcessBackend(Backend):
             "url": f"http://{ctx.host}:{ctx.port}",
             "log_path": str(log_path),
             "env_key": env.key,
+            "gpu_ids": list(ctx.gpu_ids),
             "sandboxed": self.sandboxed,
             "cgroups": cgroups and {"version": cgroups.version, "paths": cgroups.paths},
             "started_at": time.time(),
