@@ -44,7 +44,8 @@ ensure_dockerd() {
     if docker info >/dev/null 2>&1; then return 0; fi
     step "starting dockerd"
     mkdir -p /var/log
-    nohup dockerd >/var/log/podium-dockerd.log 2>&1 &
+    # setsid: a test run stopped with its process group must not take the engine with it.
+    setsid nohup dockerd >>/var/log/podium-dockerd.log 2>&1 < /dev/null &
     for _ in $(seq 1 60); do
         docker info >/dev/null 2>&1 && return 0
         sleep 1

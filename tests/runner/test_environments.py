@@ -7,9 +7,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from podium_runner.pip_settings import uv_environment
 from podium_runner.plan import HOST_PYTHON, DependencySet
 from podium_runner.process.environments import EnvironmentStore
-from podium_runner.process.pip_settings import uv_environment
 
 from tests.support.process_spaces import TEST_CACHE
 

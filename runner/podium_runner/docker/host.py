@@ -1,6 +1,6 @@
 """What a build inside Docker takes over from the host: package index settings and extra CAs.
 
-The process backend gives uv the host's pip settings (`process.pip_settings`); an image needs the
+The process backend gives uv the host's pip settings (`podium_runner.pip_settings`); an image needs the
 same, minus what points at the host's own disk (a `file://` index or a wheel folder is not inside
 the container). Constraint files are copied in; CA certificates added to the host (Debian's
 /usr/local/share/ca-certificates) are installed into the image, so a TLS-inspecting proxy works.
@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from podium_runner.process.pip_settings import pip_settings
+from podium_runner.pip_settings import pip_settings
 
 HOST_CA_DIR = Path("/usr/local/share/ca-certificates")
 IMAGE_CONSTRAINTS = "/etc/podium/host-constraints.txt"

@@ -24,8 +24,8 @@ from pathlib import Path
 import uv
 
 from podium_runner.backend import BuildError, Environment, LogSink, LogTail
+from podium_runner.pip_settings import uv_environment
 from podium_runner.plan import DependencySet
-from podium_runner.process.pip_settings import uv_environment
 from podium_runner.process.pythons import find_python, installed_versions
 
 COMPLETE_MARKER = ".podium-complete.json"
