@@ -49,6 +49,7 @@ def standin_cache(
     examples_python: Path, specs: dict[str, SpaceSpec], tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
     cache = tmp_path_factory.mktemp("model-cache")
+    cache.chmod(0o755)  # sandboxed apps run as another user and only read it
     subprocess.run(
         [str(examples_python), str(STANDINS_SCRIPT), "--cache", str(cache), *model_ids(specs)],
         check=True,

@@ -743,6 +743,9 @@ def build(cache: Path, repo_ids: list[str]) -> None:
         if folder.exists():
             shutil.rmtree(folder)
         BUILDERS[repo_id](folder)
+        # Sandboxed apps run as another user and only read the cache; safetensors writes files 0600.
+        for path in folder.rglob("*"):
+            path.chmod(0o755 if path.is_dir() else 0o644)
         print(f"{repo_id}: {time.perf_counter() - started:.2f} s", flush=True)
 
 

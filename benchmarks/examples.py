@@ -1,0 +1,99 @@
+"""How long Podium takes to load every example space to RUNNING, and how fast each answers.
+
+Starts a real `podium serve` (process backend) whose model cache holds the offline stand-ins, loads the
+examples with `podium examples load --offline --batch N --wait`, and prints the time to all RUNNING;
+then calls each example through the proxy with its shipped input (the same calls as the tests:
+gradio_client for Gradio, headless Chromium for Streamlit) --calls times and prints the median
+latency per task, beside its ratio to the median of all tasks.
+
+    .venv/bin/python benchmarks/examples.py [--calls 5] [--batch 6]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from gradio_client import Client
+from playwright.sync_api import sync_playwright
+from podium.examples import STANDINS_SCRIPT, example_specs, model_ids
+from podium_runner.plan import make_plan
+from podium_runner.process import ProcessBackend
+
+from tests.examples.checks import GRADIO_CHECKS, STREAMLIT_CHECKS, use_streamlit_app
+from tests.examples.test_examples_answer import CHROMIUM_ARGS
+from tests.support.podium_server import PODIUM, PodiumServer
+from tests.support.process_spaces import free_port, shared_folders
+
+OWNER = "examples"
+
+
+def timed(action: Callable[..., object], *args: object) -> float:
+    started = time.monotonic()
+    action(*args)
+    return time.monotonic() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=5, help="calls per example (the first is not counted)")
+    parser.add_argument("--batch", type=int, default=6, help="examples started at a time")
+    args = parser.parse_args()
+    specs = example_specs()
+    root = Path(tempfile.mkdtemp(prefix="podium-bench-examples-"))
+
+    plan = make_plan(next(iter(specs.values())))
+    started = time.monotonic()
+    environment = asyncio.run(ProcessBackend(shared_folders(root)).prepare(plan, lambda line: None))
+    environment_s = time.monotonic() - started
+    cache = root / "model-cache"
+    cache.mkdir(mode=0o755)
+    python = Path(environment.location) / "bin" / "python"
+    build_standins = [str(python), str(STANDINS_SCRIPT), "--cache", str(cache), *model_ids(specs)]
+    standins_s = timed(subprocess.run, build_standins, check=True, capture_output=True)
+
+    server = PodiumServer(root / "data", free_port(), free_port(), {"PODIUM_MODEL_CACHE": str(cache)})
+    server.start()
+    try:
+        load_s = timed(lambda: subprocess.run(
+            [str(PODIUM), "examples", "load", "--url", server.url, "--token", server.token, "--owner", OWNER,
+             "--offline", "--batch", str(args.batch), "--wait", "600"],
+            check=True, capture_output=True,
+        ))
+        latencies: dict[str, float] = {}
+        for task, check in GRADIO_CHECKS.items():
+            client = Client(f"{server.spaces_url}/apps/{OWNER}/{task}/", verbose=False)
+            check(client)  # warm-up: first call pays for lazy imports
+            latencies[task] = statistics.median(timed(check, client) for _ in range(args.calls))
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            page = browser.new_page()
+            for task, streamlit_check in STREAMLIT_CHECKS.items():
+                url = f"{server.spaces_url}/apps/{OWNER}/{task}/"
+                use_streamlit_app(page, url, streamlit_check)  # warm-up: the first run loads the model
+                latencies[task] = statistics.median(
+                    timed(use_streamlit_app, page, url, streamlit_check) for _ in range(args.calls)
+                )
+            browser.close()
+    finally:
+        server.stop()
+
+    print(f"shared environment ready (built or reused): {environment_s:7.1f} s")
+    print(f"all {len(model_ids(specs))} stand-ins built:             {standins_s:7.1f} s")
+    print(f"{len(specs)} examples loaded to RUNNING:        {load_s:7.1f} s  "
+          f"({load_s / len(specs):.1f} s per example, batches of {args.batch})")
+    overall = statistics.median(latencies.values())
+    print(f"\n{'task':34} {'sdk':10} {'median s':>9} {'x median':>9}")
+    for task in sorted(latencies):
+        print(f"{task:34} {specs[task].sdk:10} {latencies[task]:9.3f} {latencies[task] / overall:9.2f}")
+    print("(Gradio: one gradio_client call. Streamlit: open the page, type, click, read the output)")
+
+
+if __name__ == "__main__":
+    main()
