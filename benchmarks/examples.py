@@ -6,13 +6,14 @@ then calls each example through the proxy with its shipped input (the same calls
 gradio_client for Gradio, headless Chromium for Streamlit) --calls times and prints the median
 latency per task, beside its ratio to the median of all tasks.
 
-    .venv/bin/python benchmarks/examples.py [--calls 5] [--batch 6]
+    .venv/bin/python -m benchmarks.examples [--calls 5] [--batch 6]   (from the repository root)
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import statistics
 import subprocess
 import tempfile
@@ -34,9 +35,9 @@ from tests.support.process_spaces import free_port, shared_folders
 OWNER = "examples"
 
 
-def timed(action: Callable[..., object], *args: object) -> float:
+def timed(action: Callable[..., object], *args: object, **kwargs: object) -> float:
     started = time.monotonic()
-    action(*args)
+    action(*args, **kwargs)
     return time.monotonic() - started
 
 
@@ -83,6 +84,7 @@ def main() -> None:
             browser.close()
     finally:
         server.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
     print(f"shared environment ready (built or reused): {environment_s:7.1f} s")
     print(f"all {len(model_ids(specs))} stand-ins built:             {standins_s:7.1f} s")
