@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -59,33 +59,20 @@ def standin_cache(
     return cache
 
 
-@pytest.fixture(scope="session")
-def examples_podium(start_podium: Callable[..., PodiumServer], standin_cache: Path) -> PodiumServer:
-    """A Podium whose model cache holds the stand-ins, with every example loaded and RUNNING."""
+@pytest.fixture(scope="module")
+def examples_podium(start_podium: Callable[..., PodiumServer], standin_cache: Path) -> Iterator[PodiumServer]:
+    """A Podium whose model cache holds the stand-ins, with every example loaded and RUNNING.
+
+    Stopped (with its 31 apps, several GiB) as soon as the module's tests are done, not at session end.
+    """
     server = start_podium(env={"PODIUM_MODEL_CACHE": str(standin_cache)})
     # Loaded as a user would: the CLI, through the HTTP API.
-    result = subprocess.run(
-        [
-            str(PODIUM),
-            "examples",
-            "load",
-            "--url",
-            server.url,
-            "--token",
-            server.token,
-            "--owner",
-            OWNER,
-            "--offline",
-            "--batch",
-            str(BATCH),
-            "--wait",
-            str(START_TIMEOUT_S),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    load = [str(PODIUM), "examples", "load", "--url", server.url, "--token", server.token, "--owner", OWNER,
+            "--offline", "--batch", str(BATCH), "--wait", str(START_TIMEOUT_S)]
+    result = subprocess.run(load, capture_output=True, text=True)
     assert result.returncode == 0, (
         f"loading the examples failed:\n{result.stdout}\n{result.stderr}\n"
         f"podium serve's log:\n{server.log()[-5000:]}"
     )
-    return server
+    yield server
+    server.stop()
