@@ -9,6 +9,7 @@ answer None, so the proxy's 404 never tells them apart.
 from __future__ import annotations
 
 import html
+from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
 
 from podium_runner.spec import DEFAULT_STARTUP_TIMEOUT_S
@@ -22,8 +23,18 @@ from podium.proxy import Resolution, Upstream
 from podium.proxy.app import PATH_PREFIX
 from podium.proxy.headers import header
 from podium.proxy.pages import send_error
+from podium.supervisor import affinity_key
 
 _REFRESH_S = 2
+AFFINITY_COOKIE = "podium_instance"
+
+
+def _cookie(scope: Scope, name: str) -> str | None:
+    try:
+        jar = SimpleCookie((header(scope, b"cookie") or b"").decode("latin-1"))
+    except CookieError:
+        return None
+    return jar[name].value if name in jar else None
 
 
 def _wants_html(scope: Scope) -> bool:
@@ -61,18 +72,23 @@ class SpaceResolver:
                 await supervisor.wait_until_settled(space_id, timeout)
         if state.static_root is not None:
             return _StaticSpace(state.static_root, self._frame_ancestors(card))
-        if state.instance is None:
+        instance = supervisor.instance_for(space_id, _cookie(scope, AFFINITY_COOKIE))
+        if instance is None:
             stage, message = supervisor.stage_of(space_id)
             return _unavailable(space_id, stage, message)
         supervisor.touch(space_id)
+        prefix = self.ctx.settings.space_path(space_id)
+        # Path mode scopes the cookie to this space; host mode gives each space its own host anyway.
+        path = prefix + "/" if scope["path"].startswith(prefix) else "/"
         return Upstream(
-            base_url=state.instance.url.rstrip("/"),
-            prefix=self.ctx.settings.space_path(space_id),
+            base_url=instance.url.rstrip("/"),
+            prefix=prefix,
             strip_prefix=not (state.plan is None or state.plan.accepts_root_path),
             frame_ancestors=self._frame_ancestors(card),
             extra_headers=card.get("custom_headers") or {},
             on_activity=lambda: supervisor.touch(space_id),
-            withheld_cookies=frozenset({SESSION_COOKIE}),
+            withheld_cookies=frozenset({SESSION_COOKIE, AFFINITY_COOKIE}),
+            set_cookie=f"{AFFINITY_COOKIE}={affinity_key(instance)}; Path={path}; HttpOnly; SameSite=Lax",
         )
 
     def _frame_ancestors(self, card: dict) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import shutil
 import socket
@@ -49,6 +50,8 @@ class SpaceState:
     plan: BuildPlan | None = None  # the plan of the serving instance
     static_root: Path | None = None  # a static space serves this checkout
     task: asyncio.Task[None] | None = None
+    # Replaced instances that still finish what their sessions started, by `affinity_key`.
+    draining: dict[str, Instance] = field(default_factory=dict)
     last_activity: float = field(default_factory=time.monotonic)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -59,6 +62,12 @@ class SpaceState:
     def notify(self) -> None:
         self.changed.set()
         self.changed = asyncio.Event()
+
+
+def affinity_key(instance: Instance) -> str:
+    """An opaque name for an instance, carried in a cookie so that one client session (Gradio's
+    queue/join, then queue/data) stays on the instance where it began, across a switch."""
+    return hashlib.sha256(instance.url.encode()).hexdigest()[:16]
 
 
 def free_port(host: str) -> int:
@@ -134,6 +143,12 @@ class Supervisor:
         state.task = asyncio.create_task(
             self._deploy(space_id, sha, rebuild=rebuild, waking=waking), name=f"deploy {space_id}@{sha[:8]}"
         )
+
+    def instance_for(self, space_id: str, affinity: str | None) -> Instance | None:
+        """The instance a client with this affinity cookie belongs on: a draining one it began on,
+        else the serving one."""
+        state = self.state(space_id)
+        return state.draining.get(affinity or "") or state.instance
 
     def touch(self, space_id: str) -> None:
         self.state(space_id).last_activity = time.monotonic()
@@ -303,6 +318,7 @@ class Supervisor:
         if old is not None:
             # Requests already inside the old instance (a queued prediction, a stream) finish there;
             # new ones go to the new instance from now on.
+            state.draining[affinity_key(old)] = old
             drain = asyncio.create_task(self._drain_then_stop(state, old, f"replaced by {sha[:8]}"))
             self._draining.add(drain)
             drain.add_done_callback(self._draining.discard)
@@ -310,6 +326,7 @@ class Supervisor:
     async def _drain_then_stop(self, state: SpaceState, instance: Instance, reason: str) -> None:
         with contextlib.suppress(TimeoutError):  # cut short when Podium stops
             await asyncio.wait_for(self._closing.wait(), self.settings.drain_s)
+        state.draining.pop(affinity_key(instance), None)
         await self._stop_instance(state, instance, reason)
 
     async def _retire(self, state: SpaceState, reason: str) -> None:

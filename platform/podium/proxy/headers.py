@@ -112,8 +112,8 @@ def response_headers(raw: Iterable[tuple[bytes, bytes]], upstream: Upstream) -> 
     """Headers to send the client for an upstream response (names lower case, values as sent)."""
     raw = list(raw)
     added = upstream.added_headers
-    # The space's custom headers replace the app's; Podium's CSP is added beside the app's own.
-    replaced = {key for key, _ in added if key != b"content-security-policy"}
+    # The space's custom headers replace the app's; Podium's CSP and cookie go beside the app's own.
+    replaced = {key for key, _ in added if key not in (b"content-security-policy", b"set-cookie")}
     dropped = HOP_BY_HOP | _RESPONSE_REPLACED | _connection_tokens(raw) | replaced
     headers = []
     for key, value in raw:

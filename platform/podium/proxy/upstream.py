@@ -29,6 +29,8 @@ class Upstream:
     # Cookies of Podium's own (its session) that the browser also sends here, since cookies ignore
     # ports, and that the space's server must never see.
     withheld_cookies: frozenset[str] = frozenset()
+    # A Set-Cookie value added beside the app's own cookies (Podium's instance affinity).
+    set_cookie: str | None = None
 
     @cached_property
     def origin(self) -> str:
@@ -57,6 +59,8 @@ class Upstream:
             headers.append(
                 (b"content-security-policy", f"frame-ancestors {self.frame_ancestors}".encode("latin-1"))
             )
+        if self.set_cookie is not None:
+            headers.append((b"set-cookie", self.set_cookie.encode("latin-1")))
         return headers
 
 
