@@ -16,6 +16,7 @@ from podium.auth import ensure_admin_token
 from podium.backends import make_backend
 from podium.context import Context
 from podium.db import Database
+from podium.http_date import AccurateDate
 from podium.proxy import ProxyApp
 from podium.settings import Settings
 from podium.spaces_origin import SpaceResolver
@@ -63,11 +64,12 @@ async def serve(settings: Settings) -> None:
     servers = [
         _Server(
             uvicorn.Config(
-                proxy if settings.spaces_on_pages_origin else pages,
+                AccurateDate(proxy if settings.spaces_on_pages_origin else pages),
                 host=settings.host,
                 port=settings.port,
                 log_level="info",
                 proxy_headers=True,
+                date_header=False,
             )
         )
     ]
