@@ -120,7 +120,7 @@ class Backend(abc.ABC):
 
     def instance_id(self, state: dict[str, Any]) -> str:
         """The id `list_orphans` compares `known` against, read from an instance's `state`."""
-        return str(state.get("instance_id") or state.get("id") or "")
+        return str(state["instance_id"])
 
     async def list_orphans(self, known: set[str]) -> list[dict[str, Any]]:
         """States of instances this backend runs that are not in `known` (instance ids)."""

@@ -208,6 +208,9 @@ class DockerBackend(Backend):
         # Only new lines: what the container printed before is already in the caller's log.
         return await self._instance(state["id"], LogTail(log), tail=0)
 
+    def instance_id(self, state: dict[str, Any]) -> str:
+        return str(state["id"])  # the container's id
+
     async def list_orphans(self, known: set[str]) -> list[dict[str, Any]]:
         def managed() -> list[dict[str, Any]]:
             api = self.engine.client.api
