@@ -8,8 +8,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+from podium_runner.backend import Backend, Instance
 from podium_runner.hardware import FLAVORS
-from podium_runner.plan import BuildPlan, make_plan
+from podium_runner.plan import BuildPlan, RunContext, make_plan
 from podium_runner.spec import load_spec
 
 from tests.support.process_spaces import GRADIO_HELLO, stdlib_app, write_space
@@ -25,6 +26,14 @@ TEST_FLAVORS = {
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coroutine)
+
+
+async def start_container(backend: Backend, plan: BuildPlan, ctx: RunContext, cleanup: list[str]) -> Instance:
+    """Build and start `plan`, its container listed in `cleanup` for removal after the test."""
+    env = await backend.prepare(plan, lambda _line: None)
+    instance = await backend.start(plan, env, ctx, lambda _line: None)
+    cleanup.append(instance.state["id"])
+    return instance
 
 
 def stdlib_space(folder: Path, prelude: str = "", packages: str | None = None) -> BuildPlan:

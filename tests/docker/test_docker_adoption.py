@@ -7,7 +7,7 @@ from podium_runner.docker import DockerBackend
 from podium_runner.health import wait_until_ready
 from podium_runner.plan import RunContext
 
-from tests.docker.spaces import TEST_FLAVORS, run, stdlib_space
+from tests.docker.spaces import TEST_FLAVORS, run, start_container, stdlib_space
 from tests.support.process_spaces import free_port
 
 
@@ -19,9 +19,7 @@ def test_a_restarted_podium_adopts_the_running_container_without_restarting_it(b
     ctx = RunContext(space_id="alice/steady", port=free_port())
 
     async def before_restart():
-        env = await backend.prepare(plan, lambda _line: None)
-        instance = await backend.start(plan, env, ctx, lambda _line: None)
-        cleanup.append(instance.state["id"])
+        instance = await start_container(backend, plan, ctx, cleanup)
         await wait_until_ready(backend, instance, "/", 60)
         return instance.state
 

@@ -9,16 +9,14 @@ from podium_runner.docker import DockerBackend
 from podium_runner.health import wait_until_ready
 from podium_runner.plan import RunContext
 
-from tests.docker.spaces import TEST_FLAVORS, docker_space, run, stdlib_space
+from tests.docker.spaces import TEST_FLAVORS, docker_space, run, start_container, stdlib_space
 from tests.support.process_spaces import free_port
 
 
 async def _get_json(backend, plan, space_id: str, cleanup: list[str], path: str = "/") -> dict:
     """Build, start, read `path` as JSON, stop."""
     ctx = RunContext(space_id=space_id, port=free_port())
-    env = await backend.prepare(plan, lambda _line: None)
-    instance = await backend.start(plan, env, ctx, lambda _line: None)
-    cleanup.append(instance.state["id"])
+    instance = await start_container(backend, plan, ctx, cleanup)
     try:
         await wait_until_ready(backend, instance, path, 60)
         async with aiohttp.ClientSession() as session, session.get(instance.url + path) as response:

@@ -18,7 +18,7 @@ from podium_runner.docker import DockerBackend
 from podium_runner.health import wait_until_ready
 from podium_runner.plan import RunContext
 
-from tests.docker.spaces import TEST_FLAVORS, run, stdlib_space
+from tests.docker.spaces import TEST_FLAVORS, run, start_container, stdlib_space
 from tests.support.process_spaces import free_port
 
 
@@ -31,9 +31,7 @@ def test_an_app_allocating_past_its_memory_limit_is_killed_as_out_of_memory(back
     ctx = RunContext(space_id="alice/hog", port=free_port())
 
     async def story():
-        env = await backend.prepare(plan, lambda _line: None)
-        instance = await backend.start(plan, env, ctx, lambda _line: None)
-        cleanup.append(instance.state["id"])
+        instance = await start_container(backend, plan, ctx, cleanup)
         with pytest.raises(StartError) as failure:
             await wait_until_ready(backend, instance, "/", 60)
         ended = await backend.poll(instance)
@@ -60,9 +58,7 @@ def test_a_fork_bomb_stops_at_the_pids_limit_and_the_space_still_stops(backend, 
     limit = TEST_FLAVORS["cpu-basic"].pids
 
     async def story():
-        env = await backend.prepare(plan, lambda _line: None)
-        instance = await backend.start(plan, env, ctx, lambda _line: None)
-        cleanup.append(instance.state["id"])
+        instance = await start_container(backend, plan, ctx, cleanup)
         container = docker_client.containers.get(instance.state["id"])
         highest = 0
         deadline = time.monotonic() + 30
@@ -145,9 +141,7 @@ def test_the_engine_going_away_gives_a_clear_error_and_podium_recovers_when_it_i
     ctx = RunContext(space_id="alice/steady", port=free_port())
 
     async def story():
-        env = await backend.prepare(plan, lambda _line: None)
-        instance = await backend.start(plan, env, ctx, lambda _line: None)
-        cleanup.append(instance.state["id"])
+        instance = await start_container(backend, plan, ctx, cleanup)
         await wait_until_ready(backend, instance, "/", 60)
         relay.stop()
         with pytest.raises(BackendUnavailable) as gone:

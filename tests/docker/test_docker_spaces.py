@@ -20,7 +20,7 @@ from podium_runner.docker.dockerfile import DATA_DIR
 from podium_runner.health import wait_until_ready
 from podium_runner.plan import RunContext
 
-from tests.docker.spaces import TEST_FLAVORS, gradio_space, run, stdlib_space
+from tests.docker.spaces import TEST_FLAVORS, gradio_space, run, start_container, stdlib_space
 from tests.support.process_spaces import free_port
 
 SPACE = "alice/greeter"
@@ -129,9 +129,7 @@ def test_data_persists_in_the_spaces_volume_and_the_rest_is_read_only(backend, t
     ctx = RunContext(space_id="alice/writer", port=free_port())
 
     async def story():
-        env = await backend.prepare(plan, lambda _line: None)
-        instance = await backend.start(plan, env, ctx, lambda _line: None)
-        cleanup.append(instance.state["id"])
+        instance = await start_container(backend, plan, ctx, cleanup)
         await wait_until_ready(backend, instance, "/", 60)
         async with aiohttp.ClientSession() as session, session.get(instance.url) as response:
             report = await response.json()
