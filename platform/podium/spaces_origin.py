@@ -72,11 +72,13 @@ class SpaceResolver:
                 await supervisor.wait_until_settled(space_id, timeout)
         if state.static_root is not None:
             return _StaticSpace(state.static_root, self._frame_ancestors(card))
-        instance = supervisor.instance_for(space_id, _cookie(scope, AFFINITY_COOKIE))
+        affinity = _cookie(scope, AFFINITY_COOKIE)
+        instance = supervisor.instance_for(space_id, affinity)
         if instance is None:
             stage, message = supervisor.stage_of(space_id)
             return _unavailable(space_id, stage, message)
         supervisor.touch(space_id)
+        key = affinity_key(instance)  # sent only to a client that does not hold it yet
         prefix = self.ctx.settings.space_path(space_id)
         # Path mode scopes the cookie to this space; host mode gives each space its own host anyway.
         path = prefix + "/" if scope["path"].startswith(prefix) else "/"
@@ -88,7 +90,7 @@ class SpaceResolver:
             extra_headers=card.get("custom_headers") or {},
             on_activity=lambda: supervisor.touch(space_id),
             withheld_cookies=frozenset({SESSION_COOKIE, AFFINITY_COOKIE}),
-            set_cookie=f"{AFFINITY_COOKIE}={affinity_key(instance)}; Path={path}; HttpOnly; SameSite=Lax",
+            set_cookie=None if affinity == key else f"{AFFINITY_COOKIE}={key}; Path={path}; HttpOnly; SameSite=Lax",
         )
 
     def _frame_ancestors(self, card: dict) -> str:
