@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 
-from podium import __version__
+from podium import __version__, web
 from podium.api import commits, logs, repos, settings_kv, spaces, tokens
 from podium.api.errors import ApiError, api_error_handler
 from podium.context import Context
@@ -27,9 +24,7 @@ def create_app(ctx: Context) -> FastAPI:
     app.add_exception_handler(ApiError, api_error_handler)
     for module in (repos, commits, spaces, settings_kv, logs, tokens):
         app.include_router(module.router)
-    # The web pages are their own package; Podium serves its API without them when it is absent.
-    if importlib.util.find_spec("podium.web") is not None:
-        app.include_router(importlib.import_module("podium.web").router)
+    app.include_router(web.router)
     if not ctx.settings.spaces_on_pages_origin:
         spaces_url = ctx.settings.spaces_url
 
