@@ -1,5 +1,5 @@
-"""Stories 2 and 6: make a Gradio space from a folder in the browser, watch it build, use it; then
-change its settings and see the app pick them up, while a secret is never shown back."""
+"""Stories 2 and 6: make a Gradio space by dropping a folder in the browser, watch it build, use it;
+then change its settings and see the app pick them up, while a secret is never shown back."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import time
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.web.conftest import BUILD_TIMEOUT_MS, app_frame, greeter_folder, push, wait_running
+from tests.web.drag import drop_paths
 
 
 def greet_in_app(page: Page, name: str) -> None:
@@ -16,17 +17,22 @@ def greet_in_app(page: Page, name: str) -> None:
     frame.get_by_role("button", name="Submit").click()
 
 
-def test_create_a_gradio_space_from_a_folder_and_use_it(podium, owner: BrowserContext, browser, shot,
-                                                        tmp_path):
+def test_create_a_gradio_space_by_dropping_a_folder_and_use_it(podium, owner: BrowserContext, browser, shot,
+                                                               tmp_path):
     folder = greeter_folder(tmp_path / "greeter", title="Folder greeter")
+    (folder / "assets" / "icons").mkdir(parents=True)
+    (folder / "assets" / "icons" / "hello.txt").write_text("hello\n")
+    (folder / "assets" / "empty").mkdir()
     page = owner.new_page()
     page.goto(f"{podium.url}/new")
     page.get_by_label("Name", exact=True).fill("web-greeter")
     page.get_by_label("Gradio").check()
-    page.get_by_label("My files").check()
-    # The folder picker gives each file its path inside the folder (phrases/mark.txt included).
-    page.locator("#folder").set_input_files(str(folder))
+    # Chromium drags the folder itself from the disk; the page walks it, subfolders included, and
+    # the files keep their paths inside it.
+    drop_paths(page.locator("[data-drop]"), folder)
+    expect(page.locator("#picked")).to_contain_text("4 files")
     expect(page.locator("#picked")).to_contain_text("phrases/mark.txt")
+    expect(page.get_by_label("My files")).to_be_checked()
     shot(page, "02-new-space")
     # The progress bar shows while the files travel (noted across the page change that follows).
     page.evaluate("""() => new MutationObserver(() => sessionStorage.setItem("progress", "shown"))
@@ -55,8 +61,39 @@ def test_create_a_gradio_space_from_a_folder_and_use_it(podium, owner: BrowserCo
 
     page.get_by_role("link", name="Files").click()
     expect(page.get_by_role("link", name="phrases/mark.txt")).to_be_visible()
+    expect(page.get_by_role("link", name="assets/icons/hello.txt")).to_be_visible()
     page.get_by_role("link", name="Logs").click()
     expect(page.locator("#run-log")).not_to_be_empty()
+    files = podium.api().list_repo_files("admin/web-greeter", repo_type="space")
+    assert {"README.md", "app.py", "phrases/mark.txt", "assets/icons/hello.txt"} <= set(files), files
+    assert not any(path.startswith("greeter/") for path in files), files
+
+
+def test_a_folder_chosen_with_the_picker_keeps_its_paths(podium, owner: BrowserContext, tmp_path):
+    page = owner.new_page()
+    page.goto(f"{podium.url}/new")
+    page.get_by_label("Name", exact=True).fill("web-picked")
+    page.get_by_label("Gradio").check()
+    page.locator("#folder").set_input_files(str(greeter_folder(tmp_path / "picked")))
+    expect(page.locator("#picked")).to_contain_text("phrases/mark.txt")
+    expect(page.get_by_label("My files")).to_be_checked()
+    page.get_by_role("button", name="Create space").click()
+    page.wait_for_url(f"{podium.url}/spaces/admin/web-picked")
+    files = podium.api().list_repo_files("admin/web-picked", repo_type="space")
+    assert {"README.md", "app.py", "phrases/mark.txt"} <= set(files), files
+    assert not any(path.startswith("picked/") for path in files), files
+
+
+def test_dropping_an_empty_folder_chooses_nothing(podium, owner: BrowserContext, tmp_path):
+    page = owner.new_page()
+    page.goto(f"{podium.url}/new")
+    page.get_by_label("Name", exact=True).fill("web-empty-drop")
+    (tmp_path / "empty").mkdir()
+    drop_paths(page.locator("[data-drop]"), tmp_path / "empty")
+    expect(page.locator("#picked")).to_have_text("Nothing chosen yet.")
+    page.get_by_label("My files").check()
+    page.get_by_role("button", name="Create space").click()
+    expect(page.locator("#upload-error")).to_contain_text("Choose a folder or a .zip to upload")
 
 
 def test_build_log_tail_reads_without_javascript(podium, browser, tmp_path):

@@ -105,7 +105,9 @@ function setUpUploadForm(form) {
     const entries = [...event.dataTransfer.items].map((item) => item.webkitGetAsEntry?.()).filter(Boolean);
     const plain = [...event.dataTransfer.files].map((f) => [f.name, f]);
     const walked = (await Promise.all(entries.map((e) => readEntry(e, "")))).flat();
-    chosen = stripTop(walked.length ? walked : plain);
+    // Where entries exist they are the truth: a folder with no files in it chooses nothing, never
+    // the folder itself as a file that cannot be read.
+    chosen = stripTop(entries.length ? walked : plain);
     show();
   });
 
