@@ -1,14 +1,25 @@
-"""A space's build or run log: a tail kept in memory plus live followers (the SSE endpoints)."""
+"""A space's build or run log: a tail kept in memory plus live followers (the SSE endpoints).
+
+Given a file, the stream also keeps its lines there as they arrive, one JSON object a line in the
+shape the API sends (`{"data": ..., "timestamp": ...}`), and starts from that file's tail, so a log
+outlives a restart of `podium serve` with its timestamps. The file stays small: a new build starts it
+anew, and once `REWRITE_AFTER_BYTES` were appended it is rewritten to hold just the tail.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import collections
 import datetime as dt
-from collections.abc import AsyncIterator
+import json
+import os
+import threading
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 TAIL_LINES = 1000
+REWRITE_AFTER_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -17,11 +28,33 @@ class LogLine:
     timestamp: str  # ISO 8601 in UTC, as Hugging Face sends it
 
 
+def _record(line: LogLine) -> bytes:
+    return json.dumps({"data": line.text, "timestamp": line.timestamp}, ensure_ascii=False).encode() + b"\n"
+
+
+def _read(path: Path) -> Iterable[LogLine]:
+    try:
+        with path.open("rb") as file:
+            for raw in file:
+                try:
+                    record = json.loads(raw)
+                    yield LogLine(record["data"], record["timestamp"])
+                except (ValueError, KeyError, TypeError):
+                    continue  # a line cut short when the machine went down
+    except FileNotFoundError:
+        return
+
+
 class LogStream:
     """Lines in order; `follow` yields the tail, then new lines until `close` (or forever when open)."""
 
-    def __init__(self) -> None:
-        self.lines: collections.deque[LogLine] = collections.deque(maxlen=TAIL_LINES)
+    def __init__(self, path: Path | None = None) -> None:
+        self.lines: collections.deque[LogLine] = collections.deque(_read(path) if path else (), maxlen=TAIL_LINES)
+        self.path = path
+        self._file: int | None = None  # opened on the first line written
+        self._size = path.stat().st_size if path and path.exists() else 0
+        self._size_after_rewrite = 0
+        self._lock = threading.Lock()  # lines may come from another thread
         self._followers: set[asyncio.Queue[LogLine | None]] = set()
         self._loop = asyncio.get_running_loop()
 
@@ -29,17 +62,60 @@ class LogStream:
         """The `LogSink` a backend writes to; safe to call from another thread."""
         stamp = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         entry = LogLine(line.rstrip("\n"), stamp)
-        self.lines.append(entry)
+        with self._lock:
+            self.lines.append(entry)
+            self._store(entry)
         self._publish(entry)
 
+    def _store(self, entry: LogLine) -> None:
+        if self.path is None:
+            return
+        if self._size - self._size_after_rewrite > REWRITE_AFTER_BYTES:
+            self._rewrite()
+            return
+        if self._file is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+            if self._size and os.pread(self._file, 1, self._size - 1) != b"\n":
+                self._size += os.write(self._file, b"\n")  # end a record cut short by a crash
+        record = _record(entry)
+        os.write(self._file, record)
+        self._size += len(record)
+
+    def _rewrite(self) -> None:
+        """The file becomes the tail, atomically: a reader (or a crash) sees the old file or the new."""
+        assert self.path is not None
+        staged = self.path.with_name(self.path.name + ".new")
+        content = b"".join(map(_record, self.lines))
+        staged.write_bytes(content)
+        os.replace(staged, self.path)
+        self._close_file()
+        self._size = self._size_after_rewrite = len(content)
+
+    def _close_file(self) -> None:
+        if self._file is not None:
+            os.close(self._file)
+            self._file = None
+
     def restart(self) -> None:
-        """A new build begins: followers of the last one end, and the tail starts empty."""
+        """A new build begins: followers of the last one end, and the tail (and its file) start empty."""
         self.close()
-        self.lines.clear()
+        with self._lock:
+            self.lines.clear()
+            self._close_file()
+            if self.path is not None:
+                self.path.unlink(missing_ok=True)
+            self._size = self._size_after_rewrite = 0
 
     def close(self) -> None:
         """Ends the current followers' streams (a build finished); the tail stays."""
         self._publish(None)
+
+    def release(self) -> None:
+        """The space is gone: followers end and the file is closed (its folder is the caller's to remove)."""
+        self.close()
+        with self._lock:
+            self._close_file()
 
     def _publish(self, item: LogLine | None) -> None:
         for queue in list(self._followers):

@@ -37,6 +37,7 @@ from podium.settings import Settings
 log = logging.getLogger("podium.supervisor")
 
 ERROR_TAIL_LINES = 20
+BUILD_LOG, RUN_LOG = "build.log", "run.log"  # in `logs_dir/{owner}/{name}/`
 
 
 @dataclass
@@ -91,7 +92,9 @@ class Supervisor:
 
     def state(self, space_id: str) -> SpaceState:
         if space_id not in self.states:
-            self.states[space_id] = SpaceState(space_id, LogStream(), LogStream())
+            # Both logs live on disk too, so they outlive a restart of `podium serve`.
+            logs = self.settings.logs_dir / space_id
+            self.states[space_id] = SpaceState(space_id, LogStream(logs / BUILD_LOG), LogStream(logs / RUN_LOG))
         return self.states[space_id]
 
     def repo(self, space_id: str) -> SpaceRepo:
@@ -190,9 +193,12 @@ class Supervisor:
 
     async def delete(self, space_id: str) -> None:
         await self._halt(space_id, Stage.DELETING, None)
-        self.states.pop(space_id, None)
+        state = self.states.pop(space_id)
+        state.build_log.release()
+        state.run_log.release()
         owner, _, name = space_id.partition("/")
         await asyncio.to_thread(shutil.rmtree, self.settings.worktrees_dir / owner / name, True)
+        await asyncio.to_thread(shutil.rmtree, self.settings.logs_dir / owner / name, True)
         await asyncio.to_thread(self.repo(space_id).delete)
 
     async def _halt(self, space_id: str, stage: Stage, message: str | None) -> None:
