@@ -1,17 +1,20 @@
 """A user's Gradio space on Podium, driven only with Hugging Face's own clients, from upload to delete.
 
 The steps share one space and run in order, as one person would: upload it, call it, configure it,
-ship new code while people use it, break a build, pause it, let it sleep, delete it.
+rebuild it from scratch, ship new code while people use it, break a build, pause it, let it sleep,
+delete it.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -19,16 +22,20 @@ from gradio_client import Client
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 
 from tests.platform.spaces import echo_space
+from tests.support.process_spaces import TEST_CACHE
 
 pytestmark = pytest.mark.slow
 
 SPACE = "admin/echo"
+# A requirement no other space has: the space gets an environment of its own, so its factory reboot
+# rebuilds nothing that other tests' apps run from.
+OWN_ENVIRONMENT = 'six; platform_system != "podium-lifecycle"\n'
 
 
 @pytest.fixture(scope="module")
 def echo(podium, tmp_path_factory):
     """The space, uploaded and running; the folder the tests edit and push again."""
-    folder = echo_space(tmp_path_factory.mktemp("echo"))
+    folder = echo_space(tmp_path_factory.mktemp("echo"), requirements=OWN_ENVIRONMENT)
     runtime = podium.push(SPACE, folder)
     assert runtime["stage"] == "RUNNING", runtime
     return folder
@@ -91,6 +98,25 @@ def test_variables_and_secrets_reach_the_app_after_a_restart_and_secrets_never_c
     api.delete_space_secret(SPACE, "TOKEN_WORD")
     assert "GREETING" not in api.get_space_variables(SPACE)
     assert podium.http().get(f"/api/spaces/{SPACE}/secrets").json() == {}
+
+
+def environment_of(podium) -> Path:
+    """The environment generation (`<key>.<n>`) the space's last build made or reused, by its build log."""
+    build_log = "".join(podium.api().fetch_space_logs(SPACE, build=True))
+    key = re.search(r"(?:Creating|Reusing) environment (\w+)", build_log).group(1)
+    return (TEST_CACHE / "environments" / key).resolve()
+
+
+def test_a_factory_reboot_builds_the_environment_afresh_and_the_app_serves_again(podium, echo):
+    api = podium.api()
+    before = environment_of(podium)
+    api.restart_space(SPACE, factory_reboot=True)
+    assert podium.wait_for_stage(SPACE)["stage"] == "RUNNING"
+    build_log = "".join(api.fetch_space_logs(SPACE, build=True))
+    assert "Creating environment" in build_log and "Reusing environment" not in build_log
+    after = environment_of(podium)
+    assert after.stem == before.stem and int(after.suffix[1:]) > int(before.suffix[1:])  # a new generation
+    assert about(podium).startswith("v1 ")
 
 
 def test_new_code_builds_while_the_old_revision_serves_and_the_switch_drops_no_request(podium, echo):
