@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from podium_runner.backend import Environment, Instance
+from podium_runner.backend import Environment, Instance, LogSink
 from podium_runner.health import wait_until_ready
 from podium_runner.plan import BuildPlan, RunContext, make_plan
 from podium_runner.process import ProcessBackend, ProcessFolders
@@ -33,14 +33,15 @@ class Running:
 
 @contextlib.asynccontextmanager
 async def running(
-    backend: ProcessBackend, folder: Path, space_id: str = "tests/space"
+    backend: ProcessBackend, folder: Path, space_id: str = "tests/space", log: LogSink = lambda line: None
 ) -> AsyncIterator[Running]:
-    """Build and start the space at `folder`, wait for its first answer, and stop it afterwards."""
+    """Build and start the space at `folder` (its output going to `log`), wait for its first answer,
+    and stop it afterwards."""
     plan = make_plan(load_spec(folder))
     build_log: list[str] = []
     env = await backend.prepare(plan, build_log.append)
     ctx = RunContext(space_id=space_id, port=free_port())
-    instance = await backend.start(plan, env, ctx, lambda line: None)
+    instance = await backend.start(plan, env, ctx, log)
     try:
         await wait_until_ready(backend, instance, plan.launch(ctx).health_path, plan.startup_timeout_s)
         yield Running(plan, env, instance, build_log)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import aiohttp
@@ -14,6 +15,7 @@ from podium_runner.backend import BuildError, StartError
 from podium_runner.health import wait_until_ready
 from podium_runner.plan import RunContext, make_plan
 from podium_runner.process import Limits, ProcessBackend, ProcessFolders
+from podium_runner.process.logfile import MAX_BYTES, previous
 from podium_runner.spec import SpaceConfigError, load_spec
 from podium_runner.stages import Stage
 
@@ -251,6 +253,49 @@ def test_an_instance_is_adopted_after_its_caller_restarts(folders: ProcessFolder
         assert await second.adopt(state, lambda line: None) is None  # gone for good
         assert await second.list_orphans(set()) == []
         await second.close()
+
+    asyncio.run(story())
+
+
+CHATTY_LINES = 5 * MAX_BYTES // 2 // 100  # two and a half times the limit, in lines of 100 bytes
+
+
+def test_a_chatty_apps_log_file_stays_bounded_and_following_it_loses_no_line(
+    folders: ProcessFolders, tmp_path: Path
+) -> None:
+    """Past the limit, what was read moves to app.log.1 and app.log starts anew, while the app writes
+    on; every line still reaches the platform once, in order, and the newest are there after a restart."""
+    filesystem = subprocess.run(["stat", "-f", "-c", "%T", tmp_path], capture_output=True, text=True).stdout
+    if filesystem.strip() not in ("ext2/ext3", "xfs"):
+        pytest.skip(f"rotation loses no line where files collapse (ext4, xfs); {tmp_path} is {filesystem}")
+    chatty = f"""
+        for i in range({CHATTY_LINES}):
+            print(f"line {{i:07d}} " + "x" * 86)
+        print("all written", flush=True)
+    """
+
+    async def story() -> None:
+        seen: list[str] = []
+        space = write_space(tmp_path, "sdk: gradio", stdlib_app(chatty))
+        async with running(ProcessBackend(folders), space, space_id="tests/chatty", log=seen.append) as app:
+            for _ in range(600):
+                if "all written" in seen:
+                    break
+                await asyncio.sleep(0.1)
+            numbers = [int(line.split()[1]) for line in seen if line.startswith("line ")]
+            assert numbers == list(range(CHATTY_LINES))
+            log_path = Path(app.instance.state["log_path"])
+            one_read = 1024 * 1024  # the follower reads this much at a time, then rotates if past the limit
+            assert previous(log_path).stat().st_size <= MAX_BYTES + one_read
+            assert log_path.stat().st_size <= MAX_BYTES + one_read
+            assert sorted(p.name for p in log_path.parent.glob("app.log*")) == ["app.log", "app.log.1"]
+            restarted = ProcessBackend(folders)  # the platform restarts and finds the app again
+            adopted = await restarted.adopt(app.instance.state, lambda line: None)
+            await restarted.close()
+            assert adopted is not None
+            for logs in (app.instance.logs, adopted.logs):
+                newest = logs.last(10)  # then "listening on ..." and the health checks
+                assert newest[newest.index("all written") - 1] == f"line {CHATTY_LINES - 1:07d} " + "x" * 86
 
     asyncio.run(story())
 

@@ -220,7 +220,7 @@ class ProcessBackend(Backend):
                 argv = cgroups.join_argv(argv)
             except OSError as exc:
                 log(f"WARNING: no resource limits for {ctx.space_id}: could not create its cgroups ({exc})")
-        with log_path.open("ab") as out:
+        with log_path.open("ab") as out:  # appending: the app writes on at the end when the file rotates
             child = subprocess.Popen(
                 argv,
                 cwd=cwd,
