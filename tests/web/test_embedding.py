@@ -92,6 +92,9 @@ def test_another_site_embeds_spaces_and_visitors_use_them(podium, browser: Brows
     page.wait_for_function(f"""() => document.querySelector('podium-space[space="admin/web-tall"]')
         .shadowRoot.querySelector('iframe').getBoundingClientRect().height > {before + 300}""")
 
+    # A visitor scrolls down to it; Chromium throttles the rendering of frames out of view, and with
+    # it Playwright's check that the button stands still.
+    page.locator('podium-space[space="admin/web-embed-st"]').scroll_into_view_if_needed()
     streamlit_frame = page.frame_locator('podium-space[space="admin/web-embed-st"] iframe')
     streamlit_frame.get_by_role("button", name="Add one").click()
     expect(streamlit_frame.get_by_text("Clicks: 1")).to_be_visible()
