@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
-from podium.api.deps import context, writable_space
+from podium.api.deps import context, pages_url_for, writable_space
 from podium.api.errors import ApiError, revision_not_found
 from podium.context import Context
 from podium.repos import Change, RevisionNotFound
@@ -174,9 +174,9 @@ async def apply_commit(
     return sha
 
 
-def _commit_answer(ctx: Context, space_id: str, sha: str) -> dict[str, Any]:
+def _commit_answer(request: Request, space_id: str, sha: str) -> dict[str, Any]:
     return {
-        "commitUrl": f"{ctx.settings.pages_url}/spaces/{space_id}/commit/{sha}",
+        "commitUrl": f"{pages_url_for(request)}/spaces/{space_id}/commit/{sha}",
         "commitOid": sha,
         "pullRequestUrl": None,
     }
@@ -202,7 +202,7 @@ async def commit(owner: str, name: str, revision: str, request: Request) -> dict
         str(header.get("description") or ""),
         header.get("parentCommit"),
     )
-    return _commit_answer(ctx, space_id, sha)
+    return _commit_answer(request, space_id, sha)
 
 
 @router.post("/api/spaces/{owner}/{name}/upload")
@@ -241,4 +241,4 @@ async def upload(owner: str, name: str, request: Request) -> dict[str, Any]:
     ]
     summary = str(form.get("summary") or f"Upload {len(changes)} file(s)")
     sha = await apply_commit(ctx, space_id, changes + removed, summary)
-    return _commit_answer(ctx, space_id, sha)
+    return _commit_answer(request, space_id, sha)

@@ -20,6 +20,12 @@ def context(request: Request) -> Context:
     return request.app.state.podium
 
 
+def pages_url_for(request: Request) -> str:
+    """The pages as this client addresses them: huggingface_hub parses the URLs it is given
+    (`RepoUrl`) against the endpoint it was pointed at, and refuses any other host."""
+    return str(request.base_url).rstrip("/")
+
+
 def current_user(request: Request) -> User | None:
     token = bearer_token(request.headers.get("authorization"))
     if token is None:  # Podium's own pages: the session cookie, plus a CSRF token for changes

@@ -11,7 +11,7 @@ from podium_runner.hardware import FLAVORS
 from podium_runner.spec import SDKS, SpaceConfigError, split_front_matter
 from pydantic import BaseModel
 
-from podium.api.deps import check_name, context, require_user, writable_space
+from podium.api.deps import check_name, context, pages_url_for, require_user, writable_space
 from podium.api.errors import ApiError
 from podium.db import Secret, Space, Variable
 from podium.repos import Change
@@ -83,7 +83,7 @@ async def create_repo(body: CreateRepo, request: Request) -> dict[str, Any]:
     sha = await asyncio.to_thread(repo.commit, [_FIRST_FILE], "initial commit")
     with ctx.db.session() as session:
         ctx.db.find_space(session, space_id).sha = sha
-    return {"url": f"{ctx.settings.pages_url}/spaces/{space_id}", "name": space_id, "id": space_id}
+    return {"url": f"{pages_url_for(request)}/spaces/{space_id}", "name": space_id, "id": space_id}
 
 
 class DeleteRepo(BaseModel):
