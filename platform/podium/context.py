@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from podium.db import Database
 from podium.settings import Settings
+from podium.signing import Signer
 from podium.supervisor import Supervisor
 
 
@@ -16,6 +17,8 @@ class Context:
     settings: Settings
     db: Database
     supervisor: Supervisor
+    # Signs the pages' sessions and the tickets into private spaces (podium.signing).
+    signer: Signer
     # Commits to one space are applied one at a time (git's ref update would refuse a race anyway).
     commit_locks: collections.defaultdict[str, asyncio.Lock] = field(
         default_factory=lambda: collections.defaultdict(asyncio.Lock)

@@ -19,6 +19,7 @@ from podium.db import Database
 from podium.http_date import AccurateDate
 from podium.proxy import ProxyApp
 from podium.settings import Settings
+from podium.signing import signer_for
 from podium.spaces_origin import SpaceResolver
 from podium.supervisor import Supervisor
 
@@ -36,7 +37,8 @@ class _Server(uvicorn.Server):
 def open_context(settings: Settings) -> Context:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.db_url)
-    return Context(settings=settings, db=db, supervisor=Supervisor(settings, db, make_backend(settings)))
+    return Context(settings=settings, db=db, supervisor=Supervisor(settings, db, make_backend(settings)),
+                   signer=signer_for(settings.data_dir.resolve()))
 
 
 def announce_admin_token(db: Database) -> None:
@@ -93,7 +95,8 @@ async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop)
-    print(f"Podium pages and API at {settings.pages_url}; spaces at {settings.spaces_url}", flush=True)
+    spaces_at = settings.space_url("{owner}/{name}") if settings.domain else settings.spaces_url
+    print(f"Podium pages and API at {settings.pages_url}; spaces at {spaces_at}", flush=True)
     try:
         await asyncio.gather(*(server.serve() for server in servers))
     finally:

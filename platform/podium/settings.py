@@ -76,7 +76,9 @@ class Settings(BaseSettings):
 
     @cached_property
     def pages_url(self) -> str:
-        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+        """Where the pages are. With a domain they default to the domain itself, its spaces being its
+        subdomains: one site, so a space's cookies (its ticket, Streamlit's XSRF) work in their frame."""
+        return (self.public_url or f"http://{self.domain or self.host}:{self.port}").rstrip("/")
 
     @cached_property
     def spaces_url(self) -> str:
@@ -93,12 +95,16 @@ class Settings(BaseSettings):
     def space_subdomain(self, space_id: str) -> str:
         return space_id.replace("/", "-").replace("_", "-").lower()
 
+    def space_host(self, space_id: str) -> str | None:
+        """The space's own host name in host mode (a domain is set), else None."""
+        return f"{self.space_subdomain(space_id)}.{self.domain.lower()}" if self.domain else None
+
     def space_url(self, space_id: str) -> str:
         """The URL Podium hands out for a space: host mode when a domain is set, path mode otherwise."""
-        if self.domain:
+        if host := self.space_host(space_id):
             scheme, _, rest = self.spaces_url.partition("://")
             port = rest.rsplit(":", 1)[1] if ":" in rest else ""
-            return f"{scheme}://{self.space_subdomain(space_id)}.{self.domain}" + (f":{port}" if port else "")
+            return f"{scheme}://{host}" + (f":{port}" if port else "")
         return f"{self.spaces_url}{self.space_path(space_id)}/"
 
     @property

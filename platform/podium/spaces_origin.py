@@ -3,7 +3,8 @@
 A serving space is an `Upstream` for the proxy (or its checked-out files, for a static space). A
 space that sleeps is woken; while it comes up a browser gets a small page that refreshes itself,
 and an API client simply waits, bounded by the space's startup timeout. Unknown and private spaces
-answer None, so the proxy's 404 never tells them apart.
+answer None, so the proxy's 404 never tells them apart. A private space admits a Bearer token, or
+on its own host a browser that came with a ticket from the pages (podium.space_access).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from podium.auth import SESSION_COOKIE, bearer_token, user_for_token
 from podium.context import Context
 from podium.proxy import Resolution, Upstream
 from podium.proxy.app import PATH_PREFIX
-from podium.proxy.headers import header
+from podium.proxy.headers import header, host_name
 from podium.proxy.pages import send_error
+from podium.space_access import ACCESS_COOKIE, SpaceAccess
 from podium.supervisor import affinity_key
 
 _REFRESH_S = 2
@@ -44,21 +46,29 @@ def _wants_html(scope: Scope) -> bool:
 class SpaceResolver:
     def __init__(self, ctx: Context):
         self.ctx = ctx
+        self.access = SpaceAccess(ctx.signer)
 
     async def __call__(self, owner: str, name: str, scope: Scope) -> Resolution:
         space_id = f"{owner}/{name}"
         db, supervisor = self.ctx.db, self.ctx.supervisor
+        own_host = host_name(header(scope, b"host")) == self.ctx.settings.space_host(space_id)
         with db.session() as session:
             space = db.find_space(session, space_id)
             if space is None:
                 return None
+            if own_host and (redeemed := self.access.redeem(space_id, scope)) is not None:
+                user, set_cookie_and_go_on = redeemed
+                return set_cookie_and_go_on if user.can_read(space) else None
             if space.private:
                 user = user_for_token(
                     db, bearer_token((header(scope, b"authorization") or b"").decode("latin-1"))
                 )
+                if user is None and own_host:
+                    user = self.access.user(space_id, _cookie(scope, ACCESS_COOKIE), scope)
                 if user is None or not user.can_read(space):
                     return None
             card = dict(space.card_data or {})
+            private = space.private
             stage = Stage(space.stage)
         state = supervisor.state(space_id)
         if not state.serving:
@@ -71,7 +81,7 @@ class SpaceResolver:
                 timeout = float(card.get("startup_duration_timeout") or DEFAULT_STARTUP_TIMEOUT_S)
                 await supervisor.wait_until_settled(space_id, timeout)
         if state.static_root is not None:
-            return _StaticSpace(state.static_root, self._frame_ancestors(card))
+            return _StaticSpace(state.static_root, self._frame_ancestors(card, private))
         affinity = _cookie(scope, AFFINITY_COOKIE)
         instance = supervisor.instance_for(space_id, affinity)
         if instance is None:
@@ -86,17 +96,18 @@ class SpaceResolver:
             base_url=instance.url.rstrip("/"),
             prefix=prefix,
             strip_prefix=not (state.plan is None or state.plan.accepts_root_path),
-            frame_ancestors=self._frame_ancestors(card),
+            frame_ancestors=self._frame_ancestors(card, private),
             extra_headers=card.get("custom_headers") or {},
             on_activity=lambda: supervisor.touch(space_id),
-            withheld_cookies=frozenset({SESSION_COOKIE, AFFINITY_COOKIE}),
+            withheld_cookies=frozenset({SESSION_COOKIE, AFFINITY_COOKIE, ACCESS_COOKIE}),
             set_cookie=None if affinity == key else f"{AFFINITY_COOKIE}={key}; Path={path}; HttpOnly; SameSite=Lax",
         )
 
-    def _frame_ancestors(self, card: dict) -> str:
-        """Who may frame this space: Podium's pages always; others unless `disable_embedding`."""
+    def _frame_ancestors(self, card: dict, private: bool) -> str:
+        """Who may frame this space: Podium's pages always; others unless it is private or has
+        `disable_embedding`."""
         own = f"'self' {self.ctx.settings.pages_url}"
-        if card.get("disable_embedding"):
+        if private or card.get("disable_embedding"):
             return own
         allowed = self.ctx.settings.frame_ancestors
         return f"{own} {' '.join(allowed)}" if allowed else "*"

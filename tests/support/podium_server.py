@@ -49,6 +49,13 @@ class PodiumServer:
     def spaces_url(self) -> str:
         return f"http://127.0.0.1:{self.spaces_port}"
 
+    @property
+    def pages_url(self) -> str:
+        """The pages as a browser reaches them: on the domain when one is set (Chromium resolves
+        every `*.localhost` itself; Python clients use `url` and send a Host header instead)."""
+        domain = self.env.get("PODIUM_DOMAIN")
+        return f"http://{domain}:{self.port}" if domain else self.url
+
     def api(self, token: str | None = None) -> HfApi:
         return HfApi(endpoint=self.url, token=token or self.token)
 

@@ -51,7 +51,7 @@ def visitor(browser: Browser) -> Iterator[BrowserContext]:
 
 
 def sign_in(page: Page, podium: PodiumServer, token: str | None = None) -> None:
-    page.goto(f"{podium.url}/signin")
+    page.goto(f"{podium.pages_url}/signin")
     page.get_by_label("Podium token").fill(token or podium.token)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_text("Signed in as")).to_be_visible()

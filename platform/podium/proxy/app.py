@@ -23,7 +23,7 @@ from urllib.parse import unquote, urlsplit
 import aiohttp
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from podium.proxy.headers import header
+from podium.proxy.headers import header, host_name
 from podium.proxy.http import forward_http
 from podium.proxy.pages import send_error
 from podium.proxy.upstream import Resolution, Resolver, Upstream
@@ -37,14 +37,6 @@ _SPACE_PATH = re.compile(rf"^{PATH_PREFIX}/([^/]+)/([^/]+)(/.*)?$")
 # that a request never lands on a connection the app is closing.
 _KEEPALIVE_S = 4.0
 _CONNECT_TIMEOUT_S = 10.0
-
-
-def _host_name(value: bytes | None) -> str:
-    """The host of a Host header or an origin, lower case, without port."""
-    if not value:
-        return ""
-    host = value.decode("latin-1").strip().lower()
-    return host.rsplit(":", 1)[0] if not host.endswith("]") else host
 
 
 def host_mode_candidates(label: str) -> Iterator[tuple[str, str]]:
@@ -71,7 +63,7 @@ class ProxyApp:
         fallback: ASGIApp | None = None,
     ) -> None:
         self._resolve = resolve
-        self._domain_suffix = "." + _host_name(domain.encode()) if domain else None
+        self._domain_suffix = "." + host_name(domain.encode()) if domain else None
         self._allowed_origins = frozenset(origin.rstrip("/").lower() for origin in allowed_origins)
         self._fallback = fallback
         self._session: aiohttp.ClientSession | None = None
@@ -153,7 +145,7 @@ class ProxyApp:
     def _route(self, scope: Scope) -> tuple[list[tuple[str, str]], bool] | None:
         """The (owner, name) candidates a request may be for, and whether it lacks the trailing slash."""
         if self._domain_suffix is not None:
-            host = _host_name(header(scope, b"host"))
+            host = host_name(header(scope, b"host"))
             if host.endswith(self._domain_suffix):
                 label = host[: -len(self._domain_suffix)]
                 candidates = list(host_mode_candidates(label)) if "." not in label else []

@@ -65,6 +65,14 @@ def header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
+def host_name(value: bytes | None) -> str:
+    """The host of a Host header or an origin, lower case, without port."""
+    if not value:
+        return ""
+    host = value.decode("latin-1").strip().lower()
+    return host.rsplit(":", 1)[0] if not host.endswith("]") else host
+
+
 def _without_cookies(cookie: str, withheld: frozenset[str]) -> str:
     """The Cookie header minus the `withheld` cookies."""
     kept = [part for part in cookie.split(";") if part.strip().partition("=")[0] not in withheld]

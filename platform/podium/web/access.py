@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import functools
-import os
-import secrets
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import select
 from starlette.requests import Request
@@ -36,28 +32,8 @@ def context_of(request: Request) -> Context:
     return request.app.state.podium
 
 
-@functools.cache
-def signer_for(data_dir: Path) -> SessionSigner:
-    """One secret per data folder, kept across restarts so sessions survive them."""
-    path = data_dir / "session-secret"
-    if not path.exists():
-        # Written whole under another name, then linked into place: two first requests at once
-        # agree on one secret, and no one ever reads a half-written file.
-        path.parent.mkdir(parents=True, exist_ok=True)
-        draft = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as file:
-            file.write(secrets.token_bytes(32))
-        try:
-            os.link(draft, path)
-        except FileExistsError:
-            pass
-        finally:
-            draft.unlink()
-    return SessionSigner(path.read_bytes())
-
-
 def signer(request: Request) -> SessionSigner:
-    return signer_for(context_of(request).settings.data_dir.resolve())
+    return SessionSigner(context_of(request).signer)
 
 
 def identify(request: Request) -> Visitor | None:

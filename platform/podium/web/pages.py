@@ -9,6 +9,7 @@ from podium_runner.spec import SDKS
 from podium_runner.stages import Stage
 
 from podium.db import Space
+from podium.space_access import SpaceAccess, with_ticket
 from podium.web.access import PageError, context_of, editable_space, may_edit, readable_space, visible_spaces
 from podium.web.badge import badge_svg
 from podium.web.routing import PageRoute
@@ -69,18 +70,19 @@ async def app_tab(request: Request, owner: str, name: str):
     space = readable_space(request, owner, name)
     stage = Stage(space.stage)
     # A stopped space is shown in its frame too: the request to it wakes it (the proxy's starting page).
-    # A private one is not: the spaces' origin admits only Bearer tokens, which a frame cannot send.
-    show_frame = (stage.is_serving or stage is Stage.STOPPED) and not space.private
-    message = PRIVATE_APP_MESSAGE if space.private and stage.is_serving else STAGE_MESSAGES.get(stage, "")
+    # A private one only where it has a host of its own, which its ticket's cookie is kept to.
+    view = _view(request, space)
+    show_frame = (stage.is_serving or stage is Stage.STOPPED) and view.browsable
+    message = PRIVATE_APP_MESSAGE if not view.browsable and stage.is_serving else STAGE_MESSAGES.get(stage, "")
     state = context_of(request).supervisor.state(space.space_id)
     # The build log tells the story until the app runs (it ends with the start); then the run log.
     building = stage in (Stage.BUILDING, Stage.APP_STARTING, Stage.BUILD_ERROR, Stage.CONFIG_ERROR,
                          Stage.NO_APP_FILE)
     log = state.build_log if building else state.run_log
     build_url, run_url = _log_urls(space.space_id)
-    view = _view(request, space)
     return _space_page(
-        request, space, "app", "space_app.html", show_frame=show_frame, frame_src=view.app_url,
+        request, space, "app", "space_app.html", show_frame=show_frame,
+        frame_src=f"/spaces/{space.space_id}/open" if space.private else view.app_url,
         stage_is_transitional=stage.is_transitional, stage_message=message,
         log_kind="build" if building else "run", log_lines=log.last(LOG_TAIL_LINES),
         log_stream=build_url if building else run_url)
@@ -129,11 +131,31 @@ def embed_page(request: Request, owner: str, name: str):
     return _space_page(request, readable_space(request, owner, name), "embed", "space_embed.html")
 
 
+def _enter(request: Request, owner: str, name: str, embedded: bool) -> RedirectResponse:
+    """On to the app on its own origin; into a private space with a ticket for the signed-in visitor."""
+    space = readable_space(request, owner, name)
+    view = _view(request, space)
+    url = view.embed_url if embedded else view.app_url
+    if space.private:
+        ctx = context_of(request)
+        if ctx.settings.domain is None:
+            raise PageError(409, "Private spaces need a host of their own", PRIVATE_APP_MESSAGE)
+        url = with_ticket(url, SpaceAccess(ctx.signer).ticket(space.space_id, request.state.visitor.user))
+    # The ticket is good for a minute: neither this answer nor the page it leads to may be kept.
+    return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store",
+                                                           "Referrer-Policy": "no-referrer"})
+
+
+@router.get("/spaces/{owner}/{name}/open")
+def open_app(request: Request, owner: str, name: str):
+    """Where the App tab's frame and the Open link point: on to the space's own origin."""
+    return _enter(request, owner, name, embedded=False)
+
+
 @router.get("/spaces/{owner}/{name}/embed/frame")
 def embed_frame(request: Request, owner: str, name: str):
-    """Where `<podium-space>` points its iframe: on to the space's own origin."""
-    view = _view(request, readable_space(request, owner, name))
-    return RedirectResponse(view.embed_url, status_code=307)
+    """Where `<podium-space>` points its iframe: on to the space's own origin, in its embedded form."""
+    return _enter(request, owner, name, embedded=True)
 
 
 @router.get("/spaces/{owner}/{name}/badge.svg")

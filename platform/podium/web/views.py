@@ -27,9 +27,10 @@ STAGE_MESSAGES = {
     Stage.DELETING: "This space is being deleted.",
 }
 PRIVATE_APP_MESSAGE = (
-    "This space is private. Its app answers clients that send a token (gradio_client with HF_TOKEN, "
-    "huggingface_hub, curl with Authorization: Bearer); it is not shown in a frame, where the "
-    "spaces' shared origin would let other spaces' scripts read it.")
+    "This space is private. Here its app answers only clients that send a token (gradio_client with "
+    "HF_TOKEN, huggingface_hub, curl with Authorization: Bearer). To use private spaces in the browser, "
+    "Podium must give each space a host of its own: set PODIUM_DOMAIN (see the README, \"Private "
+    "spaces in the browser\"). On the spaces' shared origin, other spaces' scripts could read it.")
 
 
 _STAGE_KINDS = {
@@ -78,13 +79,15 @@ class SpaceView:
     error_message: str | None
     card: dict[str, Any]
     url: str  # the space's own origin (never the pages' origin unless configured so)
+    browsable: bool  # whether a signed-in reader can use the app in the browser (podium.space_access)
 
     @classmethod
     def of(cls, space: Space, settings: Settings, repo: SpaceRepo) -> SpaceView:
         card = dict(space.card_data or {}) or _readme_card(repo, space.sha)
         return cls(id=space.space_id, owner=space.owner, name=space.name, sdk=space.sdk, stage=space.stage,
                    private=space.private, hardware=space.hardware, sleep_time=space.sleep_time, sha=space.sha,
-                   error_message=space.error_message, card=card, url=settings.space_url(space.space_id))
+                   error_message=space.error_message, card=card, url=settings.space_url(space.space_id),
+                   browsable=not space.private or settings.domain is not None)
 
     @property
     def title(self) -> str:
