@@ -7,11 +7,11 @@ PY="${PODIUM_PYTHON:-python3}"
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
-# Debian packages, installed only where a command they provide is missing.
+# Debian packages, installed only where a command (or an absolute path) they provide is missing.
 ensure_apt() {
     local missing=()
     while [ $# -gt 0 ]; do
-        command -v "$1" >/dev/null 2>&1 || missing+=("$2")
+        command -v "$1" >/dev/null 2>&1 || [ -e "$1" ] || missing+=("$2")
         shift 2
     done
     [ ${#missing[@]} -eq 0 ] && return 0

@@ -77,7 +77,7 @@ class Settings(BaseSettings):
     @cached_property
     def pages_url(self) -> str:
         """Where the pages are. With a domain they default to the domain itself, its spaces being its
-        subdomains: one site, so a space's cookies (its ticket, Streamlit's XSRF) work in their frame."""
+        subdomains: one site, so a space's cookies (a private space's ticket, the instance cookie) work in its frame."""
         return (self.public_url or f"http://{self.domain or self.host}:{self.port}").rstrip("/")
 
     @cached_property
