@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 
 import httpx
@@ -190,6 +191,28 @@ def test_signing_in_with_a_wrong_token_says_what_to_do(podium, visitor: BrowserC
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("link", name="Sign in")).to_be_visible()
     assert not any(c["name"] == "podium_session" for c in visitor.cookies())
+
+
+def test_no_other_page_can_sign_a_visitor_in(podium, visitor: BrowserContext, other_site):
+    """Login CSRF: another site's form posting someone's valid token must not sign the visitor in
+    (they would then work, unaware, in the other person's account)."""
+    site_url, site_root = other_site
+    (site_root / "signin-trap.html").write_text(
+        f'<!doctype html><form method="post" action="{podium.url}/signin">'
+        f'<input name="token" value="{podium.token}"><input name="csrf_token" value="guessed"></form>'
+        "<script>document.forms[0].submit()</script>")
+    page = visitor.new_page()
+    page.goto(f"{podium.url}/signin")  # the visitor even holds a sign-in nonce of their own
+    page.goto(f"{site_url}/signin-trap.html")
+    expect(page.get_by_role("alert")).to_contain_text("did not come from this Podium's sign-in form")
+    assert not any(c["name"] == "podium_session" for c in visitor.cookies())
+    # A script without the page's token fares no better; the form itself, read and sent back, works.
+    with httpx.Client(base_url=podium.url) as client:
+        form = client.get("/signin")
+        assert client.post("/signin", data={"token": podium.token}).status_code == 403
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+        signed_in = client.post("/signin", data={"token": podium.token, "csrf_token": token})
+        assert signed_in.status_code == 303 and "podium_session" in signed_in.cookies
 
 
 def test_a_user_token_from_the_cli_signs_in_but_owns_only_its_own_spaces(podium, browser: Browser, tmp_path):

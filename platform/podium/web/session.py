@@ -16,6 +16,11 @@ from dataclasses import dataclass
 from podium.signing import Signer
 
 CSRF_FIELD = "csrf_token"
+# Before sign-in there is no session to tie a CSRF token to: the sign-in form's token is tied to a
+# random nonce in this short-lived cookie instead, so no other page can sign a visitor in as someone
+# else (login CSRF).
+SIGNIN_COOKIE = "podium_signin"
+SIGNIN_LIFETIME_S = 3600
 CSRF_HEADER = "x-csrf-token"
 SESSION_LIFETIME_S = 14 * 24 * 3600
 _SESSION = "session"
@@ -50,3 +55,9 @@ class SessionSigner:
 
     def csrf_ok(self, session: Session, token: str | None) -> bool:
         return bool(token) and hmac.compare_digest(token, self.csrf_token(session))
+
+    def signin_token(self, nonce: str) -> str:
+        return self._signer.mac("signin", nonce)
+
+    def signin_ok(self, nonce: str | None, token: str | None) -> bool:
+        return bool(nonce) and bool(token) and hmac.compare_digest(token, self.signin_token(nonce))

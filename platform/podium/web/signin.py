@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import secrets
+
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 
 from podium.auth import SESSION_COOKIE, user_for_token
 from podium.web.access import context_of, require_change_allowed, signer
 from podium.web.routing import PageRoute
-from podium.web.session import SESSION_LIFETIME_S
+from podium.web.session import SESSION_LIFETIME_S, SIGNIN_COOKIE, SIGNIN_LIFETIME_S
 from podium.web.templating import render
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
@@ -19,19 +21,33 @@ def _local(target: str) -> str:
     return target if target.startswith("/") and not target.startswith(("//", "/\\")) else "/"
 
 
+def _signin_form(request: Request, next: str, status_code: int = 200, error: str | None = None) -> Response:
+    """The form, with a CSRF token tied to the visitor's sign-in nonce (made here when missing)."""
+    nonce = request.cookies.get(SIGNIN_COOKIE) or secrets.token_urlsafe(18)
+    response = render(request, "signin.html", status_code=status_code, next=_local(next),
+                      signin_csrf=signer(request).signin_token(nonce),
+                      flashes=[("error", error)] if error else [])
+    response.set_cookie(SIGNIN_COOKIE, nonce, max_age=SIGNIN_LIFETIME_S, httponly=True, samesite="lax",
+                        path="/signin", secure=request.url.scheme == "https")
+    return response
+
+
 @router.get("/signin")
 def signin_page(request: Request, next: str = "/"):
-    return render(request, "signin.html", next=_local(next))
+    return _signin_form(request, next)
 
 
 @router.post("/signin")
-def signin(request: Request, token: str = Form(""), next: str = Form("/")):
+def signin(request: Request, token: str = Form(""), next: str = Form("/"), csrf_token: str = Form("")):
+    if not signer(request).signin_ok(request.cookies.get(SIGNIN_COOKIE), csrf_token):
+        return _signin_form(request, next, 403, "This sign-in did not come from this Podium's sign-in form "
+                                                "(or the form is over an hour old). Sign in again here.")
     user = user_for_token(context_of(request).db, token.strip())
     if user is None:
-        return render(request, "signin.html", status_code=401, next=_local(next),
-                      flashes=[("error", "That token is not known here. Use the admin token printed "
-                                         "when Podium first started, or make one with `podium token`.")])
+        return _signin_form(request, next, 401, "That token is not known here. Use the admin token printed "
+                                                "when Podium first started, or make one with `podium token`.")
     response = RedirectResponse(_local(next), status_code=303)
+    response.delete_cookie(SIGNIN_COOKIE, path="/signin")
     # No Domain attribute: host-only. HttpOnly: no script can read it. SameSite=Lax: not sent on
     # other sites' sub-requests; spaces on another port are same-site, which is what the CSRF token is for.
     cookie = signer(request).issue(user.name, user.admin)
