@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, create_engine, event, select
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, create_engine, event, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
 
@@ -132,6 +132,28 @@ class Database:
     def find_space(self, session: Session, space_id: str) -> Space | None:
         owner, _, name = space_id.partition("/")
         return session.scalar(select(Space).where(Space.owner == owner, Space.name == name))
+
+    def find_space_by_address(self, session: Session, address: str) -> Space | None:
+        """The space whose host-mode address (`Settings.space_subdomain`) is `owner/name` spelled as
+        in a host name. Two spaces cannot share one (`address_taken`); the oldest wins if they do."""
+        owner, _, name = address.partition("/")
+        return session.scalars(
+            select(Space).where(_address_part(Space.owner) == owner, _address_part(Space.name) == name)
+            .order_by(Space.id)
+        ).first()
+
+    def address_taken(self, session: Session, space_id: str) -> Space | None:
+        """The space, if any, whose host-mode address `space_id`'s would be too."""
+        return self.find_space_by_address(session, address_of(space_id))
+
+
+def address_of(space_id: str) -> str:
+    """`space_id` as a host name can spell it: lower case, and '-' for '_' and '.'."""
+    return space_id.lower().replace("_", "-").replace(".", "-")
+
+
+def _address_part(column: Any) -> Any:
+    return func.lower(func.replace(func.replace(column, "_", "-"), ".", "-"))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -49,13 +49,14 @@ class SpaceResolver:
         self.access = SpaceAccess(ctx.signer)
 
     async def __call__(self, owner: str, name: str, scope: Scope) -> Resolution:
-        space_id = f"{owner}/{name}"
         db, supervisor = self.ctx.db, self.ctx.supervisor
-        own_host = host_name(header(scope, b"host")) == self.ctx.settings.space_host(space_id)
+        # In host mode owner and name come from a host name: lower case, '-' for '_' and '.'.
+        own_host = host_name(header(scope, b"host")) == self.ctx.settings.space_host(f"{owner}/{name}")
         with db.session() as session:
-            space = db.find_space(session, space_id)
+            space = (db.find_space_by_address if own_host else db.find_space)(session, f"{owner}/{name}")
             if space is None:
                 return None
+            space_id = space.space_id
             if own_host and (redeemed := self.access.redeem(space_id, scope)) is not None:
                 user, set_cookie_and_go_on = redeemed
                 return set_cookie_and_go_on if user.can_read(space) else None

@@ -48,3 +48,16 @@ def test_framing_is_podiums_policy_and_disable_embedding_limits_it_to_podiums_pa
     assert open_to_all.headers["content-security-policy"] == "frame-ancestors *"
     own_pages_only = httpx.get(f"{podium.spaces_url}/apps/admin/no-embed/")
     assert own_pages_only.headers["content-security-policy"] == f"frame-ancestors 'self' {podium.url}"
+
+
+def test_host_mode_reaches_spaces_whose_names_a_host_name_cannot_spell(start_podium, tmp_path):
+    """Host names are lower case and hold no '_' or '.': `admin/My_Site.v2` lives at admin-my-site-v2."""
+    server = start_podium(env={"PODIUM_DOMAIN": "podium.test"})
+    assert server.push("admin/My_Site.v2", static_space(tmp_path), sdk="static")["stage"] == "RUNNING"
+    address = f"admin-my-site-v2.podium.test:{server.spaces_port}"
+    assert server.api().space_info("admin/My_Site.v2").host == f"http://{address}"
+    by_host = httpx.get(f"{server.spaces_url}/", headers={"Host": address})
+    assert by_host.status_code == 200 and "A static space" in by_host.text
+    assert "A static space" in httpx.get(f"{server.spaces_url}/apps/admin/My_Site.v2/").text
+    unknown = {"Host": f"admin-my-site-v3.podium.test:{server.spaces_port}"}
+    assert httpx.get(f"{server.spaces_url}/", headers=unknown).status_code == 404
