@@ -14,7 +14,7 @@ import pytest
 from podium_runner.backend import BuildError, StartError
 from podium_runner.health import wait_until_ready
 from podium_runner.plan import RunContext, make_plan
-from podium_runner.process import Limits, ProcessBackend, ProcessFolders
+from podium_runner.process import Limits, ProcessBackend, ProcessFolders, procs
 from podium_runner.process.logfile import MAX_BYTES, previous
 from podium_runner.spec import SpaceConfigError, load_spec
 from podium_runner.stages import Stage
@@ -253,6 +253,77 @@ def test_an_instance_is_adopted_after_its_caller_restarts(folders: ProcessFolder
         assert await second.adopt(state, lambda line: None) is None  # gone for good
         assert await second.list_orphans(set()) == []
         await second.close()
+
+    asyncio.run(story())
+
+
+EXITS_SOON = "import threading\nthreading.Timer(1.5, os._exit, (1,)).start()"  # a crash after it answered
+
+
+def test_an_instance_leaves_no_run_folder_behind(folders: ProcessFolders, tmp_path: Path) -> None:
+    """Stopped, or crashed once its last lines reached the caller: its run folder and log are gone, so
+    restarts and deploys do not fill the disk."""
+
+    async def story() -> None:
+        space = write_space(tmp_path / "stopped", "sdk: gradio", stdlib_app())
+        async with running(ProcessBackend(folders), space, space_id="tests/stopped") as app:
+            run_dir = Path(app.instance.state["log_path"]).parent
+            assert (run_dir / "app.log").exists()
+        assert not run_dir.exists()
+
+        crashing = write_space(tmp_path / "crashing", "sdk: gradio", stdlib_app(EXITS_SOON))
+        backend = ProcessBackend(folders)
+        async with running(backend, crashing, space_id="tests/crashing") as app:
+            run_dir = Path(app.instance.state["log_path"]).parent
+            while (ended := await backend.poll(app.instance)) is None:
+                await asyncio.sleep(0.1)
+            assert ended.reason == "exited with code 1"
+            assert any(line.startswith("listening on") for line in app.instance.logs.last())
+            assert not run_dir.exists()
+
+    asyncio.run(story())
+
+
+def test_a_restarted_caller_clears_what_ended_instances_left_and_keeps_what_it_adopts(
+    folders: ProcessFolders, tmp_path: Path
+) -> None:
+    """The platform restarts: it re-adopts one app and finds another as an orphan (both folders stay);
+    the folder of one that crashed meanwhile, and one an older Podium kept, are deleted."""
+
+    async def story() -> None:
+        first = ProcessBackend(folders, outlive_caller=True)
+        plan = make_plan(load_spec(write_space(tmp_path / "app", "sdk: gradio", stdlib_app())))
+        crashing = make_plan(load_spec(write_space(tmp_path / "crashing", "sdk: gradio", stdlib_app(EXITS_SOON))))
+        env = await first.prepare(plan, lambda line: None)
+        states = {}
+        for name, space_plan in (("kept", plan), ("orphan", plan), ("crashed", crashing)):
+            ctx = RunContext(space_id=f"tests/{name}", port=free_port())
+            instance = await first.start(space_plan, env, ctx, lambda line: None)
+            await wait_until_ready(first, instance, "/", 30)
+            states[name] = instance.state
+        await first.close()
+        older = folders.runs / "tests--older-8000-1700000000000"  # a run folder as Podium kept them before
+        older.mkdir()
+        (older / "app.log").write_text("listening on ('127.0.0.1', 8000)\n")
+        run_dirs = {name: Path(state["log_path"]).parent for name, state in states.items()}
+        for _ in range(100):
+            if not procs.is_same_process(states["crashed"]["pid"], states["crashed"]["start_ticks"]):
+                break
+            await asyncio.sleep(0.1)
+
+        second = ProcessBackend(folders, outlive_caller=True)
+        kept = await second.adopt(states["kept"], lambda line: None)
+        assert kept is not None
+        orphans = await second.list_orphans({states["kept"]["instance_id"]})
+        assert [orphan["instance_id"] for orphan in orphans] == [states["orphan"]["instance_id"]]
+        assert run_dirs["kept"].exists() and run_dirs["orphan"].exists()
+        assert not run_dirs["crashed"].exists() and not older.exists()
+        orphan = await second.adopt(orphans[0], lambda line: None)
+        assert orphan is not None
+        for instance in (kept, orphan):
+            await second.stop(instance)
+        await second.close()
+        assert not run_dirs["kept"].exists() and not run_dirs["orphan"].exists()
 
     asyncio.run(story())
 

@@ -85,7 +85,8 @@ def _cgroups_of(state: dict[str, Any]) -> CgroupSet | None:
 
 
 def _release(state: dict[str, Any]) -> None:
-    """Free what an ended instance held: its cgroups, its sandbox folder, its saved state (not its log)."""
+    """Free what an ended instance held: its cgroups, its sandbox folder, its saved state (not its log,
+    which its follower may still be reading)."""
     cgroups = _cgroups_of(state)
     if cgroups is not None:
         cgroups.kill_all()
@@ -93,6 +94,11 @@ def _release(state: dict[str, Any]) -> None:
     run_dir = Path(state["log_path"]).parent
     shutil.rmtree(run_dir / SANDBOX_FOLDER, ignore_errors=True)
     (run_dir / STATE_FILE).unlink(missing_ok=True)
+
+
+def _remove_run(state: dict[str, Any]) -> None:
+    """Delete an ended instance's run folder, its log included: the caller has every line it needs."""
+    shutil.rmtree(Path(state["log_path"]).parent, ignore_errors=True)
 
 
 def _no_process(plan: BuildPlan) -> ValueError:
@@ -131,6 +137,7 @@ class ProcessBackend(Backend):
         self._children: dict[str, subprocess.Popen[bytes]] = {}
         self._followers: dict[str, asyncio.Task[None]] = {}
         self._exits: dict[str, Exit] = {}
+        self._starting: set[str] = set()  # instances whose run folder has no saved state yet
         self._warned = False
         self._unsandboxed_reason = "sandbox turned off" if sandbox == "off" else reason
 
@@ -178,9 +185,18 @@ class ProcessBackend(Backend):
         if plan.deps is None:
             raise _no_process(plan)
         self._warn_once(log)
+        instance_id = f"{_slug(ctx.space_id)}-{ctx.port}-{time.time_ns() // 1_000_000}"
+        self._starting.add(instance_id)
+        try:
+            return await self._launch(plan, env, ctx, log, instance_id)
+        finally:
+            self._starting.discard(instance_id)
+
+    async def _launch(
+        self, plan: BuildPlan, env: Environment, ctx: RunContext, log: LogSink, instance_id: str
+    ) -> Instance:
         launch = plan.launch(ctx)
         env_dir = Path(env.location)
-        instance_id = f"{_slug(ctx.space_id)}-{ctx.port}-{time.time_ns() // 1_000_000}"
         run_dir = self.folders.runs / instance_id
         run_dir.mkdir(parents=True)
         log_path = run_dir / "app.log"
@@ -255,15 +271,20 @@ class ProcessBackend(Backend):
 
     def _follow(self, instance: Instance, offset: int) -> None:
         instance_id = instance.state["instance_id"]
-        task = asyncio.get_running_loop().create_task(
-            follow(
-                Path(instance.state["log_path"]),
-                instance.logs,
-                lambda: self._ended(instance) is not None,
-                offset=offset,
-            )
-        )
+        task = asyncio.get_running_loop().create_task(self._forward(instance, offset))
         self._followers[instance_id] = task
+
+    async def _forward(self, instance: Instance, offset: int) -> None:
+        """Follow the instance's log into `instance.logs` until it ended, then delete its run folder:
+        its last lines are in `instance.logs` (which `poll` and `stop` wait for), nothing reads the file
+        any more, and restarts and deploys leave no folder behind."""
+        await follow(
+            Path(instance.state["log_path"]),
+            instance.logs,
+            lambda: self._ended(instance) is not None,
+            offset=offset,
+        )
+        await asyncio.to_thread(_remove_run, instance.state)
 
     def _ended(self, instance: Instance) -> Exit | None:
         """How the instance ended, or None while it runs. Frees what it held once it has ended."""
@@ -325,12 +346,15 @@ class ProcessBackend(Backend):
                     await asyncio.sleep(0.05)
         follower = self._followers.pop(state["instance_id"], None)
         if follower is not None:
-            await follower
+            await follower  # it deletes the run folder once it has read the last line
+        else:
+            _remove_run(state)
         self._children.pop(state["instance_id"], None)
 
     async def adopt(self, state: dict[str, Any], log: LogSink) -> Instance | None:
         if not procs.is_same_process(state["pid"], state["start_ticks"]):
             _release(state)
+            _remove_run(state)
             return None
         log_path = Path(state["log_path"])
         tail = LogTail(log)
@@ -342,16 +366,28 @@ class ProcessBackend(Backend):
         return instance
 
     async def list_orphans(self, known: set[str]) -> list[dict[str, Any]]:
+        """Also deletes the run folders of instances that ended while nobody followed them."""
         found = []
-        for state_file in self.folders.runs.glob(f"*/{STATE_FILE}"):
-            state = json.loads(state_file.read_text())
-            if state["instance_id"] in known:
+        for run_dir in sorted(self.folders.runs.glob("*/")):
+            instance_id = run_dir.name
+            if instance_id in known or self._runs_here(instance_id):
                 continue
+            state_file = run_dir / STATE_FILE
+            if not state_file.exists():
+                # Its caller stopped before reading its last lines, or an older Podium kept its log.
+                shutil.rmtree(run_dir, ignore_errors=True)
+                continue
+            state = json.loads(state_file.read_text())
             if procs.is_same_process(state["pid"], state["start_ticks"]):
                 found.append(state)
             else:  # it ended while nobody watched: free what it left behind
                 _release(state)
+                _remove_run(state)
         return found
+
+    def _runs_here(self, instance_id: str) -> bool:
+        """Whether this backend starts, runs or follows the instance (never an orphan, nor a leftover)."""
+        return instance_id in self._starting or instance_id in self._children or instance_id in self._followers
 
     async def close(self) -> None:
         for task in self._followers.values():
