@@ -131,8 +131,12 @@ class Supervisor:
 
     # -- commands --------------------------------------------------------------------------------
 
-    def deploy(self, space_id: str, sha: str, *, rebuild: bool = False, waking: bool = False) -> None:
-        """Build and start `sha`, replacing any deploy in flight for this space."""
+    def deploy(
+        self, space_id: str, sha: str, *, rebuild: bool = False, waking: bool = False, keep_stage: bool = False
+    ) -> None:
+        """Build and start `sha`, replacing any deploy in flight for this space. `keep_stage` starts the
+        serving revision again behind the stage the space shows (its latest revision's failure), leaving
+        that stage, its message and the build log as they are."""
         state = self.state(space_id)
         if state.task is not None and not state.task.done():
             state.task.cancel()
@@ -140,11 +144,11 @@ class Supervisor:
         # commit never reads the stage of the revision before.
         if waking:
             self._set_stage(space_id, Stage.APP_STARTING, None)
-        else:
+        elif not keep_stage:
             state.build_log.restart()
             self._set_stage(space_id, Stage.RUNNING_BUILDING if state.serving else Stage.BUILDING)
         state.task = asyncio.create_task(
-            self._deploy(space_id, sha, rebuild=rebuild, waking=waking), name=f"deploy {space_id}@{sha[:8]}"
+            self._deploy(space_id, sha, rebuild=rebuild, keep_stage=keep_stage), name=f"deploy {space_id}@{sha[:8]}"
         )
 
     def instance_for(self, space_id: str, affinity: str | None) -> Instance | None:
@@ -212,10 +216,10 @@ class Supervisor:
 
     # -- the deploy pipeline ---------------------------------------------------------------------
 
-    async def _deploy(self, space_id: str, sha: str, *, rebuild: bool, waking: bool) -> None:
+    async def _deploy(self, space_id: str, sha: str, *, rebuild: bool, keep_stage: bool) -> None:
         state = self.state(space_id)
         try:
-            await self._deploy_steps(state, sha, rebuild=rebuild, waking=waking)
+            await self._deploy_steps(state, sha, rebuild=rebuild, keep_stage=keep_stage)
         except asyncio.CancelledError:
             raise
         except BackendUnavailable as exc:
@@ -230,6 +234,7 @@ class Supervisor:
         finally:
             if state.task is asyncio.current_task():  # a superseded deploy leaves the new build's log open
                 state.build_log.close()
+            state.notify()  # who waits for the space to settle also waits for this task to end
 
     def _fail(self, state: SpaceState, stage: Stage, message: str) -> None:
         if state.serving:
@@ -237,7 +242,7 @@ class Supervisor:
         state.build_log(message)
         self._set_stage(state.space_id, stage, message)
 
-    async def _deploy_steps(self, state: SpaceState, sha: str, *, rebuild: bool, waking: bool) -> None:
+    async def _deploy_steps(self, state: SpaceState, sha: str, *, rebuild: bool, keep_stage: bool) -> None:
         space_id = state.space_id
         owner, _, name = space_id.partition("/")
         worktree = await asyncio.to_thread(
@@ -268,7 +273,9 @@ class Supervisor:
         serving = state.serving
         build_id = self._record_build(space_id, sha)
         try:
-            environment = await self.backend.prepare(plan, state.build_log, rebuild=rebuild)
+            # Restarting the serving revision is part of its instance's story, not of the latest build's.
+            prepare_log = state.run_log if keep_stage else state.build_log
+            environment = await self.backend.prepare(plan, prepare_log, rebuild=rebuild)
         except BuildError as exc:
             self._finish_build(build_id, Stage.BUILD_ERROR)
             tail = "\n".join(exc.tail[-ERROR_TAIL_LINES:])
@@ -278,7 +285,8 @@ class Supervisor:
             return
         self._finish_build(build_id, Stage.RUNNING, environment.key)
 
-        self._set_stage(space_id, Stage.RUNNING_APP_STARTING if serving else Stage.APP_STARTING)
+        if not keep_stage:
+            self._set_stage(space_id, Stage.RUNNING_APP_STARTING if serving else Stage.APP_STARTING)
         try:
             # A new revision of a GPU space shares its devices with the old one until that one drains.
             gpu_ids = self.gpus.allocate(space_id, flavor(hardware).gpus)
@@ -320,7 +328,8 @@ class Supervisor:
         state.instance, state.plan, state.static_root = instance, plan, None
         state.last_activity = time.monotonic()
         self._record_run(space_id, sha)
-        self._set_stage(space_id, Stage.RUNNING, None, serving_sha=sha, instance_state=instance.state)
+        stage, message = self.stage_of(space_id) if keep_stage else (Stage.RUNNING, None)
+        self._set_stage(space_id, stage, message, serving_sha=sha, instance_state=instance.state)
         if old is not None:
             # Requests already inside the old instance (a queued prediction, a stream) finish there;
             # new ones go to the new instance from now on.
@@ -471,8 +480,9 @@ class Supervisor:
             if stage.is_serving or stage.is_transitional:
                 self.deploy(space_id, sha)
             elif serving_sha and stage in (Stage.BUILD_ERROR, Stage.CONFIG_ERROR, Stage.NO_APP_FILE):
-                # A failed new revision had left an old one serving; bring the old one back.
-                self.deploy(space_id, serving_sha)
+                # A failed new revision had left an old one serving: bring the old one back, and keep
+                # showing why the new one failed (its stage, message and build log), as before the restart.
+                self.deploy(space_id, serving_sha, keep_stage=True)
         try:
             orphans = await self.backend.list_orphans(known)
         except BackendUnavailable as exc:

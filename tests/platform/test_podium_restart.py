@@ -58,3 +58,30 @@ def test_spaces_come_back_in_their_stage_with_their_logs_after_podium_serve_rest
     assert MISSING in "".join(api.fetch_space_logs("admin/broken", build=True))
     assert MISSING in httpx.get(f"{second.url}/spaces/admin/broken/logs").text
     assert "Running on local URL" in "".join(api.fetch_space_logs("admin/keeps"))
+
+
+def test_after_a_restart_the_old_revision_serves_again_and_the_failed_build_still_says_why(start_podium, tmp_path):
+    """The latest push failed to build while the one before served; Podium stops its spaces when it stops
+    (or the machine reboots). After the restart the old revision answers again, and the space still shows
+    the failed build: its stage, its message and its build log, as before the restart."""
+    first = start_podium(env={"PODIUM_STOP_SPACES_ON_EXIT": "true"})
+    api = first.api()
+    api.create_repo("admin/fixing", repo_type="space", space_sdk="gradio")
+    api.upload_folder(repo_id="admin/fixing", folder_path=echo_space(tmp_path / "v1"), repo_type="space")
+    assert first.wait_for_stage("admin/fixing")["stage"] == "RUNNING"
+    broken = echo_space(tmp_path / "v2", version="v2", requirements=f"{MISSING}==1.0\n")
+    api.upload_folder(repo_id="admin/fixing", folder_path=broken, repo_type="space")
+    failed = first.wait_for_stage("admin/fixing")
+    assert failed["stage"] == "BUILD_ERROR" and "previous revision keeps serving" in failed["errorMessage"]
+    build_log = build_events(first, "admin/fixing")
+    assert any(MISSING in event["data"] for event in build_log)
+    host = api.space_info("admin/fixing").host
+
+    first.stop()  # and with it the old revision's app
+    second = start_podium(like=first)
+    api = second.api()
+    # A client simply waits while the old revision starts again, as when a space wakes.
+    assert Client(host, verbose=False).predict(api_name="/about").startswith("v1 ")
+    runtime = api.get_space_runtime("admin/fixing").raw
+    assert runtime["stage"] == "BUILD_ERROR" and runtime["errorMessage"] == failed["errorMessage"]
+    assert build_events(second, "admin/fixing") == build_log
