@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 
-from podium import __version__, web
+from podium import __version__
 from podium.api import commits, logs, repos, settings_kv, spaces, tokens
 from podium.api.errors import ApiError, api_error_handler
 from podium.context import Context
 from podium.proxy.app import PATH_PREFIX
+from podium.web.routes import router as pages_router
 
 
 def create_app(ctx: Context) -> FastAPI:
@@ -24,7 +25,7 @@ def create_app(ctx: Context) -> FastAPI:
     app.add_exception_handler(ApiError, api_error_handler)
     for module in (repos, commits, spaces, settings_kv, logs, tokens):
         app.include_router(module.router)
-    app.include_router(web.router)
+    app.include_router(pages_router)
     if not ctx.settings.spaces_on_pages_origin:
         spaces_url = ctx.settings.spaces_url
 

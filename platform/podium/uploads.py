@@ -70,10 +70,16 @@ def archive_changes(filename: str, data: bytes, limits: Limits) -> list[Change]:
     Sizes are counted while reading, not trusted from headers, so a lying header cannot slip past.
     A single top folder holding everything (`myspace/app.py`) is removed, as users zip a folder."""
     entries = list(_zip_entries(data, limits) if filename.endswith(".zip") else _tar_entries(data, limits))
+    return [checked_file(path, content, limits) for path, content in without_top_folder(entries)]
+
+
+def without_top_folder(entries: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+    """(path, content) pairs inside one top folder (`myspace/app.py`), without it; others as they are.
+    The space's files are what is inside the folder a user zipped or chose."""
     tops = {PurePosixPath(path).parts[0] for path, _ in entries}
     if len(tops) == 1 and all(len(PurePosixPath(path).parts) > 1 for path, _ in entries):
-        entries = [(str(PurePosixPath(*PurePosixPath(path).parts[1:])), content) for path, content in entries]
-    return [checked_file(path, content, limits) for path, content in entries]
+        return [(str(PurePosixPath(*PurePosixPath(path).parts[1:])), content) for path, content in entries]
+    return entries
 
 
 class _Budget:

@@ -180,3 +180,19 @@ def wait_running(podium: PodiumServer, space_id: str) -> None:
     runtime = podium.wait_for_stage(space_id, timeout=BUILD_TIMEOUT_MS / 1000)
     assert runtime["stage"] == "RUNNING", f"{space_id}: {runtime['stage']}, {runtime.get('errorMessage')}"
 
+
+
+def delete_from_settings(page: Page, podium: PodiumServer, space_id: str) -> None:
+    """Delete a space on its Settings tab as a person does: a wrong name typed to confirm is refused
+    and deletes nothing; the right one, sent from the keyboard, deletes it and leads home."""
+    page.goto(f"{podium.url}/spaces/{space_id}/settings")
+    danger = page.locator(".danger-zone")
+    danger.get_by_label("to confirm").fill("admin/something-else")
+    danger.get_by_role("button", name="Delete forever").click()
+    expect(page.get_by_role("alert")).to_contain_text(f"Type {space_id} exactly")
+    assert podium.http().get(f"/api/spaces/{space_id}").status_code == 200
+    danger.get_by_label("to confirm").fill(space_id)
+    danger.get_by_label("to confirm").press("Enter")
+    expect(page).to_have_url(f"{podium.url}/")
+    expect(page.locator(f'li.card[data-space="{space_id}"]')).to_have_count(0)
+    assert podium.http().get(f"/api/spaces/{space_id}").status_code == 404

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from playwright.sync_api import BrowserContext, expect
 
-from tests.web.conftest import push, static_folder, wait_running
+from tests.web.conftest import delete_from_settings, push, static_folder, wait_running
 
 
 def test_owner_changes_hardware_and_sleep_then_deletes_the_space(podium, owner: BrowserContext, tmp_path):
@@ -32,14 +32,4 @@ def test_owner_changes_hardware_and_sleep_then_deletes_the_space(podium, owner: 
     page.get_by_role("button", name="Delete variable MOOD").click()
     expect(page.get_by_role("table", name="Variables")).to_contain_text("No variables")
 
-    danger = page.locator(".danger-zone")
-    danger.get_by_label("to confirm").fill("admin/something-else")
-    danger.get_by_role("button", name="Delete forever").click()
-    expect(danger.get_by_role("alert")).to_contain_text("Type admin/web-scratch exactly")
-    assert podium.http().get("/api/spaces/admin/web-scratch").status_code == 200
-
-    danger.get_by_label("to confirm").fill("admin/web-scratch")
-    danger.get_by_role("button", name="Delete forever").click()
-    expect(page).to_have_url(f"{podium.url}/")
-    expect(page.locator('li.card[data-space="admin/web-scratch"]')).to_have_count(0)
-    assert podium.http().get("/api/spaces/admin/web-scratch").status_code == 404
+    delete_from_settings(page, podium, "admin/web-scratch")

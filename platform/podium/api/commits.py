@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
+from starlette.datastructures import FormData
 
 from podium.api.deps import context, pages_url_for, writable_space
 from podium.api.errors import ApiError, revision_not_found
@@ -205,6 +206,44 @@ async def commit(owner: str, name: str, revision: str, request: Request) -> dict
     return _commit_answer(request, space_id, sha)
 
 
+async def read_upload_form(request: Request, space_id: str, limits: Limits) -> FormData:
+    """A multipart upload's form, refused with 413 as soon as it is known to pass the limits."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limits.max_upload_size:
+        raise _upload_too_large(space_id, limits)
+    return await request.form(max_files=limits.max_archive_entries, max_part_size=limits.max_file_size)
+
+
+def upload_changes(space_id: str, files: list[tuple[str, bytes]], limits: Limits) -> list[Change]:
+    """What uploaded (path, content) pairs write: one .zip/.tar.gz unpacked, or the files as named."""
+    if not files:
+        raise ApiError(
+            400,
+            f"{space_id}: the upload has no files; send multipart 'files' fields whose "
+            f"filenames are paths relative to the space folder, or one .zip/.tar.gz",
+        )
+    try:
+        if len(files) == 1 and is_archive(files[0][0]):
+            changes = archive_changes(*files[0], limits)
+        else:
+            changes = [checked_file(path, content, limits) for path, content in files]
+    except UploadRejected as exc:
+        raise _rejected(space_id, exc) from None
+    if sum(len(c.content or b"") for c in changes) > limits.max_upload_size:
+        raise _upload_too_large(space_id, limits)
+    return changes
+
+
+async def replace_files(ctx: Context, space_id: str, changes: list[Change], summary: str | None = None) -> str:
+    """Commit `changes` as the whole content of the space: files they lack are removed."""
+    kept = {change.path for change in changes}
+    current = await asyncio.to_thread(ctx.supervisor.repo(space_id).files, "main")
+    removed = [
+        Change(entry.path) for entry in current if entry.path not in kept and entry.path != ".gitattributes"
+    ]
+    return await apply_commit(ctx, space_id, changes + removed, summary or f"Upload {len(changes)} file(s)")
+
+
 @router.post("/api/spaces/{owner}/{name}/upload")
 async def upload(owner: str, name: str, request: Request) -> dict[str, Any]:
     """Multipart files named by their relative paths, or one .zip/.tar.gz; the upload becomes the
@@ -214,31 +253,8 @@ async def upload(owner: str, name: str, request: Request) -> dict[str, Any]:
     limits = ctx.settings.limits
     with ctx.db.session() as session:
         writable_space(request, session, space_id)
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limits.max_upload_size:
-        raise _upload_too_large(space_id, limits)
-    form = await request.form(max_files=limits.max_archive_entries, max_part_size=limits.max_file_size)
-    uploads = [item for _, item in form.multi_items() if not isinstance(item, str)]
-    if not uploads:
-        raise ApiError(
-            400,
-            f"{space_id}: the upload has no files; send multipart 'files' fields whose "
-            f"filenames are paths relative to the space folder, or one .zip/.tar.gz",
-        )
-    try:
-        if len(uploads) == 1 and is_archive(uploads[0].filename or ""):
-            changes = archive_changes(uploads[0].filename or "", await uploads[0].read(), limits)
-        else:
-            changes = [checked_file(item.filename or "", await item.read(), limits) for item in uploads]
-    except UploadRejected as exc:
-        raise _rejected(space_id, exc) from None
-    if sum(len(c.content or b"") for c in changes) > limits.max_upload_size:
-        raise _upload_too_large(space_id, limits)
-    kept = {change.path for change in changes}
-    current = await asyncio.to_thread(ctx.supervisor.repo(space_id).files, "main")
-    removed = [
-        Change(entry.path) for entry in current if entry.path not in kept and entry.path != ".gitattributes"
-    ]
-    summary = str(form.get("summary") or f"Upload {len(changes)} file(s)")
-    sha = await apply_commit(ctx, space_id, changes + removed, summary)
+    form = await read_upload_form(request, space_id, limits)
+    files = [(item.filename or "", await item.read()) for _, item in form.multi_items() if not isinstance(item, str)]
+    changes = upload_changes(space_id, files, limits)
+    sha = await replace_files(ctx, space_id, changes, str(form.get("summary") or ""))
     return _commit_answer(request, space_id, sha)

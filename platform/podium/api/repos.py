@@ -13,7 +13,10 @@ from pydantic import BaseModel
 
 from podium.api.deps import check_name, context, pages_url_for, require_user, writable_space
 from podium.api.errors import ApiError
-from podium.db import Secret, Space, Variable
+from podium.api.settings_kv import set_entry
+from podium.auth import User
+from podium.context import Context
+from podium.db import Space
 from podium.repos import Change
 
 router = APIRouter()
@@ -41,10 +44,9 @@ class CreateRepo(BaseModel):
     variables: list[KeyValue] = []
 
 
-@router.post("/api/repos/create")
-async def create_repo(body: CreateRepo, request: Request) -> dict[str, Any]:
-    user = require_user(request)
-    ctx = context(request)
+async def create_space(ctx: Context, user: User, body: CreateRepo) -> str:
+    """Make the space `body` asks for, as `user`, with its first commit; its id, or an ApiError in words.
+    The New space page's form calls this too."""
     if body.type != "space":
         raise ApiError(
             400, f"Podium hosts spaces only; pass repo_type='space' (got {body.type or 'model'!r})"
@@ -73,16 +75,30 @@ async def create_repo(body: CreateRepo, request: Request) -> dict[str, Any]:
             stage="NO_APP_FILE",
             error_message="the space has no app file yet; upload one",
         )
-        space.secrets = [Secret(key=s.key, value=s.value, description=s.description) for s in body.secrets]
-        space.variables = [
-            Variable(key=v.key, value=v.value, description=v.description) for v in body.variables
-        ]
+        for kind, entries in (("secrets", body.secrets), ("variables", body.variables)):
+            for entry in entries:
+                set_entry(space, kind, entry.key, entry.value, entry.description)
         session.add(space)
     repo = ctx.supervisor.repo(space_id)
     await asyncio.to_thread(repo.init)
     sha = await asyncio.to_thread(repo.commit, [_FIRST_FILE], "initial commit")
     with ctx.db.session() as session:
         ctx.db.find_space(session, space_id).sha = sha
+    return space_id
+
+
+async def delete_space(ctx: Context, space_id: str) -> None:
+    """Stop the space and remove it, files, logs and settings: the Settings page's form calls this too."""
+    await ctx.supervisor.delete(space_id)
+    with ctx.db.session() as session:
+        space = ctx.db.find_space(session, space_id)
+        if space is not None:
+            session.delete(space)
+
+
+@router.post("/api/repos/create")
+async def create_repo(body: CreateRepo, request: Request) -> dict[str, Any]:
+    space_id = await create_space(context(request), require_user(request), body)
     return {"url": f"{pages_url_for(request)}/spaces/{space_id}", "name": space_id, "id": space_id}
 
 
@@ -99,11 +115,7 @@ async def delete_repo(body: DeleteRepo, request: Request) -> dict[str, str]:
     space_id = f"{body.organization or user.name}/{body.name}"
     with ctx.db.session() as session:
         writable_space(request, session, space_id)
-    await ctx.supervisor.delete(space_id)
-    with ctx.db.session() as session:
-        space = ctx.db.find_space(session, space_id)
-        if space is not None:
-            session.delete(space)
+    await delete_space(ctx, space_id)
     return {}
 
 

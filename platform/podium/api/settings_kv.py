@@ -1,20 +1,27 @@
 """A space's variables and secrets: the same key/value API, except that secret values are write-only.
 
 Changes apply at the next start of the space (restart it to use them now), as on Hugging Face.
+`set_entry` and `delete_entry` are the changes themselves; the Settings page's forms call them too.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from podium.api.deps import context, readable_space, writable_space
+from podium.api.errors import ApiError
 from podium.api.shapes import iso
-from podium.db import Secret, Variable
+from podium.db import Secret, Space, Variable
 
 router = APIRouter()
+
+MODELS: dict[str, type[Variable] | type[Secret]] = {"variables": Variable, "secrets": Secret}
+# Each one reaches the app as an environment variable, so its name must be one.
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 
 
 class KeyValueIn(BaseModel):
@@ -27,6 +34,34 @@ class KeyIn(BaseModel):
     key: str
 
 
+def check_key(space_id: str, kind: str, key: str) -> str:
+    if not _KEY.match(key):
+        raise ApiError(
+            400,
+            f"{space_id}: {key[:100]!r} is not a valid {kind.removesuffix('s')} name: the app gets it as an "
+            f"environment variable, so use letters, digits and '_', not starting with a digit, at most 128 characters "
+            f"(like API_URL)",
+        )
+    return key
+
+
+def set_entry(space: Space, kind: str, key: str, value: str, description: str | None = None) -> None:
+    """Add or replace one of the space's `kind` ("variables" or "secrets") in the open session."""
+    rows = getattr(space, kind)
+    row = next((r for r in rows if r.key == key), None)
+    if row is None:
+        rows.append(MODELS[kind](key=check_key(space.space_id, kind, key), value=value, description=description))
+    else:
+        row.value = value
+        if description is not None:
+            row.description = description
+
+
+def delete_entry(space: Space, kind: str, key: str) -> None:
+    rows = getattr(space, kind)
+    rows[:] = [r for r in rows if r.key != key]
+
+
 def _listing(rows: list[Variable] | list[Secret], *, with_values: bool) -> dict[str, Any]:
     out = {}
     for row in rows:
@@ -37,8 +72,8 @@ def _listing(rows: list[Variable] | list[Secret], *, with_values: bool) -> dict[
     return out
 
 
-def _register(kind: str, model: type[Variable] | type[Secret]) -> None:
-    secret = model is Secret
+def _register(kind: str) -> None:
+    secret = MODELS[kind] is Secret
 
     @router.get(f"/api/spaces/{{owner}}/{{name}}/{kind}", name=f"list_{kind}")
     async def list_items(owner: str, name: str, request: Request) -> dict[str, Any]:
@@ -53,27 +88,19 @@ def _register(kind: str, model: type[Variable] | type[Secret]) -> None:
         ctx = context(request)
         with ctx.db.session() as session:
             space = writable_space(request, session, f"{owner}/{name}")
-            rows = getattr(space, kind)
-            row = next((r for r in rows if r.key == body.key), None)
-            if row is None:
-                rows.append(model(key=body.key, value=body.value, description=body.description))
-            else:
-                row.value = body.value
-                if body.description is not None:
-                    row.description = body.description
+            set_entry(space, kind, body.key, body.value, body.description)
             session.flush()
-            return _listing(rows, with_values=not secret)
+            return _listing(getattr(space, kind), with_values=not secret)
 
     @router.delete(f"/api/spaces/{{owner}}/{{name}}/{kind}", name=f"delete_{kind}")
     async def delete_item(owner: str, name: str, body: KeyIn, request: Request) -> dict[str, Any]:
         ctx = context(request)
         with ctx.db.session() as session:
             space = writable_space(request, session, f"{owner}/{name}")
-            rows = getattr(space, kind)
-            rows[:] = [r for r in rows if r.key != body.key]
+            delete_entry(space, kind, body.key)
             session.flush()
-            return _listing(rows, with_values=not secret)
+            return _listing(getattr(space, kind), with_values=not secret)
 
 
-_register("variables", Variable)
-_register("secrets", Secret)
+_register("variables")
+_register("secrets")

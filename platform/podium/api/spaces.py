@@ -10,10 +10,12 @@ from podium_runner.hardware import FLAVORS
 from podium_runner.stages import Stage
 from pydantic import BaseModel
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from podium.api.deps import context, current_user, readable_space, writable_space
-from podium.api.errors import ApiError, revision_not_found
+from podium.api.errors import ApiError, not_found, revision_not_found
 from podium.api.shapes import runtime_json, space_json
+from podium.context import Context
 from podium.db import Space
 from podium.repos import RevisionNotFound
 
@@ -97,28 +99,74 @@ async def host(owner: str, name: str, request: Request) -> dict[str, str]:
         return {"host": ctx.settings.space_url(space.space_id)}
 
 
-@router.post("/api/spaces/{owner}/{name}/restart")
-async def restart(owner: str, name: str, request: Request, factory: bool = False) -> dict[str, Any]:
-    """Deploy the head revision again (`factory=true` rebuilds its environment from scratch)."""
-    ctx = context(request)
-    space_id = f"{owner}/{name}"
+# The changes themselves, for a space the caller may change; the Settings page's forms call them too.
+
+
+def space_record(ctx: Context, session: Session, space_id: str) -> Space:
+    """The space's record in `session`, or the API's 404 where it went since the caller's check."""
+    space = ctx.db.find_space(session, space_id)
+    if space is None:
+        raise not_found(space_id)
+    return space
+
+
+def restart_space(ctx: Context, space_id: str, factory: bool = False) -> None:
+    """Deploy the head revision again (`factory` rebuilds its environment from scratch)."""
     with ctx.db.session() as session:
-        space = writable_space(request, session, space_id)
-        sha = space.sha
+        sha = space_record(ctx, session, space_id).sha
     if sha:
         ctx.supervisor.deploy(space_id, sha, rebuild=factory)
+
+
+async def pause_space(ctx: Context, space_id: str) -> None:
+    with ctx.db.session() as session:
+        if space_record(ctx, session, space_id).sdk == "static":
+            raise ApiError(400, f"{space_id} is a static space; it has no process to pause")
+    await ctx.supervisor.pause(space_id)
+
+
+def _sleep_time(seconds: int) -> int | None:
+    return None if seconds < 0 else seconds  # Hugging Face uses -1 for "never sleep"
+
+
+def set_sleep_time(ctx: Context, space_id: str, seconds: int) -> None:
+    with ctx.db.session() as session:
+        space_record(ctx, session, space_id).sleep_time = _sleep_time(seconds)
+    ctx.supervisor.touch(space_id)
+
+
+def set_hardware(ctx: Context, space_id: str, flavor: str, sleep_time_seconds: int | None = None) -> None:
+    """Move the space to another hardware flavor, restarting it there if it runs."""
+    if flavor not in FLAVORS:
+        raise ApiError(400, f"{space_id}: hardware {flavor!r} is unknown; use one of {', '.join(FLAVORS)}")
+    with ctx.db.session() as session:
+        space = space_record(ctx, session, space_id)
+        changed = space.hardware != flavor
+        space.hardware = flavor
+        if sleep_time_seconds is not None:
+            space.sleep_time = _sleep_time(sleep_time_seconds)
+        sha, stage = space.sha, Stage(space.stage)
+    if changed and sha and stage not in (Stage.PAUSED, Stage.STOPPED):
+        ctx.supervisor.deploy(space_id, sha)
+
+
+def _writable(request: Request, space_id: str) -> Context:
+    """Podium's context, once the caller may change the space (else the API's 401, 403 or 404)."""
+    ctx = context(request)
+    with ctx.db.session() as session:
+        writable_space(request, session, space_id)
+    return ctx
+
+
+@router.post("/api/spaces/{owner}/{name}/restart")
+async def restart(owner: str, name: str, request: Request, factory: bool = False) -> dict[str, Any]:
+    restart_space(_writable(request, f"{owner}/{name}"), f"{owner}/{name}", factory)
     return await runtime(owner, name, request)
 
 
 @router.post("/api/spaces/{owner}/{name}/pause")
 async def pause(owner: str, name: str, request: Request) -> dict[str, Any]:
-    ctx = context(request)
-    space_id = f"{owner}/{name}"
-    with ctx.db.session() as session:
-        space = writable_space(request, session, space_id)
-        if space.sdk == "static":
-            raise ApiError(400, f"{space_id} is a static space; it has no process to pause")
-    await ctx.supervisor.pause(space_id)
+    await pause_space(_writable(request, f"{owner}/{name}"), f"{owner}/{name}")
     return await runtime(owner, name, request)
 
 
@@ -128,12 +176,7 @@ class SleepTime(BaseModel):
 
 @router.post("/api/spaces/{owner}/{name}/sleeptime")
 async def sleeptime(owner: str, name: str, body: SleepTime, request: Request) -> dict[str, Any]:
-    ctx = context(request)
-    with ctx.db.session() as session:
-        space = writable_space(request, session, f"{owner}/{name}")
-        # Hugging Face uses -1 for "never sleep".
-        space.sleep_time = None if body.seconds < 0 else body.seconds
-    ctx.supervisor.touch(f"{owner}/{name}")
+    set_sleep_time(_writable(request, f"{owner}/{name}"), f"{owner}/{name}", body.seconds)
     return await runtime(owner, name, request)
 
 
@@ -144,19 +187,5 @@ class HardwareRequest(BaseModel):
 
 @router.post("/api/spaces/{owner}/{name}/hardware")
 async def request_hardware(owner: str, name: str, body: HardwareRequest, request: Request) -> dict[str, Any]:
-    ctx = context(request)
-    space_id = f"{owner}/{name}"
-    if body.flavor not in FLAVORS:
-        raise ApiError(
-            400, f"{space_id}: hardware {body.flavor!r} is unknown; use one of {', '.join(FLAVORS)}"
-        )
-    with ctx.db.session() as session:
-        space = writable_space(request, session, space_id)
-        changed = space.hardware != body.flavor
-        space.hardware = body.flavor
-        if body.sleepTimeSeconds is not None:
-            space.sleep_time = None if body.sleepTimeSeconds < 0 else body.sleepTimeSeconds
-        sha, stage = space.sha, Stage(space.stage)
-    if changed and sha and stage not in (Stage.PAUSED, Stage.STOPPED):
-        ctx.supervisor.deploy(space_id, sha)
+    set_hardware(_writable(request, f"{owner}/{name}"), f"{owner}/{name}", body.flavor, body.sleepTimeSeconds)
     return await runtime(owner, name, request)

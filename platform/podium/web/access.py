@@ -48,11 +48,17 @@ def identify(request: Request) -> Visitor | None:
     return visitor
 
 
-def require_change_allowed(request: Request, form_token: str | None) -> Visitor:
-    """A signed-in visitor whose request carries the CSRF token of their session, or a 403 page."""
+def signed_in(request: Request) -> Visitor:
+    """The signed-in visitor, or a 403 page: the first check of a change, before its form is read."""
     visitor = identify(request)
     if visitor is None:
         raise PageError(403, "Sign in first", "Changing something needs you to sign in with a Podium token.")
+    return visitor
+
+
+def require_change_allowed(request: Request, form_token: str | None) -> Visitor:
+    """A signed-in visitor whose request carries the CSRF token of their session, or a 403 page."""
+    visitor = signed_in(request)
     token = form_token or request.headers.get(CSRF_HEADER)
     if not signer(request).csrf_ok(visitor.session, token):
         raise PageError(403, "Request refused",

@@ -1,21 +1,40 @@
-"""/new: the New space page, and starting a new space from a template.
+"""/new: the New space page, and starting a new space from a template or from the visitor's files.
 
-The page's script creates the space with the API (`POST /api/repos/create`) and uploads a dropped
-folder or .zip with the API's plain upload, both with the session cookie and the CSRF token. A
-template needs no upload: its files are committed here through the API's own `apply_commit`.
+The form works without JavaScript: it posts here (multipart, with the page's `csrf_token`) and the
+space is made with the API's own functions: `create_space`, then `apply_commit` for a template or
+`replace_files` for an upload, which is checked before the space is made so a refused upload leaves
+nothing behind. With JavaScript, podium.js sends the same form through the API instead
+(`POST /api/repos/create`, then the plain upload with a progress bar, or the template route below).
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.datastructures import FormData, UploadFile
 
-from podium.web.access import PageError, context_of, editable_space, identify, require_change_allowed
+from podium.api.commits import apply_commit, read_upload_form, replace_files, upload_changes
+from podium.api.errors import ApiError
+from podium.api.repos import CreateRepo, create_space
+from podium.repos import Change
+from podium.settings import Limits
+from podium.uploads import without_top_folder
+from podium.web import flash
+from podium.web.access import (
+    PageError,
+    context_of,
+    editable_space,
+    identify,
+    require_change_allowed,
+    signed_in,
+)
 from podium.web.routing import PageRoute
 from podium.web.space_templates import TEMPLATE_SDKS, template_files
 from podium.web.templating import render
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
+
+FIELDS = ("owner", "name", "sdk", "private", "source")
 
 
 @router.get("/new")
@@ -26,17 +45,85 @@ def new_space_page(request: Request):
     return render(request, "new.html", sdks=TEMPLATE_SDKS, form={})
 
 
+def _text(form: FormData, key: str) -> str:
+    value = form.get(key)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _chosen(form: FormData, key: str) -> list[UploadFile]:
+    # A file input with nothing chosen still sends one part, with an empty filename.
+    return [item for item in form.getlist(key) if isinstance(item, UploadFile) and item.filename]
+
+
+async def _uploaded(form: FormData) -> list[tuple[str, bytes]]:
+    """The files chosen in the form, as (path in the space, content).
+
+    A folder's files arrive named by their path inside the chosen folder, its own name first
+    (`demo/app.py`), which goes: the space's files are what is inside it. Chromium sends these
+    paths in a plain form post too; a browser that sends bare names would scramble the folder."""
+    folder = _chosen(form, "folder")
+    if any("/" not in (item.filename or "") for item in folder):
+        raise ApiError(400, "Your browser sent the folder's files without their paths inside the folder, so "
+                            "they cannot be put in place. Upload the folder as a .zip, or turn JavaScript on.")
+    files = without_top_folder([(item.filename or "", await item.read()) for item in folder])
+    return files + [(item.filename or "", await item.read()) for item in _chosen(form, "files")]
+
+
+async def _new_files(space_id: str, fields: dict[str, str], form: FormData, limits: Limits) -> list[Change]:
+    """What the new space starts with, checked before it is made."""
+    if fields["source"] == "upload":
+        files = await _uploaded(form)
+        if not files:
+            raise ApiError(400, "Choose a folder or a .zip to upload, or start from a template.")
+        return upload_changes(space_id, files, limits)
+    if _chosen(form, "folder") or _chosen(form, "files"):
+        raise ApiError(400, "You chose files, but “Start from” says a template: choose “My files” to upload "
+                            "them, or choose nothing to start from the template.")
+    try:
+        return template_files(fields["sdk"], fields["name"])
+    except ValueError as exc:
+        raise ApiError(400, f"{space_id}: {exc}") from None
+
+
+def _form_again(request: Request, fields: dict[str, str], error: ApiError) -> Response:
+    return render(request, "new.html", status_code=error.status, sdks=TEMPLATE_SDKS, form=fields,
+                  flashes=[("error", error.message)])
+
+
+@router.post("/new")
+async def create_from_form(request: Request):
+    visitor = signed_in(request)
+    ctx = context_of(request)
+    limits = ctx.settings.limits
+    try:
+        form = await read_upload_form(request, "the new space", limits)
+    except ApiError as exc:
+        return _form_again(request, {}, exc)
+    require_change_allowed(request, _text(form, "csrf_token"))
+    fields = {key: _text(form, key) for key in FIELDS}
+    space_id = f"{fields['owner']}/{fields['name']}"
+    try:
+        changes = await _new_files(space_id, fields, form, limits)
+        await create_space(ctx, visitor.user, CreateRepo(type="space", name=fields["name"],
+                                                         organization=fields["owner"], sdk=fields["sdk"],
+                                                         private=fields["private"] == "true"))
+    except ApiError as exc:
+        return _form_again(request, fields, exc)
+    if fields["source"] == "upload":
+        await replace_files(ctx, space_id, changes)
+    else:
+        await apply_commit(ctx, space_id, changes, f"Start from the {fields['sdk']} template")
+    return flash.redirect(request, visitor, f"/spaces/{space_id}", "ok", f"Created {space_id}; it builds now.")
+
+
 @router.post("/spaces/{owner}/{name}/template")
 async def start_from_template(request: Request, owner: str, name: str, sdk: str):
+    """The template's files for a space the page's script just made with the API."""
     require_change_allowed(request, None)
     space = editable_space(request, owner, name)
     try:
         changes = template_files(sdk, name)
     except ValueError as exc:
         raise PageError(400, "No such template", f"{space.space_id}: {exc}") from None
-    # Imported here: podium.api imports podium.web (for the session cookie), so not at module level.
-    from podium.api import commits
-
-    summary = f"Start from the {sdk} template"
-    sha = await commits.apply_commit(context_of(request), space.space_id, changes, summary)
+    sha = await apply_commit(context_of(request), space.space_id, changes, f"Start from the {sdk} template")
     return JSONResponse({"sha": sha, "url": f"/spaces/{space.space_id}"})

@@ -9,6 +9,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from podium.web import flash
 from podium.web.views import stage_kind, stage_label
 
 HERE = Path(__file__).parent
@@ -29,11 +30,15 @@ templates.env.globals["static"] = lambda name: f"{STATIC_PREFIX}{name}"
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    """A page with the signed-in user and CSRF token already in its context (see `podium.web.access`)."""
+    """A page with the signed-in user, the CSRF token and any flash a redirect brought in its context."""
     visitor = getattr(request.state, "visitor", None)
-    context.setdefault("flashes", [])
-    return templates.TemplateResponse(
+    brought = flash.carried(request)
+    context["flashes"] = [*context.get("flashes", []), *brought]
+    response = templates.TemplateResponse(
         request, template,
         {"user": visitor.user.name if visitor else None, "csrf": visitor.csrf if visitor else "", **context},
         status_code=status_code,
     )
+    if brought:
+        flash.shown(response)
+    return response

@@ -1,5 +1,6 @@
-// Podium's pages work without JavaScript; this file adds live logs, stage watching, the Embed
-// dialog and the upload form's progress bar. Nothing here loads from another host.
+// Podium's pages work without JavaScript, forms included; this file adds live logs, stage watching,
+// the Embed dialog, dropping files with a progress bar, and changes made without leaving the page.
+// Nothing here loads from another host.
 
 const csrf = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
 
@@ -47,7 +48,8 @@ document.querySelectorAll("textarea[data-copy]").forEach((area) => {
   area.addEventListener("focus", () => area.select());
 });
 
-// New space: collect dropped folders (keeping relative paths) and send them with a progress bar.
+// New space: collect dropped folders (keeping relative paths) and send them with a progress bar,
+// through the API (without this script the form posts itself to /new).
 const form = document.querySelector("form[data-upload]");
 if (form) setUpUploadForm(form);
 
@@ -184,8 +186,9 @@ function setUpUploadForm(form) {
   });
 }
 
-// Settings and other changes: <form data-api="/api/..." data-method="POST"> sends its fields as JSON
-// to Podium's API with the session cookie and the CSRF token, then reloads (or goes to data-redirect).
+// Settings and other changes: <form data-api="/api/..." data-method="POST"> is a plain form for the
+// pages (its action); here it sends its fields as JSON to Podium's API instead, with the session
+// cookie and the CSRF token in its header, then reloads (or goes to data-redirect).
 document.querySelectorAll("form[data-api]").forEach((form) => {
   const status = document.createElement("p");
   status.className = "flash error";
@@ -197,7 +200,7 @@ document.querySelectorAll("form[data-api]").forEach((form) => {
     status.hidden = true;
     const body = {};
     for (const field of form.elements) {
-      if (!field.name) continue;
+      if (!field.name || field.name === "csrf_token") continue;
       body[field.name] = field.type === "number" ? Number(field.value) : field.value;
     }
     if (form.dataset.confirm !== undefined) {

@@ -1,0 +1,9 @@
+"""Every page route, for the platform's app to include."""
+
+from fastapi import APIRouter
+
+from podium.web import create, pages, settings_forms, signin
+
+router = APIRouter()
+for module in (pages, signin, create, settings_forms):
+    router.include_router(module.router)
