@@ -26,9 +26,14 @@ from podium.proxy.headers import header, host_name
 from podium.proxy.pages import send_error
 from podium.space_access import ACCESS_COOKIE, SpaceAccess
 from podium.supervisor import affinity_key
+from podium.web.flash import FLASH_COOKIE
+from podium.web.session import SIGNIN_COOKIE
 
 _REFRESH_S = 2
 AFFINITY_COOKIE = "podium_instance"
+# Podium's own cookies: browsers send the pages' ones to spaces too (cookies ignore ports); none is
+# the app's business.
+_PODIUMS_COOKIES = frozenset({SESSION_COOKIE, FLASH_COOKIE, SIGNIN_COOKIE, AFFINITY_COOKIE, ACCESS_COOKIE})
 
 
 def _cookie(scope: Scope, name: str) -> str | None:
@@ -100,7 +105,7 @@ class SpaceResolver:
             frame_ancestors=self._frame_ancestors(card, private),
             extra_headers=card.get("custom_headers") or {},
             on_activity=lambda: supervisor.touch(space_id),
-            withheld_cookies=frozenset({SESSION_COOKIE, AFFINITY_COOKIE, ACCESS_COOKIE}),
+            withheld_cookies=_PODIUMS_COOKIES,
             set_cookie=None if affinity == key else f"{AFFINITY_COOKIE}={key}; Path={path}; HttpOnly; SameSite=Lax",
         )
 

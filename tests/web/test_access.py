@@ -159,20 +159,21 @@ http.server.HTTPServer(("127.0.0.1", int(os.environ["GRADIO_SERVER_PORT"])), Han
 '''
 
 
-def test_a_space_server_never_receives_the_session_cookie(podium, owner: BrowserContext, tmp_path):
+def test_a_space_server_never_receives_podiums_cookies(podium, owner: BrowserContext, tmp_path):
     folder = tmp_path / "echo"
     folder.mkdir()
     (folder / "README.md").write_text("---\ntitle: Cookie echo\nsdk: gradio\n---\n")
     (folder / "app.py").write_text(COOKIE_ECHO)
     push(podium, folder, "admin/web-cookie-echo")
     wait_running(podium, "admin/web-cookie-echo")
-    # Cookies ignore ports: the browser sends the pages' session to the spaces' origin as well.
-    owner.add_cookies([{"name": "space_theme", "value": "dark", "url": podium.spaces_url}])
+    # Cookies ignore ports: the browser sends the pages' cookies to the spaces' origin as well.
+    owner.add_cookies([{"name": "space_theme", "value": "dark", "url": podium.spaces_url},
+                       {"name": "podium_flash", "value": "a-message", "url": podium.url}])
     page = owner.new_page()
     page.goto(f"{podium.spaces_url}/apps/admin/web-cookie-echo/")
     received = page.locator("#cookies").text_content()
     assert "space_theme=dark" in received
-    assert "podium_session" not in received
+    assert "podium_session" not in received and "podium_flash" not in received
 
 
 def test_signing_in_with_a_wrong_token_says_what_to_do(podium, visitor: BrowserContext):
