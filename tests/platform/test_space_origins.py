@@ -4,7 +4,9 @@ and private spaces stay invisible to visitors without a token."""
 from __future__ import annotations
 
 import httpx
+import pytest
 from huggingface_hub import HfApi
+from huggingface_hub.errors import HfHubHTTPError
 
 from tests.platform.spaces import static_space
 
@@ -61,3 +63,5 @@ def test_host_mode_reaches_spaces_whose_names_a_host_name_cannot_spell(start_pod
     assert "A static space" in httpx.get(f"{server.spaces_url}/apps/admin/My_Site.v2/").text
     unknown = {"Host": f"admin-my-site-v3.podium.test:{server.spaces_port}"}
     assert httpx.get(f"{server.spaces_url}/", headers=unknown).status_code == 404
+    with pytest.raises(HfHubHTTPError, match="would share its address admin-my-site-v2 with admin/My_Site.v2"):
+        server.api().create_repo("admin/my-site_v2", repo_type="space", space_sdk="static")

@@ -65,6 +65,10 @@ async def create_space(ctx: Context, user: User, body: CreateRepo) -> str:
     with ctx.db.session() as session:
         if ctx.db.find_space(session, space_id) is not None:
             raise ApiError(409, f"You already created this space repo: {space_id}")
+        if (twin := ctx.db.address_taken(session, space_id)) is not None:
+            raise ApiError(409, f"{space_id} would share its address {ctx.settings.space_subdomain(space_id)} with "
+                                f"{twin.space_id} (host names are lower case, with '-' for '_' and '.'); "
+                                "choose another name")
         space = Space(
             owner=owner,
             name=name,
