@@ -126,7 +126,7 @@ def test_the_owner_uses_a_private_space_in_the_browser(hosted, owner_browser, vi
     assert "podium_space_access" not in seen and "podium_session" not in seen, seen
     frame.get_by_role("button", name="Poke").click()  # the app's own POST: admitted by the cookie
     expect(frame.locator("#pokes")).to_have_text("1")
-    shot(page, "09-private-space-owner")
+    shot(page, "10-private-space-owner")
 
     with page.expect_popup() as popup:
         page.get_by_role("link", name="Open ↗").click()
@@ -161,7 +161,7 @@ def test_a_sibling_space_cannot_use_the_owners_cookie(hosted, owner_browser, sho
     report_box = app_frame(page).locator("#report")
     expect(report_box).not_to_have_text("running", timeout=20_000)
     report = json.loads(report_box.text_content())
-    shot(page, "10-sibling-space")
+    shot(page, "11-sibling-space")
 
     assert report["read"].startswith("failed: TypeError"), report["read"]
     assert report["blind_post"] == "sent" and report["form_post"] == "sent", report
