@@ -6,6 +6,11 @@ serving when the new one fails (the stage says why). A watcher notices exits (RU
 last log lines) and idle spaces (STOPPED after their sleep time); the next request wakes them. After
 `podium serve` restarts, `recover` puts every space back in the stage it should have, re-adopting
 instances that still run. Backends are reached only through `podium_runner.backend.Backend`.
+
+The stage speaks of the latest revision (`sha`), as on Hugging Face. When it does not build (or its
+configuration is wrong), the older revision that served (`serving_sha`) serves on behind the failure,
+started again where it no longer ran (asleep, paused, stopped with Podium), and the space shows the
+failure, its message and its build log until a deploy of the latest revision or a newer one succeeds.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import logging
 import shutil
 import socket
@@ -38,6 +44,11 @@ log = logging.getLogger("podium.supervisor")
 
 ERROR_TAIL_LINES = 20
 BUILD_LOG, RUN_LOG = "build.log", "run.log"  # in `logs_dir/{owner}/{name}/`
+# Also there while the space sleeps behind its latest revision's failure: that stage and message, which
+# the database holds again once the older revision wakes.
+ASLEEP_BEHIND = "asleep-behind.json"
+# Failures of the latest revision that leave the older one serving behind them (started again if need be).
+LATEST_FAILURES = (Stage.BUILD_ERROR, Stage.CONFIG_ERROR, Stage.NO_APP_FILE)
 
 
 @dataclass
@@ -140,6 +151,7 @@ class Supervisor:
         state = self.state(space_id)
         if state.task is not None and not state.task.done():
             state.task.cancel()
+        self._asleep_behind(space_id).unlink(missing_ok=True)  # the database holds the stage from now on
         # The stage changes now, not when the task first runs, so a client polling right after its
         # commit never reads the stage of the revision before.
         if waking:
@@ -161,7 +173,8 @@ class Supervisor:
         self.state(space_id).last_activity = time.monotonic()
 
     async def wake(self, space_id: str) -> None:
-        """Start a STOPPED space again from its serving revision (its environment is reused)."""
+        """Start a STOPPED space again from its serving revision (its environment is reused), behind
+        its latest revision's failure when it fell asleep behind one."""
         state = self.state(space_id)
         stage, _ = self.stage_of(space_id)
         if stage != Stage.STOPPED or (state.task is not None and not state.task.done()):
@@ -169,9 +182,28 @@ class Supervisor:
         with self.db.session() as session:
             space = self.db.find_space(session, space_id)
             sha = space.serving_sha or space.sha if space else None
-        if sha:
-            state.last_activity = time.monotonic()
+        if not sha:
+            return
+        state.last_activity = time.monotonic()
+        failure = self._asleep_behind_failure(space_id)
+        if failure is None:
             self.deploy(space_id, sha, waking=True)
+        else:
+            self._set_stage(space_id, *failure)
+            self.deploy(space_id, sha, keep_stage=True)
+
+    def _asleep_behind(self, space_id: str) -> Path:
+        return self.settings.logs_dir / space_id / ASLEEP_BEHIND
+
+    def _asleep_behind_failure(self, space_id: str) -> tuple[Stage, str | None] | None:
+        try:
+            failure = json.loads(self._asleep_behind(space_id).read_text())
+            return Stage(failure["stage"]), failure["errorMessage"]
+        except FileNotFoundError:
+            return None
+        except (ValueError, KeyError, TypeError) as exc:  # a record cut short when the machine went down
+            log.warning("%s: forgetting an unreadable %s: %s", space_id, ASLEEP_BEHIND, exc)
+            return None
 
     async def wait_until_settled(self, space_id: str, timeout: float) -> Stage:
         """Wait while the space is building or starting; return the stage it reached."""
@@ -219,28 +251,52 @@ class Supervisor:
     async def _deploy(self, space_id: str, sha: str, *, rebuild: bool, keep_stage: bool) -> None:
         state = self.state(space_id)
         try:
+            await self._attempt(state, sha, rebuild=rebuild, keep_stage=keep_stage)
+            older = None if state.serving else self._revision_behind(space_id, sha, self.stage_of(space_id)[0])
+            if older is not None:
+                # The latest revision failed while the older one was not running (asleep, paused):
+                # that one serves again behind the failure, as after a restart of `podium serve`.
+                await self._attempt(state, older, rebuild=False, keep_stage=True)
+        finally:
+            if state.task is asyncio.current_task():  # a superseded deploy leaves the new build's log open
+                state.build_log.close()
+            state.notify()  # who waits for the space to settle also waits for this task to end
+
+    async def _attempt(self, state: SpaceState, sha: str, *, rebuild: bool, keep_stage: bool) -> None:
+        try:
             await self._deploy_steps(state, sha, rebuild=rebuild, keep_stage=keep_stage)
         except asyncio.CancelledError:
             raise
         except BackendUnavailable as exc:
             self._fail(
                 state,
+                sha,
                 Stage.BUILD_ERROR,
                 f"the {self.backend.name} backend is unavailable: {exc}. Restart the space once it is back",
             )
         except Exception as exc:  # a bug must not leave the space stuck in BUILDING forever
-            log.exception("%s: deploy of %s failed", space_id, sha[:8])
-            self._fail(state, Stage.BUILD_ERROR, f"Podium failed while deploying {sha[:8]}: {exc!r}")
-        finally:
-            if state.task is asyncio.current_task():  # a superseded deploy leaves the new build's log open
-                state.build_log.close()
-            state.notify()  # who waits for the space to settle also waits for this task to end
+            log.exception("%s: deploy of %s failed", state.space_id, sha[:8])
+            self._fail(state, sha, Stage.BUILD_ERROR, f"Podium failed while deploying {sha[:8]}: {exc!r}")
 
-    def _fail(self, state: SpaceState, stage: Stage, message: str) -> None:
-        if state.serving:
+    def _fail(self, state: SpaceState, sha: str, stage: Stage, message: str) -> None:
+        if state.serving or self._revision_behind(state.space_id, sha, stage):
             message += " (the previous revision keeps serving)"
         state.build_log(message)
         self._set_stage(state.space_id, stage, message)
+
+    def _revision_behind(self, space_id: str, sha: str, stage: Stage) -> str | None:
+        """The older revision that serves behind `sha` failing with `stage`: the one that served last,
+        when the failure is one of the latest revision's `LATEST_FAILURES`."""
+        if stage not in LATEST_FAILURES:
+            return None
+        with self.db.session() as session:
+            space = self.db.find_space(session, space_id)
+            serving_sha = space.serving_sha if space else None
+        return serving_sha if serving_sha != sha else None
+
+    def _stage_when_serving(self, space_id: str, keep_stage: bool) -> tuple[Stage, str | None]:
+        """RUNNING once a revision serves, or the failure it serves behind when it `keep_stage`s."""
+        return self.stage_of(space_id) if keep_stage else (Stage.RUNNING, None)
 
     async def _deploy_steps(self, state: SpaceState, sha: str, *, rebuild: bool, keep_stage: bool) -> None:
         space_id = state.space_id
@@ -254,7 +310,7 @@ class Supervisor:
             if plan.kind != "static":
                 self.backend.check(plan)
         except SpaceConfigError as exc:
-            self._fail(state, exc.stage, str(exc))
+            self._fail(state, sha, exc.stage, str(exc))
             return
         with self.db.session() as session:
             space = self.db.find_space(session, space_id)
@@ -267,7 +323,9 @@ class Supervisor:
         if plan.kind == "static":
             await self._retire(state, reason="replaced by a static revision")
             state.static_root, state.plan = worktree, plan
-            self._set_stage(space_id, Stage.RUNNING, None, serving_sha=sha, instance_state=None)
+            self._set_stage(
+                space_id, *self._stage_when_serving(space_id, keep_stage), serving_sha=sha, instance_state=None
+            )
             return
 
         serving = state.serving
@@ -280,7 +338,7 @@ class Supervisor:
             self._finish_build(build_id, Stage.BUILD_ERROR)
             tail = "\n".join(exc.tail[-ERROR_TAIL_LINES:])
             self._fail(
-                state, Stage.BUILD_ERROR, f"build of {sha[:8]} failed: {exc}" + (f"\n{tail}" if tail else "")
+                state, sha, Stage.BUILD_ERROR, f"build of {sha[:8]} failed: {exc}" + (f"\n{tail}" if tail else "")
             )
             return
         self._finish_build(build_id, Stage.RUNNING, environment.key)
@@ -291,7 +349,7 @@ class Supervisor:
             # A new revision of a GPU space shares its devices with the old one until that one drains.
             gpu_ids = self.gpus.allocate(space_id, flavor(hardware).gpus)
         except GpuUnavailable as exc:
-            self._fail(state, Stage.RUNTIME_ERROR, str(exc))
+            self._fail(state, sha, Stage.RUNTIME_ERROR, str(exc))
             return
         ctx = RunContext(
             space_id=space_id,
@@ -309,7 +367,7 @@ class Supervisor:
             instance = await self.backend.start(plan, environment, ctx, state.run_log)
         except StartError as exc:
             self._release_gpus_if_idle(state)
-            self._fail(state, Stage.RUNTIME_ERROR, f"revision {sha[:8]} did not start: {exc}")
+            self._fail(state, sha, Stage.RUNTIME_ERROR, f"revision {sha[:8]} did not start: {exc}")
             return
         try:
             await wait_until_ready(
@@ -318,7 +376,7 @@ class Supervisor:
         except StartError as exc:
             await self.backend.stop(instance)
             self._release_gpus_if_idle(state)
-            self._fail(state, Stage.RUNTIME_ERROR, f"revision {sha[:8]} did not start: {exc}")
+            self._fail(state, sha, Stage.RUNTIME_ERROR, f"revision {sha[:8]} did not start: {exc}")
             return
         except asyncio.CancelledError:
             await self.backend.stop(instance)
@@ -328,8 +386,9 @@ class Supervisor:
         state.instance, state.plan, state.static_root = instance, plan, None
         state.last_activity = time.monotonic()
         self._record_run(space_id, sha)
-        stage, message = self.stage_of(space_id) if keep_stage else (Stage.RUNNING, None)
-        self._set_stage(space_id, stage, message, serving_sha=sha, instance_state=instance.state)
+        self._set_stage(
+            space_id, *self._stage_when_serving(space_id, keep_stage), serving_sha=sha, instance_state=instance.state
+        )
         if old is not None:
             # Requests already inside the old instance (a queued prediction, a stream) finish there;
             # new ones go to the new instance from now on.
@@ -435,6 +494,11 @@ class Supervisor:
         busy = state.task is not None and not state.task.done()
         sleep_time = self._sleep_time(state.space_id)
         if not busy and sleep_time and time.monotonic() - state.last_activity > sleep_time:
+            stage, message = self.stage_of(state.space_id)
+            if not stage.is_serving:  # the latest revision's failure, which this instance served behind
+                path = self._asleep_behind(state.space_id)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(json.dumps({"stage": stage, "errorMessage": message}))
             await self._retire(state, reason="asleep after no traffic")
             self._set_stage(
                 state.space_id,
@@ -479,7 +543,7 @@ class Supervisor:
                     continue
             if stage.is_serving or stage.is_transitional:
                 self.deploy(space_id, sha)
-            elif serving_sha and stage in (Stage.BUILD_ERROR, Stage.CONFIG_ERROR, Stage.NO_APP_FILE):
+            elif serving_sha and stage in LATEST_FAILURES:
                 # A failed new revision had left an old one serving: bring the old one back, and keep
                 # showing why the new one failed (its stage, message and build log), as before the restart.
                 self.deploy(space_id, serving_sha, keep_stage=True)

@@ -1,10 +1,15 @@
-"""The test spaces the platform stories upload, written fresh into a folder so each story can change them."""
+"""The test spaces the platform stories upload, written fresh into a folder so each story can change them,
+and how a story reads back what Podium made of them."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from tests.support.process_spaces import write_space
+from tests.support.process_spaces import stdlib_app, write_space
+
+# A requirement no index has: a push that names it fails to build.
+MISSING = "podium-no-such-package-xyz"
 
 ECHO_APP = """
 import os
@@ -74,3 +79,15 @@ def static_space(folder: Path) -> Path:
     return write_space(
         folder, "title: Plain\nsdk: static", "<h1>A static space</h1>\n", app_file="index.html"
     )
+
+
+def version_space(folder: Path, version: str, requirements: str | None = None) -> Path:
+    """A Gradio-sdk space whose app (the standard library's server, up in a moment from the shared Gradio
+    environment) answers every GET with its version."""
+    return write_space(folder, "sdk: gradio", stdlib_app(f'REPORT["version"] = "{version}"'), requirements=requirements)
+
+
+def build_events(server, space_id: str) -> list[dict]:
+    """A finished build's log as the SSE endpoint sends it: every event, with its timestamp."""
+    text = server.http().get(f"/api/spaces/{space_id}/logs/build").text
+    return [json.loads(line.removeprefix("data: ")) for line in text.splitlines() if line.startswith("data: ")]

@@ -3,23 +3,13 @@ its build and run logs."""
 
 from __future__ import annotations
 
-import json
-
 import httpx
 import pytest
 from gradio_client import Client
 
-from tests.platform.spaces import echo_space, static_space
+from tests.platform.spaces import MISSING, build_events, echo_space, static_space
 
 pytestmark = pytest.mark.slow
-
-MISSING = "podium-no-such-package-xyz"
-
-
-def build_events(server, space_id: str) -> list[dict]:
-    """A finished build's log as the SSE endpoint sends it: every event, with its timestamp."""
-    text = server.http().get(f"/api/spaces/{space_id}/logs/build").text
-    return [json.loads(line.removeprefix("data: ")) for line in text.splitlines() if line.startswith("data: ")]
 
 
 def test_spaces_come_back_in_their_stage_with_their_logs_after_podium_serve_restarts(start_podium, tmp_path):
