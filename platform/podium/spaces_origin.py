@@ -119,6 +119,12 @@ class SpaceResolver:
         return f"{own} {' '.join(allowed)}" if allowed else "*"
 
 
+def _progress(stage: Stage) -> str:
+    """The stage while it says how far the start is; behind a failed push the older revision is the
+    one starting, and the failure is the space page's to tell."""
+    return f"Stage: {stage}. " if stage.is_transitional else "Its last working revision is starting. "
+
+
 def _starting_page(space_id: str, stage: Stage) -> ASGIApp:
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         title = html.escape(space_id)
@@ -126,7 +132,7 @@ def _starting_page(space_id: str, stage: Stage) -> ASGIApp:
             f"<!doctype html><meta charset=utf-8><meta http-equiv=refresh content={_REFRESH_S}>"
             f"<title>{title} is starting</title>"
             f"<body style='font-family:system-ui,sans-serif;display:grid;place-items:center;height:90vh'>"
-            f"<div><h1>{title} is starting…</h1><p>Stage: {stage}. This page reloads itself.</p></div>\n"
+            f"<div><h1>{title} is starting…</h1><p>{_progress(stage)}This page reloads itself.</p></div>\n"
         ).encode()
         await send(
             {
