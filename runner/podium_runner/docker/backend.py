@@ -15,7 +15,7 @@ import uv
 from docker.types import DeviceRequest
 
 from podium_runner.backend import Backend, Environment, Exit, Instance, LogSink, LogTail, StartError
-from podium_runner.docker import containers
+from podium_runner.docker import containers, network
 from podium_runner.docker.bases import DEFAULT_BASE
 from podium_runner.docker.engine import Engine
 from podium_runner.docker.host import HostPackageSettings
@@ -36,7 +36,8 @@ class DockerBackend(Backend):
                  gpu_runtime: bool | None = None, reach_by_ip: bool = False):
         """`gpu_runtime` None: ask the engine (runtimes, then a probe container) before the first GPU
         space. `reach_by_ip`: reach spaces at their container IP and publish no port, for Podium
-        running in a container itself (its own image), where the host's loopback is out of reach."""
+        running in a container itself (its own image), where the host's loopback is out of reach; the
+        spaces can then reach each other too (`network.py` says why)."""
         self.engine = Engine(docker_host)
         self.flavors = flavors
         self.builder = ImageBuilder(self.engine, base_image=base_image, ml_base_image=ml_base_image,
@@ -44,6 +45,7 @@ class DockerBackend(Backend):
                                     uv_bin=Path(uv.find_uv_bin()), buildkit=buildkit)
         self._gpu_runtime = gpu_runtime
         self.reach_by_ip = reach_by_ip
+        self.network = network.for_mode(reach_by_ip)
         self._builds: dict[tuple[str, str], asyncio.Task[Environment]] = {}
 
     # -- build ----------------------------------------------------------------------------------
@@ -119,9 +121,10 @@ class DockerBackend(Backend):
                argv: tuple[str, ...], environment: dict[str, str]) -> Any:
         """The container for one start, created but not started (what `start` hands the engine)."""
         client = self.engine.client
+        network.ensure(client, self.network, ctx.space_id)
         settings = containers.run_settings(
             image=env.location, name=containers.container_name(ctx.space_id, secrets.token_hex(3)),
-            space_id=ctx.space_id, app_port=plan.app_port,
+            space_id=ctx.space_id, network=self.network.name, app_port=plan.app_port,
             publish_host=None if self.reach_by_ip else "127.0.0.1", publish_port=ctx.port,
             command=list(argv) or None, environment=environment, flavor=flavor,
             host_cpus=client.info().get("NCPU") or 1, model_cache=ctx.model_cache, gpu_ids=ctx.gpu_ids,
@@ -150,7 +153,7 @@ class DockerBackend(Backend):
 
     async def _instance(self, container_id: str, logs: LogTail, tail: int | None) -> Instance:
         attrs = await self.engine.run(lambda: self.engine.client.api.inspect_container(container_id))
-        state = containers.state_of(attrs, self.reach_by_ip)
+        state = containers.state_of(attrs, self._reach_on)
         instance = Instance(backend=self.name, space_id=state["space_id"], url=state["url"], state=state,
                             logs=logs)
         self._follow_logs(container_id, logs, asyncio.get_running_loop(), tail)
@@ -174,10 +177,17 @@ class DockerBackend(Backend):
 
         threading.Thread(target=follow, name=f"logs-{container_id[:12]}", daemon=True).start()
 
+    @property
+    def _reach_on(self) -> str | None:
+        return self.network.name if self.reach_by_ip else None
+
     async def stop(self, instance: Instance, timeout: float = 10.0) -> None:
+        await self._remove(instance.state["id"], timeout)
+
+    async def _remove(self, container_id: str, timeout: float = 10.0) -> None:
         def stop_and_remove() -> None:
             try:
-                container = self.engine.client.containers.get(instance.state["id"])
+                container = self.engine.client.containers.get(container_id)
                 container.stop(timeout=max(1, int(timeout)))
                 container.remove(force=True)
             except docker.errors.NotFound:
@@ -198,12 +208,22 @@ class DockerBackend(Backend):
         return Exit(code=state.get("ExitCode"), reason=containers.exit_reason(state))
 
     async def adopt(self, state: dict[str, Any], log: LogSink) -> Instance | None:
-        def running() -> bool:
+        """A running container on Podium's spaces network is adopted as it runs. One on another network
+        (started before spaces had their own) is removed: the caller starts the space again there."""
+        def inspect() -> dict[str, Any] | None:
             try:
-                return bool(self.engine.client.api.inspect_container(state["id"])["State"].get("Running"))
+                return self.engine.client.api.inspect_container(state["id"])
             except docker.errors.NotFound:
-                return False
-        if not state.get("id") or not await self.engine.run(running):
+                return None
+        attrs = await self.engine.run(inspect) if state.get("id") else None
+        if attrs is None or not attrs["State"].get("Running"):
+            return None
+        on = containers.networks_of(attrs)
+        if self.network.name not in on:
+            log(f"{state.get('space_id', '?')}: its container {state.get('name', state['id'][:12])} runs on the "
+                f"Docker network {', '.join(on) or '(none)'}, not on {self.network.name}; removed it, "
+                f"to start it again there")
+            await self._remove(state["id"])
             return None
         # Only new lines: what the container printed before is already in the caller's log.
         return await self._instance(state["id"], LogTail(log), tail=0)
@@ -215,7 +235,7 @@ class DockerBackend(Backend):
         def managed() -> list[dict[str, Any]]:
             api = self.engine.client.api
             found = api.containers(all=True, filters={"label": f"{containers.LABEL_MANAGED}=1"})
-            return [containers.state_of(api.inspect_container(item["Id"]), self.reach_by_ip)
+            return [containers.state_of(api.inspect_container(item["Id"]), self._reach_on)
                     for item in found if item["Id"] not in known]
         return await self.engine.run(managed)
 

@@ -1,9 +1,10 @@
 """How one space runs as a container: the hardened settings, the labels, and reading a container back.
 
 Everything here is a plain function of its inputs, so the settings a container gets can be read and
-tested in one place: loopback-only port, uid 1000, no capabilities, no privilege gain, read-only root
-with a tmpfs /tmp, a /data volume per space, the flavor's limits, the model cache read-only, GPUs by
-id, and labels that let a restarted Podium find its containers again.
+tested in one place: Podium's spaces network (`network.py`), loopback-only port, uid 1000, no
+capabilities, no privilege gain, read-only root with a tmpfs /tmp, a /data volume per space, the
+flavor's limits, the model cache read-only, GPUs by id, and labels that let a restarted Podium find
+its containers again.
 """
 
 from __future__ import annotations
@@ -32,9 +33,10 @@ def container_name(space_id: str, suffix: str) -> str:
     return "podium-" + re.sub(r"[^a-zA-Z0-9_.-]+", "-", space_id.replace("/", "--")) + "-" + suffix
 
 
-def run_settings(*, image: str, name: str, space_id: str, app_port: int, publish_host: str | None,
-                 publish_port: int, command: list[str] | None, environment: dict[str, str], flavor: Flavor,
-                 host_cpus: int, model_cache: str | None, gpu_ids: tuple[str, ...]) -> dict[str, Any]:
+def run_settings(*, image: str, name: str, space_id: str, network: str, app_port: int,
+                 publish_host: str | None, publish_port: int, command: list[str] | None,
+                 environment: dict[str, str], flavor: Flavor, host_cpus: int, model_cache: str | None,
+                 gpu_ids: tuple[str, ...]) -> dict[str, Any]:
     """Keyword arguments for docker-py's `containers.create`."""
     volumes: dict[str, dict[str, str]] = {volume_name(space_id): {"bind": DATA_DIR, "mode": "rw"}}
     if model_cache:
@@ -42,6 +44,7 @@ def run_settings(*, image: str, name: str, space_id: str, app_port: int, publish
     settings: dict[str, Any] = {
         "image": image,
         "name": name,
+        "network": network,
         "command": command,
         "environment": environment,
         "user": "1000:1000",
@@ -68,13 +71,19 @@ def run_settings(*, image: str, name: str, space_id: str, app_port: int, publish
     return settings
 
 
-def state_of(attrs: dict[str, Any], reach_by_ip: bool) -> dict[str, Any]:
-    """The `Instance.state` of a container, from what the engine says about it (inspect data)."""
+def networks_of(attrs: dict[str, Any]) -> list[str]:
+    """The names of the networks a container is on (inspect data)."""
+    return list(attrs["NetworkSettings"].get("Networks") or {})
+
+
+def state_of(attrs: dict[str, Any], reach_on: str | None) -> dict[str, Any]:
+    """The `Instance.state` of a container, from what the engine says about it (inspect data).
+
+    `reach_on`: the network whose IP Podium reaches it at; None, its port published on the host."""
     labels = attrs["Config"].get("Labels") or {}
     app_port = labels.get(LABEL_APP_PORT, "")
-    if reach_by_ip:
-        networks = attrs["NetworkSettings"].get("Networks") or {}
-        address = next((net["IPAddress"] for net in networks.values() if net.get("IPAddress")), "")
+    if reach_on is not None:
+        address = ((attrs["NetworkSettings"].get("Networks") or {}).get(reach_on) or {}).get("IPAddress")
         url = f"http://{address}:{app_port}" if address else ""
     else:
         bindings = (attrs["NetworkSettings"].get("Ports") or {}).get(f"{app_port}/tcp") or []

@@ -1,0 +1,118 @@
+"""The Docker network that space containers run on, which Podium creates when it first needs it.
+
+On the engine's default bridge every container reaches every other one at its IP: one space could
+call another's app port (a private space), or the unauthenticated reload server Gradio's `spaces`
+package starts on 7887. So spaces get a network of their own, a bridge with inter-container
+communication off (`com.docker.network.bridge.enable_icc=false`): dockerd then drops whatever one
+container on the bridge sends to another (iptables `FORWARD -i br -o br -j DROP`; it filters IP only,
+and spaces run without CAP_NET_RAW to send raw frames). The host, and through masquerading the
+world outside, stay reachable (spaces download models), and Podium reaches each space at its port
+published on 127.0.0.1.
+
+`reach_by_ip` (Podium in a container of its own, reaching spaces at their IPs) cannot work with
+that: Podium's container would be one more container on the bridge, cut off like the spaces. There
+the spaces run on a bridge with inter-container communication on, which Podium's own container
+joins: spaces can reach each other, as on the default bridge, but no longer the engine's other
+containers. Podium's container on the host's network (`--network host`, without `reach_by_ip`)
+keeps them apart.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+import docker.errors
+
+from podium_runner.backend import StartError
+
+ICC_OPTION = "com.docker.network.bridge.enable_icc"
+_OWN_CONTAINER = re.compile(r"/containers/([0-9a-f]{64})/")  # the engine mounts /etc/hosts from there
+
+
+@dataclass(frozen=True)
+class SpacesNetwork:
+    name: str
+    icc: bool  # whether containers on it reach each other
+    podium_joins: bool = False  # whether Podium's own container, if it runs in one, is connected to it
+
+    def settings(self) -> dict[str, object]:
+        """Keyword arguments for docker-py's `api.create_network`."""
+        return {"name": self.name, "driver": "bridge", "options": {ICC_OPTION: str(self.icc).lower()},
+                "labels": {"org.podium.managed": "1"}, "check_duplicate": True}
+
+    def differences(self, attrs: dict) -> list[str]:
+        """How an existing network (inspect data) differs from what Podium needs, in words."""
+        found = []
+        if attrs.get("Driver") != "bridge":
+            found.append(f"its driver is {attrs.get('Driver')}, not bridge")
+        icc = (attrs.get("Options") or {}).get(ICC_OPTION, "true").lower() == "true"
+        if icc != self.icc:
+            found.append(f"inter-container communication is {'on' if icc else 'off'} ({ICC_OPTION})")
+        if attrs.get("Internal"):
+            found.append("it is internal (no way out for downloads)")
+        return found
+
+
+ISOLATED = SpacesNetwork("podium-spaces", icc=False)
+SHARED = SpacesNetwork("podium-spaces-shared", icc=True, podium_joins=True)  # for reach_by_ip
+
+_creating = threading.Lock()
+
+
+def for_mode(reach_by_ip: bool) -> SpacesNetwork:
+    return SHARED if reach_by_ip else ISOLATED
+
+
+def ensure(client: docker.DockerClient, network: SpacesNetwork, space_id: str) -> None:
+    """Create `network` unless it exists, refuse one that exists with other settings, and connect
+    Podium's own container to it if it should."""
+    with _creating:  # spaces starting at once would otherwise create it twice
+        try:
+            attrs = client.api.inspect_network(network.name)
+        except docker.errors.NotFound:
+            try:
+                client.api.create_network(**network.settings())
+            except docker.errors.APIError as exc:
+                if exc.status_code != 409:  # 409: another Podium created it just now
+                    raise
+            attrs = client.api.inspect_network(network.name)
+        differences = network.differences(attrs)
+        if differences:
+            raise StartError(f"{space_id}: the Docker network {network.name} exists, but {'; '.join(differences)}. "
+                             f"Stop the containers on it and remove it (docker network rm {network.name}); "
+                             f"Podium creates it again as it needs it")
+        if network.podium_joins:
+            _join(client, network, space_id)
+
+
+def own_container_id(mountinfo: Path = Path("/proc/self/mountinfo")) -> str | None:
+    """The id of the container this process runs in, if the engine made one (else None)."""
+    try:
+        match = _OWN_CONTAINER.search(mountinfo.read_text())
+    except OSError:
+        return None
+    return match.group(1) if match else None
+
+
+def _join(client: docker.DockerClient, network: SpacesNetwork, space_id: str) -> None:
+    """Connect Podium's own container to `network`, so that it reaches the spaces at their IPs."""
+    container_id = own_container_id()
+    if container_id is None:
+        return  # Podium runs on a host, which reaches every bridge
+    try:
+        networks = client.api.inspect_container(container_id)["NetworkSettings"]["Networks"] or {}
+    except docker.errors.NotFound:
+        return  # a container of another engine: only an operator can route from there
+    if network.name in networks:
+        return
+    try:
+        client.api.connect_container_to_network(container_id, network.name)
+    except docker.errors.APIError as exc:
+        raise StartError(f"{space_id}: Podium could not connect its own container {container_id[:12]} to the "
+                         f"Docker network {network.name}, where it reaches spaces at their IPs: "
+                         f"{exc.explanation or exc}. Run Podium's container with --network {network.name}, "
+                         f"or on the host's network without PODIUM_DOCKER_REACH_BY_IP") from None
