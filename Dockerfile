@@ -31,7 +31,7 @@ COPY runner /src/runner
 RUN uv pip install --no-cache --no-deps /src && rm -rf /src
 
 # Podium listens on every interface of its container (publish the ports you want on the host) and
-# reaches the spaces it starts by their container IPs on the engine's default bridge.
+# reaches the spaces it starts by their container IPs on the podium-spaces-shared network it joins.
 ENV PODIUM_HOST=0.0.0.0 PODIUM_PORT=7860 PODIUM_SPACES_PORT=7861 PODIUM_DATA_DIR=/data \
     PODIUM_BACKEND=docker PODIUM_DOCKER_REACH_BY_IP=true
 # Not root: the docker socket is reached through its group (docker run --group-add).

@@ -183,6 +183,7 @@ def test_a_failed_build_leaves_the_old_revision_serving_and_says_why(podium, ech
     runtime = podium.wait_for_stage(SPACE)
     assert runtime["stage"] == "BUILD_ERROR"
     assert "podium-no-such-package-xyz" in runtime["errorMessage"]
+    assert runtime["errorMessage"].count("not found in the package registry") == 1  # uv's words, once
     assert "previous revision keeps serving" in runtime["errorMessage"]
     assert about(podium).startswith("v2 ")
     build_log = "".join(api.fetch_space_logs(SPACE, build=True))

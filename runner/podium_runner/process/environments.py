@@ -167,8 +167,8 @@ class EnvironmentStore:
             raise
         if code != 0:
             raise BuildError(
-                f"the build step `uv {args[0]}` failed with exit code {code}; uv's own message is "
-                f"in the build log. Fix requirements.txt (a misspelt name, a version that does not exist, "
-                f"a conflict) and push again. Last lines:\n" + "\n".join(tail.last(15)),
+                f"the build step `uv {args[0]}` failed with exit code {code}; uv's own message ends the "
+                f"build log. Fix requirements.txt (a misspelt name, a version that does not exist, "
+                f"a conflict) and push again.",
                 tail=tail.last(),
             )
