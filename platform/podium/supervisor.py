@@ -535,9 +535,12 @@ class Supervisor:
                     self.gpus.adopt(space_id, instance.state.get("gpu_ids", ()))
                     state.plan = await self._plan_for(space_id, serving_sha)
                     known.add(self.backend.instance_id(instance.state))
+                    # A latest revision that did not start stays the news; this older one serves behind it.
+                    behind_failure = stage is Stage.RUNTIME_ERROR and serving_sha != sha
                     if stage in (Stage.RUNNING_BUILDING, Stage.RUNNING_APP_STARTING):
                         self.deploy(space_id, sha)
-                    elif stage in (Stage.RUNNING, Stage.RUNTIME_ERROR, Stage.BUILDING, Stage.APP_STARTING):
+                    elif stage in (Stage.RUNNING, Stage.RUNTIME_ERROR, Stage.BUILDING, Stage.APP_STARTING) \
+                            and not behind_failure:
                         self._set_stage(space_id, Stage.RUNNING, None)
                     log.info("%s: re-adopted its running instance", space_id)
                     continue

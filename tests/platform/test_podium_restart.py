@@ -7,7 +7,8 @@ import httpx
 import pytest
 from gradio_client import Client
 
-from tests.platform.spaces import MISSING, build_events, echo_space, static_space
+from tests.platform.spaces import MISSING, build_events, echo_space, static_space, version_space
+from tests.support.process_spaces import write_space
 
 pytestmark = pytest.mark.slow
 
@@ -20,10 +21,18 @@ def test_spaces_come_back_in_their_stage_with_their_logs_after_podium_serve_rest
         ("admin/page", "static", static_space(tmp_path / "page")),
         ("admin/resting", "gradio", echo_space(tmp_path / "resting")),
         ("admin/broken", "gradio", echo_space(tmp_path / "broken", requirements=f"{MISSING}==1.0\n")),
+        ("admin/unstartable", "gradio", version_space(tmp_path / "unstartable", "v1")),
     ]:
         api.create_repo(space, repo_type="space", space_sdk=sdk)
         api.upload_folder(repo_id=space, folder_path=folder, repo_type="space")
     api.pause_space("admin/resting")
+    assert first.wait_for_stage("admin/unstartable")["stage"] == "RUNNING"
+    # Its next revision builds but exits at start: v1 serves on behind the failure.
+    refusing = write_space(tmp_path / "unstartable-v2", "sdk: gradio", "raise SystemExit('v2 will not start')\n")
+    api.upload_folder(repo_id="admin/unstartable", folder_path=refusing, repo_type="space")
+    unstartable = first.wait_for_stage("admin/unstartable")
+    assert unstartable["stage"] == "RUNTIME_ERROR", unstartable
+    assert unstartable["errorMessage"].endswith("(the previous revision keeps serving)")
     assert first.wait_for_stage("admin/keeps")["stage"] == "RUNNING"
     assert first.wait_for_stage("admin/page")["stage"] == "RUNNING"
     assert first.wait_for_stage("admin/broken")["stage"] == "BUILD_ERROR"
@@ -48,6 +57,9 @@ def test_spaces_come_back_in_their_stage_with_their_logs_after_podium_serve_rest
     assert MISSING in "".join(api.fetch_space_logs("admin/broken", build=True))
     assert MISSING in httpx.get(f"{second.url}/spaces/admin/broken/logs").text
     assert "Running on local URL" in "".join(api.fetch_space_logs("admin/keeps"))
+    # The re-adopted v1 serves on, and the space still says its latest revision did not start.
+    assert api.get_space_runtime("admin/unstartable").raw == unstartable
+    assert httpx.get(f"{second.spaces_url}/apps/admin/unstartable/").json()["version"] == "v1"
 
 
 def test_after_a_restart_the_old_revision_serves_again_and_the_failed_build_still_says_why(start_podium, tmp_path):
