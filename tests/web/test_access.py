@@ -83,8 +83,11 @@ async function attempt(name, action) {
     await fetch(PAGES + "/api/spaces/admin/web-victim/pause", BLIND);
     return "sent";
   });
-  await attempt("blind_template", async () => {
-    await fetch(PAGES + "/spaces/admin/web-victim/template?sdk=static", BLIND);
+  await attempt("blind_create", async () => {
+    const form = new FormData();
+    const fields = { owner: "admin", name: "web-planted", sdk: "static", source: "template" };
+    for (const [key, value] of Object.entries(fields)) form.append(key, value);
+    await fetch(PAGES + "/new", { ...BLIND, body: form });
     return "sent";
   });
   document.getElementById("report").textContent = JSON.stringify(report);
@@ -113,12 +116,13 @@ def test_a_hostile_space_cannot_act_as_the_signed_in_owner(podium, owner: Browse
     assert report["parent"].startswith("failed: SecurityError")
     assert report["settings"].startswith("failed: TypeError"), report["settings"]
     assert report["api_write"].startswith("failed: TypeError"), report["api_write"]
-    assert report["blind_pause"] == "sent" and report["blind_template"] == "sent"
+    assert report["blind_pause"] == "sent" and report["blind_create"] == "sent"
 
     http = podium.http()
     assert "PWNED" not in http.get("/api/spaces/admin/web-victim/variables").json()
     assert http.get("/api/spaces/admin/web-victim/runtime").json()["stage"] == "RUNNING"
     assert podium.api().space_info("admin/web-victim").sha == victim_head
+    assert http.get("/api/spaces/admin/web-planted").status_code == 404
 
     # The same changes made by Podium's own page, with its CSRF token, do work: the refusal above
     # was the token's doing, not a broken endpoint.

@@ -41,6 +41,7 @@ def test_create_a_gradio_space_by_dropping_a_folder_and_use_it(podium, owner: Br
 
     page.wait_for_url(f"{podium.url}/spaces/admin/web-greeter")
     assert page.evaluate("sessionStorage.getItem('progress')") == "shown"
+    expect(page.locator("main > .flash")).to_contain_text("Created admin/web-greeter; it builds now.")
     log = page.locator("#stage-log")
     expect(log).to_contain_text("BUILDING", timeout=30_000)
     shot(page, "02-building")

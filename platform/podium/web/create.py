@@ -3,8 +3,9 @@
 The form works without JavaScript: it posts here (multipart, with the page's `csrf_token`) and the
 space is made with the API's own functions: `create_space`, then `apply_commit` for a template or
 `replace_files` for an upload, which is checked before the space is made so a refused upload leaves
-nothing behind. With JavaScript, podium.js sends the same form through the API instead
-(`POST /api/repos/create`, then the plain upload with a progress bar, or the template route below).
+nothing behind. With JavaScript, podium.js posts the same form here (for its progress bar and a
+dropped folder's paths) and asks for JSON: a refusal is `{"error": ...}` with its status, shown in
+place, and a new space is a 201 at its `Location`, where the script goes.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from podium.uploads import without_top_folder
 from podium.web import flash
 from podium.web.access import (
     PageError,
+    Visitor,
     context_of,
-    editable_space,
     identify,
     require_change_allowed,
     signed_in,
@@ -85,9 +86,25 @@ async def _new_files(space_id: str, fields: dict[str, str], form: FormData, limi
         raise ApiError(400, f"{space_id}: {exc}") from None
 
 
-def _form_again(request: Request, fields: dict[str, str], error: ApiError) -> Response:
+def _asks_for_json(request: Request) -> bool:
+    return "application/json" in request.headers.get("accept", "")
+
+
+def _refused(request: Request, fields: dict[str, str], error: ApiError) -> Response:
+    """The form again, saying why; to podium.js, the reason alone."""
+    if _asks_for_json(request):
+        return JSONResponse({"error": error.message}, status_code=error.status)
     return render(request, "new.html", status_code=error.status, sdks=TEMPLATE_SDKS, form=fields,
                   flashes=[("error", error.message)])
+
+
+def _created(request: Request, visitor: Visitor, space_id: str) -> Response:
+    """A 303 to the new space, whose page says it builds; to podium.js, a 201 at the same place: it
+    goes there itself (XMLHttpRequest would follow a 303 and spend the message on a page it drops)."""
+    response = flash.redirect(request, visitor, f"/spaces/{space_id}", "ok", f"Created {space_id}; it builds now.")
+    if _asks_for_json(request):
+        response.status_code = 201
+    return response
 
 
 @router.post("/new")
@@ -98,7 +115,7 @@ async def create_from_form(request: Request):
     try:
         form = await read_upload_form(request, "the new space", limits)
     except ApiError as exc:
-        return _form_again(request, {}, exc)
+        return _refused(request, {}, exc)
     require_change_allowed(request, _text(form, "csrf_token"))
     fields = {key: _text(form, key) for key in FIELDS}
     space_id = f"{fields['owner']}/{fields['name']}"
@@ -108,22 +125,9 @@ async def create_from_form(request: Request):
                                                          organization=fields["owner"], sdk=fields["sdk"],
                                                          private=fields["private"] == "true"))
     except ApiError as exc:
-        return _form_again(request, fields, exc)
+        return _refused(request, fields, exc)
     if fields["source"] == "upload":
         await replace_files(ctx, space_id, changes)
     else:
         await apply_commit(ctx, space_id, changes, f"Start from the {fields['sdk']} template")
-    return flash.redirect(request, visitor, f"/spaces/{space_id}", "ok", f"Created {space_id}; it builds now.")
-
-
-@router.post("/spaces/{owner}/{name}/template")
-async def start_from_template(request: Request, owner: str, name: str, sdk: str):
-    """The template's files for a space the page's script just made with the API."""
-    require_change_allowed(request, None)
-    space = editable_space(request, owner, name)
-    try:
-        changes = template_files(sdk, name)
-    except ValueError as exc:
-        raise PageError(400, "No such template", f"{space.space_id}: {exc}") from None
-    sha = await apply_commit(context_of(request), space.space_id, changes, f"Start from the {sdk} template")
-    return JSONResponse({"sha": sha, "url": f"/spaces/{space.space_id}"})
+    return _created(request, visitor, space_id)

@@ -48,8 +48,8 @@ document.querySelectorAll("textarea[data-copy]").forEach((area) => {
   area.addEventListener("focus", () => area.select());
 });
 
-// New space: collect dropped folders (keeping relative paths) and send them with a progress bar,
-// through the API (without this script the form posts itself to /new).
+// New space: collect dropped folders (keeping relative paths) and send them to /new with a progress
+// bar (without this script the form posts itself there).
 const form = document.querySelector("form[data-upload]");
 if (form) setUpUploadForm(form);
 
@@ -119,70 +119,36 @@ function setUpUploadForm(form) {
     errorBox.hidden = false;
     errorBox.scrollIntoView({ block: "nearest" });
   };
-  const call = async (url, init) => {
-    const response = await fetch(url, { credentials: "same-origin", ...init,
-      headers: { "X-CSRF-Token": csrf, ...(init.headers || {}) } });
-    const answer = await response.json().catch(() => ({}));
-    return { ok: response.ok, status: response.status, answer };
-  };
-  // The upload goes through XMLHttpRequest: fetch cannot report upload progress.
-  const upload = (url, data) => new Promise((resolve) => {
-    const request = new XMLHttpRequest();
-    request.open("POST", url);
-    request.setRequestHeader("X-CSRF-Token", csrf);
-    request.upload.onprogress = (e) => { if (e.lengthComputable) progress.value = (100 * e.loaded) / e.total; };
-    request.onload = () => {
-      let answer = {};
-      try { answer = JSON.parse(request.responseText); } catch { /* not JSON: use the status */ }
-      resolve({ ok: request.status < 300, status: request.status, answer });
-    };
-    request.onerror = () => resolve({ ok: false, status: 0, answer: {} });
-    request.send(data);
-  });
-  let created = null; // a space this page already made, so a retried upload does not meet 409
-
-  form.addEventListener("submit", async (event) => {
+  // The form goes to /new as it would without this script, with the chosen files named by their
+  // paths, through XMLHttpRequest: fetch cannot report upload progress. Asked for JSON, /new
+  // answers a new space with 201 at its Location, and a refusal with {"error": ...}.
+  form.addEventListener("submit", (event) => {
     event.preventDefault();
     errorBox.hidden = true;
-    const fields = new FormData(form);
-    const owner = fields.get("owner").trim();
-    const name = fields.get("name").trim();
-    const sdk = fields.get("sdk");
-    const id = `${owner}/${name}`;
-    const fromTemplate = fields.get("source") === "template";
-    if (!fromTemplate && !chosen.length) return fail("Choose a folder or a .zip to upload, or start from a template.");
+    const data = new FormData(form);
+    data.delete("folder");
+    data.delete("files");
+    for (const [path, file] of chosen) data.append("files", file, path);
     const submit = form.querySelector('button[type="submit"]');
     submit.disabled = true;
-    try {
-      if (created !== id) {
-        const made = await call("/api/repos/create", {
-          method: "POST", headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ type: "space", name, organization: owner, sdk, private: fields.get("private") === "true" }),
-        });
-        if (!made.ok) return fail(made.answer.error || `Creating ${id} failed (HTTP ${made.status}).`);
-        created = id;
-      }
-      let result;
-      if (fromTemplate) {
-        result = await call(`/spaces/${id}/template?sdk=${encodeURIComponent(sdk)}`, { method: "POST" });
-      } else {
-        const data = new FormData();
-        for (const [path, file] of chosen) data.append("files", file, path);
-        progressBox.hidden = false;
-        progress.value = 0;
-        result = await upload(`/api/spaces/${id}/upload`, data);
-      }
-      if (!result.ok) {
-        return fail(`${id} was created, but its files were refused: ${result.answer.error || `HTTP ${result.status}`}. ` +
-          "Fix them and press Create space again to upload them to it.");
-      }
-      progress.value = 100;
-      location.assign(`/spaces/${id}`);
-    } catch {
-      fail("Podium could not be reached. Check the connection and try again.");
-    } finally {
+    progressBox.hidden = !chosen.length;
+    progress.value = 0;
+    const request = new XMLHttpRequest();
+    request.open("POST", form.action);
+    request.setRequestHeader("Accept", "application/json");
+    request.upload.onprogress = (e) => { if (e.lengthComputable) progress.value = (100 * e.loaded) / e.total; };
+    request.onload = () => {
+      if (request.status === 201) { location.assign(request.getResponseHeader("Location")); return; }
+      let answer = {};
+      try { answer = JSON.parse(request.responseText); } catch { /* not JSON: use the status */ }
+      fail(answer.error || `Podium answered HTTP ${request.status}.`);
       submit.disabled = false;
-    }
+    };
+    request.onerror = () => {
+      fail("Podium could not be reached. Check the connection and try again.");
+      submit.disabled = false;
+    };
+    request.send(data);
   });
 }
 
