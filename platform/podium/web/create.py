@@ -29,7 +29,7 @@ from podium.web.access import (
     require_change_allowed,
     signed_in,
 )
-from podium.web.routing import PageRoute
+from podium.web.routing import PageRoute, asks_for_json
 from podium.web.space_templates import TEMPLATE_SDKS, template_files
 from podium.web.templating import render
 
@@ -86,13 +86,9 @@ async def _new_files(space_id: str, fields: dict[str, str], form: FormData, limi
         raise ApiError(400, f"{space_id}: {exc}") from None
 
 
-def _asks_for_json(request: Request) -> bool:
-    return "application/json" in request.headers.get("accept", "")
-
-
 def _refused(request: Request, fields: dict[str, str], error: ApiError) -> Response:
     """The form again, saying why; to podium.js, the reason alone."""
-    if _asks_for_json(request):
+    if asks_for_json(request):
         return JSONResponse({"error": error.message}, status_code=error.status)
     return render(request, "new.html", status_code=error.status, sdks=TEMPLATE_SDKS, form=fields,
                   flashes=[("error", error.message)])
@@ -102,7 +98,7 @@ def _created(request: Request, visitor: Visitor, space_id: str) -> Response:
     """A 303 to the new space, whose page says it builds; to podium.js, a 201 at the same place: it
     goes there itself (XMLHttpRequest would follow a 303 and spend the message on a page it drops)."""
     response = flash.redirect(request, visitor, f"/spaces/{space_id}", "ok", f"Created {space_id}; it builds now.")
-    if _asks_for_json(request):
+    if asks_for_json(request):
         response.status_code = 201
     return response
 

@@ -13,6 +13,11 @@ from podium.web.access import PageError
 from podium.web.templating import render
 
 
+def asks_for_json(request: Request) -> bool:
+    """podium.js asks for the reason alone (`Accept: application/json`); a browser gets a page."""
+    return "application/json" in request.headers.get("accept", "")
+
+
 class PageRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -21,7 +26,7 @@ class PageRoute(APIRoute):
             try:
                 return await handler(request)
             except PageError as error:
-                if "application/json" in request.headers.get("accept", ""):
+                if asks_for_json(request):
                     return JSONResponse({"error": error.message}, status_code=error.status)
                 return render(request, "error.html", status_code=error.status, title=error.title,
                               message=error.message)
