@@ -31,6 +31,12 @@ ACCESS_COOKIE = "podium_space_access"
 TICKET_LIFETIME_S = 60
 ACCESS_LIFETIME_S = 12 * 3600
 _TICKET, _ACCESS = "space-ticket", "space-access"
+_TICKET_KEY = TICKET_PARAM.encode()
+
+
+def _claims(space_id: str, user: User) -> dict[str, object]:
+    """What a ticket and the cookie it becomes say: this space, for this user."""
+    return {"s": space_id, "u": user.name, "a": user.admin}
 
 
 def with_ticket(url: str, ticket: str) -> str:
@@ -53,7 +59,7 @@ class SpaceAccess:
         self._signer = signer
 
     def ticket(self, space_id: str, user: User) -> str:
-        return self._signer.sign(_TICKET, {"s": space_id, "u": user.name, "a": user.admin}, TICKET_LIFETIME_S)
+        return self._signer.sign(_TICKET, _claims(space_id, user), TICKET_LIFETIME_S)
 
     def _user(self, purpose: str, space_id: str, note: str | None) -> User | None:
         claims = self._signer.unsign(purpose, note)
@@ -64,12 +70,15 @@ class SpaceAccess:
     def redeem(self, space_id: str, scope: Scope) -> tuple[User, RedeemedTicket] | None:
         """For a request that carries a valid ticket into this space: who it is for, and the
         response that sets the space's cookie and sends the browser on without the ticket."""
-        query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        query_string = scope.get("query_string", b"")
+        if _TICKET_KEY not in query_string:  # the common case, on every request of a space: no parsing
+            return None
+        query = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
         tickets = [value for key, value in query if key == TICKET_PARAM]
         user = self._user(_TICKET, space_id, tickets[0]) if len(tickets) == 1 else None
         if user is None:
             return None
-        cookie = self._signer.sign(_ACCESS, {"s": space_id, "u": user.name, "a": user.admin}, ACCESS_LIFETIME_S)
+        cookie = self._signer.sign(_ACCESS, _claims(space_id, user), ACCESS_LIFETIME_S)
         rest = urlencode([(key, value) for key, value in query if key != TICKET_PARAM])
         raw = scope.get("raw_path")
         path = raw.decode("latin-1") if raw else quote(scope.get("root_path", "") + scope["path"])

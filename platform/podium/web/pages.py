@@ -136,11 +136,11 @@ def _enter(request: Request, owner: str, name: str, embedded: bool) -> RedirectR
     space = readable_space(request, owner, name)
     view = _view(request, space)
     url = view.embed_url if embedded else view.app_url
+    if not view.browsable:
+        raise PageError(409, "Private spaces need a host of their own", PRIVATE_APP_MESSAGE)
     if space.private:
-        ctx = context_of(request)
-        if ctx.settings.domain is None:
-            raise PageError(409, "Private spaces need a host of their own", PRIVATE_APP_MESSAGE)
-        url = with_ticket(url, SpaceAccess(ctx.signer).ticket(space.space_id, request.state.visitor.user))
+        signer = context_of(request).signer
+        url = with_ticket(url, SpaceAccess(signer).ticket(space.space_id, request.state.visitor.user))
     # The ticket is good for a minute: neither this answer nor the page it leads to may be kept.
     return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store",
                                                            "Referrer-Policy": "no-referrer"})
