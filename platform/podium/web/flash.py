@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from podium.web.access import Visitor, context_of
+from podium.web.session import set_page_cookie
 
 FLASH_COOKIE = "podium_flash"
 FLASH_LIFETIME_S = 60
@@ -32,8 +33,7 @@ def redirect(request: Request, visitor: Visitor, url: str, kind: str, message: s
     claims = {"k": kind, "m": message, "s": _session_mark(request, visitor)}
     note = context_of(request).signer.sign(_PURPOSE, claims, FLASH_LIFETIME_S)
     response = RedirectResponse(url, status_code=303)
-    response.set_cookie(FLASH_COOKIE, note, max_age=FLASH_LIFETIME_S, httponly=True, samesite="lax", path="/",
-                        secure=request.url.scheme == "https")
+    set_page_cookie(request, response, FLASH_COOKIE, note, FLASH_LIFETIME_S)
     return response
 
 

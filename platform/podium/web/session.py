@@ -13,6 +13,9 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 
+from starlette.requests import Request
+from starlette.responses import Response
+
 from podium.signing import Signer
 
 CSRF_FIELD = "csrf_token"
@@ -24,6 +27,15 @@ SIGNIN_LIFETIME_S = 3600
 CSRF_HEADER = "x-csrf-token"
 SESSION_LIFETIME_S = 14 * 24 * 3600
 _SESSION = "session"
+
+
+def set_page_cookie(request: Request, response: Response, name: str, value: str, max_age: int,
+                    path: str = "/") -> None:
+    """How each of the pages' cookies is set. No Domain attribute: host-only. HttpOnly: no script can
+    read it. SameSite=Lax: not sent on other sites' sub-requests (spaces on another port are
+    same-site, which is what the CSRF tokens are for). Secure where the pages are served over https."""
+    response.set_cookie(name, value, max_age=max_age, path=path, httponly=True, samesite="lax",
+                        secure=request.url.scheme == "https")
 
 
 @dataclass(frozen=True)

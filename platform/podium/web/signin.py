@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from podium.auth import SESSION_COOKIE, user_for_token
 from podium.web.access import context_of, require_change_allowed, signer
 from podium.web.routing import PageRoute
-from podium.web.session import SESSION_LIFETIME_S, SIGNIN_COOKIE, SIGNIN_LIFETIME_S
+from podium.web.session import SESSION_LIFETIME_S, SIGNIN_COOKIE, SIGNIN_LIFETIME_S, set_page_cookie
 from podium.web.templating import render
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
@@ -27,8 +27,7 @@ def _signin_form(request: Request, next: str, status_code: int = 200, error: str
     response = render(request, "signin.html", status_code=status_code, next=_local(next),
                       signin_csrf=signer(request).signin_token(nonce),
                       flashes=[("error", error)] if error else [])
-    response.set_cookie(SIGNIN_COOKIE, nonce, max_age=SIGNIN_LIFETIME_S, httponly=True, samesite="lax",
-                        path="/signin", secure=request.url.scheme == "https")
+    set_page_cookie(request, response, SIGNIN_COOKIE, nonce, SIGNIN_LIFETIME_S, path="/signin")
     return response
 
 
@@ -48,11 +47,8 @@ def signin(request: Request, token: str = Form(""), next: str = Form("/"), csrf_
                                                 "when Podium first started, or make one with `podium token`.")
     response = RedirectResponse(_local(next), status_code=303)
     response.delete_cookie(SIGNIN_COOKIE, path="/signin")
-    # No Domain attribute: host-only. HttpOnly: no script can read it. SameSite=Lax: not sent on
-    # other sites' sub-requests; spaces on another port are same-site, which is what the CSRF token is for.
-    cookie = signer(request).issue(user.name, user.admin)
-    response.set_cookie(SESSION_COOKIE, cookie, max_age=SESSION_LIFETIME_S, httponly=True, samesite="lax",
-                        path="/", secure=request.url.scheme == "https")
+    set_page_cookie(request, response, SESSION_COOKIE, signer(request).issue(user.name, user.admin),
+                    SESSION_LIFETIME_S)
     return response
 
 
