@@ -104,9 +104,13 @@ class Supervisor:
     def state(self, space_id: str) -> SpaceState:
         if space_id not in self.states:
             # Both logs live on disk too, so they outlive a restart of `podium serve`.
-            logs = self.settings.logs_dir / space_id
+            logs = self._logs_of(space_id)
             self.states[space_id] = SpaceState(space_id, LogStream(logs / BUILD_LOG), LogStream(logs / RUN_LOG))
         return self.states[space_id]
+
+    def _logs_of(self, space_id: str) -> Path:
+        """The space's folder of what outlives a restart of `podium serve`: its logs, its asleep-behind record."""
+        return self.settings.logs_dir / space_id
 
     def repo(self, space_id: str) -> SpaceRepo:
         return SpaceRepo(self.settings.repos_dir / f"{space_id}.git")
@@ -193,7 +197,7 @@ class Supervisor:
             self.deploy(space_id, sha, keep_stage=True)
 
     def _asleep_behind(self, space_id: str) -> Path:
-        return self.settings.logs_dir / space_id / ASLEEP_BEHIND
+        return self._logs_of(space_id) / ASLEEP_BEHIND
 
     def _asleep_behind_failure(self, space_id: str) -> tuple[Stage, str | None] | None:
         try:
@@ -234,7 +238,7 @@ class Supervisor:
         state.run_log.release()
         owner, _, name = space_id.partition("/")
         await asyncio.to_thread(shutil.rmtree, self.settings.worktrees_dir / owner / name, True)
-        await asyncio.to_thread(shutil.rmtree, self.settings.logs_dir / owner / name, True)
+        await asyncio.to_thread(shutil.rmtree, self._logs_of(space_id), True)
         await asyncio.to_thread(self.repo(space_id).delete)
 
     async def _halt(self, space_id: str, stage: Stage, message: str | None) -> None:
