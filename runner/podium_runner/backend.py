@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from podium_runner.loglines import cap
 from podium_runner.plan import BuildPlan, RunContext
 
 LogSink = Callable[[str], None]
@@ -43,13 +44,15 @@ class BackendUnavailable(RunnerError):
 
 
 class LogTail:
-    """Keeps the last lines of a stream and forwards every line to an optional sink."""
+    """Keeps the last lines of a stream and forwards every line to an optional sink, each cut to
+    `MAX_LINE_BYTES` (the readers already split their streams so; this holds for any other caller)."""
 
     def __init__(self, sink: LogSink | None = None, size: int = TAIL_LINES):
         self.lines: collections.deque[str] = collections.deque(maxlen=size)
         self.sink = sink
 
     def __call__(self, line: str) -> None:
+        line = cap(line)
         self.lines.append(line)
         if self.sink is not None:
             self.sink(line)

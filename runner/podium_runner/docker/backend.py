@@ -21,6 +21,7 @@ from podium_runner.docker.engine import Engine
 from podium_runner.docker.host import HostPackageSettings
 from podium_runner.docker.images import ImageBuilder
 from podium_runner.hardware import FLAVORS, Flavor
+from podium_runner.loglines import LineSplitter
 from podium_runner.plan import BuildPlan, RunContext
 
 NO_GPU_RUNTIME = "this host has no NVIDIA container runtime"
@@ -162,18 +163,17 @@ class DockerBackend(Backend):
     def _follow_logs(self, container_id: str, logs: LogTail, loop: asyncio.AbstractEventLoop,
                      tail: int | None) -> None:
         def follow() -> None:
-            pending = b""
+            splitter = LineSplitter()  # an app printing without newlines costs Podium bounded memory
             try:
                 stream = self.engine.client.api.logs(container_id, stream=True, follow=True,
                                                      tail="all" if tail is None else tail)
                 for chunk in stream:
-                    *lines, pending = (pending + chunk).split(b"\n")
-                    for line in lines:
-                        loop.call_soon_threadsafe(logs, line.decode(errors="replace").rstrip("\r"))
+                    for line in splitter.feed(chunk):
+                        loop.call_soon_threadsafe(logs, line)
             except Exception:  # the container or the engine went away; poll() reports which
                 return
-            if pending:
-                loop.call_soon_threadsafe(logs, pending.decode(errors="replace"))
+            for line in splitter.end():
+                loop.call_soon_threadsafe(logs, line)
 
         threading.Thread(target=follow, name=f"logs-{container_id[:12]}", daemon=True).start()
 

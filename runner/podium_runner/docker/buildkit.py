@@ -11,6 +11,8 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator
 
+from podium_runner.loglines import LineSplitter
+
 # Field numbers from control.proto.
 _STATUS_VERTEXES, _STATUS_LOGS = 1, 3
 _VERTEX_DIGEST, _VERTEX_NAME, _VERTEX_CACHED, _VERTEX_COMPLETED, _VERTEX_ERROR = 1, 3, 4, 6, 7
@@ -54,7 +56,7 @@ class TraceDecoder:
 
     def __init__(self) -> None:
         self._announced: set[bytes] = set()
-        self._partial: dict[int, bytes] = {}
+        self._output = LineSplitter()  # processes write partial lines; the unfinished end waits here
         self.errors: list[str] = []
 
     def lines(self, encoded: str) -> list[str]:
@@ -87,13 +89,7 @@ class TraceDecoder:
 
     def _log(self, data: bytes) -> list[str]:
         msg = b"".join(v for number, v in _fields(data) if number == _LOG_MSG and isinstance(v, bytes))
-        # Processes write partial lines; keep the unfinished end for the next message.
-        text = self._partial.pop(0, b"") + msg
-        *complete, rest = text.split(b"\n")
-        if rest:
-            self._partial[0] = rest
-        return [line.decode(errors="replace").rstrip("\r") for line in complete]
+        return self._output.feed(msg)
 
     def flush(self) -> list[str]:
-        rest = self._partial.pop(0, b"")
-        return [rest.decode(errors="replace")] if rest else []
+        return self._output.end()

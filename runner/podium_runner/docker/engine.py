@@ -19,6 +19,7 @@ import requests
 
 from podium_runner.backend import BackendUnavailable, BuildError, LogSink
 from podium_runner.docker.buildkit import TraceDecoder
+from podium_runner.loglines import cap
 
 T = TypeVar("T")
 # BuildKit answers on the Engine API from 1.39 (Docker 18.09) on.
@@ -113,6 +114,7 @@ class Engine:
         image_id = ""
 
         def emit(line: str) -> None:
+            line = cap(line)
             tail.append(line)
             del tail[:-40]
             log(line)

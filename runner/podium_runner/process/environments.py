@@ -24,6 +24,7 @@ from pathlib import Path
 import uv
 
 from podium_runner.backend import BuildError, Environment, LogSink, LogTail
+from podium_runner.loglines import read_lines
 from podium_runner.pip_settings import uv_environment
 from podium_runner.plan import DependencySet
 from podium_runner.process.pythons import find_python, installed_versions
@@ -158,8 +159,7 @@ class EnvironmentStore:
         )
         assert process.stdout is not None
         try:
-            async for raw in process.stdout:
-                tail(raw.decode(errors="replace").rstrip())
+            await read_lines(process.stdout, tail)
             code = await process.wait()
         except asyncio.CancelledError:
             process.kill()

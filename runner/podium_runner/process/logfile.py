@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from podium_runner.backend import LogTail
+from podium_runner.loglines import LineSplitter
 
 MAX_BYTES = 10 * 1024 * 1024
 _CHUNK = 1024 * 1024  # read at most this much before handing the event loop back
@@ -38,23 +39,24 @@ def previous(path: Path) -> Path:
 
 def last_lines(path: Path, count: int) -> list[str]:
     """The last `count` lines, reaching back into `previous(path)` when the file holds fewer."""
-    lines: collections.deque[bytes] = collections.deque(maxlen=count)
+    lines: collections.deque[str] = collections.deque(maxlen=count)
+    splitter = LineSplitter()  # one stream across both files: a line the rotation cut in two is whole again
     for part in (previous(path), path):
         try:
             with part.open("rb") as file:
-                for line in file:
-                    if lines and not lines[-1].endswith(b"\n"):  # a line the rotation cut in two
-                        line = lines.pop() + line
-                    lines.append(line)
+                while chunk := file.read(_CHUNK):
+                    lines.extend(splitter.feed(chunk))
         except OSError:
             continue
-    return [line.decode(errors="replace").rstrip("\r\n") for line in lines]
+    lines.extend(splitter.end())
+    return list(lines)
 
 
 async def follow(path: Path, tail: LogTail, finished: Callable[[], bool], *, offset: int = 0) -> None:
     """Forward complete lines appended to `path` from `offset` on, until `finished()` and drained,
-    rotating the file past `MAX_BYTES`."""
-    pending = b""
+    rotating the file past `MAX_BYTES`. Lines are cut at `MAX_LINE_BYTES`, so output without newlines
+    costs bounded memory."""
+    splitter = LineSplitter()
     collapsible = True  # until the filesystem says otherwise
     with path.open("r+b", buffering=0) as file:
         fd, position = file.fileno(), offset
@@ -63,8 +65,8 @@ async def follow(path: Path, tail: LogTail, finished: Callable[[], bool], *, off
             chunk = os.pread(fd, _CHUNK, position)
             if not chunk:
                 if done:
-                    if pending:
-                        tail(pending.decode(errors="replace"))
+                    for line in splitter.end():
+                        tail(line)
                     return
                 await asyncio.sleep(_POLL_S)
                 continue
@@ -77,9 +79,8 @@ async def follow(path: Path, tail: LogTail, finished: Callable[[], bool], *, off
             if position > MAX_BYTES and not collapsible and len(chunk) < _CHUNK:  # read all there was
                 chunk += await asyncio.to_thread(_truncate, path, fd, position)
                 position = 0
-            *lines, pending = (pending + chunk).split(b"\n")
-            for line in lines:
-                tail(line.decode(errors="replace").rstrip("\r"))
+            for line in splitter.feed(chunk):
+                tail(line)
             await asyncio.sleep(0)  # a chatty app does not hold up everything else
 
 
