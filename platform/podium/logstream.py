@@ -4,6 +4,10 @@ Given a file, the stream also keeps its lines there as they arrive, one JSON obj
 shape the API sends (`{"data": ..., "timestamp": ...}`), and starts from that file's tail, so a log
 outlives a restart of `podium serve` with its timestamps. The file stays small: a new build starts it
 anew, and once `REWRITE_AFTER_BYTES` were appended it is rewritten to hold just the tail.
+
+Each follower waits for at most `FOLLOWER_QUEUE_LINES` lines. One that falls further behind (a client
+that stops reading while the app logs on) is dropped: its stream ends with a line that says so,
+instead of Podium keeping every line for it.
 """
 
 from __future__ import annotations
@@ -20,12 +24,22 @@ from pathlib import Path
 
 TAIL_LINES = 1000
 REWRITE_AFTER_BYTES = 1024 * 1024
+FOLLOWER_QUEUE_LINES = 500
+FELL_BEHIND = (
+    f"[Podium: this reader fell more than {FOLLOWER_QUEUE_LINES} lines behind the log and was dropped; "
+    f"connect again to read on]"
+)
+_DROPPED = object()  # in a follower's queue: it fell behind
 
 
 @dataclass(frozen=True)
 class LogLine:
     text: str
     timestamp: str  # ISO 8601 in UTC, as Hugging Face sends it
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _record(line: LogLine) -> bytes:
@@ -55,13 +69,12 @@ class LogStream:
         self._size = path.stat().st_size if path and path.exists() else 0
         self._size_after_rewrite = 0
         self._lock = threading.Lock()  # lines may come from another thread
-        self._followers: set[asyncio.Queue[LogLine | None]] = set()
+        self._followers: set[asyncio.Queue[LogLine | object | None]] = set()
         self._loop = asyncio.get_running_loop()
 
     def __call__(self, line: str) -> None:
         """The `LogSink` a backend writes to; safe to call from another thread."""
-        stamp = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        entry = LogLine(line.rstrip("\n"), stamp)
+        entry = LogLine(line.rstrip("\n"), _now())
         with self._lock:
             self.lines.append(entry)
             self._store(entry)
@@ -119,7 +132,16 @@ class LogStream:
 
     def _publish(self, item: LogLine | None) -> None:
         for queue in list(self._followers):
-            self._loop.call_soon_threadsafe(queue.put_nowait, item)
+            self._loop.call_soon_threadsafe(self._offer, queue, item)
+
+    def _offer(self, queue: asyncio.Queue[LogLine | object | None], item: LogLine | None) -> None:
+        """In the event loop: `item` to a follower that keeps up, the end to one that fell behind."""
+        if queue not in self._followers:
+            return  # dropped after this item was published
+        if item is not None and queue.qsize() >= FOLLOWER_QUEUE_LINES:
+            self._followers.discard(queue)
+            item = _DROPPED
+        queue.put_nowait(item)
 
     def last(self, count: int = 20) -> list[str]:
         return [line.text for line in list(self.lines)[-count:]]
@@ -127,7 +149,7 @@ class LogStream:
     async def follow(self, live: bool, keepalive_s: float = 15.0) -> AsyncIterator[list[LogLine]]:
         """The tail as one batch, then (when `live`) new lines as they come; an empty batch after
         every `keepalive_s` of silence."""
-        queue: asyncio.Queue[LogLine | None] = asyncio.Queue()
+        queue: asyncio.Queue[LogLine | object | None] = asyncio.Queue()  # bounded by `_offer`
         tail = list(self.lines)  # taken with the queue's registration, no await between: no gap, no repeat
         self._followers.add(queue)
         try:
@@ -140,6 +162,10 @@ class LogStream:
                     continue
                 if item is None:
                     return
+                if item is _DROPPED:
+                    yield [LogLine(FELL_BEHIND, _now())]
+                    return
+                assert isinstance(item, LogLine)
                 yield [item]
         finally:
             self._followers.discard(queue)
