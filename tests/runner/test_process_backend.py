@@ -252,7 +252,7 @@ def test_an_instance_is_adopted_after_its_caller_restarts(folders: ProcessFolder
         assert [s["instance_id"] for s in await second.list_orphans(set())] == [state["instance_id"]]
         adopted = await second.adopt(state, lambda line: None)
         assert adopted is not None and await second.poll(adopted) is None
-        assert f"listening on ('127.0.0.1', {ctx.port})" in adopted.logs.last()
+        assert f"listening on ('0.0.0.0', {ctx.port})" in adopted.logs.last()
         assert (await _get(adopted.url + "/"))[0] == 200
         await second.stop(adopted)
         assert await second.adopt(state, lambda line: None) is None  # gone for good

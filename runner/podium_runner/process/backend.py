@@ -11,16 +11,17 @@ import shutil
 import signal
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from podium_runner.backend import Backend, Environment, Exit, Instance, LogSink, LogTail
+from podium_runner.backend import Backend, Environment, Exit, Instance, LogSink, LogTail, StartError
 from podium_runner.plan import BuildPlan, RunContext
 from podium_runner.process import procs
 from podium_runner.process.cgroups import DEFAULT_LIMITS, CgroupSet, Limits, cgroups_available
 from podium_runner.process.environments import EnvironmentStore
 from podium_runner.process.logfile import follow, last_lines
+from podium_runner.process.network import INSIDE_HOST, AppNetwork, network_unavailable_reason, stop_saved
 from podium_runner.process.sandbox import Sandbox, sandbox_unavailable_reason, space_uid
 from podium_runner.spec import PACKAGES, SpaceConfigError
 
@@ -91,6 +92,7 @@ def _release(state: dict[str, Any]) -> None:
     if cgroups is not None:
         cgroups.kill_all()
         cgroups.remove()
+    stop_saved(state.get("network"))
     run_dir = Path(state["log_path"]).parent
     shutil.rmtree(run_dir / SANDBOX_FOLDER, ignore_errors=True)
     (run_dir / STATE_FILE).unlink(missing_ok=True)
@@ -123,12 +125,16 @@ class ProcessBackend(Backend):
         processes with one warning. `outlive_caller=True` lets apps keep running when the caller exits,
         so a restarted caller can `adopt` them; otherwise they die with it."""
         reason = sandbox_unavailable_reason()
-        if sandbox == "on" and reason:
+        network_reason = network_unavailable_reason()
+        if sandbox == "on" and (reason or network_reason):
             raise ValueError(
-                f"the process backend cannot sandbox apps: {reason}. Install it, or run with sandbox off"
+                f"the process backend cannot sandbox apps: {reason or network_reason}. Install it, or run "
+                f"with sandbox off"
             )
         self.folders = folders
         self.sandboxed = sandbox != "off" and reason is None
+        self.network_isolated = self.sandboxed and network_reason is None
+        self._shared_network_reason = network_reason
         self.limits = limits if limits and cgroups_available() else None
         self.outlive_caller = outlive_caller
         self.environments = EnvironmentStore(
@@ -174,6 +180,11 @@ class ProcessBackend(Backend):
                 f"apps run as plain child processes with this user's rights, not sandboxed "
                 f"({self._unsandboxed_reason})"
             )
+        elif not self.network_isolated:
+            problems.append(
+                f"apps share the host's network: they reach its loopback services, Podium's ports and each "
+                f"other ({self._shared_network_reason})"
+            )
         if self.limits is None:
             problems.append("no memory, pids or cpu limits apply (no writable cgroups)")
         if problems:
@@ -195,7 +206,7 @@ class ProcessBackend(Backend):
     async def _launch(
         self, plan: BuildPlan, env: Environment, ctx: RunContext, log: LogSink, instance_id: str
     ) -> Instance:
-        launch = plan.launch(ctx)
+        launch = plan.launch(replace(ctx, host=INSIDE_HOST) if self.network_isolated else ctx)
         env_dir = Path(env.location)
         run_dir = self.folders.runs / instance_id
         run_dir.mkdir(parents=True)
@@ -206,6 +217,7 @@ class ProcessBackend(Backend):
             else list(launch.argv)
         )
         variables = {key: os.environ[key] for key in _PASSED_THROUGH if key in os.environ}
+        network = AppNetwork(run_dir, ctx.host, ctx.port) if self.network_isolated else None
         if self.sandboxed:
             scratch = run_dir / SANDBOX_FOLDER
             sandbox = Sandbox(
@@ -217,6 +229,7 @@ class ProcessBackend(Backend):
                 ctx.model_cache,
                 die_with_parent=not self.outlive_caller,
                 gpus=bool(ctx.gpu_ids),
+                network_args=tuple(network.bwrap_args()) if network else (),
             )
             sandbox.prepare()
             argv, cwd = sandbox.wrap(argv), "/"
@@ -245,6 +258,7 @@ class ProcessBackend(Backend):
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                pass_fds=network.child_fds if network else (),
             )
         state = {
             "instance_id": instance_id,
@@ -261,6 +275,15 @@ class ProcessBackend(Backend):
             "cgroups": cgroups and {"version": cgroups.version, "paths": cgroups.paths},
             "started_at": time.time(),
         }
+        if network is not None:
+            try:
+                await network.plumb(child.pid)
+            except StartError as exc:
+                child.wait()
+                _release(state)
+                _remove_run(state)
+                raise StartError(f"{ctx.space_id}: {exc}") from None
+            state["network"] = network.saved()
         (run_dir / STATE_FILE).write_text(json.dumps(state))
         self._children[instance_id] = child
         instance = Instance(

@@ -4,7 +4,7 @@ bwrap runs as root so that it can bind folders root alone may read (an interpret
 environments under /root/.cache), then `setpriv` drops to an unprivileged uid with no capabilities
 and no-new-privileges before the app's first instruction. The app sees: /usr and a few /etc files,
 its environment and its app folder read-only, a private /tmp and home, its persistent /data, and its
-own pid/ipc/uts namespaces. It shares the host network so that it can listen on 127.0.0.1:PORT.
+own pid/ipc/uts namespaces, and with `network_args` a network namespace of its own (network.py).
 """
 
 from __future__ import annotations
@@ -38,9 +38,24 @@ _ETC_FILES = (
 )
 
 
+# Root-run helpers are looked up here, never on a PATH a space could have put a program of its own
+# first on (its environment's bin/ comes first on the app's PATH).
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# The whole environment of every process that runs as root before privileges drop (the cgroup joiner,
+# bwrap, setpriv): nothing of Podium's and nothing of the space's, so no LD_PRELOAD or PATH of theirs.
+ROOT_ENVIRONMENT = {"PATH": SYSTEM_PATH, "LANG": "C.UTF-8"}
+# The namespaces every sandbox (an app's, a build's) gets besides its mounts.
+NAMESPACES = ("--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--new-session")
+
+
+def system_tool(name: str) -> str | None:
+    """The absolute path of a system program (bwrap, setpriv), or None when it is not installed."""
+    return shutil.which(name, path=SYSTEM_PATH)
+
+
 def sandbox_unavailable_reason() -> str | None:
     """Why apps cannot be sandboxed here, or None when they can."""
-    missing = [tool for tool in ("bwrap", "setpriv") if shutil.which(tool) is None]
+    missing = [tool for tool in ("bwrap", "setpriv") if system_tool(tool) is None]
     if missing:
         return f"{' and '.join(missing)} not installed (Debian: apt-get install bubblewrap util-linux)"
     if os.geteuid() != 0:
@@ -63,14 +78,37 @@ def interpreter_prefix(env_dir: Path) -> Path:
     raise FileNotFoundError(f"{env_dir}/pyvenv.cfg names no base interpreter (home = ...)")
 
 
-def _ro_bind_same_path(path: Path) -> list[str]:
-    """Bind `path` read-only at the same place. bwrap makes missing parents mode 0700 and root's, which
-    the app's uid could not traverse, so they are made 0755 first (they hold nothing else)."""
+def bind_same_path(path: Path, *, writable: bool = False, source: Path | None = None) -> list[str]:
+    """Bind `path` (or `source` there) at the same place, read-only unless `writable`. bwrap makes
+    missing parents mode 0700 and root's, which the sandbox's uid could not traverse, so they are made
+    0755 first (they hold nothing else)."""
     args: list[str] = []
     for parent in reversed(path.parents[:-1]):
         if str(parent) not in ("/tmp", APP_HOME):
             args += ["--perms", "0755", "--dir", str(parent)]
-    return args + ["--ro-bind", str(path), str(path)]
+    return args + ["--bind" if writable else "--ro-bind", str(source or path), str(path)]
+
+
+def system_binds() -> list[str]:
+    """/usr, its links at the root, and the few /etc files programs need, all read-only."""
+    binds = ["--ro-bind", "/usr", "/usr"]
+    for link in ("bin", "lib", "lib64", "sbin"):
+        if Path(f"/{link}").is_symlink():
+            binds += ["--symlink", f"usr/{link}", f"/{link}"]
+    binds += ["--perms", "0755", "--dir", "/etc"]  # see bind_same_path
+    for etc in _ETC_FILES:
+        binds += ["--ro-bind-try", etc, etc]
+    return binds
+
+
+def drop_privileges(uid: int) -> list[str]:
+    """The command that becomes `uid` with no capability and no way to gain one, then runs what follows
+    `--`; by absolute path, since it runs as root inside the sandbox."""
+    setpriv = system_tool("setpriv") or "/usr/bin/setpriv"
+    return [
+        setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+        "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs",
+    ]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -87,6 +125,8 @@ class Sandbox:
     die_with_parent: bool = True
     # The NVIDIA device nodes; CUDA_VISIBLE_DEVICES (from RunContext.gpu_ids) picks the space's GPUs.
     gpus: bool = False
+    # bwrap options that give the app a network namespace of its own (network.py); none: the host's.
+    network_args: tuple[str, ...] = ()
 
     def prepare(self) -> None:
         owned = {self.scratch / "home": 0o700, self.scratch / "tmp": 0o1777, self.data_dir: 0o700}
@@ -102,34 +142,28 @@ class Sandbox:
 
     def wrap(self, argv: list[str]) -> list[str]:
         """`argv` (run in the app folder) as a sandboxed command line."""
-        binds = ["--ro-bind", "/usr", "/usr"]
-        for link in ("bin", "lib", "lib64", "sbin"):
-            if Path(f"/{link}").is_symlink():
-                binds += ["--symlink", f"usr/{link}", f"/{link}"]
-        binds += ["--perms", "0755", "--dir", "/etc"]  # see _ro_bind_same_path
-        for etc in _ETC_FILES:
-            binds += ["--ro-bind-try", etc, etc]
+        binds = system_binds()
         binds += ["--ro-bind", str(self.scratch / "passwd"), "/etc/passwd"]
         binds += ["--ro-bind", str(self.scratch / "group"), "/etc/group"]
         prefix = interpreter_prefix(self.env_dir)
         if not prefix.is_relative_to("/usr"):
-            binds += _ro_bind_same_path(prefix)
-        binds += _ro_bind_same_path(self.env_dir)
+            binds += bind_same_path(prefix)
+        binds += bind_same_path(self.env_dir)
         if self.model_cache:
-            binds += _ro_bind_same_path(Path(self.model_cache))
+            binds += bind_same_path(Path(self.model_cache))
         command = [
-            shutil.which("bwrap") or "bwrap",  # the app's PATH, not Podium's, is searched otherwise
+            system_tool("bwrap") or "/usr/bin/bwrap",
             # /tmp and home come before binds beneath them, or those binds are hidden.
             "--bind", str(self.scratch / "tmp"), "/tmp",
-            "--perms", "0755", "--dir", str(Path(APP_HOME).parent),  # see _ro_bind_same_path
+            "--perms", "0755", "--dir", str(Path(APP_HOME).parent),  # see bind_same_path
             "--bind", str(self.scratch / "home"), APP_HOME,
             *binds,
+            *self.network_args,  # after the /etc binds: it may replace /etc/resolv.conf
             "--ro-bind", str(self.app_dir), APP_DIR,
             "--bind", str(self.data_dir), DATA_DIR,
             "--proc", "/proc", "--dev", "/dev",
             "--perms", "1777", "--tmpfs", "/dev/shm",  # multiprocessing locks (Gradio's flagging)
-            "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-            "--hostname", "space", "--new-session",
+            *NAMESPACES, "--hostname", "space",
             "--chdir", APP_DIR,
         ]  # fmt: skip
         if self.gpus:
@@ -137,11 +171,7 @@ class Sandbox:
                 command += ["--dev-bind", device, device]
         if self.die_with_parent:
             command.append("--die-with-parent")
-        drop_privileges = [
-            "setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups",
-            "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs",
-        ]  # fmt: skip
-        return [*command, "--", *drop_privileges, "--", *argv]
+        return [*command, "--", *drop_privileges(self.uid), "--", *argv]
 
     def environment(self) -> dict[str, str]:
         """Variables that describe the sandbox's own layout to the app."""
