@@ -8,6 +8,7 @@ from fastapi.responses import RedirectResponse
 from podium import __version__
 from podium.api import commits, logs, repos, settings_kv, spaces, tokens
 from podium.api.errors import ApiError, api_error_handler
+from podium.body_limits import RequestBodyLimit
 from podium.context import Context
 from podium.proxy.app import PATH_PREFIX
 from podium.web.routes import router as pages_router
@@ -23,6 +24,7 @@ def create_app(ctx: Context) -> FastAPI:
     )
     app.state.podium = ctx
     app.add_exception_handler(ApiError, api_error_handler)
+    app.add_middleware(RequestBodyLimit, limits=ctx.settings.limits)
     for module in (repos, commits, spaces, settings_kv, logs, tokens):
         app.include_router(module.router)
     app.include_router(pages_router)

@@ -29,6 +29,8 @@ class Limits(BaseModel):
     max_upload_size: int = 500 * MiB
     max_archive_entries: int = 10_000
     max_archive_expansion: int = 1024 * MiB
+    # Any request body but an upload: JSON API calls, the pages' forms.
+    max_body_size: int = 1 * MiB
 
 
 class Settings(BaseSettings):

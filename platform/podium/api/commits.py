@@ -13,13 +13,14 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
-from starlette.datastructures import FormData
 
 from podium.api.deps import context, pages_url_for, writable_space
 from podium.api.errors import ApiError, revision_not_found
+from podium.body_limits import allow_upload
 from podium.context import Context
 from podium.repos import Change, RevisionNotFound
 from podium.settings import Limits
+from podium.upload_form import read_upload_form
 from podium.uploads import UploadRejected, archive_changes, checked_file, is_archive, safe_path, too_large
 
 router = APIRouter()
@@ -34,18 +35,10 @@ def _upload_too_large(space_id: str, limits: Limits) -> ApiError:
 
 
 async def _read_body(request: Request, space_id: str, limits: Limits) -> bytes:
-    """The request body, refused with 413 as soon as it passes `max_upload_size`."""
-    too_big = _upload_too_large(space_id, limits)
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limits.max_upload_size:
-        raise too_big
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limits.max_upload_size:
-            raise too_big
-        chunks.append(chunk)
-    return b"".join(chunks)
+    """The request body, refused with 413 as soon as it passes `max_upload_size` (counted as it
+    streams in, with or without a `Content-Length`)."""
+    allow_upload(request, limits.max_upload_size, _upload_too_large(space_id, limits))
+    return b"".join([chunk async for chunk in request.stream()])
 
 
 class PreuploadFile(BaseModel):
@@ -204,14 +197,6 @@ async def commit(owner: str, name: str, revision: str, request: Request) -> dict
         header.get("parentCommit"),
     )
     return _commit_answer(request, space_id, sha)
-
-
-async def read_upload_form(request: Request, space_id: str, limits: Limits) -> FormData:
-    """A multipart upload's form, refused with 413 as soon as it is known to pass the limits."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limits.max_upload_size:
-        raise _upload_too_large(space_id, limits)
-    return await request.form(max_files=limits.max_archive_entries, max_part_size=limits.max_file_size)
 
 
 def upload_changes(space_id: str, files: list[tuple[str, bytes]], limits: Limits) -> list[Change]:

@@ -14,11 +14,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
-from podium.api.commits import apply_commit, read_upload_form, replace_files, upload_changes
+from podium.api.commits import apply_commit, replace_files, upload_changes
 from podium.api.errors import ApiError
 from podium.api.repos import CreateRepo, create_space
 from podium.repos import Change
 from podium.settings import Limits
+from podium.upload_form import read_upload_form
 from podium.uploads import without_top_folder
 from podium.web import flash
 from podium.web.access import (
@@ -108,11 +109,14 @@ async def create_from_form(request: Request):
     visitor = signed_in(request)
     ctx = context_of(request)
     limits = ctx.settings.limits
+    def from_a_podium_page(fields: FormData) -> None:  # before any file is read
+        require_change_allowed(request, _text(fields, "csrf_token"))
+
     try:
-        form = await read_upload_form(request, "the new space", limits)
+        form = await read_upload_form(request, "the new space", limits, before_files=from_a_podium_page)
     except ApiError as exc:
         return _refused(request, {}, exc)
-    require_change_allowed(request, _text(form, "csrf_token"))
+    from_a_podium_page(form)  # a form without files
     fields = {key: _text(form, key) for key in FIELDS}
     space_id = f"{fields['owner']}/{fields['name']}"
     try:
