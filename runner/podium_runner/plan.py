@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from podium_runner.requirement_lines import local_path
 from podium_runner.spec import PACKAGES, REQUIREMENTS, SpaceConfigError, SpaceSpec
 
 # What Podium installs when a space names no sdk_version. One place, so docs and tests agree.
@@ -26,7 +27,6 @@ PLAN_FORMAT = 1  # bump when the meaning of a plan changes, so old environments 
 
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
-_OPTIONS_WITH_PATH = ("-r", "--requirement", "-c", "--constraint", "-e", "--editable", "-f", "--find-links")
 
 Kind = Literal["python", "static", "docker"]
 
@@ -158,10 +158,9 @@ class BuildPlan:
                 "python", "-m", "streamlit", "run", self.app_file,
                 "--server.port", str(ctx.port), "--server.address", ctx.host,
                 "--server.headless", "true",
-                # Embedded spaces live in cross-site iframes where Chromium stores no cookies, so the
-                # XSRF cookie never arrives and uploads fail with 403; Hugging Face turns it off too.
-                # Origin checks move to Podium's proxy, which rewrites Origin to the app's own.
-                "--server.enableXsrfProtection", "false", "--server.enableCORS", "false",
+                # Streamlit's XSRF protection and CORS check stay on (its defaults): its upload endpoint
+                # wants the `_streamlit_xsrf` cookie echoed in a header, which another site's page
+                # cannot read. The proxy presents the app's own Origin on WebSockets, after its own check.
                 "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
             )
             if root:
@@ -185,27 +184,15 @@ def _hash_tree(root: Path, skip: frozenset[str] = frozenset({".git"})) -> str:
     return digest.hexdigest()[:20]
 
 
-def _local_target(line: str) -> str | None:
-    """The local path a requirement line points at, if any (`./pkg`, `-e ../x`, `file:///...`)."""
-    for option in _OPTIONS_WITH_PATH:
-        if line.startswith(option + " ") or line.startswith(option + "="):
-            value = line[len(option) + 1:].strip()
-            return value if not _URL.match(value) or value.startswith("file:") else None
-    candidate = line.split("@", 1)[1].strip() if " @ " in line else line
-    if candidate.startswith("file:"):
-        return candidate.removeprefix("file://").removeprefix("file:")
-    if candidate.startswith((".", "/", "~")) or candidate.endswith((".whl", ".tar.gz", ".zip")):
-        return candidate
-    return None
-
-
 def _check_local_requirements(spec: SpaceSpec, lines: tuple[str, ...], file: str) -> list[tuple[str, str]]:
     hashes = []
+    # Lines were checked when the spec was read (podium_runner.requirement_lines): no options, no file:
+    # URLs, no path that names a place outside the space. A symlink inside the space may still lead out.
     for line in lines:
-        target = _local_target(line)
+        target = local_path(line)
         if target is None:
             continue
-        path = (spec.root / target).resolve() if not target.startswith(("/", "~")) else Path(target)
+        path = (spec.root / target).resolve()
         if not path.is_relative_to(spec.root):
             raise SpaceConfigError(
                 f"{line!r} points outside the space; put the package inside the space folder or "
@@ -253,9 +240,6 @@ def make_plan(spec: SpaceSpec) -> BuildPlan:
             "docker spaces install system packages in their own Dockerfile, not from packages.txt",
             file=PACKAGES,
         )
-    for package in spec.packages:
-        if not re.fullmatch(r"[a-z0-9][a-z0-9+.:=~-]*", package):
-            raise SpaceConfigError(f"{package!r} is not a Debian package name", file=PACKAGES, key=package)
     return BuildPlan(
         space_root=spec.root,
         kind=kind,

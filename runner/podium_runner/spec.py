@@ -4,18 +4,26 @@ The README front matter uses Hugging Face's keys (hub-docs `spaces-config-refere
 written for Hugging Face Spaces works unchanged. Unknown keys are kept in `SpaceSpec.card`, never
 rejected. Every problem becomes a `SpaceConfigError` that names the file, the key, what is wrong and
 what is allowed, and carries the Hugging Face stage it maps to.
+
+Front-matter values reach command lines, Dockerfiles, requirement files, URLs and pages, so each one
+Podium reads follows a strict pattern or enumeration (`RULES`, one table) before anything uses it. The
+YAML itself is bounded: at most `MAX_FRONT_MATTER` characters, no anchors or aliases (230 bytes of
+aliases expand into megabytes), nesting at most `MAX_NESTING` deep, and only JSON's kinds of values.
 """
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from pathlib import Path
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
+from podium_runner import requirement_lines
 from podium_runner.stages import Stage
 
 README = "README.md"
@@ -31,8 +39,21 @@ HARDWARE_FLAVORS = (
 )
 # Hugging Face's default: a space that does not answer within 30 minutes is flagged unhealthy.
 DEFAULT_STARTUP_TIMEOUT_S = 30 * 60
+MAX_STARTUP_TIMEOUT_S = 24 * 3600
 DEFAULT_PORTS = {"gradio": 7860, "streamlit": 8501, "docker": 7860, "static": 0}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$")
+# Hugging Face allows these three headers only, so a space cannot loosen framing or CSP; each value
+# is one of the header's own tokens, so none can carry another header or a new line.
+CUSTOM_HEADERS = {
+    "cross-origin-embedder-policy": ("unsafe-none", "require-corp", "credentialless"),
+    "cross-origin-opener-policy": ("unsafe-none", "same-origin-allow-popups", "same-origin",
+                                   "noopener-allow-popups"),
+    "cross-origin-resource-policy": ("same-site", "same-origin", "cross-origin"),
+}
+MAX_FRONT_MATTER = 64 * 1024  # characters between the --- lines
+MAX_NESTING = 16
+MAX_LIST_ITEMS = 100
+MAX_SHOWN = 60  # characters of a refused value an error quotes
+_DURATION = re.compile(r"^\s*([0-9]{1,9}(?:\.[0-9]{1,6})?)\s*(s|m|h)?\s*$")
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, None: 1}
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*\r?$", re.S | re.M)
 
@@ -49,27 +70,110 @@ class SpaceConfigError(Exception):
         super().__init__(where + message)
 
 
+def shown(value: object) -> str:
+    """A refused value as an error quotes it: escaped (repr) and cut to `MAX_SHOWN` characters."""
+    text = repr(value)
+    return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + "…"
+
+
+# -- the rules every value Podium reads from the front matter follows ------------------------------
+
+
+def _one_line_text(value: str) -> bool:
+    # Printable characters and plain spaces only; emoji joined by ZWJ (U+200D) are kept.
+    return value.replace("\u200d", "").isprintable()
+
+
+def _emoji_only(value: str) -> bool:
+    return bool(value) and _one_line_text(value) and all(ord(char) > 0x7F and not char.isspace() for char in value)
+
+
+def _no_dot_segments(value: str) -> bool:
+    path = value.split("?", 1)[0].split("#", 1)[0]
+    return "//" not in value and not {".", ".."}.intersection(path.split("/"))
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How one front-matter value may look (a pattern, an enumeration, a test) and how that reads."""
+
+    allowed: str
+    pattern: str | None = None
+    choices: tuple[str, ...] = ()
+    test: Callable[[str], bool] | None = None
+    max_length: int = 100
+
+    def check(self, value: str) -> str:
+        if not isinstance(value, str):
+            raise ValueError(f"{shown(value)} is not text: it must be {self.allowed}")
+        fits = len(value) <= self.max_length and (
+            value in self.choices if self.choices else re.fullmatch(self.pattern or ".*", value, re.ASCII | re.S)
+        ) and (self.test is None or self.test(value))
+        if not fits:
+            raise ValueError(f"{shown(value)} is not allowed: it must be {self.allowed}")
+        return value
+
+
+def _one_of(choices: tuple[str, ...]) -> Rule:
+    return Rule("one of " + ", ".join(choices), choices=choices)
+
+
+_SEGMENT = r"[A-Za-z0-9_][A-Za-z0-9._-]*"
+_HUB_ID = r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}(/[A-Za-z0-9][A-Za-z0-9._-]{0,95})?"
+_URL_PART = r"[A-Za-z0-9._~=&+%/-]*"
+
+# Keyed by Hugging Face's spelling. Lists (models, datasets, tags, preload_from_hub) apply the rule to
+# each item; `SpaceCard` adds the types, defaults and the keys that are numbers, booleans or mappings.
+RULES: dict[str, Rule] = {
+    "title": Rule("text on one line, at most 100 characters", test=_one_line_text),
+    "emoji": Rule("emoji only, such as 🚀 (at most 16 characters)", test=_emoji_only, max_length=16),
+    "colorFrom": _one_of(COLORS),
+    "colorTo": _one_of(COLORS),
+    "sdk": _one_of(SDKS),
+    "sdk_version": Rule('a version such as "6.31.0" or "5.0.0b3" (digits and dots, then an optional a, b, rc, '
+                        ".post or .dev number)",
+                        pattern=r"[0-9]{1,6}(\.[0-9]{1,6}){0,3}((a|b|rc)[0-9]{1,6})?(\.post[0-9]{1,6})?"
+                                r"(\.dev[0-9]{1,6})?", max_length=40),
+    "python_version": Rule('3.x or 3.x.y, such as "3.11"', pattern=r"3\.[0-9]{1,2}(\.[0-9]{1,3})?"),
+    "app_file": Rule("a path inside the space, such as app.py or src/main.py (letters, digits, '.', '_', '-' "
+                     "and '/' between names; no '..', no leading '/' or '-')",
+                     pattern=rf"{_SEGMENT}(/{_SEGMENT})*", test=_no_dot_segments, max_length=200),
+    "base_path": Rule("a path on the space's own site, such as /docs or /?view=api: one leading '/', then letters, "
+                      "digits, '.', '_', '~', '-' and '/' (no '@', '\\', '//' or '..'), an optional ?query and "
+                      "#fragment", pattern=rf"/([A-Za-z0-9._~-]+/?)*(\?{_URL_PART})?(#{_URL_PART})?",
+                      test=_no_dot_segments, max_length=200),
+    "header": _one_of(("mini", "default")),
+    "short_description": Rule("text on one line, at most 150 characters", test=_one_line_text, max_length=150),
+    "models": Rule("Hub ids such as openai-community/gpt2", pattern=_HUB_ID, max_length=200),
+    "datasets": Rule("Hub ids such as rajpurkar/squad", pattern=_HUB_ID, max_length=200),
+    "tags": Rule("words such as text-generation or region:us (letters, digits, '.', '_', ':', '+', '-'), at most "
+                 "64 characters", pattern=r"[A-Za-z0-9][A-Za-z0-9._:+-]*", max_length=64),
+    "license": Rule("a license id such as mit, apache-2.0 or other", pattern=r"[A-Za-z0-9][A-Za-z0-9._+-]*",
+                    max_length=64),
+    "suggested_hardware": _one_of(HARDWARE_FLAVORS),
+    "preload_from_hub": Rule("'owner/repo', 'owner/repo file1,file2' or 'owner/repo file1,file2 <commit sha>'",
+                             pattern=rf"{_HUB_ID}( {_SEGMENT}(/{_SEGMENT})*(,{_SEGMENT}(/{_SEGMENT})*)*"
+                                     r"( [0-9a-f]{40})?)?", test=_no_dot_segments, max_length=2000),
+}
+# What reaches apt in a docker build: a Debian package name, optionally =version or :architecture.
+PACKAGE_RULE = Rule("a Debian package name such as ffmpeg or libgl1 (lowercase letters, digits, '+', '.', '-', "
+                    "then an optional =version or :architecture)", pattern=r"[a-z0-9][a-z0-9+.:=~-]*")
+
+
 def parse_duration(value: str | int | float) -> float:
-    """`"30m"`, `"1h"`, `"90s"` or a number of seconds, as seconds."""
-    if isinstance(value, bool):
+    """`"30m"`, `"1h"`, `"90s"` or a number of seconds, as seconds (at most `MAX_STARTUP_TIMEOUT_S`)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise ValueError("expected a duration such as 30m, 1h or 90s")
     if isinstance(value, (int, float)):
         seconds = float(value)
     else:
-        match = _DURATION.match(str(value))
+        match = _DURATION.match(value)
         if not match:
-            raise ValueError(f"{value!r} is not a duration; use a number with s, m or h, such as 30m or 1h")
+            raise ValueError(f"{shown(value)} is not a duration; use a number with s, m or h, such as 30m or 1h")
         seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
-    if seconds <= 0:
-        raise ValueError("must be longer than 0 seconds")
+    if not math.isfinite(seconds) or not 0 < seconds <= MAX_STARTUP_TIMEOUT_S:
+        raise ValueError(f"must be longer than 0 seconds and at most {MAX_STARTUP_TIMEOUT_S // 3600}h")
     return seconds
-
-
-def _relative_path(value: str, what: str) -> str:
-    path = PurePosixPath(value)
-    if not value or path.is_absolute() or ".." in path.parts or "\x00" in value or "\\" in value:
-        raise ValueError(f"{what} must be a path inside the space, such as app.py (got {value!r})")
-    return str(path)
 
 
 class SpaceCard(BaseModel):
@@ -79,23 +183,23 @@ class SpaceCard(BaseModel):
 
     title: str | None = None
     emoji: str | None = None
-    color_from: Literal[COLORS] | None = Field(None, alias="colorFrom")  # type: ignore[valid-type]
-    color_to: Literal[COLORS] | None = Field(None, alias="colorTo")  # type: ignore[valid-type]
-    sdk: Literal[SDKS] = "gradio"  # type: ignore[valid-type]
+    color_from: str | None = Field(None, alias="colorFrom")
+    color_to: str | None = Field(None, alias="colorTo")
+    sdk: str = "gradio"
     sdk_version: str | None = None
     python_version: str | None = None
     app_file: str | None = None
     app_port: int | None = Field(None, ge=1, le=65535)
     base_path: str | None = None
     full_width: bool = Field(True, alias="fullWidth")
-    header: Literal["mini", "default"] = "default"
+    header: str = "default"
     short_description: str | None = None
     models: list[str] = []
     datasets: list[str] = []
     tags: list[str] = []
     license: str | None = None
     pinned: bool = False
-    suggested_hardware: Literal[HARDWARE_FLAVORS] | None = None  # type: ignore[valid-type]
+    suggested_hardware: str | None = None
     disable_embedding: bool = False
     startup_duration_timeout: float = DEFAULT_STARTUP_TIMEOUT_S
     custom_headers: dict[str, str] = {}
@@ -107,31 +211,24 @@ class SpaceCard(BaseModel):
         # YAML reads `python_version: 3.10` as the float 3.1; authors mean the string.
         if isinstance(value, float):
             raise ValueError(f"write the version in quotes (\"{value}\"), YAML reads it as a number")
-        return str(value) if isinstance(value, int) else value
-
-    @field_validator("python_version")
-    @classmethod
-    def _python_version(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"3\.\d+(\.\d+)?", value):
-            raise ValueError(f"{value!r} is not a Python version; use 3.x or 3.x.y, such as \"3.11\"")
-        return value
-
-    @field_validator("app_file")
-    @classmethod
-    def _app_file(cls, value: str | None) -> str | None:
-        return None if value is None else _relative_path(value, "app_file")
-
-    @field_validator("base_path")
-    @classmethod
-    def _base_path(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith("/"):
-            raise ValueError(f"must start with / (got {value!r})")
-        return value
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
     @field_validator("models", "datasets", "tags", "preload_from_hub", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else ([] if value is None else value)
+
+    @field_validator("title", "emoji", "color_from", "color_to", "sdk", "sdk_version", "python_version", "app_file",
+                     "base_path", "header", "short_description", "models", "datasets", "tags", "license",
+                     "suggested_hardware", "preload_from_hub")
+    @classmethod
+    def _follows_its_rule(cls, value: Any, info: ValidationInfo) -> Any:
+        rule = RULES[cls.model_fields[info.field_name].alias or info.field_name]
+        if isinstance(value, list):
+            if len(value) > MAX_LIST_ITEMS:
+                raise ValueError(f"at most {MAX_LIST_ITEMS} entries (got {len(value)})")
+            return [rule.check(item) for item in value]
+        return None if value is None else rule.check(value)
 
     @field_validator("startup_duration_timeout", mode="before")
     @classmethod
@@ -141,12 +238,26 @@ class SpaceCard(BaseModel):
     @field_validator("custom_headers")
     @classmethod
     def _custom_headers(cls, value: dict[str, str]) -> dict[str, str]:
-        # Hugging Face allows only these three, lowercase, so a space cannot loosen framing or CSP.
-        allowed = {"cross-origin-embedder-policy", "cross-origin-opener-policy", "cross-origin-resource-policy"}
-        for name in value:
-            if name not in allowed:
-                raise ValueError(f"header {name!r} is not allowed; allowed: {', '.join(sorted(allowed))}")
+        for name, header_value in value.items():
+            if name not in CUSTOM_HEADERS:
+                raise ValueError(f"header {shown(name)} is not allowed; allowed: {', '.join(CUSTOM_HEADERS)}")
+            if header_value not in CUSTOM_HEADERS[name]:
+                raise ValueError(f"{name}: {shown(header_value)} is not allowed: it must be one of "
+                                 + ", ".join(CUSTOM_HEADERS[name]))
         return value
+
+
+def valid_entries(card: Mapping[str, Any]) -> dict[str, Any]:
+    """The entries of a front matter that follow their rules, each checked on its own: what a page may
+    show of a README that did not validate as a whole (a CONFIG_ERROR space), or of an old record."""
+    kept = {}
+    for key, value in card.items():
+        try:
+            SpaceCard.model_validate({key: value})
+        except ValidationError:
+            continue
+        kept[key] = value
+    return kept
 
 
 @dataclass(frozen=True)
@@ -180,13 +291,61 @@ class SpaceSpec:
         return self.card.model_dump(by_alias=True, exclude_unset=True)
 
 
+class _FrontMatterLoader(yaml.SafeLoader):
+    """`yaml.safe_load` without anchors and aliases (each alias is a copy, so a few bytes of them grow
+    into megabytes), nested at most `MAX_NESTING` deep (the composer recurses), dates kept as text."""
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise yaml.composer.ComposerError(
+                None, None, "anchors and aliases (&name, *name) are not allowed; write each value out",
+                event.start_mark)
+        self._depth += 1
+        if self._depth > MAX_NESTING:
+            raise yaml.composer.ComposerError(
+                None, None, f"values are nested more than {MAX_NESTING} deep", event.start_mark)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+_FrontMatterLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
+
+
+def _check_json_like(value: Any, where: str) -> None:
+    """Front matter is stored and served as JSON: mappings with text keys, lists, text, numbers."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise SpaceConfigError(f"{shown(key)} is not a text key", key=where or None)
+            _check_json_like(item, f"{where}.{key}" if where else key)
+    elif isinstance(value, list):
+        for item in value:
+            _check_json_like(item, where)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise SpaceConfigError(f"{shown(value)} is not a finite number", key=where or None)
+    elif value is not None and not isinstance(value, (str, int, float, bool)):
+        raise SpaceConfigError(f"a {type(value).__name__} is not allowed here; use text, a number, a list or a "
+                               "mapping", key=where or None)
+
+
 def split_front_matter(text: str) -> tuple[dict[str, Any] | None, str]:
     """The README's YAML front matter (None when there is none) and the body after it."""
     match = _FRONT_MATTER.match(text)
     if not match:
         return None, text
+    if len(match.group(1)) > MAX_FRONT_MATTER:
+        raise SpaceConfigError(
+            f"the front matter is {len(match.group(1))} characters long; at most {MAX_FRONT_MATTER} are allowed "
+            "(put long text in the README's body, after the closing ---)")
     try:
-        data = yaml.safe_load(match.group(1))
+        data = yaml.load(match.group(1), Loader=_FrontMatterLoader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 2}, column {mark.column + 1}" if mark else ""
@@ -199,11 +358,13 @@ def split_front_matter(text: str) -> tuple[dict[str, Any] | None, str]:
             f"the front matter between the --- lines must be a mapping of keys (sdk: gradio, ...), "
             f"not a {type(data).__name__}"
         )
+    _check_json_like(data, "")
     return data, text[match.end():].lstrip("\r\n")
 
 
 def read_requirement_lines(path: Path) -> tuple[str, ...]:
-    """Non-empty, non-comment lines of a requirements-style file (empty when it is absent)."""
+    """Non-empty, non-comment lines of a requirements-style file (empty when it is absent); a line that
+    ends in a backslash goes on on the next one."""
     if not path.is_file():
         return ()
     lines = []
@@ -211,17 +372,35 @@ def read_requirement_lines(path: Path) -> tuple[str, ...]:
         line = raw.split(" #", 1)[0].strip()
         if line and not line.startswith("#"):
             lines.append(line)
-    return tuple(lines)
+    return tuple(requirement_lines.join_continuations(lines))
+
+
+def _checked_requirements(path: Path) -> tuple[str, ...]:
+    lines = read_requirement_lines(path)
+    for line in lines:
+        try:
+            requirement_lines.check_line(line)
+        except ValueError as exc:
+            raise SpaceConfigError(f"{shown(line)}: {exc}", file=path.name, key=None) from None
+    return lines
+
+
+def _checked_packages(path: Path) -> tuple[str, ...]:
+    packages = read_requirement_lines(path)
+    for package in packages:
+        try:
+            PACKAGE_RULE.check(package)
+        except ValueError as exc:
+            raise SpaceConfigError(str(exc), file=PACKAGES) from None
+    return packages
 
 
 def _card_error(exc: ValidationError) -> SpaceConfigError:
     first = exc.errors()[0]
     key = ".".join(str(part) for part in first["loc"]) or None
     message = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "literal_error":
-        message = f"{first['input']!r} is not allowed; " + message.replace("Input should be", "use")
-    elif first["type"].endswith("_type") or first["type"].endswith("_parsing"):
-        message = f"{first['input']!r}: {message}"
+    if first["type"].endswith("_type") or first["type"].endswith("_parsing"):
+        message = f"{shown(first['input'])}: {message}"
     return SpaceConfigError(message, key=key)
 
 
@@ -252,9 +431,9 @@ def load_spec(folder: str | Path) -> SpaceSpec:
         root=root,
         card=card,
         app_file=app_file,
-        requirements=read_requirement_lines(root / REQUIREMENTS),
-        pre_requirements=read_requirement_lines(root / PRE_REQUIREMENTS),
-        packages=read_requirement_lines(root / PACKAGES),
+        requirements=_checked_requirements(root / REQUIREMENTS),
+        pre_requirements=_checked_requirements(root / PRE_REQUIREMENTS),
+        packages=_checked_packages(root / PACKAGES),
         has_front_matter=data is not None,
         readme_body=body,
     )

@@ -150,7 +150,7 @@ def test_a_missing_app_file_is_no_app_file(tmp_path: Path) -> None:
     assert "'app.py' is not in the space" in str(caught.value) and "app_file" in str(caught.value)
 
 
-@pytest.mark.parametrize("line", ["../outside/pkg", "mypkg @ file:///etc/mypkg.whl", "-e /opt/somewhere"])
+@pytest.mark.parametrize("line", ["../outside/pkg", "mypkg @ /etc/mypkg.whl", "~/wheels/mypkg.whl"])
 def test_a_requirement_outside_the_space_is_refused(tmp_path: Path, line: str) -> None:
     error = _config_error(tmp_path / "space", "sdk: gradio", requirements=line + "\n")
     assert error.stage == Stage.CONFIG_ERROR and error.file == "requirements.txt"
