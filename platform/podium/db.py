@@ -133,18 +133,15 @@ class Database:
         owner, _, name = space_id.partition("/")
         return session.scalar(select(Space).where(Space.owner == owner, Space.name == name))
 
-    def find_space_by_address(self, session: Session, address: str) -> Space | None:
-        """The space whose host-mode address (`Settings.space_subdomain`) is `owner/name` spelled as
-        in a host name. Two spaces cannot share one (`address_taken`); the oldest wins if they do."""
-        owner, _, name = address.partition("/")
-        return session.scalars(
-            select(Space).where(_address_part(Space.owner) == owner, _address_part(Space.name) == name)
-            .order_by(Space.id)
-        ).first()
+    def find_space_by_host_label(self, session: Session, label: str) -> Space | None:
+        """The space whose host-mode address is `label` (`host_label`). Creation keeps each label to one
+        space (`address_taken`); where an older Podium let two share one, the older space holds it and
+        the other is reachable in path mode only."""
+        return session.scalars(select(Space).where(_host_label_column() == label).order_by(Space.id)).first()
 
     def address_taken(self, session: Session, space_id: str) -> Space | None:
         """The space, if any, whose host-mode address `space_id`'s would be too."""
-        return self.find_space_by_address(session, address_of(space_id))
+        return self.find_space_by_host_label(session, host_label(space_id))
 
 
 def address_of(space_id: str) -> str:
@@ -152,8 +149,14 @@ def address_of(space_id: str) -> str:
     return space_id.lower().replace("_", "-").replace(".", "-")
 
 
-def _address_part(column: Any) -> Any:
-    return func.lower(func.replace(func.replace(column, "_", "-"), ".", "-"))
+def host_label(space_id: str) -> str:
+    """The first label of a space's host-mode address, `owner-name` as `address_of` spells it. It spans
+    owner and name, so `alice/smith-demo` and `alice-smith/demo` would have the same one."""
+    return address_of(space_id).replace("/", "-")
+
+
+def _host_label_column() -> Any:
+    return func.lower(func.replace(func.replace(Space.owner + "-" + Space.name, "_", "-"), ".", "-"))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

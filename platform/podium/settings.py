@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import BaseModel
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from podium.db import address_of
+from podium.db import host_label
 from podium.proxy.app import PATH_PREFIX
 
 log = logging.getLogger("podium")
@@ -96,7 +96,7 @@ class Settings(BaseSettings):
         return f"{PATH_PREFIX}/{space_id}"
 
     def space_subdomain(self, space_id: str) -> str:
-        return address_of(space_id).replace("/", "-")
+        return host_label(space_id)
 
     def space_host(self, space_id: str) -> str | None:
         """The space's own host name in host mode (a domain is set), else None."""

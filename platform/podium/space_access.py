@@ -18,6 +18,7 @@ space's answers are framed by Podium's pages only and carry no CORS grant from P
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from starlette.types import Receive, Scope, Send
@@ -32,6 +33,7 @@ TICKET_LIFETIME_S = 60
 ACCESS_LIFETIME_S = 12 * 3600
 _TICKET, _ACCESS = "space-ticket", "space-access"
 _TICKET_KEY = TICKET_PARAM.encode()
+_LEADING_SEPARATORS = re.compile(r"^[/\\\x00-\x20]+")
 
 
 def _claims(space_id: str, user: User) -> dict[str, object]:
@@ -82,7 +84,7 @@ class SpaceAccess:
         rest = urlencode([(key, value) for key, value in query if key != TICKET_PARAM])
         raw = scope.get("raw_path")
         path = raw.decode("latin-1") if raw else quote(scope.get("root_path", "") + scope["path"])
-        location = path + (f"?{rest}" if rest else "")
+        location = _on_this_host(path) + (f"?{rest}" if rest else "")
         secure = "; Secure" if scope.get("scheme") == "https" else ""
         set_cookie = f"{ACCESS_COOKIE}={cookie}; Path=/; Max-Age={ACCESS_LIFETIME_S}; HttpOnly; SameSite=Lax{secure}"
         return user, RedeemedTicket(location, set_cookie)
@@ -90,6 +92,13 @@ class SpaceAccess:
     def user(self, space_id: str, cookie: str | None, scope: Scope) -> User | None:
         """Who the space's cookie says is visiting, when the request is one the visitor made."""
         return self._user(_ACCESS, space_id, cookie) if cookie and _visitor_initiated(scope) else None
+
+
+def _on_this_host(path: str) -> str:
+    """The request's path as a Location that stays on this host. Browsers read `//evil.example/` as
+    another host, and `/\\evil.example/` or `/<tab>/evil.example/` too (a backslash is a slash to them,
+    tabs are dropped), so what leads the path up to its first other character becomes one slash."""
+    return "/" + _LEADING_SEPARATORS.sub("", path)
 
 
 class RedeemedTicket:

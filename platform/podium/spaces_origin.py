@@ -15,11 +15,13 @@ from pathlib import Path
 
 from podium_runner.spec import DEFAULT_STARTUP_TIMEOUT_S
 from podium_runner.stages import Stage
+from sqlalchemy.orm import Session
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from podium.auth import SESSION_COOKIE, bearer_token, user_for_token
 from podium.context import Context
+from podium.db import Database, Space, address_of
 from podium.proxy import Resolution, Upstream
 from podium.proxy.app import PATH_PREFIX
 from podium.proxy.headers import header, host_name
@@ -31,9 +33,10 @@ from podium.web.session import SIGNIN_COOKIE
 
 _REFRESH_S = 2
 AFFINITY_COOKIE = "podium_instance"
-# Podium's own cookies: browsers send the pages' ones to spaces too (cookies ignore ports); none is
-# the app's business.
-_PODIUMS_COOKIES = frozenset({SESSION_COOKIE, FLASH_COOKIE, SIGNIN_COOKIE, AFFINITY_COOKIE, ACCESS_COOKIE})
+# Podium's own cookies, all of them (add a new one here): browsers send the pages' ones to spaces too
+# (cookies ignore ports), and in host mode a space's cookie could reach the pages; so the proxy keeps
+# these from every app and refuses them in an app's Set-Cookie (podium.proxy.cookies).
+PODIUM_COOKIES = frozenset({SESSION_COOKIE, FLASH_COOKIE, SIGNIN_COOKIE, AFFINITY_COOKIE, ACCESS_COOKIE})
 
 
 def _cookie(scope: Scope, name: str) -> str | None:
@@ -42,6 +45,15 @@ def _cookie(scope: Scope, name: str) -> str | None:
     except CookieError:
         return None
     return jar[name].value if name in jar else None
+
+
+def _caller_token(scope: Scope) -> str | None:
+    """The caller's Podium token: `Authorization: Bearer`, or `X-HF-Authorization`, where gradio_client
+    sends it to a space (the proxy forwards neither to the app)."""
+    for name in (b"authorization", b"x-hf-authorization"):
+        if token := bearer_token((header(scope, name) or b"").decode("latin-1")):
+            return token
+    return None
 
 
 def _wants_html(scope: Scope) -> bool:
@@ -58,21 +70,20 @@ class SpaceResolver:
         # In host mode owner and name come from a host name: lower case, '-' for '_' and '.'.
         own_host = host_name(header(scope, b"host")) == self.ctx.settings.space_host(f"{owner}/{name}")
         with db.session() as session:
-            space = (db.find_space_by_address if own_host else db.find_space)(session, f"{owner}/{name}")
+            space = _space_named(db, session, owner, name, own_host)
             if space is None:
                 return None
-            space_id = space.space_id
+            space_id, visitor = space.space_id, None
             if own_host and (redeemed := self.access.redeem(space_id, scope)) is not None:
                 user, set_cookie_and_go_on = redeemed
                 return set_cookie_and_go_on if user.can_read(space) else None
             if space.private:
-                user = user_for_token(
-                    db, bearer_token((header(scope, b"authorization") or b"").decode("latin-1"))
-                )
+                user = user_for_token(db, _caller_token(scope))
                 if user is None and own_host:
                     user = self.access.user(space_id, _cookie(scope, ACCESS_COOKIE), scope)
                 if user is None or not user.can_read(space):
                     return None
+                visitor = user.name
             card = dict(space.card_data or {})
             private = space.private
             stage = Stage(space.stage)
@@ -105,8 +116,9 @@ class SpaceResolver:
             frame_ancestors=self._frame_ancestors(card, private),
             extra_headers=card.get("custom_headers") or {},
             on_activity=lambda: supervisor.touch(space_id),
-            withheld_cookies=_PODIUMS_COOKIES,
+            podium_cookies=PODIUM_COOKIES,
             set_cookie=None if affinity == key else f"{AFFINITY_COOKIE}={key}; Path={path}; HttpOnly; SameSite=Lax",
+            visitor=visitor,
         )
 
     def _frame_ancestors(self, card: dict, private: bool) -> str:
@@ -117,6 +129,15 @@ class SpaceResolver:
             return own
         allowed = self.ctx.settings.frame_ancestors
         return f"{own} {' '.join(allowed)}" if allowed else "*"
+
+
+def _space_named(db: Database, session: Session, owner: str, name: str, own_host: bool) -> Space | None:
+    """The space a request names. On a host of its own, the one space that holds that host's label, and
+    only for the split of the label that spells its id: `alice-smith-demo` is one space, never two."""
+    if not own_host:
+        return db.find_space(session, f"{owner}/{name}")
+    space = db.find_space_by_host_label(session, f"{owner}-{name}")
+    return space if space is not None and address_of(space.space_id) == f"{owner}/{name}" else None
 
 
 def _progress(stage: Stage) -> str:

@@ -182,6 +182,6 @@ def probe(spaces: SpaceTable) -> Iterator[ProbeApp]:
             server.url,
             frame_ancestors="'self' http://127.0.0.1:9000",
             extra_headers={"Cross-Origin-Opener-Policy": "same-origin"},
-            withheld_cookies=frozenset({"podium_session"}),
+            podium_cookies=frozenset({"podium_session"}),
         )
         yield app

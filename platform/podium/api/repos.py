@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -23,6 +24,9 @@ router = APIRouter()
 
 # Hugging Face seeds every new repository with a .gitattributes file, so `main` exists from the start.
 _FIRST_FILE = Change(".gitattributes", b"# Podium stores every file in git; no LFS is needed.\n")
+# Checking that a space's id and host-mode address are free and taking them is one step: no other
+# create, on another thread or at an await a later change might add, can take them in between.
+_CLAIMING_AN_ADDRESS = threading.Lock()
 
 
 class KeyValue(BaseModel):
@@ -62,13 +66,13 @@ async def create_space(ctx: Context, user: User, body: CreateRepo) -> str:
     if hardware not in FLAVORS:
         raise ApiError(400, f"hardware {hardware!r} is unknown; use one of {', '.join(FLAVORS)}")
     space_id = f"{owner}/{name}"
-    with ctx.db.session() as session:
+    with _CLAIMING_AN_ADDRESS, ctx.db.session() as session:
         if ctx.db.find_space(session, space_id) is not None:
             raise ApiError(409, f"You already created this space repo: {space_id}")
         if (twin := ctx.db.address_taken(session, space_id)) is not None:
             raise ApiError(409, f"{space_id} would share its address {ctx.settings.space_subdomain(space_id)} with "
-                                f"{twin.space_id} (host names are lower case, with '-' for '_' and '.'); "
-                                "choose another name")
+                                f"{twin.space_id} (a host name joins owner and name with '-', in lower case "
+                                "with '-' for '_' and '.'); choose another name")
         space = Space(
             owner=owner,
             name=name,

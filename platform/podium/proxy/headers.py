@@ -1,10 +1,14 @@
 """Which headers cross the proxy, in each direction, and which Podium adds.
 
-Requests keep what the client sent except hop-by-hop headers, and gain `X-Forwarded-*`: without
-`X-Forwarded-Host`/`-Proto` Gradio builds its public URL from its own port and the browser then
-bypasses the proxy. Responses lose hop-by-hop headers, the app's `date`/`server` (the ASGI server
-sends its own, so they would appear twice) and any framing policy: Podium owns framing through CSP
-`frame-ancestors`, from `Upstream.frame_ancestors`.
+Requests keep what the client sent except hop-by-hop headers and Podium's credentials, and gain
+`X-Forwarded-*`: without `X-Forwarded-Host`/`-Proto` Gradio builds its public URL from its own port
+and the browser then bypasses the proxy. A caller's token (`Authorization`, or `X-HF-Authorization`
+where gradio_client puts it) opens private spaces for Podium and is never the app's: with it the
+space's owner could act as the caller anywhere on Podium. Nor are Podium's cookies. Instead, the app
+of a private space learns whom Podium admitted from `X-Podium-User`, which no client can send itself.
+Responses lose hop-by-hop headers, the app's `date`/`server` (the ASGI server sends its own, so they
+would appear twice), any framing policy (Podium owns framing through CSP `frame-ancestors`, from
+`Upstream.frame_ancestors`) and any cookie the app may not set (podium.proxy.cookies).
 """
 
 from __future__ import annotations
@@ -13,7 +17,10 @@ from collections.abc import Iterable
 
 from starlette.types import Scope
 
+from podium.proxy.cookies import space_set_cookie, without_podiums_cookies
 from podium.proxy.upstream import Upstream
+
+VISITOR_HEADER = "X-Podium-User"
 
 HOP_BY_HOP = frozenset(
     {
@@ -33,6 +40,8 @@ HOP_BY_HOP = frozenset(
 _REQUEST_REPLACED = frozenset(
     {b"host", b"expect", b"x-forwarded-for", b"x-forwarded-host", b"x-forwarded-proto"}
 )
+# Podium's credentials, and the header through which Podium alone names the visitor.
+_CREDENTIALS = frozenset({b"authorization", b"x-hf-authorization", VISITOR_HEADER.lower().encode()})
 # The WebSocket handshake is redone by the bridge's client; Origin is rewritten to the app's own.
 _WEBSOCKET_HANDSHAKE = frozenset(
     {
@@ -73,16 +82,10 @@ def host_name(value: bytes | None) -> str:
     return host.rsplit(":", 1)[0] if not host.endswith("]") else host
 
 
-def _without_cookies(cookie: str, withheld: frozenset[str]) -> str:
-    """The Cookie header minus the `withheld` cookies."""
-    kept = [part for part in cookie.split(";") if part.strip().partition("=")[0] not in withheld]
-    return ";".join(kept).strip()
-
-
 def request_headers(scope: Scope, upstream: Upstream) -> list[tuple[str, str]]:
     """Headers to send upstream for an HTTP request or a WebSocket handshake."""
     headers = scope["headers"]
-    dropped = HOP_BY_HOP | _REQUEST_REPLACED | _connection_tokens(headers)
+    dropped = HOP_BY_HOP | _REQUEST_REPLACED | _CREDENTIALS | _connection_tokens(headers)
     if scope["type"] == "websocket":
         dropped |= _WEBSOCKET_HANDSHAKE
     forwarded = []
@@ -91,10 +94,12 @@ def request_headers(scope: Scope, upstream: Upstream) -> list[tuple[str, str]]:
             continue
         text = value.decode("latin-1")
         if key == b"cookie":
-            text = _without_cookies(text, upstream.withheld_cookies)
-            if not text:  # it held only withheld cookies
+            text = without_podiums_cookies(text, upstream.podium_cookies)
+            if not text:  # it held only Podium's cookies
                 continue
         forwarded.append((key.decode("latin-1"), text))
+    if upstream.visitor is not None:
+        forwarded.append((VISITOR_HEADER, upstream.visitor))
     client = scope.get("client")
     chain = [value.decode("latin-1") for key, value in headers if key == b"x-forwarded-for"]
     if client:
@@ -132,6 +137,8 @@ def response_headers(raw: Iterable[tuple[bytes, bytes]], upstream: Upstream) -> 
             value = _without_frame_ancestors(value)
             if not value:
                 continue
+        elif key == b"set-cookie" and (value := space_set_cookie(value, upstream.podium_cookies)) is None:
+            continue
         headers.append((key, value))
     headers.extend(added)
     return headers

@@ -56,8 +56,7 @@ async def _close_on_disconnect(receive: Receive, response: aiohttp.ClientRespons
 def target_url(upstream: Upstream, scope: Scope) -> URL:
     raw_path = scope.get("raw_path")
     path = raw_path.decode("latin-1") if raw_path else scope["root_path"] + scope["path"]
-    query = scope.get("query_string", b"").decode("latin-1")
-    return URL(upstream.base_url + upstream.path_for(path) + (f"?{query}" if query else ""), encoded=True)
+    return upstream.url_for(path, scope.get("query_string", b"").decode("latin-1"))
 
 
 async def forward_http(

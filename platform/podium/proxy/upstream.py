@@ -8,6 +8,9 @@ from functools import cached_property
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Scope
+from yarl import URL
+
+from podium.proxy.cookies import space_set_cookie
 
 
 @dataclass(frozen=True)
@@ -26,17 +29,36 @@ class Upstream:
     extra_headers: Mapping[str, str] = field(default_factory=dict)
     # Records "someone used this space now", for sleeping; called per request and while streams last.
     on_activity: Callable[[], None] | None = None
-    # Cookies of Podium's own (its session) that the browser also sends here, since cookies ignore
-    # ports, and that the space's server must never see.
-    withheld_cookies: frozenset[str] = frozenset()
+    # Podium's own cookie names (lower case): the browser sends them here too, since cookies ignore
+    # ports, and the app must never see them nor set them (podium.proxy.cookies).
+    podium_cookies: frozenset[str] = frozenset()
     # A Set-Cookie value added beside the app's own cookies (Podium's instance affinity).
     set_cookie: str | None = None
+    # Who Podium admitted to a private space, told to the app as `X-Podium-User`; None for no one.
+    visitor: str | None = None
 
     @cached_property
     def origin(self) -> str:
         """The app's own origin, which the WebSocket bridge presents as `Origin`."""
         parts = urlsplit(self.base_url)
         return f"{parts.scheme}://{parts.netloc}"
+
+    @cached_property
+    def _base(self) -> URL:
+        return URL(self.base_url)
+
+    def url_for(self, raw_path: str, query: str) -> URL:
+        """The upstream URL for a request's percent-encoded path and query. Built from parts, so no
+        path (`@169.254.169.254/`, `//evil/`) can change the scheme, host or port."""
+        path = self.path_for(raw_path)
+        return URL.build(
+            scheme=self._base.scheme,
+            host=self._base.raw_host or "",
+            port=self._base.explicit_port,
+            path=path if path.startswith("/") else "/" + path,
+            query_string=query,
+            encoded=True,
+        )
 
     def path_for(self, raw_path: str) -> str:
         """The upstream path for a percent-encoded request path, in either routing mode.
@@ -50,11 +72,14 @@ class Upstream:
 
     @cached_property
     def added_headers(self) -> list[tuple[bytes, bytes]]:
-        """Response headers Podium sets for this space, encoded once."""
-        headers = [
-            (key.lower().encode("latin-1"), value.encode("latin-1"))
-            for key, value in self.extra_headers.items()
-        ]
+        """Response headers Podium sets for this space, encoded once. A README's `custom_headers`
+        may set a cookie under the same rule as the app's."""
+        headers = []
+        for key, value in self.extra_headers.items():
+            name, encoded = key.lower().encode("latin-1"), value.encode("latin-1")
+            if name == b"set-cookie" and (encoded := space_set_cookie(encoded, self.podium_cookies)) is None:
+                continue
+            headers.append((name, encoded))
         if self.frame_ancestors is not None:
             headers.append(
                 (b"content-security-policy", f"frame-ancestors {self.frame_ancestors}".encode("latin-1"))
