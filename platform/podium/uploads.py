@@ -6,11 +6,15 @@ what is wrong and what to do; a limit that was hit is named with its setting.
 
 from __future__ import annotations
 
+import contextlib
+import gzip
 import io
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import PurePosixPath
+from typing import BinaryIO
 
 from podium.repos import Change
 from podium.settings import Limits, MiB
@@ -82,6 +86,9 @@ def without_top_folder(entries: list[tuple[str, bytes]]) -> list[tuple[str, byte
     return entries
 
 
+READ_BYTES = 64 * 1024  # a file in an archive is read this much at a time
+
+
 class _Budget:
     def __init__(self, filename: str, limits: Limits):
         self.filename, self.limits = filename, limits
@@ -97,20 +104,23 @@ class _Budget:
                 f"(limit max_archive_entries, PODIUM_LIMITS__MAX_ARCHIVE_ENTRIES)",
             )
 
-    def read(self, name: str, stream: io.BufferedIOBase) -> bytes:
+    def expand(self, size: int) -> None:
+        self.expanded += size
+        if self.expanded > self.limits.max_archive_expansion:
+            raise too_large(
+                f"{self.filename} once unpacked", "max_archive_expansion", self.limits.max_archive_expansion
+            )
+
+    def read(self, name: str, stream: BinaryIO, *, expands: bool = True) -> bytes:
+        """A file's content; `expands=False` where the archive's stream counts every byte itself."""
         chunks = []
         size = 0
-        while chunk := stream.read(MiB):
+        while chunk := stream.read(READ_BYTES):
             size += len(chunk)
-            self.expanded += len(chunk)
+            if expands:
+                self.expand(len(chunk))
             if size > self.limits.max_file_size:
                 raise too_large(f"{name!r} in {self.filename}", "max_file_size", self.limits.max_file_size)
-            if self.expanded > self.limits.max_archive_expansion:
-                raise too_large(
-                    f"{self.filename} once unpacked",
-                    "max_archive_expansion",
-                    self.limits.max_archive_expansion,
-                )
             chunks.append(chunk)
         return b"".join(chunks)
 
@@ -138,14 +148,43 @@ def _zip_entries(data: bytes, limits: Limits) -> Iterator[tuple[str, bytes]]:
                 yield info.filename, budget.read(info.filename, stream)
 
 
+class _UnpackedTar:
+    """The unpacked bytes of a tar as `tarfile` reads them, headers included, each counted against
+    `max_archive_expansion`. Headers that say how long they are (a GNU long name, pax records) cannot
+    make `tarfile` read more than `READ_BYTES` at once: 65 KB of such headers, gzipped, made it hold
+    80 MB before, and none of it counted."""
+
+    def __init__(self, data: bytes, budget: _Budget):
+        self.stream: BinaryIO = gzip.GzipFile(fileobj=io.BytesIO(data)) if data[:2] == b"\x1f\x8b" else io.BytesIO(data)
+        self.budget = budget
+
+    def read(self, size: int = -1) -> bytes:
+        if size < 0 or size > READ_BYTES:
+            raise UploadRejected(
+                413,
+                f"{self.budget.filename} has a header (a long name or pax records) larger than "
+                f"{READ_BYTES // 1024} KiB, which no real file needs",
+            )
+        data = self.stream.read(size)
+        self.budget.expand(len(data))
+        return data
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        assert whence == io.SEEK_SET  # tarfile seeks to offsets it read
+        self.budget.expand(max(0, offset - self.stream.tell()))  # skipped bytes are unpacked too
+        return self.stream.seek(offset)
+
+    def tell(self) -> int:
+        return self.stream.tell()
+
+
 def _tar_entries(data: bytes, limits: Limits) -> Iterator[tuple[str, bytes]]:
     budget = _Budget("the tar.gz archive", limits)
-    try:
-        archive = tarfile.open(fileobj=io.BytesIO(data), mode="r:*")
-    except tarfile.TarError as exc:
-        raise UploadRejected(400, f"the upload is not a readable tar.gz archive ({exc})") from None
-    with archive:
-        for member in archive:
+    with _unreadable_tar_refused():
+        archive = tarfile.open(fileobj=_UnpackedTar(data, budget), mode="r:")  # type: ignore[call-overload]
+    with archive, _unreadable_tar_refused():
+        while (member := archive.next()) is not None:
+            archive.members.clear()  # tarfile keeps every member it read, pax records included
             budget.count_entry()
             name = member.name.removeprefix("./")
             if member.isdir() or name in ("", "."):
@@ -162,4 +201,14 @@ def _tar_entries(data: bytes, limits: Limits) -> Iterator[tuple[str, bytes]]:
                 raise UploadRejected(400, f"{member.name!r} in the tar.gz archive is not a regular file")
             stream = archive.extractfile(member)
             assert stream is not None  # regular files always have a stream
-            yield name, budget.read(name, stream)
+            yield name, budget.read(name, stream, expands=False)
+
+
+@contextlib.contextmanager
+def _unreadable_tar_refused() -> Iterator[None]:
+    try:
+        yield
+    except RecursionError:  # tarfile recurses through the extended headers before a member
+        raise UploadRejected(400, "the tar.gz archive chains hundreds of extended headers to one file") from None
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+        raise UploadRejected(400, f"the upload is not a readable tar.gz archive ({exc})") from None
