@@ -34,12 +34,14 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from podium_runner.backend import StartError
 from podium_runner.process import procs
+from podium_runner.process.sandbox import ROOT_ENVIRONMENT, system_tool
 
 # Where the app listens inside its namespace: slirp4netns delivers forwarded connections to the
 # namespace's tap address, which a listener on 127.0.0.1 would not see.
@@ -47,35 +49,29 @@ INSIDE_HOST = "0.0.0.0"
 SLIRP_DNS = "10.0.2.3"
 METADATA_NETWORK = "169.254.0.0/16"
 TOOLS = ("slirp4netns", "nsenter", "ip")
-# Root-run helpers are looked up here, never on a PATH a space could have influenced.
-_SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 _TAP = "tap0"
 _PLUMBING_TIMEOUT_S = 10.0
 
 
 def network_unavailable_reason() -> str | None:
     """Why apps cannot get a network namespace of their own here, or None when they can."""
-    missing = [tool for tool in TOOLS if _tool(tool) is None]
+    missing = [tool for tool in TOOLS if system_tool(tool) is None]
     if missing:
         return (f"{' and '.join(missing)} not installed, so apps would share the host's network "
                 f"(Debian: apt-get install slirp4netns iproute2 util-linux)")
     return None
 
 
-def _tool(name: str) -> str | None:
-    return shutil.which(name, path=os.environ.get("PATH", _SYSTEM_PATH))
-
-
 def host_addresses() -> list[str]:
     """The host's own IPv4 addresses, loopback aside (127.0.0.0/8 inside the namespace is its own)."""
     listing = subprocess.run([_required("ip"), "-4", "-j", "addr", "show"], capture_output=True, text=True,
-                             check=True, env={"PATH": _SYSTEM_PATH})
+                             check=True, env=ROOT_ENVIRONMENT)
     return sorted({address["local"] for link in json.loads(listing.stdout) for address in link.get("addr_info", [])
                    if not address["local"].startswith("127.")})
 
 
 def _required(name: str) -> str:
-    path = _tool(name)
+    path = system_tool(name)
     if path is None:
         raise StartError(f"{name} is not installed: {network_unavailable_reason()}")
     return path
@@ -114,11 +110,14 @@ class AppNetwork:
         failure the sandbox is killed before the app's first instruction."""
         for fd in self.child_fds:  # the sandbox holds its own copies; an EOF must reach their readers
             os.close(fd)
+        # slirp4netns's API socket, in a folder root's alone (a socket's path has at most 107 bytes, which a
+        # run folder's may exceed). It goes once the port is forwarded, so that nobody adds forwards later.
+        api_folder = Path(tempfile.mkdtemp(prefix="podium-slirp-"))
         try:
             info = await asyncio.wait_for(asyncio.to_thread(_read_json, self._info[0]), _PLUMBING_TIMEOUT_S)
-            await self._start_slirp(info["child-pid"])
+            await self._start_slirp(info["child-pid"], api_folder / "api.sock")
             await asyncio.to_thread(_prohibit, info["child-pid"], [METADATA_NETWORK, *host_addresses()])
-            await self._forward_port()
+            await self._forward_port(api_folder / "api.sock")
             os.write(self._block[1], b"1")
         except (OSError, KeyError, TimeoutError, subprocess.CalledProcessError, ValueError) as exc:
             procs.signal_all(procs.tree(sandbox_pid), signal.SIGKILL)  # before `finally` unblocks it
@@ -128,6 +127,7 @@ class AppNetwork:
             raise StartError(f"could not give the app a network of its own: {detail}"
                              + (f"\nslirp4netns said:\n{messages[-2000:]}" if messages else "")) from None
         finally:
+            shutil.rmtree(api_folder, ignore_errors=True)
             for fd in (self._info[0], self._block[1], self._exit[0]):  # slirp4netns holds its own copy
                 os.close(fd)
 
@@ -138,18 +138,15 @@ class AppNetwork:
     def _log_path(self) -> Path:
         return self.run_dir / "slirp4netns.log"
 
-    def _socket_path(self) -> Path:
-        return self.run_dir / "slirp4netns.sock"
-
-    async def _start_slirp(self, pid: int) -> None:
+    async def _start_slirp(self, pid: int, api_socket: Path) -> None:
         ready_read, ready_write = os.pipe()
         try:
             with self._log_path().open("ab") as log:
                 slirp = subprocess.Popen(
                     [_required("slirp4netns"), "--configure", "--mtu=65520", "--disable-host-loopback",
-                     "--enable-sandbox", "--enable-seccomp", "--api-socket", str(self._socket_path()),
+                     "--enable-sandbox", "--enable-seccomp", "--api-socket", str(api_socket),
                      "--ready-fd", str(ready_write), "--exit-fd", str(self._exit[0]), str(pid), _TAP],
-                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env={"PATH": _SYSTEM_PATH},
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=ROOT_ENVIRONMENT,
                     pass_fds=(ready_write, self._exit[0]),
                     start_new_session=True,  # not stopped with Podium: it serves an app that may outlive it
                 )
@@ -163,10 +160,8 @@ class AppNetwork:
         if ready != b"1":
             raise OSError(f"slirp4netns stopped before the namespace was ready (exit code {slirp.poll()})")
 
-    async def _forward_port(self) -> None:
-        """Forward host:port to the app's port inside, then remove the API socket, so that nobody adds
-        another forward later."""
-        socket_path = self._socket_path()
+    async def _forward_port(self, socket_path: Path) -> None:
+        """Forward host:port to the app's port inside."""
         request = {"execute": "add_hostfwd", "arguments": {
             "proto": "tcp", "host_addr": self.host, "host_port": self.port, "guest_port": self.port}}
         reader, writer = await asyncio.wait_for(asyncio.open_unix_connection(str(socket_path)), _PLUMBING_TIMEOUT_S)
@@ -176,7 +171,6 @@ class AppNetwork:
             answer = json.loads(await asyncio.wait_for(reader.read(), _PLUMBING_TIMEOUT_S) or b"{}")
         finally:
             writer.close()
-            socket_path.unlink(missing_ok=True)
         if "return" not in answer:
             raise OSError(f"slirp4netns did not forward {self.host}:{self.port} to the app: {answer}")
 
@@ -195,7 +189,7 @@ def _prohibit(pid: int, destinations: list[str]) -> None:
     """Routes in the namespace of `pid` that refuse every connection to `destinations`."""
     commands = "".join(f"route add prohibit {destination}\n" for destination in destinations)
     subprocess.run([_required("nsenter"), f"--net=/proc/{pid}/ns/net", "--", _required("ip"), "-batch", "-"],
-                   input=commands, text=True, capture_output=True, check=True, env={"PATH": _SYSTEM_PATH})
+                   input=commands, text=True, capture_output=True, check=True, env=ROOT_ENVIRONMENT)
 
 
 def stop_saved(saved: dict[str, int] | None) -> None:
