@@ -7,6 +7,7 @@ Lists take JSON (`PODIUM_FRAME_ANCESTORS='["https://a.org"]'`); limits are neste
 from __future__ import annotations
 
 import logging
+import os
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -64,6 +65,8 @@ class Settings(BaseSettings):
     stop_spaces_on_exit: bool = False
     # Seconds a replaced instance keeps running so requests already inside it can finish.
     drain_s: float = 10.0
+    # Environments prepared at once (builds use every core they get); other deploys wait in line.
+    max_concurrent_builds: int = os.cpu_count() or 1
     # How often the supervisor checks instances for exits and sleep.
     watch_interval_s: float = 1.0
     # The docker backend: the engine (None: DOCKER_HOST or the default socket), the base image

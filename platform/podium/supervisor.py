@@ -35,6 +35,7 @@ from podium_runner.spec import SpaceConfigError, load_spec
 from podium_runner.stages import Stage
 from sqlalchemy import select
 
+from podium.build_queue import BuildQueue
 from podium.db import Build, Database, Run, Space, now
 from podium.logstream import LogStream
 from podium.repos import SpaceRepo
@@ -94,6 +95,7 @@ class Supervisor:
         self.db = db
         self.backend = backend
         self.gpus = GpuAllocator(inventory(settings.gpus))
+        self.build_queue = BuildQueue(settings.max_concurrent_builds)
         self.states: dict[str, SpaceState] = {}
         self._watcher: asyncio.Task[None] | None = None
         self._draining: set[asyncio.Task[None]] = set()
@@ -337,7 +339,8 @@ class Supervisor:
         try:
             # Restarting the serving revision is part of its instance's story, not of the latest build's.
             prepare_log = state.run_log if keep_stage else state.build_log
-            environment = await self.backend.prepare(plan, prepare_log, rebuild=rebuild)
+            async with self.build_queue.slot(prepare_log):  # the stage stays BUILDING while it waits
+                environment = await self.backend.prepare(plan, prepare_log, rebuild=rebuild)
         except BuildError as exc:
             self._finish_build(build_id, Stage.BUILD_ERROR)
             tail = "\n".join(exc.tail[-ERROR_TAIL_LINES:])
