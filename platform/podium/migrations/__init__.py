@@ -1,0 +1,50 @@
+"""Podium's database schema, changed only through these migrations (Alembic).
+
+`upgrade(engine)` brings any database to this release's schema: a new one is made by running every
+revision, one made by a release before migrations existed (by `create_all`, so without an
+`alembic_version` table) is recognised as the baseline and upgraded from there, and one already under
+migrations runs only the revisions it lacks. `podium serve` does this on start (`Database`), and
+`podium db upgrade` does it on demand. A schema change is a new file in `versions/`; the models in
+`podium.db` must agree with the result (tests/platform/test_migrations.py checks it).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, inspect
+
+BASELINE = "0001_baseline"
+# Tables every database made by the release before migrations has (the baseline's own tables).
+_BASELINE_TABLES = {"spaces", "tokens", "variables", "secrets", "builds", "runs"}
+
+
+def _config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent))
+    config.attributes["engine"] = engine
+    return config
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str:
+    return ScriptDirectory(str(Path(__file__).parent)).get_current_head()
+
+
+def upgrade(engine: Engine) -> tuple[str | None, str]:
+    """Bring the database to the newest schema; (revision before, revision after)."""
+    before = current_revision(engine)
+    config = _config(engine)
+    if before is None and _BASELINE_TABLES <= set(inspect(engine).get_table_names()):
+        # Made by `create_all` before migrations existed: it is the baseline, as it stands.
+        command.stamp(config, BASELINE)
+    command.upgrade(config, "head")
+    return before, current_revision(engine)
