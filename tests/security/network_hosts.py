@@ -5,7 +5,8 @@
 - 198.18.0.2, a host "outside" (the benchmark range, RFC 2544), which spaces must reach;
 - 169.254.169.254 in that namespace too, a fake cloud metadata service, which they must not.
 One server in the namespace answers on both with a banner naming the address it was reached at.
-`banner_server(address)` is a server on the host itself that answers with a banner of its own.
+The `hosts` fixture holds them for a test module. `banner_server(address)` is a server on the host
+itself that answers with a banner of its own.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+
+import pytest
 
 HOST_END = "198.18.0.1"
 OUTSIDE = "198.18.0.2"
@@ -80,6 +83,12 @@ def fake_hosts() -> Iterator[FakeHosts]:
         while subprocess.run(["ip", "link", "show", host_end], capture_output=True).returncode == 0:
             assert time.monotonic() < deadline, f"{host_end} outlived its namespace"
             time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def hosts() -> Iterator[FakeHosts]:
+    with fake_hosts() as made:
+        yield made
 
 
 @contextlib.contextmanager

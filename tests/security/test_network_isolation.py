@@ -19,21 +19,13 @@ import sys
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.security.network_hosts import (
-    HOST_END,
-    METADATA,
-    OUTSIDE,
-    FakeHosts,
-    banner_server,
-    fake_hosts,
-    first_line_from,
-)
+from tests.security import network_hosts
+from tests.security.network_hosts import HOST_END, METADATA, OUTSIDE, FakeHosts, banner_server, first_line_from
 from tests.support.podium_server import PodiumServer
 from tests.support.process_spaces import TEST_CACHE, free_port, write_space
 
@@ -80,12 +72,7 @@ PROBE_APP = f"""
 """
 PODIUM = Path(sys.executable).with_name("podium")
 ATTACKER, VICTIM = "admin/net-attacker", "admin/net-victim"
-
-
-@pytest.fixture(scope="module")
-def hosts() -> Iterator[FakeHosts]:
-    with fake_hosts() as made:
-        yield made
+hosts = network_hosts.hosts
 
 
 def _probe_space(folder: Path) -> Path:

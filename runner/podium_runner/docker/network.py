@@ -15,10 +15,13 @@ the spaces run on a bridge with inter-container communication on, which Podium's
 joins: spaces can reach each other, as on the default bridge, but no longer the engine's other
 containers. Podium's container on the host's network (`--network host`, without `reach_by_ip`)
 keeps them apart.
+
+On either network, nothing reaches link-local addresses (cloud metadata): link_local.py.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from dataclasses import dataclass
@@ -28,6 +31,7 @@ import docker
 import docker.errors
 
 from podium_runner.backend import StartError
+from podium_runner.docker import link_local
 
 ICC_OPTION = "com.docker.network.bridge.enable_icc"
 _OWN_CONTAINER = re.compile(r"/containers/([0-9a-f]{64})/")  # the engine mounts /etc/hosts from there
@@ -61,6 +65,8 @@ ISOLATED = SpacesNetwork("podium-spaces", icc=False)
 SHARED = SpacesNetwork("podium-spaces-shared", icc=True, podium_joins=True)  # for reach_by_ip
 
 _creating = threading.Lock()
+_warned_unblocked: set[str] = set()
+logger = logging.getLogger("podium_runner.docker")
 
 
 def for_mode(reach_by_ip: bool) -> SpacesNetwork:
@@ -87,6 +93,13 @@ def ensure(client: docker.DockerClient, network: SpacesNetwork, space_id: str) -
                              f"Podium creates it again as it needs it")
         if network.podium_joins:
             _join(client, network, space_id)
+    unblocked = link_local.block(network.name, link_local.bridge_of(attrs))
+    if unblocked and network.name not in _warned_unblocked:
+        _warned_unblocked.add(network.name)
+        logger.warning("WARNING: spaces on the Docker network %s can reach link-local addresses (cloud metadata, "
+                       "169.254.0.0/16): Podium could not block them, %s. Drop that traffic on the engine's host "
+                       "(iptables -I DOCKER-USER -i <the network's bridge> -d 169.254.0.0/16 -j DROP)",
+                       network.name, unblocked)
 
 
 def own_container_id(mountinfo: Path = Path("/proc/self/mountinfo")) -> str | None:
