@@ -241,6 +241,7 @@ class Supervisor:
         owner, _, name = space_id.partition("/")
         await asyncio.to_thread(shutil.rmtree, self.settings.worktrees_dir / owner / name, True)
         await asyncio.to_thread(shutil.rmtree, self._logs_of(space_id), True)
+        await self.backend.delete_data(space_id)
         await asyncio.to_thread(self.repo(space_id).delete)
 
     async def _halt(self, space_id: str, stage: Stage, message: str | None) -> None:
@@ -340,7 +341,7 @@ class Supervisor:
             # Restarting the serving revision is part of its instance's story, not of the latest build's.
             prepare_log = state.run_log if keep_stage else state.build_log
             async with self.build_queue.slot(prepare_log):  # the stage stays BUILDING while it waits
-                environment = await self.backend.prepare(plan, prepare_log, rebuild=rebuild)
+                environment = await self.backend.prepare(plan, prepare_log, rebuild=rebuild, space_id=space_id)
         except BuildError as exc:
             self._finish_build(build_id, Stage.BUILD_ERROR)
             tail = "\n".join(exc.tail[-ERROR_TAIL_LINES:])

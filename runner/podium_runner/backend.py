@@ -98,11 +98,16 @@ class Backend(abc.ABC):
         return None
 
     @abc.abstractmethod
-    async def prepare(self, plan: BuildPlan, log: LogSink, *, rebuild: bool = False) -> Environment:
+    async def prepare(
+        self, plan: BuildPlan, log: LogSink, *, rebuild: bool = False, space_id: str | None = None
+    ) -> Environment:
         """Make (or reuse) the environment the plan needs, streaming build output to `log`.
 
         Concurrent calls for the same environment share one build. A failed build leaves nothing
-        behind and raises `BuildError`."""
+        behind and raises `BuildError`. `space_id` ("owner/name") is the space the build is for: a
+        build runs its packages' code, so builds for one owner share caches and environments and
+        builds for different owners never do. None is a build for the caller itself (`podium run`,
+        tests), kept apart from every owner's."""
 
     @abc.abstractmethod
     async def start(self, plan: BuildPlan, env: Environment, ctx: RunContext, log: LogSink) -> Instance:
@@ -124,6 +129,10 @@ class Backend(abc.ABC):
     def instance_id(self, state: dict[str, Any]) -> str:
         """The id `list_orphans` compares `known` against, read from an instance's `state`."""
         return str(state["instance_id"])
+
+    async def delete_data(self, space_id: str) -> None:
+        """Remove the space's persistent /data for good: the space is deleted and none of its instances runs."""
+        return None
 
     async def list_orphans(self, known: set[str]) -> list[dict[str, Any]]:
         """States of instances this backend runs that are not in `known` (instance ids)."""

@@ -40,7 +40,7 @@ def examples_python(specs: dict[str, SpaceSpec], tmp_path_factory: pytest.TempPa
     assert len(plans) == 1, f"the examples should share one environment, they need {len(plans)}"
     backend = ProcessBackend(shared_folders(tmp_path_factory.mktemp("examples-env")))
     lines: list[str] = []
-    environment = asyncio.run(backend.prepare(next(iter(plans.values())), lines.append))
+    environment = asyncio.run(backend.prepare(next(iter(plans.values())), lines.append, space_id=f"{OWNER}/any"))
     return Path(environment.location) / "bin" / "python"
 
 

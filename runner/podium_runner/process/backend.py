@@ -16,13 +16,22 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from podium_runner.backend import Backend, Environment, Exit, Instance, LogSink, LogTail, StartError
+from podium_runner.hardware import flavor
 from podium_runner.plan import BuildPlan, RunContext
-from podium_runner.process import procs
+from podium_runner.process import procs, seccomp
+from podium_runner.process.app_environment import Handover
 from podium_runner.process.cgroups import DEFAULT_LIMITS, CgroupSet, Limits, cgroups_available
-from podium_runner.process.environments import EnvironmentStore
+from podium_runner.process.data_volume import DataVolumes, loop_unavailable_reason
+from podium_runner.process.environments import OwnerStores
 from podium_runner.process.logfile import follow, last_lines
 from podium_runner.process.network import INSIDE_HOST, AppNetwork, network_unavailable_reason, stop_saved
-from podium_runner.process.sandbox import Sandbox, sandbox_unavailable_reason, space_uid
+from podium_runner.process.sandbox import (
+    ROOT_ENVIRONMENT,
+    Sandbox,
+    sandbox_unavailable_reason,
+    space_uid,
+    system_tool,
+)
 from podium_runner.spec import PACKAGES, SpaceConfigError
 
 logger = logging.getLogger("podium_runner.process")
@@ -41,8 +50,8 @@ _PASSED_THROUGH = (
 class ProcessFolders:
     """Where the backend keeps things. Environments and the uv cache must share a filesystem."""
 
-    environments: Path
-    uv_cache: Path
+    environments: Path  # one folder per owner; sandboxed, each holds that owner's own uv cache
+    uv_cache: Path  # the cache of unsandboxed builds, which run as Podium's user
     data: Path  # one persistent /data folder per space
     runs: Path  # one folder per instance: its log file and its state
 
@@ -120,25 +129,38 @@ class ProcessBackend(Backend):
         limits: Limits | None = DEFAULT_LIMITS,
         outlive_caller: bool = False,
         allow_python_downloads: bool = False,
+        data_size_gb: float | None = None,
     ):
         """`sandbox="on"` fails here when bubblewrap cannot be used; "auto" falls back to plain child
         processes with one warning. `outlive_caller=True` lets apps keep running when the caller exits,
-        so a restarted caller can `adopt` them; otherwise they die with it."""
+        so a restarted caller can `adopt` them; otherwise they die with it. `data_size_gb` sizes every
+        space's /data; None: its hardware flavor's size."""
         reason = sandbox_unavailable_reason()
         network_reason = network_unavailable_reason()
-        if sandbox == "on" and (reason or network_reason):
+        # The seccomp filter (seccomp.py) and the sized /data (data_volume.py) narrow a sandboxed app.
+        filter_reason = seccomp.unavailable_reason() if sandbox != "off" else None
+        volume_reason = loop_unavailable_reason() if sandbox != "off" else None
+        missing = reason or network_reason or filter_reason or volume_reason
+        if sandbox == "on" and missing:
             raise ValueError(
-                f"the process backend cannot sandbox apps: {reason or network_reason}. Install it, or run "
-                f"with sandbox off"
+                f"the process backend cannot sandbox apps: {missing}. Install it, or run with sandbox off"
             )
         self.folders = folders
         self.sandboxed = sandbox != "off" and reason is None
         self.network_isolated = self.sandboxed and network_reason is None
         self._shared_network_reason = network_reason
+        self.kernel_filtered = self.sandboxed and filter_reason is None
+        self.data_volumes = DataVolumes(folders.data) if self.sandboxed and volume_reason is None else None
+        self.data_size_gb = data_size_gb
+        self._mounted: set[str] = set()  # the volumes this backend mounted or found mounted
+        self._narrowing_reasons = (filter_reason, volume_reason)
         self.limits = limits if limits and cgroups_available() else None
         self.outlive_caller = outlive_caller
-        self.environments = EnvironmentStore(
-            folders.environments, folders.uv_cache, allow_python_downloads=allow_python_downloads
+        self.environments = OwnerStores(
+            folders.environments,
+            folders.uv_cache,
+            sandboxed=self.sandboxed,
+            allow_python_downloads=allow_python_downloads,
         )
         self._children: dict[str, subprocess.Popen[bytes]] = {}
         self._followers: dict[str, asyncio.Task[None]] = {}
@@ -164,11 +186,14 @@ class ProcessBackend(Backend):
                     key=package,
                 )
 
-    async def prepare(self, plan: BuildPlan, log: LogSink, *, rebuild: bool = False) -> Environment:
+    async def prepare(
+        self, plan: BuildPlan, log: LogSink, *, rebuild: bool = False, space_id: str | None = None
+    ) -> Environment:
         if plan.deps is None:
             raise _no_process(plan)
         self.check(plan)
-        return await self.environments.ensure(plan.deps, plan.space_root, log, rebuild=rebuild)
+        store = self.environments.for_space(space_id)
+        return await store.ensure(plan.deps, plan.space_root, log, rebuild=rebuild)
 
     def _warn_once(self, log: LogSink) -> None:
         if self._warned:
@@ -185,6 +210,11 @@ class ProcessBackend(Backend):
                 f"apps share the host's network: they reach its loopback services, Podium's ports and each "
                 f"other ({self._shared_network_reason})"
             )
+        if self.sandboxed and not self.kernel_filtered:
+            problems.append(f"apps may make every kernel call ({self._narrowing_reasons[0]})")
+        if self.sandboxed and self.data_volumes is None:
+            problems.append(f"a space's /data has no size limit, so one app can fill Podium's disk "
+                            f"({self._narrowing_reasons[1]})")
         if self.limits is None:
             problems.append("no memory, pids or cpu limits apply (no writable cgroups)")
         if problems:
@@ -218,30 +248,39 @@ class ProcessBackend(Backend):
         )
         variables = {key: os.environ[key] for key in _PASSED_THROUGH if key in os.environ}
         network = AppNetwork(run_dir, ctx.host, ctx.port) if self.network_isolated else None
+        handover = None
+        kernel_filter = None
         if self.sandboxed:
             scratch = run_dir / SANDBOX_FOLDER
+            data_dir = await self._data_folder(ctx, log)
+            kernel_filter = seccomp.program_fd() if self.kernel_filtered else None
             sandbox = Sandbox(
                 env_dir,
                 await asyncio.to_thread(_link_copy, plan.space_root, scratch / "app"),
-                self.folders.data / _slug(ctx.space_id),
+                data_dir,
                 scratch,
                 space_uid(ctx.space_id),
                 ctx.model_cache,
                 die_with_parent=not self.outlive_caller,
-                gpus=bool(ctx.gpu_ids),
+                gpu_ids=ctx.gpu_ids,
+                seccomp_fd=kernel_filter,
                 network_args=tuple(network.bwrap_args()) if network else (),
             )
             sandbox.prepare()
-            argv, cwd = sandbox.wrap(argv), "/"
-            variables |= sandbox.environment()
+            # The space's variables reach the app alone, after privileges dropped (app_environment.py);
+            # the root-run processes before it get a fixed environment.
+            handover = Handover(variables | sandbox.environment() | launch.env | sandbox.gpu_environment())
+            argv, cwd = sandbox.wrap(handover.argv(str(env_dir / "bin" / "python"), argv)), "/"
+            variables = ROOT_ENVIRONMENT
         else:
             cwd = str(plan.space_root)
             variables |= {
                 "PATH": f"{env_dir}/bin:{os.environ.get('PATH', '/usr/bin:/bin')}",
                 "HOME": os.environ.get("HOME", "/tmp"),
-            }
-            if not self.outlive_caller and shutil.which("setpriv"):
-                argv = ["setpriv", "--pdeathsig", "KILL", "--", *argv]
+            } | launch.env
+            setpriv = system_tool("setpriv")  # not through the PATH above, which starts with the space's bin/
+            if not self.outlive_caller and setpriv:
+                argv = [setpriv, "--pdeathsig", "KILL", "--", *argv]
         cgroups = None
         if self.limits is not None:
             try:
@@ -249,17 +288,28 @@ class ProcessBackend(Backend):
                 argv = cgroups.join_argv(argv)
             except OSError as exc:
                 log(f"WARNING: no resource limits for {ctx.space_id}: could not create its cgroups ({exc})")
-        with log_path.open("ab") as out:  # appending: the app writes on at the end when the file rotates
-            child = subprocess.Popen(
-                argv,
-                cwd=cwd,
-                env=variables | launch.env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                pass_fds=network.child_fds if network else (),
-            )
+        inherited = (
+            *(network.child_fds if network else ()),
+            *((handover.fd,) if handover else ()),
+            *((kernel_filter,) if kernel_filter is not None else ()),
+        )
+        try:
+            with log_path.open("ab") as out:  # appending: the app writes on at the end when the file rotates
+                child = subprocess.Popen(
+                    argv,
+                    cwd=cwd,
+                    env=variables,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    pass_fds=inherited,
+                )
+        finally:
+            if handover is not None:
+                handover.close()
+            if kernel_filter is not None:
+                os.close(kernel_filter)
         state = {
             "instance_id": instance_id,
             "space_id": ctx.space_id,
@@ -291,6 +341,23 @@ class ProcessBackend(Backend):
         )
         self._follow(instance, offset=0)
         return instance
+
+    async def _data_folder(self, ctx: RunContext, log: LogSink) -> Path:
+        """The folder the sandbox binds at /data: the space's own volume when loop devices allow it."""
+        if self.data_volumes is None:
+            return self.folders.data / _slug(ctx.space_id)
+        size_gb = self.data_size_gb or flavor(ctx.hardware).data_gb
+        name = _slug(ctx.space_id)
+        try:
+            folder = await asyncio.to_thread(self.data_volumes.mount, name, int(size_gb * 2**30), log)
+        except OSError as exc:
+            raise StartError(f"{ctx.space_id}: its /data could not be mounted: {exc}") from None
+        self._mounted.add(name)
+        return folder
+
+    async def delete_data(self, space_id: str) -> None:
+        self._mounted.discard(_slug(space_id))
+        await asyncio.to_thread(DataVolumes(self.folders.data).remove, _slug(space_id))
 
     def _follow(self, instance: Instance, offset: int) -> None:
         instance_id = instance.state["instance_id"]
@@ -416,3 +483,7 @@ class ProcessBackend(Backend):
         for task in self._followers.values():
             task.cancel()
         self._followers.clear()
+        if self.data_volumes is not None and not self.outlive_caller:  # the apps end with their caller
+            for name in self._mounted:
+                await asyncio.to_thread(self.data_volumes.unmount, name)
+        self._mounted.clear()

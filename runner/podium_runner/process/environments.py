@@ -8,6 +8,19 @@ bytecode carry their final paths) and becomes current only when complete, by an 
 symlink; a failed or interrupted build is removed, so no half environment is ever handed out. A
 rebuild (factory reboot) makes a new generation and leaves the previous one for the instances that
 still run from it; older generations are removed.
+
+Where Podium can sandbox (root, bubblewrap), each build runs in a build sandbox (build_sandbox.py) as
+the build uid of one owner, and every owner has a store of its own (`OwnerStores`): its own folder of
+environments and its own uv cache inside it, owned by that uid. Environments are shared between the
+spaces of one owner (the 31 examples share one), never between owners, even for the same
+requirements: whatever ran in a build could write the environment being built and the cache it was
+hardlinked from, and the code that runs includes more than the space's own `./package`. Every sdist
+or `git+` requirement runs its build code; and a build that only installs wheels from an index still
+takes them from its owner's cache, which that owner's earlier build code could rewrite (a poisoned
+`gradio` unpacked in the cache is hardlinked into every later environment made from it). So an
+environment is only as trustworthy as its owner's builds; handed to another owner's space it would
+run one owner's code in the other's app, with the other's secrets. Separate caches cost a download
+and the disk of one environment per owner; one owner's spaces still share theirs.
 """
 
 from __future__ import annotations
@@ -15,9 +28,12 @@ from __future__ import annotations
 import asyncio
 import collections
 import fcntl
+import hashlib
 import json
 import os
+import re
 import shutil
+import stat
 import time
 from pathlib import Path
 
@@ -27,21 +43,36 @@ from podium_runner.backend import BuildError, Environment, LogSink, LogTail
 from podium_runner.loglines import read_lines
 from podium_runner.pip_settings import uv_environment
 from podium_runner.plan import DependencySet
+from podium_runner.process.build_sandbox import (
+    BUILD_UID_RANGE_SIZE,
+    BUILD_UID_RANGE_START,
+    BuildSandbox,
+    host_build_variables,
+)
 from podium_runner.process.pythons import find_python, installed_versions
 
 COMPLETE_MARKER = ".podium-complete.json"
+OWN_CACHE = ".uv-cache"  # in a sandboxed owner's folder, owned by its build uid
+CALLER = "caller"  # the folder of builds whose caller named no space (`podium run`, tests)
 
 
 class EnvironmentStore:
     """Makes and hands out the virtualenvs under `root`, with one uv cache for all of them.
 
     Keep `uv_cache` on the same filesystem as `root`: uv then hardlinks packages from the cache, and
-    a second environment with gradio costs megabytes, not hundreds."""
+    a second environment with gradio costs megabytes, not hundreds. With `build_uid`, builds run in a
+    build sandbox as that uid, and `uv_cache` must lie inside `root` (one mount, see build_sandbox.py);
+    without, uv runs as the caller, unsandboxed."""
 
-    def __init__(self, root: Path, uv_cache: Path, *, allow_python_downloads: bool = False):
+    def __init__(
+        self, root: Path, uv_cache: Path, *, allow_python_downloads: bool = False, build_uid: int | None = None
+    ):
+        if build_uid is not None and not uv_cache.is_relative_to(root):
+            raise ValueError(f"a sandboxed build's uv cache must lie inside {root}, not at {uv_cache}")
         self.root = root
         self.uv_cache = uv_cache
         self.allow_python_downloads = allow_python_downloads
+        self.build_uid = build_uid
         self._locks: collections.defaultdict[str, asyncio.Lock] = collections.defaultdict(asyncio.Lock)
 
     def path(self, deps: DependencySet) -> Path:
@@ -73,6 +104,12 @@ class EnvironmentStore:
         requirement paths (`./wheels/x.whl`) are read from."""
         self.root.mkdir(parents=True, exist_ok=True)
         self.uv_cache.mkdir(parents=True, exist_ok=True)
+        if self.build_uid is not None:
+            # The folder and its links stay root's; only the cache and generations are the build's.
+            os.chown(self.root, 0, 0)
+            self.root.chmod(0o755)
+            os.chown(self.uv_cache, self.build_uid, self.build_uid)
+            self.uv_cache.chmod(0o700)
         async with self._locks[deps.key]:
             lock_file = await asyncio.to_thread(self._lock, deps.key)
             try:
@@ -104,8 +141,19 @@ class EnvironmentStore:
             )
         started = time.monotonic()
         log(f"Creating environment {deps.key} with Python {deps.python_version} ({interpreter})")
+        target.mkdir()
+        sandbox = None
+        if self.build_uid is not None:
+            os.chown(target, self.build_uid, self.build_uid)
+            sandbox = BuildSandbox(
+                self.build_uid, self.root, space, self.root / f".{target.name}.space",
+                _prefix_of(interpreter), Path(uv.find_uv_bin()),
+            )  # fmt: skip
         try:
-            await self._uv(["venv", "--relocatable", "--python", str(interpreter), str(target)], space, log)
+            if sandbox is not None:
+                await asyncio.to_thread(_copy_local_files, space, deps, sandbox.space_copy, self.build_uid)
+            venv = ["venv", "--allow-existing", "--relocatable", "--python", str(interpreter), str(target)]
+            await self._uv(venv, space, log, sandbox)
             for number, step in enumerate(deps.install_steps()):
                 requirements = target / f".podium-requirements-{number}.txt"
                 requirements.write_text("\n".join(step) + "\n")
@@ -121,8 +169,10 @@ class EnvironmentStore:
                     ],
                     space,
                     log,
+                    sandbox,
                 )
                 requirements.unlink()
+            await asyncio.to_thread(_seal, target)
             marker = {
                 "key": deps.key,
                 "python": str(interpreter),
@@ -135,27 +185,35 @@ class EnvironmentStore:
         except BaseException:
             shutil.rmtree(target, ignore_errors=True)
             raise
+        finally:
+            if sandbox is not None:
+                shutil.rmtree(sandbox.space_copy, ignore_errors=True)
         log(f"Environment {deps.key} ready in {time.monotonic() - started:.1f} s")
         return target
 
-    def _uv_env(self) -> dict[str, str]:
-        env = {key: value for key, value in os.environ.items() if key not in ("VIRTUAL_ENV", "CONDA_PREFIX")}
-        env |= uv_environment()
+    def _uv_env(self, sandboxed: bool) -> dict[str, str]:
+        if sandboxed:  # a fixed environment: nothing of Podium's own
+            env = host_build_variables(uv_environment()) | {"HOME": "/tmp", "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+        else:
+            env = {key: value for key, value in os.environ.items() if key not in ("VIRTUAL_ENV", "CONDA_PREFIX")}
+            env |= uv_environment()
         env |= {"UV_CACHE_DIR": str(self.uv_cache), "UV_LINK_MODE": "hardlink", "NO_COLOR": "1"}
         if not self.allow_python_downloads:
             env["UV_PYTHON_DOWNLOADS"] = "never"
         return env
 
-    async def _uv(self, args: list[str], space: Path, log: LogSink) -> None:
+    async def _uv(self, args: list[str], space: Path, log: LogSink, sandbox: BuildSandbox | None) -> None:
         tail = LogTail(log)
+        env = self._uv_env(sandbox is not None)
+        argv = [uv.find_uv_bin(), *args]
         process = await asyncio.create_subprocess_exec(
-            uv.find_uv_bin(),
-            *args,
-            cwd=space,
-            env=self._uv_env(),
+            *(sandbox.wrap(argv, env) if sandbox else argv),
+            cwd="/" if sandbox else space,
+            env=env,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
+            umask=0o022,  # the environment must be readable by the apps' uids
         )
         assert process.stdout is not None
         try:
@@ -172,3 +230,92 @@ class EnvironmentStore:
                 f"a conflict) and push again.",
                 tail=tail.last(),
             )
+
+
+def _prefix_of(interpreter: Path) -> Path:
+    """The installation folder of a base interpreter (`/usr`, `/root/.pyenv/versions/3.11.9`)."""
+    return interpreter.resolve().parent.parent
+
+
+def _copy_local_files(space: Path, deps: DependencySet, copy: Path, uid: int) -> None:
+    """A private copy of the space's files the requirements point at, for the build to read and write
+    (setuptools writes egg-info next to setup.py): copied, not hardlinked, so the build cannot change
+    the space's own files."""
+    copy.mkdir(mode=0o755)
+    for rel, _ in deps.local_files:
+        source, target = space / rel, copy / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, symlinks=True)
+        else:
+            shutil.copy2(source, target, follow_symlinks=False)
+    for path in [copy, *copy.rglob("*")]:
+        os.lchown(path, uid, uid)
+
+
+def _seal(environment: Path) -> None:
+    """Every file of a finished environment readable and none writable by anyone but its builder, and
+    no set-id bit: what the build left is for the apps' uids to read."""
+    for path in [environment, *environment.rglob("*")]:
+        mode = path.lstat()
+        if stat.S_ISLNK(mode.st_mode):
+            continue
+        wanted = (mode.st_mode & ~(stat.S_ISUID | stat.S_ISGID | 0o022)) | 0o444
+        if stat.S_ISDIR(mode.st_mode):
+            wanted |= 0o111
+        if wanted != stat.S_IMODE(mode.st_mode):
+            path.chmod(stat.S_IMODE(wanted))
+
+
+def owner_folder(space_id: str | None) -> str:
+    """The folder name of the builds of a space's owner: readable, and never the same for two owners."""
+    if space_id is None:
+        return CALLER
+    owner = space_id.partition("/")[0]
+    return f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', owner)[:40]}-{hashlib.sha256(owner.encode()).hexdigest()[:12]}"
+
+
+class OwnerStores:
+    """One `EnvironmentStore` per owner under `root`. Sandboxed, each has its uv cache inside its folder,
+    owned by the owner's build uid, which is allotted once, kept as that cache's owner, and never the
+    same for two owners; unsandboxed, uv runs as Podium's user and all share `uv_cache`."""
+
+    def __init__(self, root: Path, uv_cache: Path, *, sandboxed: bool, allow_python_downloads: bool = False):
+        self.root = root
+        self.uv_cache = uv_cache
+        self.sandboxed = sandboxed
+        self.allow_python_downloads = allow_python_downloads
+        self._stores: dict[str, EnvironmentStore] = {}
+
+    def for_space(self, space_id: str | None) -> EnvironmentStore:
+        folder = owner_folder(space_id)
+        if folder not in self._stores:
+            root = self.root / folder
+            build_uid = self._build_uid(folder) if self.sandboxed else None
+            cache = root / OWN_CACHE if self.sandboxed else self.uv_cache
+            self._stores[folder] = EnvironmentStore(
+                root, cache, allow_python_downloads=self.allow_python_downloads, build_uid=build_uid
+            )
+        return self._stores[folder]
+
+    def _build_uid(self, folder: str) -> int:
+        """The owner's build uid: its cache's owner, or a free one from the range (under a lock, so two
+        Podiums sharing `root` never hand out one uid twice)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        cache = self.root / folder / OWN_CACHE
+        with open(self.root / ".build-uids.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if cache.is_dir():
+                return cache.stat().st_uid
+            taken = {c.stat().st_uid for c in self.root.glob(f"*/{OWN_CACHE}")}
+            if len(taken) >= BUILD_UID_RANGE_SIZE:
+                raise BuildError(f"all {BUILD_UID_RANGE_SIZE} build uids are taken; remove unused owners' folders")
+            offset = int(hashlib.sha256(folder.encode()).hexdigest()[:8], 16)
+            uid = next(
+                BUILD_UID_RANGE_START + (offset + step) % BUILD_UID_RANGE_SIZE
+                for step in range(BUILD_UID_RANGE_SIZE)
+                if BUILD_UID_RANGE_START + (offset + step) % BUILD_UID_RANGE_SIZE not in taken
+            )
+            cache.mkdir(parents=True, mode=0o700)
+            os.chown(cache, uid, uid)
+            return uid
