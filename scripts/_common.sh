@@ -31,6 +31,10 @@ ensure_venv() {
         "$PY" -m venv "$VENV"
     fi
     local stamp="$VENV/.installed-${extras:-base}"
+    # Podium with its test extras is Podium too: scripts/serve after scripts/test installs nothing.
+    if [ -z "$extras" ] && [ -f "$VENV/.installed-test" ] && [ ! "$ROOT/pyproject.toml" -nt "$VENV/.installed-test" ]; then
+        return 0
+    fi
     if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
         step "installing Podium into $VENV ($extras)"
         "$VENV/bin/pip" install -q --upgrade pip

@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 import collections
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from podium.db import Database
 from podium.settings import Settings
 from podium.signing import Signer
 from podium.supervisor import Supervisor
+
+if TYPE_CHECKING:
+    from podium.examples.bundled import ExamplesProgress
 
 
 @dataclass
@@ -23,3 +27,5 @@ class Context:
     commit_locks: collections.defaultdict[str, asyncio.Lock] = field(
         default_factory=lambda: collections.defaultdict(asyncio.Lock)
     )
+    # How loading the bundled examples goes (`podium serve --examples`), for the home page; else None.
+    examples: ExamplesProgress | None = None

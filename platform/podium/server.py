@@ -16,6 +16,7 @@ from podium.auth import ensure_admin_token
 from podium.backends import make_backend
 from podium.context import Context
 from podium.db import Database
+from podium.examples.bundled import ExamplesProgress, load_bundled_examples
 from podium.http_date import AccurateDate
 from podium.proxy import ProxyApp
 from podium.settings import Settings
@@ -38,7 +39,11 @@ def open_context(settings: Settings) -> Context:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.db_url)
     return Context(settings=settings, db=db, supervisor=Supervisor(settings, db, make_backend(settings)),
-                   signer=signer_for(settings.data_dir.resolve()))
+                   signer=signer_for(settings.data_dir))
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
 
 
 def announce_admin_token(db: Database) -> None:
@@ -48,12 +53,14 @@ def announce_admin_token(db: Database) -> None:
         print(f"Podium admin token (shown once, keep it): {token}", flush=True)
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, examples: ExamplesProgress | None = None) -> None:
+    """Run Podium until SIGINT or SIGTERM; with `examples`, load the bundled examples meanwhile."""
     settings.warn_about_origins()
     ctx = open_context(settings)
     announce_admin_token(ctx.db)
     await ctx.supervisor.recover()
     ctx.supervisor.start_watching()
+    ctx.examples = examples
 
     pages = create_app(ctx)
     allowed = [settings.pages_url, *settings.frame_ancestors]
@@ -97,6 +104,9 @@ async def serve(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop)
     spaces_at = settings.space_url("{owner}/{name}") if settings.domain else settings.spaces_url
     print(f"Podium pages and API at {settings.pages_url}; spaces at {spaces_at}", flush=True)
+    background = []
+    if examples is not None:
+        background.append(asyncio.create_task(load_bundled_examples(ctx, examples, _say)))
     try:
         await asyncio.gather(*(server.serve() for server in servers))
     finally:

@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from podium.db import host_label
@@ -80,6 +80,16 @@ class Settings(BaseSettings):
     # GPU device ids Podium may hand out (JSON list, e.g. '["0","1"]'); None asks nvidia-smi.
     gpus: list[str] | None = None
 
+    @field_validator("data_dir", "environments_dir", "model_cache", mode="after")
+    @classmethod
+    def _absolute(cls, folder: Path | str | None) -> Path | str | None:
+        """Folders are resolved once, when the settings are read: a relative `./data` means the folder
+        Podium was started in, whatever working directory a build or an app runs in later."""
+        if folder is None:
+            return None
+        resolved = Path(folder).expanduser().resolve()
+        return str(resolved) if isinstance(folder, str) else resolved
+
     @cached_property
     def pages_url(self) -> str:
         """Where the pages are. With a domain they default to the domain itself, its spaces being its
@@ -131,7 +141,7 @@ class Settings(BaseSettings):
 
     @property
     def db_url(self) -> str:
-        return self.database_url or f"sqlite:///{(self.data_dir / 'podium.db').resolve()}"
+        return self.database_url or f"sqlite:///{self.data_dir / 'podium.db'}"
 
     def warn_about_origins(self) -> None:
         if self.spaces_on_pages_origin:

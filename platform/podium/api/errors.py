@@ -8,11 +8,14 @@ from fastapi.responses import JSONResponse
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str, code: str | None = None):
+    def __init__(self, status: int, message: str, code: str | None = None, **fields: str):
+        """`fields` go into the JSON answer next to `error`, where a client reads more than the message
+        (the Hub's 409 for an existing repository carries its `url`)."""
         super().__init__(message)
         self.status = status
         self.message = message
         self.code = code
+        self.fields = fields
 
 
 def not_found(space_id: str) -> ApiError:
@@ -30,4 +33,4 @@ def revision_not_found(space_id: str, revision: str) -> ApiError:
 
 async def api_error_handler(_request: Request, exc: ApiError) -> JSONResponse:
     headers = {"X-Error-Code": exc.code} if exc.code else None
-    return JSONResponse({"error": exc.message}, status_code=exc.status, headers=headers)
+    return JSONResponse({**exc.fields, "error": exc.message}, status_code=exc.status, headers=headers)

@@ -68,7 +68,8 @@ async def create_space(ctx: Context, user: User, body: CreateRepo) -> str:
     space_id = f"{owner}/{name}"
     with _CLAIMING_AN_ADDRESS, ctx.db.session() as session:
         if ctx.db.find_space(session, space_id) is not None:
-            raise ApiError(409, f"You already created this space repo: {space_id}")
+            # huggingface_hub's create_repo(exist_ok=True) reads the existing repository's `url`.
+            raise ApiError(409, f"You already created this space repo: {space_id}", url=f"/spaces/{space_id}")
         if (twin := ctx.db.address_taken(session, space_id)) is not None:
             raise ApiError(409, f"{space_id} would share its address {ctx.settings.space_subdomain(space_id)} with "
                                 f"{twin.space_id} (a host name joins owner and name with '-', in lower case "
@@ -106,7 +107,12 @@ async def delete_space(ctx: Context, space_id: str) -> None:
 
 @router.post("/api/repos/create")
 async def create_repo(body: CreateRepo, request: Request) -> dict[str, Any]:
-    space_id = await create_space(context(request), require_user(request), body)
+    try:
+        space_id = await create_space(context(request), require_user(request), body)
+    except ApiError as exc:
+        if "url" in exc.fields:  # the URL the client called, as for a new space
+            exc.fields["url"] = pages_url_for(request) + exc.fields["url"]
+        raise
     return {"url": f"{pages_url_for(request)}/spaces/{space_id}", "name": space_id, "id": space_id}
 
 

@@ -108,7 +108,7 @@ def run(
     sandbox: Annotated[str, typer.Option(help="auto (bubblewrap where available), on or off")] = "auto",
 ) -> None:
     """Build and run one space folder in the foreground; Ctrl-C stops it."""
-    folder = folder.resolve()
+    folder, home = folder.resolve(), home.expanduser().resolve()  # builds run in other folders
     space_id = f"local/{folder.name}"
     try:
         space_plan = make_plan(load_spec(folder))

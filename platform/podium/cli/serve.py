@@ -8,6 +8,7 @@ import logging
 import typer
 
 from podium.cli import app
+from podium.examples.bundled import ExamplesProgress, model_cache_for, offline_reason
 from podium.server import serve as serve_podium
 from podium.settings import Settings
 
@@ -20,9 +21,23 @@ def serve(
         None, help="Port of the spaces origin (PODIUM_SPACES_PORT, default 7861)"
     ),
     data_dir: str = typer.Option(None, help="Data folder (PODIUM_DATA_DIR, default ./data)"),
+    examples: bool = typer.Option(
+        False, "--examples", help="Load the bundled example spaces (one per transformers pipeline task)"
+    ),
+    offline: bool = typer.Option(
+        False, "--offline", help="With --examples: tiny offline stand-ins of their models, not the Hub's"
+    ),
 ) -> None:
     """Start Podium; settings come from PODIUM_* variables, these options override them."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if offline and not examples:
+        raise typer.BadParameter("--offline only applies to the example spaces; add --examples", param_hint="--offline")
     given = {"host": host, "port": port, "spaces_port": spaces_port, "data_dir": data_dir}
     settings = Settings(**{key: value for key, value in given.items() if value is not None})
-    asyncio.run(serve_podium(settings))
+    progress = None
+    if examples:
+        progress = ExamplesProgress(offline_reason=offline_reason(forced=offline))
+    settings.model_cache = model_cache_for(
+        settings.data_dir, settings.model_cache, offline_examples=bool(progress and progress.offline_reason)
+    )
+    asyncio.run(serve_podium(settings, examples=progress))

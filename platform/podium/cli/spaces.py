@@ -88,8 +88,10 @@ def push(
     files = [p for p in folder.rglob("*") if p.is_file() and ".git" not in p.relative_to(folder).parts]
     try:
         api.create_repo(space_id, repo_type="space", space_sdk=sdk, private=private, exist_ok=True)
+        head = api.space_info(space_id).sha
         size = sum(p.stat().st_size for p in files)
         typer.echo(f"Uploading {len(files)} files ({size / 1024:.0f} KiB) to {space_id} ...")
+        # Like the Hub's client, upload_folder skips files the space already has and makes no empty commit.
         commit = api.upload_folder(
             repo_id=space_id,
             folder_path=folder,
@@ -97,7 +99,10 @@ def push(
             delete_patterns="*",
             ignore_patterns=[".git/*", "__pycache__/*", "*.pyc"],
         )
-        typer.echo(f"Revision {commit.oid[:8]} uploaded.")
+        if commit.oid == head:
+            typer.echo(f"No changes: {space_id} already has these files (revision {head[:8]}).")
+        else:
+            typer.echo(f"Revision {commit.oid[:8]} uploaded.")
         if not wait:
             return
         stage = _follow_build(api, space_id, timeout)

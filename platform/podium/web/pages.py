@@ -53,7 +53,8 @@ def home(request: Request, q: str = "", sdk: str = "", tag: str = ""):
     shown = [s for s in spaces
              if (not q or s.matches(q)) and (not sdk or s.sdk == sdk) and (not tag or tag in s.tags)]
     shown.sort(key=lambda s: (not s.card.get("pinned"), s.title.lower()))
-    return render(request, "home.html", spaces=shown, q=q, sdk=sdk, tag=tag, sdks=SDKS, tags=tags)
+    return render(request, "home.html", spaces=shown, q=q, sdk=sdk, tag=tag, sdks=SDKS, tags=tags,
+                  examples=context_of(request).examples)
 
 
 @router.get("/stages.json")

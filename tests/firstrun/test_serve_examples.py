@@ -1,0 +1,37 @@
+"""`scripts/serve --examples` on a fresh folder: all 31 examples on the home page at once, the first
+one answering, and the home page saying that their models are offline stand-ins (no Hub here)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from podium.examples import example_specs
+
+from tests.support.as_written import PAGES_PORT, ServeAsWritten, http_get
+
+# Builds the examples' torch environment and the stand-ins from nothing, then starts the first batch.
+FIRST_ANSWER_TIMEOUT_S = 1500
+
+
+def test_serve_examples_lists_every_example_and_the_first_one_answers(
+    serve_as_written: Callable[..., ServeAsWritten],
+) -> None:
+    # The Hub cannot be reached from here; HF_HUB_OFFLINE says so without a probe leaving the machine.
+    server = serve_as_written("--examples", env={"HF_HUB_OFFLINE": "1"})
+    tasks = set(example_specs())
+    server.wait_for(f"Loading {len(tasks)} example spaces", timeout_s=120)  # all created by then
+
+    home = http_get(f"http://127.0.0.1:{PAGES_PORT}/").text
+    listed = set(re.findall(r'data-space="examples/([^"]+)"', home))
+    assert listed == tasks, f"missing from the home page: {sorted(tasks - listed)}"
+    assert 'id="examples-offline"' in home and "HF_HUB_OFFLINE is set" in home
+
+    server.wait_for(
+        "First example answered after",
+        FIRST_ANSWER_TIMEOUT_S,
+        unless=("examples loaded in", "Loading the examples failed"),
+    )
+    first_url = re.search(r"First example answered after \d+ s: (\S+)", server.output).group(1)
+    assert http_get(first_url).status_code == 200
+    assert (server.folder / "data" / "example-models" / "hub").is_dir()  # the stand-ins, under ./data
