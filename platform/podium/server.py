@@ -110,6 +110,8 @@ async def serve(settings: Settings, examples: ExamplesProgress | None = None) ->
     try:
         await asyncio.gather(*(server.serve() for server in servers))
     finally:
+        for task in background:
+            task.cancel()
         await ctx.supervisor.close()
         if not all(server.started for server in servers):
             sys.exit(
