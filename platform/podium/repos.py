@@ -27,6 +27,40 @@ class RevisionNotFound(LookupError):
     pass
 
 
+class PathConflict(ValueError):
+    """A commit would make one path both a file and a folder, which a git tree cannot hold."""
+
+
+def _parents(path: str) -> list[str]:
+    return [path.rsplit("/", depth)[0] for depth in range(1, path.count("/") + 1)]
+
+
+class _TreeShape:
+    """The files and folders of the tree a commit builds, to refuse a path that is both before git does."""
+
+    def __init__(self, files: set[str]):
+        self.files = files
+        self._folders: set[str] | None = None  # made when first needed, again after a removal
+
+    def add(self, path: str) -> None:
+        if path in self.files:
+            return
+        if self._folders is None:
+            self._folders = {parent for file in self.files for parent in _parents(file)}
+        if path in self._folders:
+            raise PathConflict(f"{path!r} is a folder in the space; delete the folder first or choose another name")
+        if clash := next((parent for parent in _parents(path) if parent in self.files), None):
+            raise PathConflict(
+                f"{path!r} would be inside {clash!r}, which is a file; delete it first or choose another name"
+            )
+        self.files.add(path)
+        self._folders.update(_parents(path))
+
+    def remove(self, paths: list[str]) -> None:
+        self.files.difference_update(paths)
+        self._folders = None
+
+
 @dataclass(frozen=True)
 class FileEntry:
     path: str
@@ -115,14 +149,17 @@ class SpaceRepo:
                 self._git("read-tree", parent, env=env)
             else:
                 self._git("read-tree", "--empty", env=env)
+            shape = _TreeShape(set(filter(None, self._git("ls-files", "-z", env=env).decode().split("\0"))))
             for change in changes:
                 if change.content is not None:
+                    shape.add(change.path)
                     blob = self._git("hash-object", "-w", "--stdin", stdin=change.content).decode().strip()
                     self._git("update-index", "--add", "--cacheinfo", f"100644,{blob},{change.path}", env=env)
                     continue
                 prefix = change.path.rstrip("/") + ("/" if change.delete_folder else "")
                 listed = self._git("ls-files", "-z", "--", prefix, env=env).decode().split("\0")
                 doomed = [p for p in listed if p and (p == change.path or change.delete_folder)]
+                shape.remove(doomed)
                 if doomed:
                     self._git(
                         "update-index",

@@ -26,21 +26,46 @@ class UploadRejected(Exception):
         self.status = status
 
 
+# What a file system and git accept in one name and in a whole path; longer names fail at checkout.
+MAX_NAME_BYTES = 255
+MAX_PATH_BYTES = 1024
+
+
+def _is_git_folder(part: str) -> bool:
+    """`.git` as git itself refuses it, in any case and with what Windows and macOS file systems ignore."""
+    return part.lower().rstrip(". ") in (".git", "git~1")
+
+
 def safe_path(path: str) -> str:
-    """A repository path as given, or `UploadRejected` when it could escape the space."""
-    if not path or "\x00" in path:
-        raise UploadRejected(400, f"the path {path!r} is empty or contains a NUL byte; rename the file")
+    """A repository path (normalised: `a//b` and `./a` become `b` and `a`), or `UploadRejected` when it
+    names no file, could escape the space, reach git's own folder, or carry what a terminal, git's
+    index or a file system would read differently (control characters, invalid UTF-8, huge names)."""
+    shown = repr(path[:80]) + ("..." if len(path) > 80 else "")
+    try:
+        encoded = path.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UploadRejected(400, f"the path {shown} is not valid UTF-8; rename the file") from None
+    if not path or any(ord(char) < 0x20 or 0x7F <= ord(char) < 0xA0 for char in path):
+        raise UploadRejected(400, f"the path {shown} is empty or contains control characters; rename the file")
     if "\\" in path:
-        raise UploadRejected(400, f"the path {path!r} contains a backslash; use / between folders")
+        raise UploadRejected(400, f"the path {shown} contains a backslash; use / between folders")
     pure = PurePosixPath(path)
     if pure.is_absolute() or ".." in pure.parts:
         raise UploadRejected(
             400,
-            f"the path {path!r} is absolute or climbs out with '..'; use a path "
+            f"the path {shown} is absolute or climbs out with '..'; use a path "
             f"relative to the space folder, such as app.py or src/util.py",
         )
-    if pure.parts and pure.parts[0] == ".git":
-        raise UploadRejected(400, f"the path {path!r} is inside .git, which Podium manages itself")
+    if not pure.parts:
+        raise UploadRejected(400, f"the path {shown} names no file; use a path such as app.py")
+    if any(_is_git_folder(part) for part in pure.parts):
+        raise UploadRejected(400, f"the path {shown} is inside a .git folder, which git itself refuses")
+    if len(encoded) > MAX_PATH_BYTES or any(len(part.encode()) > MAX_NAME_BYTES for part in pure.parts):
+        raise UploadRejected(
+            400,
+            f"the path {shown} is too long: at most {MAX_NAME_BYTES} bytes a name and {MAX_PATH_BYTES} "
+            f"bytes in all",
+        )
     return str(pure)
 
 

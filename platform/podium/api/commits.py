@@ -18,7 +18,7 @@ from podium.api.deps import context, pages_url_for, writable_space
 from podium.api.errors import ApiError, revision_not_found
 from podium.body_limits import allow_upload
 from podium.context import Context
-from podium.repos import Change, RevisionNotFound
+from podium.repos import Change, PathConflict, RevisionNotFound
 from podium.settings import Limits
 from podium.upload_form import read_upload_form
 from podium.uploads import UploadRejected, archive_changes, checked_file, is_archive, safe_path, too_large
@@ -161,7 +161,10 @@ async def apply_commit(
                 f"{space_id}: the parent commit {parent[:8]} is not the head of main "
                 f"({(head or '')[:8]}); someone else committed first. Retry on top of it",
             )
-        sha = await asyncio.to_thread(repo.commit, changes, summary or "Upload files", description, head)
+        try:
+            sha = await asyncio.to_thread(repo.commit, changes, summary or "Upload files", description, head)
+        except PathConflict as exc:
+            raise ApiError(409, f"{space_id}: {exc}") from None
         with ctx.db.session() as session:
             ctx.db.find_space(session, space_id).sha = sha
     ctx.supervisor.deploy(space_id, sha)
