@@ -105,7 +105,7 @@ class Run(Base):
 
 
 class Token(Base):
-    """An API token; only its SHA-256 is stored."""
+    """An API token; only its SHA-256 is stored. What it may do is `podium.auth.User`'s to say."""
 
     __tablename__ = "tokens"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -114,6 +114,12 @@ class Token(Base):
     hash: Mapped[str] = mapped_column(String(64), unique=True)
     admin: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[dt.datetime] = mapped_column(default=now)
+    role: Mapped[str] = mapped_column(String(8), default="write", server_default="write")  # read | write
+    # The one owner whose spaces this token is good for; None: its user's (every one's for an admin).
+    owner_scope: Mapped[str | None] = mapped_column(String(96), default=None)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
 
 class Database:

@@ -37,8 +37,9 @@ _LEADING_SEPARATORS = re.compile(r"^[/\\\x00-\x20]+")
 
 
 def _claims(space_id: str, user: User) -> dict[str, object]:
-    """What a ticket and the cookie it becomes say: this space, for this user."""
-    return {"s": space_id, "u": user.name, "a": user.admin}
+    """What a ticket and the cookie it becomes say: this space, for this user, on behalf of this token
+    (checked again on each use, so revoking the token closes the space to its cookie too)."""
+    return {"s": space_id, "u": user.name, "a": user.admin, "t": user.token_id}
 
 
 def with_ticket(url: str, ticket: str) -> str:
@@ -67,7 +68,8 @@ class SpaceAccess:
         claims = self._signer.unsign(purpose, note)
         if claims is None or claims.get("s") != space_id or not isinstance(claims.get("u"), str):
             return None
-        return User(name=claims["u"], token_name="browser ticket", admin=bool(claims.get("a")))
+        return User(name=claims["u"], token_name="browser ticket", admin=bool(claims.get("a")),
+                    token_id=claims.get("t"))
 
     def redeem(self, space_id: str, scope: Scope) -> tuple[User, RedeemedTicket] | None:
         """For a request that carries a valid ticket into this space: who it is for, and the

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from podium.auth import SESSION_COOKIE, bearer_token, user_for_token
+from podium.auth import SESSION_COOKIE, TokenRefused, User, bearer_token, user_for_token, user_for_token_id
 from podium.context import Context
 from podium.db import Database, Space, address_of
 from podium.proxy import Resolution, Upstream
@@ -76,11 +76,15 @@ class SpaceResolver:
             space_id, visitor = space.space_id, None
             if own_host and (redeemed := self.access.redeem(space_id, scope)) is not None:
                 user, set_cookie_and_go_on = redeemed
-                return set_cookie_and_go_on if user.can_read(space) else None
+                return set_cookie_and_go_on if _still_reads(db, user, space) else None
             if space.private:
-                user = user_for_token(db, _caller_token(scope))
+                try:
+                    user = user_for_token(db, _caller_token(scope))
+                except TokenRefused:  # expired or revoked: as good as none, and a private space stays a 404
+                    return None
                 if user is None and own_host:
                     user = self.access.user(space_id, _cookie(scope, ACCESS_COOKIE), scope)
+                    user = None if user is None else user_for_token_id(db, user.token_id)
                 if user is None or not user.can_read(space):
                     return None
                 visitor = user.name
@@ -138,6 +142,14 @@ def _space_named(db: Database, session: Session, owner: str, name: str, own_host
         return db.find_space(session, f"{owner}/{name}")
     space = db.find_space_by_host_label(session, f"{owner}-{name}")
     return space if space is not None and address_of(space.space_id) == f"{owner}/{name}" else None
+
+
+def _still_reads(db: Database, user: User, space: Space) -> bool:
+    """Whether the token a ticket was made for may read the space now (not expired, not revoked)."""
+    if not space.private:
+        return True
+    current = user_for_token_id(db, user.token_id)
+    return current is not None and current.can_read(space)
 
 
 def _progress(stage: Stage) -> str:

@@ -1,24 +1,31 @@
-"""Upgrades keep everything: a database made by the release before migrations (made here by that
-release's own code, from git) is recognised and upgraded. The schema changes only through migrations,
-and the models agree with what the migrations make."""
+"""Upgrades keep everything: a data folder written by the release before migrations (made here by that
+release's own code, from git) opens in this one with its spaces, files, variables, secrets and tokens,
+and each old token keeps the rights it had. The schema changes only through migrations, and the
+models agree with what the migrations make."""
 
 from __future__ import annotations
 
 import io
 import os
+import sqlite3
 import subprocess
 import sys
 import tarfile
 from pathlib import Path
 
+import httpx
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from huggingface_hub import HfApi
+from huggingface_hub.errors import HfHubHTTPError
 from podium import migrations
 from podium.db import Base
 from sqlalchemy import create_engine
 
-from tests.support.podium_server import PODIUM
+from tests.platform.spaces import static_space
+from tests.support.podium_server import PODIUM, PodiumServer
+from tests.support.process_spaces import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 # The last release whose database `create_all` made (no alembic_version table), with its token table
@@ -65,3 +72,50 @@ def test_podium_db_upgrade_brings_a_previous_release_database_up_to_date(previou
     assert f"upgraded from the release before migrations to {head}" in upgraded.stdout
     again = subprocess.run([str(PODIUM), "db", "upgrade"], capture_output=True, text=True, env=env, timeout=60)
     assert f"already at {head}, nothing to do" in again.stdout
+
+
+def test_a_data_folder_of_the_previous_release_keeps_everything(previous_release, start_podium, tmp_path):
+    old = PodiumServer(tmp_path / "data", free_port(), free_port(), {},
+                       command=released_podium(previous_release, "serve"))
+    try:
+        old.start()
+        alice = old.http().post("/api/podium/tokens", json={"user": "alice"}).json()["token"]
+        as_alice = HfApi(endpoint=old.url, token=alice)
+        as_alice.create_repo("alice/notes", repo_type="space", space_sdk="static", private=True)
+        as_alice.upload_folder(repo_id="alice/notes", repo_type="space", folder_path=static_space(tmp_path / "notes"))
+        as_alice.add_space_variable("alice/notes", "GREETING", "hello")
+        as_alice.add_space_secret("alice/notes", "API_KEY", "s3cret")
+        old.push("admin/site", static_space(tmp_path / "site"), sdk="static")
+        assert old.wait_for_stage("alice/notes", token=alice)["stage"] == "RUNNING"
+        notes_head = as_alice.space_info("alice/notes").sha
+    finally:
+        old.stop()
+    assert "alembic" not in old.log()  # it was the release before migrations
+
+    new = start_podium(like=old)
+    assert "Running upgrade 0001_baseline -> " in new.log()  # recognised as the baseline, then upgraded
+    as_alice = HfApi(endpoint=new.url, token=alice)
+    notes = as_alice.space_info("alice/notes")
+    assert notes.private and notes.sha == notes_head
+    assert as_alice.get_space_variables("alice/notes")["GREETING"].value == "hello"
+    secrets = httpx.get(f"{new.url}/api/spaces/alice/notes/secrets", headers={"Authorization": f"Bearer {alice}"})
+    assert list(secrets.json()) == ["API_KEY"]
+    with sqlite3.connect(new.data_dir / "podium.db") as db:  # write-only through the API: its value is here
+        assert db.execute("SELECT value FROM secrets WHERE key = 'API_KEY'").fetchall() == [("s3cret",)]
+    assert new.wait_for_stage("alice/notes", token=alice)["stage"] == "RUNNING"
+    served = httpx.get(f"{new.spaces_url}/apps/alice/notes/", headers={"Authorization": f"Bearer {alice}"})
+    assert served.status_code == 200 and "A static space" in served.text
+
+    # The old token: a write token over alice's spaces, as before.
+    assert as_alice.whoami()["auth"]["accessToken"]["role"] == "write"
+    as_alice.add_space_variable("alice/notes", "AFTER", "upgrade")
+    with pytest.raises(HfHubHTTPError) as refused:
+        as_alice.pause_space("admin/site")
+    assert refused.value.response.status_code == 403
+    # The old admin token: still admin, so it makes tokens for others and changes anyone's space.
+    made = new.http().post("/api/tokens", json={"name": "after the upgrade", "user": "bob"})
+    assert made.status_code == 200, made.text
+    new.api().add_space_variable("alice/notes", "BY_ADMIN", "yes")
+    listed = {record["user"]: record for record in new.http().get("/api/tokens").json()}
+    assert listed["alice"]["role"] == "write" and listed["alice"]["state"] == "active"
+    assert listed["admin"]["admin"] and listed["admin"]["owner"] is None

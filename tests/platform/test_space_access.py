@@ -40,7 +40,7 @@ def test_forged_expired_and_misused_notes_are_refused():
     ticket = access.ticket(SPACE, ALICE)
     elsewhere = SpaceAccess(Signer(b"other secret" * 3))
     expired = signer.sign("space-ticket", {"s": SPACE, "u": "alice", "a": False}, lifetime_s=-1)
-    session = SessionSigner(signer).issue("alice", admin=True)
+    session = SessionSigner(signer).issue(User(name="alice", token_name="t", admin=True, token_id=1))
     for note in (ticket[:-2] + "xx", expired, session, "", "a.b.c"):
         assert access.redeem(SPACE, request(f"{TICKET_PARAM}={note}")) is None, note
     assert elsewhere.redeem(SPACE, request(f"{TICKET_PARAM}={ticket}")) is None

@@ -36,6 +36,8 @@ class PodiumServer:
     env: dict[str, str]
     token: str = ""
     process: subprocess.Popen | None = None
+    # How to start it: this checkout's `podium serve`, or another release's (tests/platform/test_migrations.py).
+    command: list[str] = field(default_factory=lambda: [str(PODIUM), "serve"])
     log_path: Path = field(init=False)
 
     def __post_init__(self) -> None:
@@ -78,7 +80,7 @@ class PodiumServer:
         }
         with open(self.log_path, "a") as log:
             self.process = subprocess.Popen(
-                [str(PODIUM), "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
+                self.command, env=env, stdout=log, stderr=subprocess.STDOUT
             )
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:

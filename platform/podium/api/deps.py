@@ -7,7 +7,7 @@ import re
 from fastapi import Request
 
 from podium.api.errors import ApiError, not_found
-from podium.auth import User, bearer_token, user_for_token
+from podium.auth import TokenRefused, User, bearer_token, user_for_token
 from podium.context import Context
 from podium.db import Space
 from podium.web.access import CsrfMissing, session_user
@@ -33,7 +33,10 @@ def current_user(request: Request) -> User | None:
             return session_user(request)
         except CsrfMissing as exc:
             raise ApiError(403, str(exc)) from None
-    user = user_for_token(context(request).db, token)
+    try:
+        user = user_for_token(context(request).db, token)
+    except TokenRefused as exc:
+        raise ApiError(401, str(exc)) from None
     if token and user is None:
         raise ApiError(
             401,
@@ -75,6 +78,6 @@ def readable_space(request: Request, session, space_id: str) -> Space:
 def writable_space(request: Request, session, space_id: str) -> Space:
     user = require_user(request)
     space = readable_space(request, session, space_id)
-    if not user.can_write(space.owner):
-        raise ApiError(403, f"{user.name!r} may not change {space_id}: only its owner or an admin can.")
+    if (refusal := user.write_refusal(space.owner, space.space_id)) is not None:
+        raise ApiError(403, refusal)
     return space

@@ -57,8 +57,8 @@ async def create_space(ctx: Context, user: User, body: CreateRepo) -> str:
         )
     owner = check_name(body.organization or user.name, "owner name")
     name = check_name(body.name, "space name")
-    if not user.can_write(owner):
-        raise ApiError(403, f"{user.name!r} may not create spaces under {owner!r}")
+    if (refusal := user.write_refusal(owner, f"{owner}/{name}")) is not None:
+        raise ApiError(403, refusal)
     sdk = body.sdk or "gradio"
     if sdk not in SDKS:
         raise ApiError(400, f"sdk {sdk!r} is not supported; use one of {', '.join(SDKS)}")
@@ -146,9 +146,21 @@ async def whoami(request: Request) -> dict[str, Any]:
         "orgs": [],
         "auth": {
             "type": "access_token",
-            "accessToken": {"displayName": user.token_name, "role": "admin" if user.admin else "write"},
+            "accessToken": access_token_shape(user),
         },
     }
+
+
+def access_token_shape(user: User) -> dict[str, Any]:
+    """huggingface_hub's view of a token: role `read`, `write`, or `fineGrained` for one scoped to an
+    owner, with that owner and its permissions the way the Hub lists them."""
+    shape: dict[str, Any] = {"displayName": user.token_name, "role": user.role}
+    if user.owner_scope is not None:
+        permissions = ["repo.content.read"] + (["repo.write"] if user.role == "write" else [])
+        shape["role"] = "fineGrained"
+        shape["fineGrained"] = {"canReadGatedRepos": False, "global": [], "scoped": [
+            {"entity": {"type": "user", "name": user.owner_scope}, "permissions": permissions}]}
+    return shape
 
 
 class ValidateYaml(BaseModel):

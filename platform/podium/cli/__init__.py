@@ -16,4 +16,4 @@ def main() -> None:
 
 
 # Imported for their side effect of registering commands on `app`.
-from podium.cli import database, examples, images, run, serve, spaces  # noqa: E402,F401
+from podium.cli import database, examples, images, run, serve, spaces, tokens  # noqa: E402,F401

@@ -1,4 +1,4 @@
-"""Client commands (`push`, `ls`, `status`, `logs`, `restart`, `pause`, `delete`, `token`).
+"""Client commands (`push`, `ls`, `status`, `logs`, `restart`, `pause`, `delete`; `token` is podium.cli.tokens).
 
 They use Podium's public HTTP API through huggingface_hub's `HfApi`, exactly as any Hugging Face
 tool would: no private shortcuts.
@@ -14,7 +14,6 @@ from typing import Annotated
 import typer
 from huggingface_hub import HfApi
 from huggingface_hub.errors import HfHubHTTPError
-from huggingface_hub.utils import get_session
 from podium_runner.spec import SpaceConfigError, load_spec
 from podium_runner.stages import Stage
 
@@ -208,23 +207,3 @@ def delete(
     except HfHubHTTPError as exc:
         raise _fail(exc) from None
     typer.echo(f"{space_id}: deleted")
-
-
-@app.command()
-def token(
-    user: Annotated[str, typer.Argument(help="Who the token is for; they may write spaces under this name")],
-    name: Annotated[str, typer.Option(help="A label to recognise the token by")] = "made with podium token",
-    admin: Annotated[bool, typer.Option(help="The token may write every space and make tokens")] = False,
-    endpoint: Endpoint = DEFAULT_ENDPOINT,
-    admin_token: Token = None,
-) -> None:
-    """Make a new API token (needs an admin token); it is printed once and cannot be read back."""
-    response = get_session().post(
-        f"{endpoint.rstrip('/')}/api/podium/tokens",
-        json={"user": user, "name": name, "admin": admin},
-        headers={"Authorization": f"Bearer {admin_token}"} if admin_token else {},
-    )
-    if response.status_code != 200:
-        typer.secho(f"error: {response.json().get('error', response.text)}", fg="red", err=True)
-        raise typer.Exit(1)
-    typer.echo(response.json()["token"])

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from starlette.requests import Request
 
-from podium.auth import SESSION_COOKIE, User
+from podium.auth import SESSION_COOKIE, User, user_for_token_id
 from podium.context import Context
 from podium.db import Space
 from podium.web.session import CSRF_FIELD, CSRF_HEADER, Session, SessionSigner
@@ -37,12 +37,13 @@ def signer(request: Request) -> SessionSigner:
 
 
 def identify(request: Request) -> Visitor | None:
-    """The signed-in visitor from the session cookie; also kept on `request.state` for templates."""
+    """The signed-in visitor from the session cookie, with the limits of the token they signed in with
+    (none once it expired or was revoked); also kept on `request.state` for templates."""
     keys = signer(request)
     session = keys.read(request.cookies.get(SESSION_COOKIE))
     visitor = None
-    if session is not None:
-        user = User(name=session.user, token_name="browser session", admin=session.admin)
+    user = None if session is None else user_for_token_id(context_of(request).db, session.token_id)
+    if user is not None:
         visitor = Visitor(user=user, session=session, csrf=keys.csrf_token(session))
     request.state.visitor = visitor
     return visitor
@@ -104,8 +105,10 @@ def editable_space(request: Request, owner: str, name: str) -> Space:
     space = readable_space(request, owner, name)
     visitor = request.state.visitor
     if not may_edit(visitor, space):
+        why = visitor.user.write_refusal(space.owner, space.space_id) if visitor else None
         raise PageError(403 if visitor else 401, "Only the owner can change this space",
-                        f"Sign in as {space.owner} (or an admin) to change {space.space_id}.")
+                        f"Sign in as {space.owner} (or an admin) with a write token to change {space.space_id}"
+                        + (f": {why}" if why else "."))
     return space
 
 

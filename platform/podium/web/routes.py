@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from podium.web import create, pages, settings_forms, signin
+from podium.web import create, pages, settings_forms, signin, tokens
 
 router = APIRouter()
-for module in (pages, signin, create, settings_forms):
+for module in (pages, signin, create, settings_forms, tokens):
     router.include_router(module.router)

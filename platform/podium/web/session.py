@@ -1,21 +1,24 @@
 """The browser session: a signed, HttpOnly, SameSite, host-only cookie, and the CSRF token tied to it.
 
 A Podium token proves who someone is once, at sign-in; the browser then carries only a signed
-note (user name, admin or not, expiry), never the token. The cookie has no Domain attribute, so it
-stays on the pages' host. Cookies and SameSite both ignore ports, so a space served from another
-port of the same host is "same-site": the cookie alone proves nothing about where a request came
-from. That is why every change made with the cookie must also carry the CSRF token, which only
-Podium's own pages can read.
+note (the token's id and user, expiry), never the token. Each request checks that token again, so the
+session has the token's limits (read-only, one owner's spaces) and ends when it expires or is
+revoked. The cookie has no Domain attribute, so it stays on the pages' host. Cookies and SameSite
+both ignore ports, so a space served from another port of the same host is "same-site": the cookie
+alone proves nothing about where a request came from. That is why every change made with the cookie
+must also carry the CSRF token, which only Podium's own pages can read.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from podium.auth import User
 from podium.signing import Signer
 
 CSRF_FIELD = "csrf_token"
@@ -26,6 +29,14 @@ SIGNIN_COOKIE = "podium_signin"
 SIGNIN_LIFETIME_S = 3600
 CSRF_HEADER = "x-csrf-token"
 SESSION_LIFETIME_S = 14 * 24 * 3600
+
+
+def session_lifetime_s(user: User, at: float) -> int:
+    """A session lasts two weeks, or until the token it was made with expires if that is sooner."""
+    if user.expires_at is None:
+        return SESSION_LIFETIME_S
+    left = user.expires_at.replace(tzinfo=dt.UTC).timestamp() - at
+    return max(1, min(SESSION_LIFETIME_S, int(left)))
 _SESSION = "session"
 
 
@@ -41,7 +52,7 @@ def set_page_cookie(request: Request, response: Response, name: str, value: str,
 @dataclass(frozen=True)
 class Session:
     user: str
-    admin: bool
+    token_id: object  # the id of the token signed in with; anything else (a pre-upgrade note) is no session
     expires: int
     cookie: str
 
@@ -52,15 +63,15 @@ class SessionSigner:
     def __init__(self, signer: Signer):
         self._signer = signer
 
-    def issue(self, user: str, admin: bool, lifetime_s: int = SESSION_LIFETIME_S) -> str:
-        return self._signer.sign(_SESSION, {"u": user, "a": admin}, lifetime_s)
+    def issue(self, user: User, lifetime_s: int = SESSION_LIFETIME_S) -> str:
+        return self._signer.sign(_SESSION, {"u": user.name, "t": user.token_id}, lifetime_s)
 
     def read(self, cookie: str | None) -> Session | None:
         """The session a cookie proves, or None when it is missing, forged or expired."""
         claims = self._signer.unsign(_SESSION, cookie)
         if claims is None or not isinstance(claims.get("u"), str):
             return None
-        return Session(user=claims["u"], admin=bool(claims.get("a")), expires=int(claims["e"]), cookie=cookie)
+        return Session(user=claims["u"], token_id=claims.get("t"), expires=int(claims["e"]), cookie=cookie)
 
     def csrf_token(self, session: Session) -> str:
         return self._signer.mac("csrf", session.cookie)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import secrets
+import time
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from podium.auth import SESSION_COOKIE, user_for_token
+from podium.auth import SESSION_COOKIE, TokenRefused, user_for_token
 from podium.web.access import context_of, require_change_allowed, signer
 from podium.web.routing import PageRoute
-from podium.web.session import SESSION_LIFETIME_S, SIGNIN_COOKIE, SIGNIN_LIFETIME_S, set_page_cookie
+from podium.web.session import SIGNIN_COOKIE, SIGNIN_LIFETIME_S, session_lifetime_s, set_page_cookie
 from podium.web.templating import render
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
@@ -41,14 +42,17 @@ def signin(request: Request, token: str = Form(""), next: str = Form("/"), csrf_
     if not signer(request).signin_ok(request.cookies.get(SIGNIN_COOKIE), csrf_token):
         return _signin_form(request, next, 403, "This sign-in did not come from this Podium's sign-in form "
                                                 "(or the form is over an hour old). Sign in again here.")
-    user = user_for_token(context_of(request).db, token.strip())
+    try:
+        user = user_for_token(context_of(request).db, token.strip())
+    except TokenRefused as exc:
+        return _signin_form(request, next, 401, str(exc))
     if user is None:
         return _signin_form(request, next, 401, "That token is not known here. Use the admin token printed "
                                                 "when Podium first started, or make one with `podium token`.")
     response = RedirectResponse(_local(next), status_code=303)
     response.delete_cookie(SIGNIN_COOKIE, path="/signin")
-    set_page_cookie(request, response, SESSION_COOKIE, signer(request).issue(user.name, user.admin),
-                    SESSION_LIFETIME_S)
+    lifetime_s = session_lifetime_s(user, time.time())
+    set_page_cookie(request, response, SESSION_COOKIE, signer(request).issue(user, lifetime_s), lifetime_s)
     return response
 
 
