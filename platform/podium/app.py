@@ -12,6 +12,7 @@ from podium.body_limits import RequestBodyLimit
 from podium.context import Context
 from podium.proxy.app import PATH_PREFIX
 from podium.web.routes import router as pages_router
+from podium.web.security_headers import SecurityHeaders
 
 
 def create_app(ctx: Context) -> FastAPI:
@@ -23,6 +24,7 @@ def create_app(ctx: Context) -> FastAPI:
         redoc_url=None,
     )
     app.state.podium = ctx
+    app.add_middleware(SecurityHeaders, settings=ctx.settings)
     app.add_exception_handler(ApiError, api_error_handler)
     app.add_middleware(RequestBodyLimit, limits=ctx.settings.limits)
     for module in (repos, commits, spaces, settings_kv, logs, tokens):

@@ -44,8 +44,12 @@ def test_home_lists_the_example_spaces(podium, browser: Browser, shot, tmp_path)
         expect(card.locator(".emoji")).to_have_text(card_data["emoji"])
         expect(card).to_contain_text(card_data["sdk"])
         expect(card.locator(".stage")).to_be_visible()
-        assert f"--c-{card_data['colorFrom']}" in card.get_attribute("style")
-        assert f"--c-{card_data['colorTo']}" in card.get_attribute("style")
+        # The gradient's ends are the README's colours from the palette (by class: no inline style).
+        ends = card.evaluate("card => ['--from', '--to'].map(name => getComputedStyle(card).getPropertyValue(name))")
+        palette = page.evaluate("""names => names.map(name =>
+            getComputedStyle(document.documentElement).getPropertyValue(`--c-${name}`))""",
+                                [card_data["colorFrom"], card_data["colorTo"]])
+        assert ends == palette and all(ends), (ends, palette)
     order = cards.evaluate_all("cards => cards.map(card => card.dataset.space)")
     assert all(order.index("admin/web-tour") < order.index(f"admin/example-{e}") for e in SHOWN_EXAMPLES), \
         f"the pinned space is not listed before the others: {order}"

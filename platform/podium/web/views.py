@@ -5,8 +5,9 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
-from podium_runner.spec import README, SpaceConfigError, split_front_matter
+from podium_runner.spec import README, SpaceConfigError, split_front_matter, valid_entries
 from podium_runner.stages import Stage
 
 from podium.db import Space
@@ -77,13 +78,14 @@ class SpaceView:
     sleep_time: int | None
     sha: str | None
     error_message: str | None
-    card: dict[str, Any]
+    card: dict[str, Any]  # only entries that follow podium_runner.spec.RULES: a README that failed them shows none
     url: str  # the space's own origin (never the pages' origin unless configured so)
     browsable: bool  # whether a signed-in reader can use the app in the browser (podium.space_access)
 
     @classmethod
     def of(cls, space: Space, settings: Settings, repo: SpaceRepo) -> SpaceView:
-        card = dict(space.card_data or {}) or _readme_card(repo, space.sha)
+        # A CONFIG_ERROR space has no recorded card; its README's raw front matter is filtered the same way.
+        card = valid_entries(space.card_data or {}) or valid_entries(_readme_card(repo, space.sha))
         return cls(id=space.space_id, owner=space.owner, name=space.name, sdk=space.sdk, stage=space.stage,
                    private=space.private, hardware=space.hardware, sleep_time=space.sleep_time, sha=space.sha,
                    error_message=space.error_message, card=card, url=settings.space_url(space.space_id),
@@ -99,9 +101,12 @@ class SpaceView:
 
     @property
     def app_url(self) -> str:
-        """Where the app's page is: the space URL plus the README's `base_path`."""
+        """Where the app's page is: the space URL plus the README's `base_path` (checked: a path, so the
+        result stays on the space's own origin, which /open and the App tab's frame rely on)."""
         base_path = str(self.card.get("base_path") or "").lstrip("/")
-        return self.url + base_path
+        url = self.url.rstrip("/") + "/" + base_path
+        same_origin = urlsplit(url)[:2] == urlsplit(self.url)[:2]
+        return url if same_origin else self.url
 
     @property
     def embed_url(self) -> str:
