@@ -37,6 +37,9 @@ AFFINITY_COOKIE = "podium_instance"
 # (cookies ignore ports), and in host mode a space's cookie could reach the pages; so the proxy keeps
 # these from every app and refuses them in an app's Set-Cookie (podium.proxy.cookies).
 PODIUM_COOKIES = frozenset({SESSION_COOKIE, FLASH_COOKIE, SIGNIN_COOKIE, AFFINITY_COOKIE, ACCESS_COOKIE})
+# Per sdk, the app's cookies its page needs in an embed on another site: Streamlit's XSRF cookie, which
+# its uploads echo in a header (podium.proxy.cookies).
+_CROSS_SITE_COOKIES = {"streamlit": frozenset({"_streamlit_xsrf"})}
 
 
 def _cookie(scope: Scope, name: str) -> str | None:
@@ -123,6 +126,7 @@ class SpaceResolver:
             podium_cookies=PODIUM_COOKIES,
             set_cookie=None if affinity == key else f"{AFFINITY_COOKIE}={key}; Path={path}; HttpOnly; SameSite=Lax",
             visitor=visitor,
+            cross_site_cookies=_CROSS_SITE_COOKIES.get(state.plan.sdk if state.plan else "", frozenset()),
         )
 
     def _frame_ancestors(self, card: dict, private: bool) -> str:

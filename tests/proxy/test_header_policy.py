@@ -97,8 +97,10 @@ TOSSED = [
     b"theme=dark; Domain=localhost; Path=/",
     b"lang=en; Path=/; domain=.localhost; SameSite=Lax",
     b"own=1; Path=/; HttpOnly",
+    b"_streamlit_xsrf=2|ab|cd|1; Path=/; SameSite=Lax",
 ]
-KEPT = [b"theme=dark; Path=/", b"lang=en; Path=/; SameSite=Lax", b"own=1; Path=/; HttpOnly"]
+KEPT = [b"theme=dark; Path=/", b"lang=en; Path=/; SameSite=Lax", b"own=1; Path=/; HttpOnly",
+        b"_streamlit_xsrf=2|ab|cd|1; Path=/; SameSite=Lax"]
 
 
 class HostileApp:
@@ -119,6 +121,8 @@ def hostile(spaces) -> Iterator[ServerThread]:
         spaces.add("lab/hostile", server.url, podium_cookies=PODIUM_COOKIES,
                    extra_headers={"Set-Cookie": "podium_session=from-the-readme; Domain=localhost"})
         spaces.add("lab/hostile-docker", server.url, podium_cookies=PODIUM_COOKIES, strip_prefix=True)
+        spaces.add("lab/hostile-streamlit", server.url, podium_cookies=PODIUM_COOKIES,
+                   cross_site_cookies=frozenset({"_streamlit_xsrf"}))
         yield server
 
 
@@ -134,6 +138,26 @@ def test_a_space_cannot_toss_cookies_onto_podiums_pages(proxy, hostile):
         assert response.status == 200
         cookies = [value.encode("latin-1") for name, value in response.getheaders() if name.lower() == "set-cookie"]
         assert cookies == KEPT
+
+
+def set_cookies(proxy, path: str, host: str) -> list[bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=10)
+    connection.request("GET", path, headers={"Host": host})
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    return [value.encode("latin-1") for name, value in response.getheaders() if name.lower() == "set-cookie"]
+
+
+def test_an_apps_xsrf_cookie_is_partitioned_for_embeds_where_the_browser_keeps_secure_cookies(proxy, hostile):
+    """Over https or a loopback name the cookie becomes SameSite=None; Secure; Partitioned, so an app
+    embedded on another site keeps it; over plain http elsewhere `Secure` would lose it: as the app set it."""
+    partitioned = b"_streamlit_xsrf=2|ab|cd|1; Path=/; SameSite=None; Secure; Partitioned"
+    for host in (f"lab-hostile-streamlit.localhost:{proxy.port}", f"127.0.0.1:{proxy.port}"):
+        path = "/headers" if "lab-" in host else "/apps/lab/hostile-streamlit/headers"
+        assert set_cookies(proxy, path, host)[-1] == partitioned
+    assert set_cookies(proxy, "/apps/lab/hostile-streamlit/headers", "spaces.example.org")[-1] == KEPT[-1]
+    assert set_cookies(proxy, "/apps/lab/hostile/headers", f"127.0.0.1:{proxy.port}") == KEPT  # not its app's
 
 
 def test_a_request_target_never_moves_the_upstream(hostile, spaces):

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 from starlette.types import Scope
 
-from podium.proxy.cookies import space_set_cookie, without_podiums_cookies
+from podium.proxy.cookies import cookie_name, for_cross_site_frames, space_set_cookie, without_podiums_cookies
 from podium.proxy.upstream import Upstream
 
 VISITOR_HEADER = "X-Podium-User"
@@ -121,9 +121,19 @@ def _without_frame_ancestors(policy: bytes) -> bytes:
     return b"; ".join(d for d in directives if d and not d.lower().startswith(b"frame-ancestors"))
 
 
-def response_headers(raw: Iterable[tuple[bytes, bytes]], upstream: Upstream) -> list[tuple[bytes, bytes]]:
-    """Headers to send the client for an upstream response (names lower case, values as sent)."""
+def secure_context(scope: Scope) -> bool:
+    """Whether the browser deems the request's origin secure, and so keeps `Secure` cookies from it:
+    https, or a loopback name (localhost, *.localhost, 127.0.0.0/8, [::1])."""
+    if scope.get("scheme") in ("https", "wss"):
+        return True
+    host = host_name(header(scope, b"host"))
+    return host in ("localhost", "[::1]") or host.endswith(".localhost") or host.startswith("127.")
+
+
+def response_headers(raw: Iterable[tuple[bytes, bytes]], upstream: Upstream, scope: Scope) -> list[tuple[bytes, bytes]]:
+    """Headers to send the client for an upstream response to the request `scope` (names lower case)."""
     raw = list(raw)
+    secure = secure_context(scope)
     added = upstream.added_headers
     # The space's custom headers replace the app's; Podium's CSP and cookie go beside the app's own.
     replaced = {key for key, _ in added if key not in (b"content-security-policy", b"set-cookie")}
@@ -137,8 +147,11 @@ def response_headers(raw: Iterable[tuple[bytes, bytes]], upstream: Upstream) -> 
             value = _without_frame_ancestors(value)
             if not value:
                 continue
-        elif key == b"set-cookie" and (value := space_set_cookie(value, upstream.podium_cookies)) is None:
-            continue
+        elif key == b"set-cookie":
+            if (value := space_set_cookie(value, upstream.podium_cookies)) is None:
+                continue
+            if secure and cookie_name(value) in upstream.cross_site_cookies:
+                value = for_cross_site_frames(value)
         headers.append((key, value))
     headers.extend(added)
     return headers

@@ -96,7 +96,7 @@ async def forward_http(
             {
                 "type": "http.response.start",
                 "status": response.status,
-                "headers": response_headers(response.raw_headers, upstream),
+                "headers": response_headers(response.raw_headers, upstream, scope),
             }
         )
         try:

@@ -36,6 +36,8 @@ class Upstream:
     set_cookie: str | None = None
     # Who Podium admitted to a private space, told to the app as `X-Podium-User`; None for no one.
     visitor: str | None = None
+    # The app's cookies its page needs in cross-site frames too (podium.proxy.cookies).
+    cross_site_cookies: frozenset[str] = frozenset()
 
     @cached_property
     def origin(self) -> str:
