@@ -9,6 +9,7 @@ from docker.errors import DockerException
 from podium_runner.backend import Backend
 
 from podium.settings import Settings
+from podium.signing import signer_for
 
 log = logging.getLogger("podium")
 
@@ -21,6 +22,8 @@ def _docker(settings: Settings) -> Backend:
         base_image=settings.docker_base_image,
         ml_base_image=settings.docker_ml_base_image,
         reach_by_ip=settings.docker_reach_by_ip,
+        # Names each owner's BuildKit uv cache: a key of this Podium's, so no owner can name another's.
+        cache_key=signer_for(settings.data_dir).mac("buildkit-uv-cache", "").encode(),
     )
 
 

@@ -31,13 +31,14 @@ def _plan(tmp_path: Path):
 
 
 def test_the_dependency_dockerfile_follows_hugging_faces_layer_order(tmp_path):
-    recipe = dockerfile.dependency_dockerfile(_plan(tmp_path), "podium-base:bookworm", HOST, buildkit=True)
+    recipe = dockerfile.dependency_dockerfile(_plan(tmp_path), "podium-base:bookworm", HOST, buildkit=True,
+                                              cache_id="podium-uv-0123abcd")
     order = ["FROM podium-base:bookworm", "apt-get install -y --no-install-recommends ffmpeg",
              "useradd --create-home --uid 1000", "USER 1000", "WORKDIR /home/user/app",
              "-r pre-requirements.txt", "-r requirements.txt", "uv pip install gradio==6.31.0"]
     positions = [recipe.index(step) for step in order]
     assert positions == sorted(positions), recipe
-    assert recipe.count("--mount=type=cache,id=podium-uv") == 3
+    assert recipe.count("--mount=type=cache,id=podium-uv-0123abcd,") == 3
     assert 'UV_INDEX="https://pypi.example/simple"' in recipe
 
 

@@ -17,6 +17,7 @@ from docker.types import DeviceRequest
 from podium_runner.backend import Backend, Environment, Exit, Instance, LogSink, LogTail, StartError
 from podium_runner.docker import containers, network
 from podium_runner.docker.bases import DEFAULT_BASE
+from podium_runner.docker.build_cache import CacheIds
 from podium_runner.docker.engine import Engine
 from podium_runner.docker.host import HostPackageSettings
 from podium_runner.docker.images import ImageBuilder
@@ -34,39 +35,46 @@ class DockerBackend(Backend):
     def __init__(self, *, docker_host: str | None = None, base_image: str = DEFAULT_BASE,
                  ml_base_image: str | None = None, flavors: Mapping[str, Flavor] = FLAVORS,
                  ca_certificates: list[Path] | None = None, buildkit: bool | None = None,
-                 gpu_runtime: bool | None = None, reach_by_ip: bool = False):
+                 gpu_runtime: bool | None = None, reach_by_ip: bool = False, cache_key: bytes | None = None):
         """`gpu_runtime` None: ask the engine (runtimes, then a probe container) before the first GPU
         space. `reach_by_ip`: reach spaces at their container IP and publish no port, for Podium
         running in a container itself (its own image), where the host's loopback is out of reach; the
-        spaces can then reach each other too (`network.py` says why)."""
+        spaces can then reach each other too (`network.py` says why). `cache_key`: the secret that names
+        each owner's uv cache (build_cache.py); None derives one from the engine's own id, which no
+        build or container can read."""
         self.engine = Engine(docker_host)
         self.flavors = flavors
         self.builder = ImageBuilder(self.engine, base_image=base_image, ml_base_image=ml_base_image,
                                     host=HostPackageSettings.from_host(ca_certificates),
-                                    uv_bin=Path(uv.find_uv_bin()), buildkit=buildkit)
+                                    uv_bin=Path(uv.find_uv_bin()), buildkit=buildkit,
+                                    cache_ids=CacheIds(cache_key or self._engine_key))
         self._gpu_runtime = gpu_runtime
         self.reach_by_ip = reach_by_ip
         self.network = network.for_mode(reach_by_ip)
-        self._builds: dict[tuple[str, str], asyncio.Task[Environment]] = {}
+        self._builds: dict[tuple[str, str, str | None], asyncio.Task[Environment]] = {}
 
     # -- build ----------------------------------------------------------------------------------
 
-    async def prepare(self, plan: BuildPlan, log: LogSink, *, rebuild: bool = False) -> Environment:
-        key = (plan.build_key, plan.code_hash)
+    async def prepare(self, plan: BuildPlan, log: LogSink, *, rebuild: bool = False,
+                      space_id: str | None = None) -> Environment:
+        key = (plan.build_key, plan.code_hash, space_id.partition("/")[0] if space_id else None)
         task = self._builds.get(key)
         if task is None:
-            task = asyncio.create_task(self._prepare(plan, log, rebuild))
+            task = asyncio.create_task(self._prepare(plan, log, rebuild, space_id))
             self._builds[key] = task
             task.add_done_callback(lambda _: self._builds.pop(key, None))
         return await asyncio.shield(task)
 
-    async def _prepare(self, plan: BuildPlan, log: LogSink, rebuild: bool) -> Environment:
+    def _engine_key(self) -> bytes:
+        return f"podium buildkit uv cache of engine {self.engine.client.info()['ID']}".encode()
+
+    async def _prepare(self, plan: BuildPlan, log: LogSink, rebuild: bool, space_id: str | None) -> Environment:
         loop = asyncio.get_running_loop()
 
         def threadsafe_log(line: str) -> None:
             loop.call_soon_threadsafe(log, line)
 
-        built = await self.engine.run(self.builder.build, plan, threadsafe_log, rebuild=rebuild)
+        built = await self.engine.run(self.builder.build, plan, threadsafe_log, rebuild=rebuild, space_id=space_id)
         return Environment(backend=self.name, key=built.tag.partition(":")[2], location=built.tag,
                            reused=built.reused)
 

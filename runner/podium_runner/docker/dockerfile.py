@@ -21,18 +21,21 @@ VENV = "/home/user/.venv"
 DATA_DIR = "/data"
 UV_CACHE = "/home/user/.cache/uv"
 ML_CONSTRAINTS = "/etc/podium/ml-constraints.txt"
-# One uv cache shared by every build on this engine; uv locks it itself, so builds may share it.
-_CACHE_MOUNT = f"--mount=type=cache,id=podium-uv,target={UV_CACHE},uid=1000,gid=1000,sharing=shared"
+
+
+def _cache_mount(cache_id: str) -> str:
+    """The uv cache of one owner's builds (build_cache.py); uv locks it itself, so builds may share it."""
+    return f"--mount=type=cache,id={cache_id},target={UV_CACHE},uid=1000,gid=1000,sharing=shared"
 
 
 def _env_line(env: dict[str, str]) -> str:
     return "ENV " + " \\\n    ".join(f"{key}={json.dumps(value)}" for key, value in env.items())
 
 
-def _install(args: str, buildkit: bool) -> str:
-    # Without BuildKit there is no cache mount; uv then runs without a cache rather than bloat a layer.
-    if buildkit:
-        return f"RUN {_CACHE_MOUNT} uv pip install {args}"
+def _install(args: str, cache_id: str | None) -> str:
+    # Without a cache mount (no BuildKit) uv runs without a cache rather than bloat a layer.
+    if cache_id:
+        return f"RUN {_cache_mount(cache_id)} uv pip install {args}"
     return f"RUN uv pip install --no-cache {args}"
 
 
@@ -74,7 +77,10 @@ def _toolchain_files(context: BuildContext, host: HostPackageSettings, uv_bin: P
 
 
 def dependency_dockerfile(plan: BuildPlan, base: str, host: HostPackageSettings, *, buildkit: bool,
-                          ml_base: bool = False) -> str:
+                          cache_id: str | None = None, ml_base: bool = False) -> str:
+    """`cache_id`: the uv cache the space's owner mounts (build_cache.py); without it or without
+    BuildKit, uv runs without a cache."""
+    cache_id = cache_id if buildkit else None
     deps = plan.deps
     if deps is None:
         raise ValueError(f"{plan.space_root.name}: a {plan.kind} space has no dependency image")
@@ -89,9 +95,9 @@ def dependency_dockerfile(plan: BuildPlan, base: str, host: HostPackageSettings,
     for name, requirements in (("pre-requirements.txt", deps.pre_requirements),
                                ("requirements.txt", deps.requirements)):
         if requirements:
-            lines += [f"COPY --chown=1000:1000 deps/{name} ./", _install(f"-r {name}", buildkit)]
+            lines += [f"COPY --chown=1000:1000 deps/{name} ./", _install(f"-r {name}", cache_id)]
     if deps.sdk_requirement:
-        lines.append(_install(shlex.quote(deps.sdk_requirement), buildkit))
+        lines.append(_install(shlex.quote(deps.sdk_requirement), cache_id))
     return "\n".join(lines) + "\n"
 
 
@@ -104,9 +110,10 @@ def ml_base_dockerfile(base: str, host: HostPackageSettings, *, torch_wheel: str
     lines = _toolchain(base, host, IMAGE_CONSTRAINTS)
     lines.append(f"RUN mkdir -p /etc/podium && echo 'torch=={torch_version}' > {ML_CONSTRAINTS}")
     lines += _user_and_venv(python_version)
+    # No cache mount: one that spaces' builds could name might hold what they put there.
     lines.append(
-        f"RUN --mount=type=bind,source=wheels,target=/wheels {_CACHE_MOUNT} "
-        f"uv pip install /wheels/{torch_wheel} " + " ".join(shlex.quote(p) for p in packages)
+        f"RUN --mount=type=bind,source=wheels,target=/wheels "
+        f"uv pip install --no-cache /wheels/{torch_wheel} " + " ".join(shlex.quote(p) for p in packages)
     )
     lines.append("LABEL " + " ".join(f"{key}={json.dumps(value)}" for key, value in labels.items()))
     return "\n".join(lines) + "\n"

@@ -12,6 +12,7 @@ import docker.errors
 
 from podium_runner.backend import BuildError, LogSink
 from podium_runner.docker import bases, dockerfile
+from podium_runner.docker.build_cache import CacheIds
 from podium_runner.docker.engine import Engine
 from podium_runner.docker.host import HostPackageSettings
 from podium_runner.plan import BuildPlan
@@ -36,8 +37,9 @@ class BuiltImage:
 
 class ImageBuilder:
     def __init__(self, engine: Engine, *, base_image: str, ml_base_image: str | None,
-                 host: HostPackageSettings, uv_bin: Path, buildkit: bool | None = None):
+                 host: HostPackageSettings, uv_bin: Path, cache_ids: CacheIds, buildkit: bool | None = None):
         self.engine = engine
+        self.cache_ids = cache_ids
         self.base_image = base_image
         self.ml_base_image = ml_base_image
         self.host = host
@@ -72,11 +74,13 @@ class ImageBuilder:
                 return self.ml_base_image, True
         return bases.base_for(self.base_image, plan.deps), False
 
-    def build(self, plan: BuildPlan, log: LogSink, *, rebuild: bool = False) -> BuiltImage:
-        """The app image for `plan`, building the dependency image first when it is missing."""
+    def build(self, plan: BuildPlan, log: LogSink, *, rebuild: bool = False, space_id: str | None = None) -> BuiltImage:
+        """The app image for `plan`, building the dependency image first when it is missing. Its uv cache
+        is that of `space_id`'s owner (build_cache.py), so dependency images are per owner too."""
         what = plan.space_root.name
         if plan.kind == "docker":
-            tag = f"{SPACE_REPO}:{_hash(RECIPE_FORMAT, 'docker', plan.code_hash, plan.app_file)}"
+            owner_cache = self.cache_ids.for_space(space_id)  # per owner, as dependency images are
+            tag = f"{SPACE_REPO}:{_hash(RECIPE_FORMAT, 'docker', plan.code_hash, plan.app_file, owner_cache)}"
             if not rebuild and self.engine.image_exists(tag):
                 log(f"image {tag} exists; reusing it")
                 return BuiltImage(tag, reused=True)
@@ -86,7 +90,7 @@ class ImageBuilder:
             return BuiltImage(tag, reused=False)
         if plan.kind != "python":
             raise BuildError(f"{what}: the docker backend does not build {plan.kind} spaces")
-        deps_tag, deps_reused = self._dependency_image(plan, log, rebuild)
+        deps_tag, deps_reused = self._dependency_image(plan, log, rebuild, self.cache_ids.for_space(space_id))
         app_recipe = dockerfile.app_dockerfile(plan, deps_tag)
         tag = f"{SPACE_REPO}:{_hash(RECIPE_FORMAT, app_recipe, plan.code_hash)}"
         if not rebuild and self.engine.image_exists(tag):
@@ -97,13 +101,16 @@ class ImageBuilder:
         self.engine.build(context, tag, log, buildkit=self.buildkit, what=what)
         return BuiltImage(tag, reused=False, deps_tag=deps_tag, deps_reused=deps_reused)
 
-    def _dependency_image(self, plan: BuildPlan, log: LogSink, rebuild: bool) -> tuple[str, bool]:
+    def _dependency_image(self, plan: BuildPlan, log: LogSink, rebuild: bool, cache_id: str) -> tuple[str, bool]:
         assert plan.deps is not None
         base, ml = self.pick_base(plan)
-        recipe = dockerfile.dependency_dockerfile(plan, base, self.host, buildkit=self.buildkit, ml_base=ml)
-        # The base's id joins the hash, so a re-bootstrapped base makes new dependency images.
+        recipe = dockerfile.dependency_dockerfile(plan, base, self.host, buildkit=self.buildkit, cache_id=cache_id,
+                                                  ml_base=ml)
+        # The base's id joins the hash, so a re-bootstrapped base makes new dependency images; the
+        # owner's cache id too, with BuildKit or without: what one owner's build code made is never
+        # another owner's image (process/environments.py says why).
         key = _hash(RECIPE_FORMAT, recipe, self._image_id(base) or base, plan.deps.local_files,
-                    self.host.fingerprint, self.uv_version)
+                    self.host.fingerprint, self.uv_version, cache_id)
         tag = f"{DEPS_REPO}:{key}"
         if not rebuild and self.engine.image_exists(tag):
             log(f"dependency image {tag} exists; reusing it (only the app's code is added)")
