@@ -40,12 +40,14 @@ from tests.support.process_spaces import stdlib_app, write_space
 
 BOUND_MIB = 50
 UPLOAD_LIMIT = 32 * MiB
+FILE_LIMIT = 8 * MiB
 GRADIO = "title: Resource attack\nsdk: gradio"
 
 
 @pytest.fixture(scope="module")
 def podium(start_podium: Callable[..., PodiumServer]) -> PodiumServer:
-    return start_podium(env={"PODIUM_LIMITS__MAX_UPLOAD_SIZE": str(UPLOAD_LIMIT)})
+    return start_podium(env={"PODIUM_LIMITS__MAX_UPLOAD_SIZE": str(UPLOAD_LIMIT),
+                             "PODIUM_LIMITS__MAX_FILE_SIZE": str(FILE_LIMIT)})
 
 
 @pytest.fixture(scope="module")
@@ -183,6 +185,22 @@ def test_a_chunked_multipart_upload_past_the_limit_is_refused_while_it_streams(
         assert api.space_info("mallory/chunked").sha == head  # nothing committed
     else:
         assert not api.repo_exists("mallory/chunked-new", repo_type="space")
+
+
+def test_a_commit_line_longer_than_any_file_is_refused_while_it_streams(
+    podium: PodiumServer, mallory: str, tmp_path: Path
+) -> None:
+    head = _static_space(podium, mallory, "mallory/ndjson", tmp_path)
+    header = b'{"key": "header", "value": {"summary": "one endless line"}}\n'
+    endless = [b'{"key": "file", "value": {"path": "big.txt", "content": "', *(b"A" * 65536 for _ in range(1024))]
+    with podium_memory(podium) as growth:
+        answer = send_until_answered(podium, "POST", "/api/spaces/mallory/ndjson/commit/main",
+                                     {"Authorization": f"Bearer {mallory}", "Content-Type": "application/x-ndjson"},
+                                     [header, *endless])  # 64 MiB in one line
+    assert answer.status == 413 and "max_file_size" in answer.json()["error"], answer.body[:300]
+    assert answer.sent < 24 * MiB  # the longest line a file can need, and what the sockets hold
+    assert growth.mib < BOUND_MIB
+    assert HfApi(endpoint=podium.url, token=mallory).space_info("mallory/ndjson").sha == head
 
 
 def _tar_gz(member: tarfile.TarInfo, tar_format: int) -> bytes:

@@ -9,6 +9,7 @@ import asyncio
 import base64
 import binascii
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -34,11 +35,26 @@ def _upload_too_large(space_id: str, limits: Limits) -> ApiError:
     return _rejected(space_id, too_large("the upload", "max_upload_size", limits.max_upload_size))
 
 
-async def _read_body(request: Request, space_id: str, limits: Limits) -> bytes:
-    """The request body, refused with 413 as soon as it passes `max_upload_size` (counted as it
-    streams in, with or without a `Content-Length`)."""
+async def _body_lines(request: Request, space_id: str, limits: Limits) -> AsyncIterator[tuple[int, bytes]]:
+    """The numbered lines of an NDJSON body as they stream in. The body is refused with 413 as soon
+    as it passes `max_upload_size` (with or without a `Content-Length`), a line as soon as it is
+    longer than the largest file's base64 needs, so no more than one line is held unparsed."""
     allow_upload(request, limits.max_upload_size, _upload_too_large(space_id, limits))
-    return b"".join([chunk async for chunk in request.stream()])
+    longest = limits.max_file_size * 4 // 3 + 64 * 1024  # a file's base64, and the JSON around it
+    pending, number = bytearray(), 0
+    async for chunk in request.stream():
+        searched = len(pending)  # holds no newline: a line of megabytes is not searched again per chunk
+        pending += chunk
+        while (end := pending.find(b"\n", searched)) >= 0:
+            number += 1
+            yield number, bytes(pending[:end])
+            del pending[: end + 1]
+            searched = 0
+        if len(pending) > longest:
+            raise _rejected(space_id, too_large(f"line {number + 1} of the commit", "max_file_size",
+                                                limits.max_file_size))
+    if pending:
+        yield number + 1, bytes(pending)
 
 
 class PreuploadFile(BaseModel):
@@ -82,11 +98,13 @@ async def preupload(
     return {"files": answer}
 
 
-def _commit_operations(space_id: str, body: bytes, limits: Limits) -> tuple[dict[str, Any], list[Change]]:
+async def _commit_operations(
+    space_id: str, lines: AsyncIterator[tuple[int, bytes]], limits: Limits
+) -> tuple[dict[str, Any], list[Change]]:
     """The header and the changes of an NDJSON commit body, or a 400 naming the bad line."""
     header: dict[str, Any] | None = None
     changes: list[Change] = []
-    for number, raw in enumerate(body.split(b"\n"), start=1):
+    async for number, raw in lines:
         if not raw.strip():
             continue
         try:
@@ -189,8 +207,8 @@ async def commit(owner: str, name: str, revision: str, request: Request) -> dict
         raise ApiError(400, f"{space_id}: Podium spaces have one branch, 'main' (got {revision!r})")
     if request.query_params.get("create_pr") in ("1", "true", "True"):
         raise ApiError(400, f"{space_id}: pull requests are not supported; commit to main")
-    body = await _read_body(request, space_id, ctx.settings.limits)
-    header, changes = _commit_operations(space_id, body, ctx.settings.limits)
+    lines = _body_lines(request, space_id, ctx.settings.limits)
+    header, changes = await _commit_operations(space_id, lines, ctx.settings.limits)
     sha = await apply_commit(
         ctx,
         space_id,
