@@ -1,7 +1,8 @@
 """Streamlit keeps its own defences behind Podium: XSRF protection and its CORS check are on, and the
-upload endpoint still works from the app's page (top level and in the App tab, in path and host mode).
-Another site's page that knows a visitor's session id cannot put a file into it; the same attack on an
-app whose owner turned both off (`.streamlit/config.toml`, as Podium itself did before) succeeds."""
+upload endpoint still works from the app's page: top level, in the App tab, and embedded in another
+site's page, in path and host mode. Another site's page that knows a visitor's session id cannot put a
+file into it; the same attack on an app whose owner turned both off (`.streamlit/config.toml`, as
+Podium itself did before) succeeds."""
 
 from __future__ import annotations
 
@@ -73,15 +74,22 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="module")
-def mallorys_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Another site (127.0.0.1 is not *.podium.localhost): an empty page its script runs in."""
-    root = tmp_path_factory.mktemp("mallorys-site")
-    (root / "index.html").write_text("<!doctype html><title>Cute cats</title><h1>Cute cats</h1>")
+def web_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
+    """Someone else's web site on 127.0.0.1: (its port, the folder it serves)."""
+    root = tmp_path_factory.mktemp("another-site")
     server = ThreadingHTTPServer(("127.0.0.1", free_port()),
                                  lambda *args: SimpleHTTPRequestHandler(*args, directory=str(root)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    yield server.server_address[1], root
     server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def mallorys_site(web_site: tuple[int, Path]) -> str:
+    """An empty page on another site (127.0.0.1 is not *.podium.localhost) for mallory's script to run in."""
+    port, root = web_site
+    (root / "cats.html").write_text("<!doctype html><title>Cute cats</title><h1>Cute cats</h1>")
+    return f"http://127.0.0.1:{port}/cats.html"
 
 
 def host_url(server: PodiumServer, space_id: str) -> str:
@@ -115,6 +123,23 @@ def test_a_visitor_uploads_in_every_way_the_app_is_shown(hosted, uploaders, brow
     upload(page, next(f for f in page.frames if f"alice-uploads.{DOMAIN}" in f.url), visitor_file)
     assert [c["name"] for c in context.cookies(host_url(hosted, GUARDED))].count("_streamlit_xsrf") == 1
     context.close()
+
+
+def test_a_visitor_uploads_in_an_app_embedded_on_another_site(hosted, uploaders, browser, visitor_file,
+                                                             web_site):
+    """A blog (blog.localhost, another site to both addresses of the space) embeds the app by path and
+    by host. Chromium keeps no SameSite=Lax cookie in those frames; the XSRF cookie, partitioned for
+    the blog, is kept and the uploads work."""
+    port, root = web_site
+    for mode, url in (("host", host_url(hosted, GUARDED)), ("path", f"{hosted.spaces_url}/apps/{GUARDED}/")):
+        (root / f"{mode}.html").write_text(f'<!doctype html><h1>My blog</h1><iframe src="{url}" width=900 '
+                                           'height=600></iframe>')
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(f"http://blog.localhost:{port}/{mode}.html")
+        expect(page.frame_locator("iframe").get_by_text("Uploads")).to_be_visible(timeout=30_000)
+        upload(page, page.frames[1], visitor_file)
+        context.close()
 
 
 def put_file(url: str, **headers: str) -> httpx.Response:
