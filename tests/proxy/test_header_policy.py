@@ -3,11 +3,13 @@ browser gets Podium's framing policy and none of the app's cookies that could pa
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import json
 from collections.abc import Iterator
 
 import pytest
+import websockets
 from hypothesis import given
 from hypothesis import strategies as st
 from podium.proxy import ProxyApp, Upstream
@@ -110,6 +112,12 @@ class HostileApp:
         if scope["type"] == "lifespan":
             return
         body = json.dumps({"headers": [[k.decode(), v.decode()] for k, v in scope["headers"]]}).encode()
+        if scope["type"] == "websocket":  # the handshake's answer tosses them too
+            await receive()
+            await send({"type": "websocket.accept", "headers": [(b"set-cookie", c) for c in TOSSED]})
+            await send({"type": "websocket.send", "bytes": body})
+            await send({"type": "websocket.close", "code": 1000})
+            return
         headers = [(b"content-type", b"application/json"), *((b"set-cookie", c) for c in TOSSED)]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
@@ -138,6 +146,26 @@ def test_a_space_cannot_toss_cookies_onto_podiums_pages(proxy, hostile):
         assert response.status == 200
         cookies = [value.encode("latin-1") for name, value in response.getheaders() if name.lower() == "set-cookie"]
         assert cookies == KEPT
+
+
+async def _handshake(url: str, **headers: str) -> tuple[list[str], dict]:
+    async with websockets.connect(url, additional_headers=headers) as socket:
+        seen = json.loads(await socket.recv())
+        return socket.response.headers.get_all("set-cookie"), seen
+
+
+def test_a_websocket_carries_no_credentials_nor_cookies_either_way(proxy, hostile):
+    """The bridge's handshake with the app drops the caller's token; the app's handshake answer, with its
+    Set-Cookie, never reaches the client (the bridge accepts the client with the subprotocol alone)."""
+    url = f"ws://127.0.0.1:{proxy.port}/apps/lab/hostile/socket"
+    tossed, seen = asyncio.run(_handshake(url, Authorization="Bearer hf_callers_podium_token",
+                                          Cookie="podium_session=signed; a=1"))
+    assert tossed == []
+    direct, _ = asyncio.run(_handshake(f"ws://127.0.0.1:{hostile.port}/socket"))
+    assert len(direct) == len(TOSSED)  # what the app answered
+    names = {name for name, _ in seen["headers"]}
+    assert "hf_callers_podium_token" not in json.dumps(seen) and "signed" not in json.dumps(seen)
+    assert "authorization" not in names and ["cookie", "a=1"] in seen["headers"]
 
 
 def set_cookies(proxy, path: str, host: str) -> list[bytes]:

@@ -1,9 +1,11 @@
 """Bridging a client's WebSocket to a space's (Streamlit's `_stcore/stream`, Gradio's custom sockets).
 
 The upstream handshake carries the client's `Sec-WebSocket-Protocol` (Streamlit puts `streamlit`, its
-XSRF token and the session id there) and cookies; the client is accepted with the subprotocol the app
-chose. `Origin` becomes the app's own, because apps reject an origin they do not know (Streamlit
-answers 403); the proxy has checked the browser's Origin against Podium's own rule before this.
+XSRF token and the session id there) and cookies, minus Podium's credentials and cookies, as HTTP
+requests do (podium.proxy.headers); the client is accepted with the subprotocol the app chose and
+nothing else of the app's answer, so no `Set-Cookie` of the app's comes with it. `Origin` becomes the
+app's own, because apps reject an origin they do not know (Streamlit answers 403); the proxy has
+checked the browser's Origin against Podium's own rule before this.
 Messages and close codes pass through unchanged.
 """
 
