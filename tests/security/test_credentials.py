@@ -19,7 +19,8 @@ from gradio_client import Client
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from playwright.sync_api import Browser, sync_playwright
-from podium.db import host_label
+from podium.db import Database, Space, host_label
+from podium.spaces_origin import _space_named
 
 from tests.support.podium_server import PodiumServer
 from tests.support.process_spaces import free_port, write_space
@@ -231,6 +232,21 @@ def test_two_spaces_never_share_a_host_address(hosted):
     assert create(hosted, "bob/x-y").status_code == 409
     spaces = {space["id"] for space in httpx.get(f"{hosted.url}/api/spaces", params={"limit": 1000}).json()}
     assert {"alice/smith-demo", "bob-x/y"} <= spaces and not {"alice-smith/demo", "bob/x-y"} & spaces
+
+
+def test_an_address_two_older_spaces_share_stays_with_the_older_one(tmp_path):
+    """Data from a Podium that let both in: the older space keeps the host, the other answers by path."""
+    db = Database(f"sqlite:///{tmp_path / 'podium.db'}")
+    with db.session() as session:
+        session.add(Space(owner="alice", name="smith-demo"))
+        session.flush()
+        session.add(Space(owner="alice-smith", name="demo"))
+    with db.session() as session:
+        assert db.find_space_by_host_label(session, "alice-smith-demo").space_id == "alice/smith-demo"
+        on_host = [_space_named(db, session, owner, name, True) for owner, name in
+                   (("alice", "smith-demo"), ("alice-smith", "demo"))]
+        assert [space and space.space_id for space in on_host] == ["alice/smith-demo", None]
+        assert _space_named(db, session, "alice-smith", "demo", False).space_id == "alice-smith/demo"
 
 
 def test_concurrent_creates_of_one_address_make_one_space(hosted):
