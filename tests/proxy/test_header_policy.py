@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
+import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import websockets
@@ -61,6 +63,15 @@ def test_podiums_cookies_never_reach_a_space(proxy, probe):
     assert seen["headers"]["cookie"] == "theme=dark"
     _, seen = get(proxy, "/apps/lab/probe/headers", {"Cookie": "podium_session=signed"})
     assert "cookie" not in seen["headers"]
+
+
+def test_every_cookie_podium_sets_is_on_the_one_list():
+    """A cookie Podium sets is named in a `..._COOKIE = "name"` constant; each must be in PODIUM_COOKIES,
+    or spaces would receive it and could set it."""
+    sources = Path(__file__).resolve().parents[2] / "platform" / "podium"
+    named = {name for path in sources.rglob("*.py")
+             for name in re.findall(r'^[A-Z_]*_COOKIE\s*=\s*"([^"]+)"', path.read_text(), re.MULTILINE)}
+    assert len(named) >= 5 and named <= PODIUM_COOKIES, named - PODIUM_COOKIES
 
 
 def test_the_app_of_a_private_space_learns_whom_podium_admitted(proxy, hostile, spaces):
