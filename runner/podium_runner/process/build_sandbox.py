@@ -85,8 +85,9 @@ class BuildSandbox:
             # /tmp comes before binds beneath it, or they are hidden.
             "--perms", "1777", "--tmpfs", "/tmp",
             *binds,
-            *bind_same_path(self.owner_root, writable=True),
+            # The space first: where the owner's folder lies beneath it, that bind must come after.
             *bind_same_path(self.space, writable=True, source=self.space_copy),
+            *bind_same_path(self.owner_root, writable=True),
             "--proc", "/proc", "--dev", "/dev",
             *NAMESPACES, "--hostname", "build",
             "--die-with-parent",
