@@ -169,8 +169,9 @@ class ValidateYaml(BaseModel):
 
 
 @router.post("/api/validate-yaml")
-async def validate_yaml(body: ValidateYaml) -> JSONResponse:
-    """huggingface_hub checks README.md here before each commit; the spec's parser is the judge."""
+def validate_yaml(body: ValidateYaml) -> JSONResponse:
+    """huggingface_hub checks README.md here before each commit; the spec's parser is the judge (in a
+    worker thread: up to MAX_FRONT_MATTER of YAML takes a tenth of a second)."""
     try:
         split_front_matter(body.content)
     except SpaceConfigError as exc:
