@@ -303,9 +303,10 @@ class ProcessBackend(Backend):
                 await network.plumb(child.pid)
             except StartError as exc:
                 child.wait()
+                said = "\n".join(last_lines(log_path, 20))  # bwrap's own message, if it stopped first
                 _release(state)
                 _remove_run(state)
-                raise StartError(f"{ctx.space_id}: {exc}") from None
+                raise StartError(f"{ctx.space_id}: {exc}" + (f"\nThe sandbox said:\n{said}" if said else "")) from None
             state["network"] = network.saved()
         (run_dir / STATE_FILE).write_text(json.dumps(state))
         self._children[instance_id] = child

@@ -113,18 +113,25 @@ class AppNetwork:
         # slirp4netns's API socket, in a folder root's alone (a socket's path has at most 107 bytes, which a
         # run folder's may exceed). It goes once the port is forwarded, so that nobody adds forwards later.
         api_folder = Path(tempfile.mkdtemp(prefix="podium-slirp-"))
+        step = "learning the namespace's first process from bwrap"
         try:
             info = await asyncio.wait_for(asyncio.to_thread(_read_json, self._info[0]), _PLUMBING_TIMEOUT_S)
+            step = "waiting for bwrap to bring up the namespace's loopback"
+            await asyncio.wait_for(_loopback_up(info["child-pid"]), _PLUMBING_TIMEOUT_S)
+            step = "starting slirp4netns"
             await self._start_slirp(info["child-pid"], api_folder / "api.sock")
+            step = "refusing the host's addresses and link-local ones"
             await asyncio.to_thread(_prohibit, info["child-pid"], [METADATA_NETWORK, *host_addresses()])
+            step = f"forwarding {self.host}:{self.port} to the app"
             await self._forward_port(api_folder / "api.sock")
+            step = "letting the app start (the sandbox stopped before: its log says why)"
             os.write(self._block[1], b"1")
         except (OSError, KeyError, TimeoutError, subprocess.CalledProcessError, ValueError) as exc:
             procs.signal_all(procs.tree(sandbox_pid), signal.SIGKILL)  # before `finally` unblocks it
             stop_saved(self._slirp)
             detail = exc.stderr.strip() if isinstance(exc, subprocess.CalledProcessError) else exc
             messages = self._log_path().read_text(errors="replace").strip() if self._log_path().exists() else ""
-            raise StartError(f"could not give the app a network of its own: {detail}"
+            raise StartError(f"could not give the app a network of its own ({step}): {detail}"
                              + (f"\nslirp4netns said:\n{messages[-2000:]}" if messages else "")) from None
         finally:
             shutil.rmtree(api_folder, ignore_errors=True)
@@ -183,6 +190,14 @@ def _read_json(fd: int) -> dict[str, Any]:
         with contextlib.suppress(ValueError):
             return json.loads(data)
     raise OSError("bwrap stopped before it created the namespace (see the app's log)")
+
+
+async def _loopback_up(pid: int) -> None:
+    """Wait until bwrap has given the namespace of `pid` its loopback: slirp4netns configuring the
+    namespace meanwhile makes bwrap's own request fail ("loopback: Failed RTM_NEWADDR"). The kernel
+    lists 127.0.0.1 among the namespace's local routes once lo has it and is up."""
+    while "127.0.0.1" not in Path(f"/proc/{pid}/net/fib_trie").read_text():
+        await asyncio.sleep(0.005)
 
 
 def _prohibit(pid: int, destinations: list[str]) -> None:
