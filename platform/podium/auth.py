@@ -53,19 +53,19 @@ class User:
             return owner == self.owner_scope
         return self.admin or owner == self.name
 
-    def write_refusal(self, owner: str, what: str) -> str | None:
-        """Why this token may not change `what` (a space of `owner`), in words; None when it may."""
+    def write_refusal(self, owner: str, action: str) -> str | None:
+        """Why this token may not do `action` ("change alice/x") to `owner`'s spaces, in words; None when it may."""
         if not self.acts_for(owner):
             if self.owner_scope is not None:
-                return (f"this token ({self.token_name!r}) is scoped to {self.owner_scope}'s spaces, so it may not "
-                        f"change {what}")
-            return f"{self.name!r} may not change {what}: only its owner or an admin can."
+                return (f"this token ({self.token_name!r}) is scoped to {self.owner_scope}'s spaces, "
+                        f"so it may not {action}")
+            return f"{self.name!r} may not {action}: only its owner or an admin can."
         if self.role != WRITE:
-            return f"this token ({self.token_name!r}) is read-only, so it may not change {what}: use a write token"
+            return f"this token ({self.token_name!r}) is read-only, so it may not {action}: use a write token"
         return None
 
     def can_write(self, owner: str) -> bool:
-        return self.write_refusal(owner, owner) is None
+        return self.write_refusal(owner, f"change {owner}'s spaces") is None
 
     def can_read(self, space: Space) -> bool:
         return not space.private or self.acts_for(space.owner)

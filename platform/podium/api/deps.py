@@ -78,6 +78,6 @@ def readable_space(request: Request, session, space_id: str) -> Space:
 def writable_space(request: Request, session, space_id: str) -> Space:
     user = require_user(request)
     space = readable_space(request, session, space_id)
-    if (refusal := user.write_refusal(space.owner, space.space_id)) is not None:
+    if (refusal := user.write_refusal(space.owner, f"change {space_id}")) is not None:
         raise ApiError(403, refusal)
     return space

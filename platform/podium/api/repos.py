@@ -57,7 +57,7 @@ async def create_space(ctx: Context, user: User, body: CreateRepo) -> str:
         )
     owner = check_name(body.organization or user.name, "owner name")
     name = check_name(body.name, "space name")
-    if (refusal := user.write_refusal(owner, f"{owner}/{name}")) is not None:
+    if (refusal := user.write_refusal(owner, f"create spaces under {owner!r}")) is not None:
         raise ApiError(403, refusal)
     sdk = body.sdk or "gradio"
     if sdk not in SDKS:

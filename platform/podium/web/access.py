@@ -105,7 +105,7 @@ def editable_space(request: Request, owner: str, name: str) -> Space:
     space = readable_space(request, owner, name)
     visitor = request.state.visitor
     if not may_edit(visitor, space):
-        why = visitor.user.write_refusal(space.owner, space.space_id) if visitor else None
+        why = visitor.user.write_refusal(space.owner, f"change {space.space_id}") if visitor else None
         raise PageError(403 if visitor else 401, "Only the owner can change this space",
                         f"Sign in as {space.owner} (or an admin) with a write token to change {space.space_id}"
                         + (f": {why}" if why else "."))
