@@ -49,11 +49,15 @@ from podium_runner.process.build_sandbox import (
     BuildSandbox,
     host_build_variables,
 )
+from podium_runner.process.cgroups import CgroupSet, Limits, cgroups_available
 from podium_runner.process.pythons import find_python, installed_versions
 
 COMPLETE_MARKER = ".podium-complete.json"
 OWN_CACHE = ".uv-cache"  # in a sandboxed owner's folder, owned by its build uid
 CALLER = "caller"  # the folder of builds whose caller named no space (`podium run`, tests)
+# What one sandboxed build step may use: an app's memory and processes, and every core (uv installs and
+# compiles in parallel; concurrent builds are bounded by the caller).
+BUILD_LIMITS = Limits(memory_mb=4096, pids=1024, cpus=None)
 
 
 class EnvironmentStore:
@@ -206,23 +210,44 @@ class EnvironmentStore:
         tail = LogTail(log)
         env = self._uv_env(sandbox is not None)
         argv = [uv.find_uv_bin(), *args]
-        process = await asyncio.create_subprocess_exec(
-            *(sandbox.wrap(argv, env) if sandbox else argv),
-            cwd="/" if sandbox else space,
-            env=env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            umask=0o022,  # the environment must be readable by the apps' uids
-        )
-        assert process.stdout is not None
+        cgroups = None
+        if sandbox is not None:
+            argv = sandbox.wrap(argv, env)
+            if cgroups_available():  # a sandboxed build is held to limits as an app is
+                try:
+                    cgroups = CgroupSet.create(f"build-{os.getpid()}-{time.monotonic_ns()}", BUILD_LIMITS)
+                    argv = cgroups.join_argv(argv)
+                except OSError as exc:
+                    log(f"WARNING: this build step runs without memory and process limits: no cgroups ({exc})")
         try:
-            await read_lines(process.stdout, tail)
-            code = await process.wait()
-        except asyncio.CancelledError:
-            process.kill()
-            await process.wait()
-            raise
+            process = await asyncio.create_subprocess_exec(
+                *argv,
+                cwd="/" if sandbox else space,
+                env=env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                umask=0o022,  # the environment must be readable by the apps' uids
+            )
+            assert process.stdout is not None
+            try:
+                await read_lines(process.stdout, tail)
+                code = await process.wait()
+            except asyncio.CancelledError:
+                process.kill()
+                await process.wait()
+                raise
+            out_of_memory = cgroups is not None and cgroups.oom_killed()
+        finally:
+            if cgroups is not None:
+                cgroups.kill_all()
+                cgroups.remove()
+        if out_of_memory:
+            raise BuildError(
+                f"the build step `uv {args[0]}` ran out of memory (builds may use {BUILD_LIMITS.memory_mb} MB); "
+                f"a package that compiles native code may need less parallelism or a prebuilt wheel.",
+                tail=tail.last(),
+            )
         if code != 0:
             raise BuildError(
                 f"the build step `uv {args[0]}` failed with exit code {code}; uv's own message ends the "
