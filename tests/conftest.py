@@ -13,6 +13,14 @@ import pytest
 
 from tests.support.podium_server import PodiumServer
 from tests.support.process_spaces import free_port
+from tests.support.volumes import unmount_under
+
+
+@pytest.fixture(scope="session", autouse=True)
+def unmount_space_volumes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Spaces' /data volumes a test's Podium left mounted go with the session (tests/support/volumes.py)."""
+    yield
+    unmount_under(tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture(scope="session")

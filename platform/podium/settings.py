@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     limits: Limits = Limits()
     # A name from `podium_runner.hardware.FLAVORS`, the one table of flavors.
     default_hardware: str = "cpu-basic"
+    # The size of every space's /data in GB (process backend); None: its flavor's (20 GB).
+    space_data_gb: float | None = None
     # Origins allowed to frame any space (besides Podium's own pages), for CSP frame-ancestors.
     frame_ancestors: list[str] = []
     # Off by default: instances outlive a restart of `podium serve` and are re-adopted.

@@ -241,6 +241,7 @@ class Supervisor:
         owner, _, name = space_id.partition("/")
         await asyncio.to_thread(shutil.rmtree, self.settings.worktrees_dir / owner / name, True)
         await asyncio.to_thread(shutil.rmtree, self._logs_of(space_id), True)
+        await self.backend.delete_data(space_id)
         await asyncio.to_thread(self.repo(space_id).delete)
 
     async def _halt(self, space_id: str, stage: Stage, message: str | None) -> None:

@@ -130,6 +130,10 @@ class Backend(abc.ABC):
         """The id `list_orphans` compares `known` against, read from an instance's `state`."""
         return str(state["instance_id"])
 
+    async def delete_data(self, space_id: str) -> None:
+        """Remove the space's persistent /data for good: the space is deleted and none of its instances runs."""
+        return None
+
     async def list_orphans(self, known: set[str]) -> list[dict[str, Any]]:
         """States of instances this backend runs that are not in `known` (instance ids)."""
         return []

@@ -18,6 +18,9 @@ class Flavor:
     gpus: int = 0
     # Enough for a Gradio/Streamlit app with worker threads, few enough that a fork bomb stops.
     pids: int = 512
+    # The size of the space's /data (the process backend's limit): Hugging Face's smallest persistent
+    # storage. The volume is sparse, so the size limits what a space may keep; it reserves nothing.
+    data_gb: float = 20
 
     @property
     def memory_bytes(self) -> int:

@@ -123,6 +123,8 @@ def test_the_sandbox_holds(folders: ProcessFolders, tmp_path: Path) -> None:
         space = write_space(tmp_path, "sdk: gradio", stdlib_app(SANDBOX_PROBE))
         async with running(backend, space, space_id="tests/sandbox") as probe:
             status, body = await _get(probe.instance.url + "/")
+            # In the space's volume, mounted at its data folder while it runs (data_volume.py).
+            assert (folders.data / "tests--sandbox" / "kept").read_text() == "ok"
         report = json.loads(body)
         assert status == 200
         assert report["write_app_folder"] != "allowed" and report["create_in_app_folder"] != "allowed"
@@ -138,7 +140,6 @@ def test_the_sandbox_holds(folders: ProcessFolders, tmp_path: Path) -> None:
         assert report["user"] == "user"
         run_dir = Path(probe.instance.state["log_path"]).parent
         assert not (run_dir / "sandbox").exists()  # its home, /tmp and app copy went with it
-        assert (folders.data / "tests--sandbox" / "kept").read_text() == "ok"
         assert (space / "app.py").read_text() == stdlib_app(SANDBOX_PROBE)
 
     asyncio.run(story())

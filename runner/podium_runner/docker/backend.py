@@ -202,6 +202,14 @@ class DockerBackend(Backend):
                 pass
         await self.engine.run(stop_and_remove)
 
+    async def delete_data(self, space_id: str) -> None:
+        def remove_volume() -> None:
+            try:
+                self.engine.client.volumes.get(containers.volume_name(space_id)).remove()
+            except docker.errors.NotFound:
+                pass
+        await self.engine.run(remove_volume)
+
     async def poll(self, instance: Instance) -> Exit | None:
         def inspect() -> dict[str, Any] | None:
             try:

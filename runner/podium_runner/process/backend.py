@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from podium_runner.backend import Backend, Environment, Exit, Instance, LogSink, LogTail, StartError
+from podium_runner.hardware import flavor
 from podium_runner.plan import BuildPlan, RunContext
-from podium_runner.process import procs
+from podium_runner.process import procs, seccomp
 from podium_runner.process.app_environment import Handover
 from podium_runner.process.cgroups import DEFAULT_LIMITS, CgroupSet, Limits, cgroups_available
+from podium_runner.process.data_volume import DataVolumes, loop_unavailable_reason
 from podium_runner.process.environments import OwnerStores
 from podium_runner.process.logfile import follow, last_lines
 from podium_runner.process.network import INSIDE_HOST, AppNetwork, network_unavailable_reason, stop_saved
@@ -127,21 +129,31 @@ class ProcessBackend(Backend):
         limits: Limits | None = DEFAULT_LIMITS,
         outlive_caller: bool = False,
         allow_python_downloads: bool = False,
+        data_size_gb: float | None = None,
     ):
         """`sandbox="on"` fails here when bubblewrap cannot be used; "auto" falls back to plain child
         processes with one warning. `outlive_caller=True` lets apps keep running when the caller exits,
-        so a restarted caller can `adopt` them; otherwise they die with it."""
+        so a restarted caller can `adopt` them; otherwise they die with it. `data_size_gb` sizes every
+        space's /data; None: its hardware flavor's size."""
         reason = sandbox_unavailable_reason()
         network_reason = network_unavailable_reason()
-        if sandbox == "on" and (reason or network_reason):
+        # The seccomp filter (seccomp.py) and the sized /data (data_volume.py) narrow a sandboxed app.
+        filter_reason = seccomp.unavailable_reason() if sandbox != "off" else None
+        volume_reason = loop_unavailable_reason() if sandbox != "off" else None
+        missing = reason or network_reason or filter_reason or volume_reason
+        if sandbox == "on" and missing:
             raise ValueError(
-                f"the process backend cannot sandbox apps: {reason or network_reason}. Install it, or run "
-                f"with sandbox off"
+                f"the process backend cannot sandbox apps: {missing}. Install it, or run with sandbox off"
             )
         self.folders = folders
         self.sandboxed = sandbox != "off" and reason is None
         self.network_isolated = self.sandboxed and network_reason is None
         self._shared_network_reason = network_reason
+        self.kernel_filtered = self.sandboxed and filter_reason is None
+        self.data_volumes = DataVolumes(folders.data) if self.sandboxed and volume_reason is None else None
+        self.data_size_gb = data_size_gb
+        self._mounted: set[str] = set()  # the volumes this backend mounted or found mounted
+        self._narrowing_reasons = (filter_reason, volume_reason)
         self.limits = limits if limits and cgroups_available() else None
         self.outlive_caller = outlive_caller
         self.environments = OwnerStores(
@@ -198,6 +210,11 @@ class ProcessBackend(Backend):
                 f"apps share the host's network: they reach its loopback services, Podium's ports and each "
                 f"other ({self._shared_network_reason})"
             )
+        if self.sandboxed and not self.kernel_filtered:
+            problems.append(f"apps may make every kernel call ({self._narrowing_reasons[0]})")
+        if self.sandboxed and self.data_volumes is None:
+            problems.append(f"a space's /data has no size limit, so one app can fill Podium's disk "
+                            f"({self._narrowing_reasons[1]})")
         if self.limits is None:
             problems.append("no memory, pids or cpu limits apply (no writable cgroups)")
         if problems:
@@ -232,23 +249,27 @@ class ProcessBackend(Backend):
         variables = {key: os.environ[key] for key in _PASSED_THROUGH if key in os.environ}
         network = AppNetwork(run_dir, ctx.host, ctx.port) if self.network_isolated else None
         handover = None
+        kernel_filter = None
         if self.sandboxed:
             scratch = run_dir / SANDBOX_FOLDER
+            data_dir = await self._data_folder(ctx, log)
+            kernel_filter = seccomp.program_fd() if self.kernel_filtered else None
             sandbox = Sandbox(
                 env_dir,
                 await asyncio.to_thread(_link_copy, plan.space_root, scratch / "app"),
-                self.folders.data / _slug(ctx.space_id),
+                data_dir,
                 scratch,
                 space_uid(ctx.space_id),
                 ctx.model_cache,
                 die_with_parent=not self.outlive_caller,
-                gpus=bool(ctx.gpu_ids),
+                gpu_ids=ctx.gpu_ids,
+                seccomp_fd=kernel_filter,
                 network_args=tuple(network.bwrap_args()) if network else (),
             )
             sandbox.prepare()
             # The space's variables reach the app alone, after privileges dropped (app_environment.py);
             # the root-run processes before it get a fixed environment.
-            handover = Handover(variables | sandbox.environment() | launch.env)
+            handover = Handover(variables | sandbox.environment() | launch.env | sandbox.gpu_environment())
             argv, cwd = sandbox.wrap(handover.argv(str(env_dir / "bin" / "python"), argv)), "/"
             variables = ROOT_ENVIRONMENT
         else:
@@ -267,7 +288,11 @@ class ProcessBackend(Backend):
                 argv = cgroups.join_argv(argv)
             except OSError as exc:
                 log(f"WARNING: no resource limits for {ctx.space_id}: could not create its cgroups ({exc})")
-        inherited = (*(network.child_fds if network else ()), *((handover.fd,) if handover else ()))
+        inherited = (
+            *(network.child_fds if network else ()),
+            *((handover.fd,) if handover else ()),
+            *((kernel_filter,) if kernel_filter is not None else ()),
+        )
         try:
             with log_path.open("ab") as out:  # appending: the app writes on at the end when the file rotates
                 child = subprocess.Popen(
@@ -283,6 +308,8 @@ class ProcessBackend(Backend):
         finally:
             if handover is not None:
                 handover.close()
+            if kernel_filter is not None:
+                os.close(kernel_filter)
         state = {
             "instance_id": instance_id,
             "space_id": ctx.space_id,
@@ -315,6 +342,23 @@ class ProcessBackend(Backend):
         )
         self._follow(instance, offset=0)
         return instance
+
+    async def _data_folder(self, ctx: RunContext, log: LogSink) -> Path:
+        """The folder the sandbox binds at /data: the space's own volume when loop devices allow it."""
+        if self.data_volumes is None:
+            return self.folders.data / _slug(ctx.space_id)
+        size_gb = self.data_size_gb or flavor(ctx.hardware).data_gb
+        name = _slug(ctx.space_id)
+        try:
+            folder = await asyncio.to_thread(self.data_volumes.mount, name, int(size_gb * 2**30), log)
+        except OSError as exc:
+            raise StartError(f"{ctx.space_id}: its /data could not be mounted: {exc}") from None
+        self._mounted.add(name)
+        return folder
+
+    async def delete_data(self, space_id: str) -> None:
+        self._mounted.discard(_slug(space_id))
+        await asyncio.to_thread(DataVolumes(self.folders.data).remove, _slug(space_id))
 
     def _follow(self, instance: Instance, offset: int) -> None:
         instance_id = instance.state["instance_id"]
@@ -440,3 +484,7 @@ class ProcessBackend(Backend):
         for task in self._followers.values():
             task.cancel()
         self._followers.clear()
+        if self.data_volumes is not None and not self.outlive_caller:  # the apps end with their caller
+            for name in self._mounted:
+                await asyncio.to_thread(self.data_volumes.unmount, name)
+        self._mounted.clear()

@@ -9,12 +9,13 @@ own pid/ipc/uts namespaces, and with `network_args` a network namespace of its o
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+
+from podium_runner.process.gpu_nodes import gpu_device_nodes
 
 # Space uids come from a range no host account uses (uid 1000 is already taken on these machines).
 UID_RANGE_START = 200_000
@@ -123,8 +124,11 @@ class Sandbox:
     uid: int
     model_cache: str | None = None
     die_with_parent: bool = True
-    # The NVIDIA device nodes; CUDA_VISIBLE_DEVICES (from RunContext.gpu_ids) picks the space's GPUs.
-    gpus: bool = False
+    # The space's GPUs (RunContext.gpu_ids): only their device nodes are bound, from `dev`.
+    gpu_ids: tuple[str, ...] = ()
+    dev: Path = Path("/dev")
+    # A file descriptor holding the seccomp program (seccomp.program_fd), passed to bwrap.
+    seccomp_fd: int | None = None
     # bwrap options that give the app a network namespace of its own (network.py); none: the host's.
     network_args: tuple[str, ...] = ()
 
@@ -166,12 +170,18 @@ class Sandbox:
             *NAMESPACES, "--hostname", "space",
             "--chdir", APP_DIR,
         ]  # fmt: skip
-        if self.gpus:
-            for device in sorted(glob.glob("/dev/nvidia*")):
-                command += ["--dev-bind", device, device]
+        for node in gpu_device_nodes(self.gpu_ids, self.dev):
+            command += ["--dev-bind", str(node), f"/dev/{node.name}"]
+        if self.seccomp_fd is not None:
+            command += ["--seccomp", str(self.seccomp_fd)]
         if self.die_with_parent:
             command.append("--die-with-parent")
         return [*command, "--", *drop_privileges(self.uid), "--", *argv]
+
+    def gpu_environment(self) -> dict[str, str]:
+        """The app's own numbering of its GPUs, which replaces the host's in its variables: CUDA numbers
+        the GPUs it can open from 0, so a host number (CUDA_VISIBLE_DEVICES=1) would name none."""
+        return {"CUDA_VISIBLE_DEVICES": ",".join(map(str, range(len(self.gpu_ids))))} if self.gpu_ids else {}
 
     def environment(self) -> dict[str, str]:
         """Variables that describe the sandbox's own layout to the app."""

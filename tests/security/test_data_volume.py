@@ -1,0 +1,170 @@
+"""A space's owner tries to fill Podium's disk through their app's /data, the one place it may write
+that outlives it.
+
+Each space's /data is a loop-mounted ext4 image of its own size (data_volume.py): the attacker's app
+writes until it gets ENOSPC at its limit, the image takes no more than that on the host, and the app,
+Podium and another space go on. The negative control, the same app on a plain data folder, writes past
+the limit (up to a cap the test sets). The volume keeps the space's files across restarts, stays
+mounted for the next instance while apps outlive Podium, takes in an older Podium's plain data folder,
+and goes with the space. Without loop devices, `--sandbox on` is refused and `auto` warns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import aiohttp
+import pytest
+from podium_runner.process import ProcessBackend, ProcessFolders
+from podium_runner.process.data_volume import DataVolumes
+from podium_runner.process.sandbox import space_uid
+
+from tests.runner.conftest import running
+from tests.security.sandbox_fixtures import folders  # noqa: F401 (a fixture)
+from tests.support.process_spaces import TEST_CACHE, free_port, stdlib_app, write_space
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(os.geteuid() != 0, reason="mounting volumes needs root (CI runs as root)"),
+]
+
+LIMIT_GB = 0.05  # 51 MiB: small enough to fill in a test
+LIMIT_BYTES = int(LIMIT_GB * 2**30)
+CAP_MB = 120  # the filler stops here, so the negative control cannot fill the machine's disk
+FILLER = f"""
+import errno
+written, error = 0, None
+fd = os.open("/data/filler", os.O_WRONLY | os.O_CREAT, 0o600)
+chunk = b"\\xff" * (1 << 20)
+try:
+    while written < {CAP_MB} << 20:
+        written += os.write(fd, chunk)
+    os.fsync(fd)
+except OSError as exc:
+    error = errno.errorcode[exc.errno]
+os.close(fd)
+REPORT["error"], REPORT["written_mb"] = error, written >> 20
+REPORT["tmp_still_writable"] = os.write(os.open("/tmp/after", os.O_WRONLY | os.O_CREAT), b"ok") == 2
+"""
+# Lists /data, reads what an older Podium left there, and adds one file per start.
+KEEPER = """
+REPORT["listing"] = sorted(os.listdir("/data"))
+REPORT["old"] = open("/data/old/notes.txt").read() if os.path.exists("/data/old/notes.txt") else None
+open(f"/data/start-{len([n for n in os.listdir('/data') if n.startswith('start-')])}", "w").write("ok")
+"""
+
+
+async def _report(backend: ProcessBackend, folder: Path, space_id: str) -> dict:
+    async with running(backend, folder, space_id=space_id) as space:
+        async with aiohttp.ClientSession() as session, session.get(space.instance.url + "/") as response:
+            assert response.status == 200
+            return json.loads(await response.text())
+
+
+def _on_disk(path: Path) -> int:
+    return os.stat(path).st_blocks * 512
+
+
+def test_an_app_filling_its_data_gets_enospc_at_its_limit_and_nothing_else_notices(
+    folders: ProcessFolders,  # noqa: F811 (the fixture)
+    tmp_path: Path,
+) -> None:
+    filler = write_space(tmp_path / "filler", "sdk: gradio", stdlib_app(FILLER))
+    writer = stdlib_app('REPORT["wrote"] = open("/data/x", "w").write("ok")')
+    victim = write_space(tmp_path / "victim", "sdk: gradio", writer)
+    volumes = DataVolumes(folders.data)
+
+    async def story() -> None:
+        backend = ProcessBackend(folders, sandbox="on", data_size_gb=LIMIT_GB)
+        report = await _report(backend, filler, "mallory/filler")
+        assert report["error"] == "ENOSPC" and report["written_mb"] <= LIMIT_BYTES >> 20, report
+        assert report["tmp_still_writable"] is True  # the app itself runs on
+        # The host holds no more than the limit for it, and another space writes as before.
+        assert _on_disk(volumes.image("mallory--filler")) <= LIMIT_BYTES
+        other = ProcessBackend(folders, sandbox="on", data_size_gb=LIMIT_GB)
+        assert await _report(other, victim, "alice/victim") == {"wrote": 2}
+
+    asyncio.run(story())
+
+
+def test_without_the_volume_the_same_app_writes_past_the_limit(
+    folders: ProcessFolders,  # noqa: F811 (the fixture)
+    tmp_path: Path,
+) -> None:
+    """The negative control: /data a plain folder on Podium's disk, as before."""
+    filler = write_space(tmp_path / "filler", "sdk: gradio", stdlib_app(FILLER))
+    backend = ProcessBackend(folders, sandbox="on", data_size_gb=LIMIT_GB)
+    backend.data_volumes = None
+    report = asyncio.run(_report(backend, filler, "mallory/unbounded"))
+    assert report["error"] is None and report["written_mb"] == CAP_MB
+    assert _on_disk(folders.data / "mallory--unbounded" / "filler") >= CAP_MB << 20
+    (folders.data / "mallory--unbounded" / "filler").unlink()
+
+
+def test_data_moves_in_from_an_older_folder_survives_restarts_and_goes_with_the_space(
+    folders: ProcessFolders,  # noqa: F811 (the fixture)
+    tmp_path: Path,
+) -> None:
+    space_id, name = "alice/keeper", "alice--keeper"
+    folder = folders.data / name
+    # What an older Podium left: a plain folder, the app's files owned by its uid.
+    (folder / "old").mkdir(parents=True)
+    (folder / "old" / "notes.txt").write_text("from before")
+    for path in (folder, folder / "old", folder / "old" / "notes.txt"):
+        os.chown(path, space_uid(space_id), space_uid(space_id))
+    space = write_space(tmp_path / "keeper", "sdk: gradio", stdlib_app(KEEPER))
+    volumes = DataVolumes(folders.data)
+
+    async def story() -> None:
+        # Apps outliving Podium: the volume stays mounted when it exits, for the next instance.
+        first = await _report(ProcessBackend(folders, sandbox="on", outlive_caller=True, data_size_gb=LIMIT_GB),
+                              space, space_id)
+        assert first == {"listing": ["old"], "old": "from before"}  # no lost+found
+        assert os.path.ismount(folder)
+        second = await _report(ProcessBackend(folders, sandbox="on", data_size_gb=LIMIT_GB), space, space_id)
+        assert second == {"listing": ["old", "start-0"], "old": "from before"}
+        # Apps ending with Podium: unmounted at its exit; the files are in the image, not on the host.
+        assert not os.path.ismount(folder) and list(folder.iterdir()) == []
+        third = await _report(ProcessBackend(folders, sandbox="on", data_size_gb=LIMIT_GB), space, space_id)
+        assert third == {"listing": ["old", "start-0", "start-1"], "old": "from before"}
+        await ProcessBackend(folders, sandbox="on").delete_data(space_id)
+
+    asyncio.run(story())
+    assert not folder.exists() and not volumes.image(name).exists() and not os.path.ismount(folder)
+
+
+PODIUM = Path(sys.executable).with_name("podium")
+
+
+def _podium_run_without_loop_devices(folder: Path, port: int, sandbox: str) -> subprocess.Popen[str]:
+    """`podium run` in a mount namespace where /dev/loop-control is /dev/null: no loop devices."""
+    hide = 'mount --bind /dev/null /dev/loop-control && exec "$@"'
+    command = [str(PODIUM), "run", str(folder), "--home", str(TEST_CACHE), "--port", str(port), "--sandbox", sandbox]
+    return subprocess.Popen(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", hide, "hide", *command],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+
+
+@pytest.mark.timeout(180)
+def test_without_loop_devices_sandbox_on_is_refused_and_auto_says_data_is_unbounded(tmp_path: Path) -> None:
+    space = write_space(tmp_path / "space", "sdk: gradio", stdlib_app())
+    refused = _podium_run_without_loop_devices(space, free_port(), "on")
+    output, _ = refused.communicate(timeout=60)
+    assert refused.returncode != 0 and "no loop devices" in output, output
+    auto = _podium_run_without_loop_devices(space, free_port(), "auto")
+    try:
+        lines = []
+        assert auto.stdout is not None
+        while (line := auto.stdout.readline()) and "is running at" not in line:
+            lines.append(line)
+        assert "is running at" in line, "".join(lines)
+    finally:
+        auto.terminate()
+        auto.communicate(timeout=30)
+    assert "/data has no size limit, so one app can fill Podium's disk (no loop devices" in "".join(lines)
