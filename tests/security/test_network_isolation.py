@@ -13,7 +13,9 @@ bridge can. Every packet goes to 127.0.0.1 or into namespaces the test creates (
 
 from __future__ import annotations
 
+import asyncio
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -23,17 +25,21 @@ from pathlib import Path
 
 import httpx
 import pytest
+from podium_runner.health import wait_until_ready
+from podium_runner.plan import RunContext, make_plan
+from podium_runner.process import ProcessBackend, procs
+from podium_runner.spec import load_spec
 
 from tests.security import network_hosts
 from tests.security.network_hosts import HOST_END, METADATA, OUTSIDE, FakeHosts, banner_server, first_line_from
 from tests.support.podium_server import PodiumServer
-from tests.support.process_spaces import TEST_CACHE, free_port, write_space
+from tests.support.process_spaces import TEST_CACHE, free_port, shared_folders, write_space
 
 pytestmark = pytest.mark.slow
 
 RELOAD_PORT = 7887
 PROBE_APP = f"""
-    import http.server, json, os, socket, threading, urllib.parse
+    import http.server, json, os, socket, subprocess, threading, urllib.parse
 
     def reach(host, port):
         try:
@@ -51,6 +57,9 @@ PROBE_APP = f"""
         def do_GET(self):
             query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
             report = reach(query["host"][0], int(query["port"][0])) if "host" in query else {{}}
+            if "ip" in query:  # a try at the namespace's routes
+                done = subprocess.run(["ip", *query["ip"][0].split()], capture_output=True, text=True)
+                report = {{"returncode": done.returncode, "stderr": done.stderr.strip()}}
             body = json.dumps(report).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -108,7 +117,12 @@ def test_an_app_reaches_the_outside_but_not_the_host_podium_other_spaces_or_meta
 
     # A fake metadata service that the host itself reaches ...
     assert first_line_from(METADATA, hosts.port) == f"FAKE-HOST {METADATA}"
-    # ... is not reachable from the app.
+    # ... is not reachable from the app, which cannot route around the block either.
+    assert _from_inside(attacker, METADATA, hosts.port)["connected"] is False
+    for change in ("route del prohibit 169.254.0.0/16", f"route add {METADATA}/32 via 10.0.2.2",
+                   f"route del prohibit {HOST_END}"):
+        tried = httpx.get(attacker, params={"ip": change}, timeout=30).json()
+        assert tried["returncode"] != 0 and "Operation not permitted" in tried["stderr"], (change, tried)
     assert _from_inside(attacker, METADATA, hosts.port)["connected"] is False
 
     with banner_server("127.0.0.1", "HOST-LOOPBACK-CANARY") as loopback_port, \
@@ -184,3 +198,45 @@ def test_auto_shares_the_network_only_without_slirp4netns_and_says_so(tmp_path: 
         assert warned and seen == {"connected": True, "said": "HOST-LOOPBACK-CANARY"}, output
     else:
         assert not warned and seen["connected"] is False, output
+
+
+def _slirp_runs(state: dict) -> bool:
+    """Whether the instance's slirp4netns (from its saved state) still runs."""
+    return procs.is_same_process(state["network"]["pid"], state["network"]["start_ticks"])
+
+
+def test_the_plumbing_ends_with_its_app_even_while_podium_is_away(tmp_path: Path) -> None:
+    """An app that outlives its caller keeps its network across the caller's restart; killed while
+    the caller is away, its slirp4netns ends too; stopped by the next caller, nothing is left."""
+
+    async def story() -> None:
+        folders = shared_folders(tmp_path)
+        plan = make_plan(load_spec(_probe_space(tmp_path / "space")))
+        first = ProcessBackend(folders, sandbox="on", outlive_caller=True)
+        env = await first.prepare(plan, lambda line: None)
+        instances = []
+        for name in ("killed", "stopped"):
+            instance = await first.start(plan, env, RunContext(space_id=f"admin/{name}", port=free_port()),
+                                         lambda line: None)
+            await wait_until_ready(first, instance, "/", 60)
+            instances.append(json.loads(json.dumps(instance.state)))  # as the platform stores it
+        await first.close()  # the caller goes away; its apps and their plumbing stay
+        killed, stopped = instances
+        assert all(_slirp_runs(state) for state in instances)
+
+        procs.signal_all(procs.tree(killed["pid"]), signal.SIGKILL)  # the app dies with nobody watching
+        deadline = time.monotonic() + 10
+        while _slirp_runs(killed) and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        assert not _slirp_runs(killed)
+
+        second = ProcessBackend(folders, sandbox="on", outlive_caller=True)
+        assert [state["instance_id"] for state in await second.list_orphans(set())] == [stopped["instance_id"]]
+        adopted = await second.adopt(stopped, lambda line: None)
+        assert adopted is not None
+        assert httpx.get(adopted.url, timeout=10).json() == {}  # still forwarded after the restart
+        await second.stop(adopted)
+        assert not _slirp_runs(stopped)
+        await second.close()
+
+    asyncio.run(story())
