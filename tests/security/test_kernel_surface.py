@@ -8,7 +8,7 @@ that makes memory executable, a 32-bit `int 0x80` call around the 64-bit rules. 
 seccomp filter each fails with EPERM (clone3 with ENOSYS, so glibc falls back to clone) while threads,
 subprocesses and multiprocessing pools work and /proc/self/status says "Seccomp: 2". The negative
 control runs the same app with the filter left out: there the user namespace, a mount inside it and
-the rest go through.
+the rest go through. A build runs under the same filter: a setup.py gets EPERM too.
 """
 
 from __future__ import annotations
@@ -22,7 +22,10 @@ from pathlib import Path
 import aiohttp
 import pyseccomp
 import pytest
+from podium_runner.backend import BuildError
+from podium_runner.plan import make_plan
 from podium_runner.process import ProcessBackend, ProcessFolders
+from podium_runner.spec import load_spec
 
 from tests.runner.conftest import running
 from tests.security.sandbox_fixtures import folders  # noqa: F401 (a fixture)
@@ -185,3 +188,29 @@ def test_without_the_filter_the_same_app_gets_a_user_namespace_and_mounts(
     assert calls["personality(READ_IMPLIES_EXEC)"] == "ok"
     assert calls.get("int 0x80 getpid", "ok") == "ok"
     assert report["status"]["Seccomp"] == "0"
+
+
+# A `./evilpkg` requirement whose setup.py tries for a user namespace while the environment builds,
+# then fails the build so that uv prints what it found.
+EVIL_SETUP = f"""
+import ctypes, errno, sys
+libc = ctypes.CDLL(None, use_errno=True)
+unshare = "ok" if libc.syscall({NUMBERS["unshare"]}, 0x10000000) == 0 else errno.errorcode[ctypes.get_errno()]
+seccomp = [line.split()[1] for line in open("/proc/self/status") if line.startswith("Seccomp:")][0]
+print(f"REPORT unshare={{unshare}} seccomp={{seccomp}}", file=sys.stderr)
+sys.exit("the attack is over")
+"""
+
+
+def test_a_builds_setup_py_gets_no_user_namespace_either(
+    folders: ProcessFolders,  # noqa: F811 (the fixture)
+    tmp_path: Path,
+) -> None:
+    space = write_space(
+        tmp_path / "evil", "sdk: gradio", "print('never started')\n", requirements="./evilpkg\n",
+        files={"evilpkg/setup.py": EVIL_SETUP},
+    )  # fmt: skip
+    backend = ProcessBackend(folders, sandbox="on")
+    with pytest.raises(BuildError) as caught:
+        asyncio.run(backend.prepare(make_plan(load_spec(space)), lambda _line: None, space_id="mallory/evil-build"))
+    assert any("REPORT unshare=EPERM seccomp=2" in line for line in caught.value.tail), caught.value.tail

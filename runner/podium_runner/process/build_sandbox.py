@@ -72,6 +72,9 @@ class BuildSandbox:
     space_copy: Path
     interpreter_prefix: Path
     uv: Path
+    # A file descriptor holding the apps' seccomp program (seccomp.program_fd): a build's code runs
+    # under the same filter.
+    seccomp_fd: int | None = None
 
     def wrap(self, argv: list[str], variables: dict[str, str]) -> list[str]:
         """`argv` (run in the space's folder) as a sandboxed command line; `variables` is the build's
@@ -90,6 +93,7 @@ class BuildSandbox:
             *bind_same_path(self.owner_root, writable=True),
             "--proc", "/proc", "--dev", "/dev",
             *NAMESPACES, "--hostname", "build",
+            *(("--seccomp", str(self.seccomp_fd)) if self.seccomp_fd is not None else ()),
             "--die-with-parent",
             "--chdir", str(self.space),
             "--", *drop_privileges(self.uid), "--", *argv,

@@ -35,6 +35,7 @@ import re
 import shutil
 import stat
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import uv
@@ -43,6 +44,7 @@ from podium_runner.backend import BuildError, Environment, LogSink, LogTail
 from podium_runner.loglines import read_lines
 from podium_runner.pip_settings import uv_environment
 from podium_runner.plan import DependencySet
+from podium_runner.process import seccomp
 from podium_runner.process.build_sandbox import (
     BUILD_UID_RANGE_SIZE,
     BUILD_UID_RANGE_START,
@@ -211,7 +213,11 @@ class EnvironmentStore:
         env = self._uv_env(sandbox is not None)
         argv = [uv.find_uv_bin(), *args]
         cgroups = None
+        kernel_filter = None
         if sandbox is not None:
+            if seccomp.unavailable_reason() is None:  # the backend warns about (or refuses) its absence
+                kernel_filter = seccomp.program_fd()
+                sandbox = replace(sandbox, seccomp_fd=kernel_filter)
             argv = sandbox.wrap(argv, env)
             if cgroups_available():  # a sandboxed build is held to limits as an app is
                 try:
@@ -228,6 +234,7 @@ class EnvironmentStore:
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
                 umask=0o022,  # the environment must be readable by the apps' uids
+                pass_fds=(kernel_filter,) if kernel_filter is not None else (),
             )
             assert process.stdout is not None
             try:
@@ -239,6 +246,8 @@ class EnvironmentStore:
                 raise
             out_of_memory = cgroups is not None and cgroups.oom_killed()
         finally:
+            if kernel_filter is not None:
+                os.close(kernel_filter)
             if cgroups is not None:
                 cgroups.kill_all()
                 cgroups.remove()
