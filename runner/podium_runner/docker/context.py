@@ -33,11 +33,12 @@ class BuildContext:
         with path.open("rb") as handle:
             self._tar.addfile(info, handle)
 
-    def add_tree(self, name: str, root: Path) -> None:
-        """Every file under `root` (not `.git`), at `name/...`; symlinks stay links."""
+    def add_tree(self, name: str, root: Path, skip: tuple[str, ...] = ()) -> None:
+        """Every file under `root` (not `.git`, nor the relative paths in `skip`), at `name/...`; symlinks
+        stay links."""
         for path in sorted(root.rglob("*")):
             rel = path.relative_to(root)
-            if _SKIP.intersection(rel.parts) or path.is_dir() and not path.is_symlink():
+            if _SKIP.intersection(rel.parts) or path.is_dir() and not path.is_symlink() or rel.as_posix() in skip:
                 continue
             arcname = f"{name}/{rel.as_posix()}" if name else rel.as_posix()
             if path.is_symlink():

@@ -12,6 +12,8 @@ import json
 import shlex
 from pathlib import Path
 
+from podium_runner.backend import BuildError
+from podium_runner.docker.cache_mounts import own_cache_mounts
 from podium_runner.docker.context import BuildContext
 from podium_runner.docker.host import IMAGE_CONSTRAINTS, HostPackageSettings
 from podium_runner.plan import BuildPlan, RunContext
@@ -171,8 +173,15 @@ def app_context(plan: BuildPlan, dockerfile: str) -> bytes:
     return context.close()
 
 
-def space_dockerfile_context(plan: BuildPlan) -> bytes:
-    """An `sdk: docker` space builds from its own folder with its own Dockerfile."""
+def space_dockerfile_context(plan: BuildPlan, owner_cache_id: str) -> bytes:
+    """An `sdk: docker` space builds from its own folder with its own Dockerfile, whose cache mounts
+    become its owner's own (cache_mounts.py)."""
+    source = (plan.space_root / plan.app_file).resolve()
+    if not source.is_relative_to(plan.space_root.resolve()):
+        raise BuildError(f"{plan.space_root.name}: {plan.app_file} is a link out of the space; put the Dockerfile "
+                         f"itself in the space")
     context = BuildContext()
-    context.add_tree("", plan.space_root)
+    context.add_tree("", plan.space_root, skip=(plan.app_file,))
+    text = source.read_text(errors="surrogateescape")
+    context.add_bytes(plan.app_file, own_cache_mounts(text, owner_cache_id).encode(errors="surrogateescape"))
     return context.close()

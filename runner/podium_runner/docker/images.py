@@ -85,7 +85,7 @@ class ImageBuilder:
                 log(f"image {tag} exists; reusing it")
                 return BuiltImage(tag, reused=True)
             log(f"building the space's own {plan.app_file} as {tag}")
-            self.engine.build(dockerfile.space_dockerfile_context(plan), tag, log, buildkit=self.buildkit,
+            self.engine.build(dockerfile.space_dockerfile_context(plan, owner_cache), tag, log, buildkit=self.buildkit,
                               what=what, dockerfile=plan.app_file)
             return BuiltImage(tag, reused=False)
         if plan.kind != "python":
