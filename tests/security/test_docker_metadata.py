@@ -8,11 +8,12 @@ rule in DOCKER-USER is there once per network however many spaces start.
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 
 import pytest
 from podium_runner.docker import DockerBackend
-from podium_runner.docker.link_local import CHAIN
+from podium_runner.docker.link_local import CHAIN, comment_for, rule_comment
 from podium_runner.health import wait_until_ready
 from podium_runner.plan import RunContext
 
@@ -37,9 +38,10 @@ except OSError as exc:
 """
 
 
-def _podium_rules(network_name: str) -> list[str]:
+def _podium_rules(network_name: str) -> list[list[str]]:
     listing = subprocess.run(["iptables", "-w", "-S", CHAIN], capture_output=True, text=True, check=True).stdout
-    return [line for line in listing.splitlines() if f"no link-local from {network_name}" in line]
+    rules = [shlex.split(line) for line in listing.splitlines()]
+    return [rule for rule in rules if rule_comment(rule) == comment_for(network_name)]
 
 
 @pytest.mark.parametrize("reach_by_ip", [False, True], ids=["podium-spaces", "podium-spaces-shared"])

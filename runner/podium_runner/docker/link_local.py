@@ -22,6 +22,7 @@ from pathlib import Path
 LINK_LOCAL = "169.254.0.0/16"
 CHAIN = "DOCKER-USER"
 BRIDGE_NAME_OPTION = "com.docker.network.bridge.name"
+MANAGED_LABEL = "org.podium.managed"  # on the networks Podium makes (network.py)
 
 # iptables is found here and runs with nothing else in its environment.
 _SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
@@ -33,25 +34,40 @@ def bridge_of(attrs: dict) -> str:
     return (attrs.get("Options") or {}).get(BRIDGE_NAME_OPTION) or f"br-{attrs['Id'][:12]}"
 
 
-def block(network_name: str, bridge: str) -> str | None:
-    """Make sure the rule for `network_name`'s `bridge` is in place. None when it is, else why it cannot be."""
+def comment_for(network_name: str) -> str:
+    """What marks Podium's rule for a network."""
+    return f"podium: no link-local from {network_name}"
+
+
+def block(attrs: dict) -> str | None:
+    """Make sure the rule for a network (inspect data) is in place, if Podium made that network: the
+    engine's own bridges are the operator's. None when it is, or not Podium's; else why it cannot be."""
+    if not (attrs.get("Labels") or {}).get(MANAGED_LABEL):
+        return None
+    network_name, bridge = attrs["Name"], bridge_of(attrs)
     iptables = shutil.which("iptables", path=_SYSTEM_PATH)
     if iptables is None:
         return "iptables is not installed (Debian: apt-get install iptables)"
     if not Path("/sys/class/net", bridge).exists():
         return f"its bridge {bridge} is not on this host (a remote Docker engine, or Podium in a container)"
-    comment = f"podium: no link-local from {network_name}"
+    comment = comment_for(network_name)
     rule = ["-i", bridge, "-d", LINK_LOCAL, "-m", "comment", "--comment", comment, "-j", "DROP"]
     with _changing:
         if _iptables(iptables, "-C", CHAIN, *rule).returncode == 0:
             return None
         for line in _iptables(iptables, "-S", CHAIN).stdout.splitlines():
-            if comment in line:  # this network's rule for a bridge that is gone
-                _iptables(iptables, "-D", *shlex.split(line)[1:])
+            listed = shlex.split(line)  # -A DOCKER-USER <the rule>
+            if rule_comment(listed) == comment:  # this network's rule for a bridge that is gone
+                _iptables(iptables, "-D", *listed[1:])
         inserted = _iptables(iptables, "-I", CHAIN, *rule)
     if inserted.returncode != 0:
         return f"iptables -I {CHAIN} failed: {inserted.stderr.strip()}"
     return None
+
+
+def rule_comment(rule: list[str]) -> str | None:
+    """The comment of a rule as `iptables -S` lists it (split), if it has one."""
+    return rule[rule.index("--comment") + 1] if "--comment" in rule[:-1] else None
 
 
 def _iptables(iptables: str, *args: str) -> subprocess.CompletedProcess[str]:

@@ -46,7 +46,7 @@ class SpacesNetwork:
     def settings(self) -> dict[str, object]:
         """Keyword arguments for docker-py's `api.create_network`."""
         return {"name": self.name, "driver": "bridge", "options": {ICC_OPTION: str(self.icc).lower()},
-                "labels": {"org.podium.managed": "1"}, "check_duplicate": True}
+                "labels": {link_local.MANAGED_LABEL: "1"}, "check_duplicate": True}
 
     def differences(self, attrs: dict) -> list[str]:
         """How an existing network (inspect data) differs from what Podium needs, in words."""
@@ -93,7 +93,7 @@ def ensure(client: docker.DockerClient, network: SpacesNetwork, space_id: str) -
                              f"Podium creates it again as it needs it")
         if network.podium_joins:
             _join(client, network, space_id)
-    unblocked = link_local.block(network.name, link_local.bridge_of(attrs))
+    unblocked = link_local.block(attrs)
     if unblocked and network.name not in _warned_unblocked:
         _warned_unblocked.add(network.name)
         logger.warning("WARNING: spaces on the Docker network %s can reach link-local addresses (cloud metadata, "
