@@ -9,8 +9,8 @@ until Podium has plumbed it. Podium, still root, then:
    the host's 127.0.0.1 (Podium's ports, other spaces' forwarded ports, any host-local service), and
    with its own sandbox and seccomp filter;
 2. adds `prohibit` routes inside the namespace for link-local 169.254.0.0/16 (cloud metadata) and
-   for each of the host's own IPv4 addresses (which would lead to every service the host listens
-   with on 0.0.0.0). Routes in the app's own namespace die with it, leave no rule on the host,
+   for each of the host's own IPv4 addresses (where every host service listening on 0.0.0.0
+   answers). Routes in the app's own namespace die with it, leave no rule on the host,
    and the app cannot remove them: that takes CAP_NET_ADMIN over a namespace owned by the host's
    user namespace, and the app runs with no capability at all. Addresses the host gains after the
    app started are not covered until it restarts; slirp4netns carries no IPv6 (no `--enable-ipv6`);
@@ -86,7 +86,7 @@ class AppNetwork:
 
     run_dir: Path
     host: str  # where Podium reaches the app, on the host
-    port: int  # the port Podium allotted, the same inside
+    port: int | None  # the port Podium allotted, the same inside; None (a build): nothing reaches in
     _info: tuple[int, int] = field(default_factory=os.pipe, init=False)  # bwrap tells its child's pid
     _block: tuple[int, int] = field(default_factory=os.pipe, init=False)  # bwrap waits for a byte
     _exit: tuple[int, int] = field(default_factory=os.pipe, init=False)  # slirp4netns stops at EOF
@@ -122,11 +122,12 @@ class AppNetwork:
             await self._start_slirp(info["child-pid"], api_folder / "api.sock")
             step = "refusing the host's addresses and link-local ones"
             await asyncio.to_thread(_prohibit, info["child-pid"], [METADATA_NETWORK, *host_addresses()])
-            step = f"forwarding {self.host}:{self.port} to the app"
-            await self._forward_port(api_folder / "api.sock")
+            if self.port is not None:
+                step = f"forwarding {self.host}:{self.port} to the app"
+                await self._forward_port(api_folder / "api.sock")
             step = "letting the app start (the sandbox stopped before: its log says why)"
             os.write(self._block[1], b"1")
-        except (OSError, KeyError, TimeoutError, subprocess.CalledProcessError, ValueError) as exc:
+        except (OSError, KeyError, TimeoutError, subprocess.CalledProcessError, ValueError, StartError) as exc:
             procs.signal_all(procs.tree(sandbox_pid), signal.SIGKILL)  # before `finally` unblocks it
             stop_saved(self._slirp)
             detail = exc.stderr.strip() if isinstance(exc, subprocess.CalledProcessError) else exc
