@@ -138,6 +138,31 @@ def test_data_moves_in_from_an_older_folder_survives_restarts_and_goes_with_the_
     assert not folder.exists() and not volumes.image(name).exists() and not os.path.ismount(folder)
 
 
+def test_a_bigger_flavor_grows_the_volume_and_a_smaller_one_never_shrinks_it(tmp_path: Path) -> None:
+    volumes, lines = DataVolumes(tmp_path / "data"), []
+    folder = volumes.mount("alice--growing", 64 << 20, lines.append)
+    (folder / "kept").write_text("ok")
+    before = os.statvfs(folder).f_blocks
+    try:
+        # In use, ext4 grows where the kernel lets Podium (CAP_SYS_RESOURCE), else at the next mount.
+        volumes.mount("alice--growing", 128 << 20, lines.append)
+        if lines == ["alice--growing: its /data grew to 128 MB"]:
+            assert os.statvfs(folder).f_blocks > 1.8 * before
+        else:
+            assert "stays at 64 MB until it is next mounted" in lines[0] and os.statvfs(folder).f_blocks == before
+            volumes.unmount("alice--growing")
+            volumes.mount("alice--growing", 128 << 20, lines.append)
+            assert lines[1:] == ["alice--growing: its /data grew to 128 MB"]
+        grown = os.statvfs(folder).f_blocks
+        assert grown > 1.8 * before and (folder / "kept").read_text() == "ok"
+        volumes.mount("alice--growing", 32 << 20, lines.append)
+        volumes.unmount("alice--growing")
+        volumes.mount("alice--growing", 32 << 20, lines.append)
+        assert os.statvfs(folder).f_blocks == grown and "grew" in lines[-1]  # nothing said since
+    finally:
+        volumes.remove("alice--growing")
+
+
 PODIUM = Path(sys.executable).with_name("podium")
 
 

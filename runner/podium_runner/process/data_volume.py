@@ -34,7 +34,10 @@ _MKFS_OPTIONS = ("-q", "-F", "-m", "0", "-E", "lazy_itable_init=1,lazy_journal_i
 # Room for the filesystem's own tables when an older folder's files must fit into a new image.
 _MIGRATION_MARGIN = 1.25
 _MIGRATION_OVERHEAD_BYTES = 64 * 1024 * 1024
-_TOOLS = {"mkfs.ext4": "e2fsprogs", "mount": "mount", "umount": "mount"}
+_TOOLS = {
+    "mkfs.ext4": "e2fsprogs", "e2fsck": "e2fsprogs", "resize2fs": "e2fsprogs",
+    "mount": "mount", "umount": "mount", "losetup": "mount",
+}  # fmt: skip
 _LOOP_CONTROL = "/dev/loop-control"
 _LOOP_CONTROL_DEVICE = os.makedev(10, 237)  # the kernel's fixed number for it (Documentation/admin-guide/devices.txt)
 
@@ -55,13 +58,22 @@ def loop_unavailable_reason() -> str | None:
     return None
 
 
-def _run(tool: str, *args: str) -> None:
+def _run(tool: str, *args: str, succeeded: tuple[int, ...] = (0,)) -> None:
     """Run a system tool as root, by absolute path and with a fixed environment; raise OSError saying
-    what it answered when it fails."""
+    what it answered when it fails (exits with a code not in `succeeded`)."""
     command = [system_tool(tool) or tool, *args]
     result = subprocess.run(command, env=ROOT_ENVIRONMENT, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
+    if result.returncode not in succeeded:
         raise OSError(f"{' '.join(command)} failed: {(result.stderr or result.stdout).strip()}")
+
+
+def _mounted_device(folder: Path) -> str:
+    """The device mounted at `folder` (its loop device), from /proc/self/mountinfo."""
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        fields, _, filesystem = line.partition(" - ")
+        if fields.split()[4] == os.path.realpath(folder):
+            return filesystem.split()[1]
+    raise OSError(f"nothing is mounted at {folder}")
 
 
 def _bytes_in(folder: Path) -> int:
@@ -109,22 +121,49 @@ class DataVolumes:
 
     def mount(self, name: str, size_bytes: int, log: Callable[[str], None]) -> Path:
         """The data folder of space `name`, its image mounted there: made on first use (with an older
-        plain folder's files in it), reused as it is when an earlier instance mounted it."""
-        folder = self.folder(name)
+        plain folder's files in it), reused as it is when an earlier instance mounted it, grown when
+        `size_bytes` is larger than it is (a bigger flavor); never shrunk, which could lose files."""
+        folder, image = self.folder(name), self.image(name)
         with self._locked(name):
             if os.path.ismount(folder):
+                if image.stat().st_size < size_bytes:
+                    self._grow_mounted(name, size_bytes, log)
                 return folder
             self._finish_migration(name)
-            image = self.image(name)
             created = not image.exists()
             if created:
                 self._create(name, size_bytes, log)
+            elif image.stat().st_size < size_bytes:
+                os.truncate(image, size_bytes)
+                # resize2fs wants a freshly checked filesystem; 1: errors found and fixed.
+                _run("e2fsck", "-f", "-p", str(image), succeeded=(0, 1))
+                _run("resize2fs", str(image))
+                log(f"{name}: its /data grew to {size_bytes >> 20} MB")
             folder.mkdir(parents=True, exist_ok=True)
             _run("mount", "-o", MOUNT_OPTIONS, str(image), str(folder))
             if created:
                 with contextlib.suppress(OSError):  # the app's /data starts as an empty folder
                     (folder / "lost+found").rmdir()
         return folder
+
+    def _grow_mounted(self, name: str, size_bytes: int, log: Callable[[str], None]) -> None:
+        """Grow the filesystem while in use (ext4 can); where the kernel refuses (it takes
+        CAP_SYS_RESOURCE), the space keeps its size until the volume is next mounted."""
+        image = self.image(name)
+        old_size = image.stat().st_size
+        device = _mounted_device(self.folder(name))
+        try:
+            os.truncate(image, size_bytes)
+            _run("losetup", "--set-capacity", device)
+            _run("resize2fs", device)
+        except OSError as exc:
+            # The filesystem never reached past its old size: the image goes back to it, so that the
+            # next mount sees it is smaller than asked and grows it then.
+            os.truncate(image, old_size)
+            _run("losetup", "--set-capacity", device)
+            log(f"{name}: its /data stays at {old_size >> 20} MB until it is next mounted ({exc})")
+            return
+        log(f"{name}: its /data grew to {size_bytes >> 20} MB")
 
     def _create(self, name: str, size_bytes: int, log: Callable[[str], None]) -> None:
         folder, image = self.folder(name), self.image(name)
