@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 import aiohttp
+import httpx
 import pytest
 from podium_runner.process import ProcessBackend, ProcessFolders
 from podium_runner.process.data_volume import DataVolumes
@@ -26,6 +27,7 @@ from podium_runner.process.sandbox import space_uid
 
 from tests.runner.conftest import running
 from tests.security.sandbox_fixtures import folders  # noqa: F401 (a fixture)
+from tests.support.podium_server import PodiumServer
 from tests.support.process_spaces import TEST_CACHE, free_port, stdlib_app, write_space
 
 pytestmark = [
@@ -161,6 +163,25 @@ def test_a_bigger_flavor_grows_the_volume_and_a_smaller_one_never_shrinks_it(tmp
         assert os.statvfs(folder).f_blocks == grown and "grew" in lines[-1]  # nothing said since
     finally:
         volumes.remove("alice--growing")
+
+
+def test_a_deleted_spaces_data_goes_with_it_and_a_new_space_of_that_name_starts_empty(
+    podium: PodiumServer, tmp_path: Path
+) -> None:
+    space_id = "admin/data-gone"
+    folder = podium.data_dir / "space-data" / "admin--data-gone"
+    app = stdlib_app('REPORT["found"] = sorted(os.listdir("/data")); open("/data/diary", "w").write("private")')
+    space = write_space(tmp_path / "space", "sdk: gradio", app)
+    assert podium.push(space_id, space)["stage"] == "RUNNING", podium.log()
+    assert httpx.get(f"{podium.spaces_url}/apps/{space_id}/", timeout=30).json() == {"found": []}
+    assert os.path.ismount(folder) and (folder / "diary").read_text() == "private"
+    podium.api().delete_repo(space_id, repo_type="space")
+    assert not os.path.ismount(folder) and not folder.exists()
+    assert not DataVolumes(folder.parent).image("admin--data-gone").exists()
+    # Someone creates a space of the same name: it finds nothing of the deleted one's.
+    assert podium.push(space_id, space)["stage"] == "RUNNING", podium.log()
+    assert httpx.get(f"{podium.spaces_url}/apps/{space_id}/", timeout=30).json() == {"found": []}
+    podium.api().delete_repo(space_id, repo_type="space")
 
 
 PODIUM = Path(sys.executable).with_name("podium")
