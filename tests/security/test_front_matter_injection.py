@@ -19,10 +19,11 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 import yaml
+from podium.web.views import SpaceView
 from podium_runner.docker import dockerfile
 from podium_runner.docker.host import HostPackageSettings
 from podium_runner.plan import DependencySet, make_plan
-from podium_runner.spec import SpaceConfigError, load_spec, split_front_matter
+from podium_runner.spec import SpaceConfigError, load_spec, split_front_matter, valid_entries
 from podium_runner.stages import Stage
 
 from tests.support.podium_server import PodiumServer
@@ -180,6 +181,29 @@ def test_front_matter_that_would_not_fit_in_memory_json_or_the_parser_is_a_confi
 
 def test_a_date_in_an_unknown_key_stays_text() -> None:
     assert split_front_matter("---\nreleased: 2024-01-31\n---\n")[0] == {"released": "2024-01-31"}
+
+
+def view_of(card: dict, url: str = "http://alice-demo.podium.localhost:7861", sdk: str = "streamlit") -> SpaceView:
+    return SpaceView(id="alice/demo", owner="alice", name="demo", sdk=sdk, stage="RUNNING", private=True,
+                     hardware="cpu-basic", sleep_time=None, sha=None, error_message=None, card=card, url=url,
+                     browsable=True)
+
+
+@pytest.mark.parametrize("base_path", ["/@evil.example", "@evil.example", "//evil.example/x", "/\\evil.example",
+                                       "/:80@evil.example", "\t//evil.example"])
+def test_the_app_url_never_leaves_the_spaces_origin(base_path: str) -> None:
+    # Even from a card that skipped the rules (a record an older Podium wrote): the origin check holds.
+    for card in ({"base_path": base_path}, valid_entries({"base_path": base_path})):
+        for url in ("http://alice-demo.podium.localhost:7861", "http://127.0.0.1:7861/apps/alice/demo/"):
+            view = view_of(card, url)
+            for built in (view.app_url, view.embed_url):
+                assert urlsplit(built)[:2] == urlsplit(url)[:2], (base_path, built)
+
+
+def test_a_good_base_path_joins_the_space_url_with_one_slash_and_keeps_its_query() -> None:
+    view = view_of({"base_path": "/docs/?view=api"})
+    assert view.app_url == "http://alice-demo.podium.localhost:7861/docs/?view=api"
+    assert view.embed_url == "http://alice-demo.podium.localhost:7861/docs/?view=api&embed=true"
 
 
 # -- through a real Podium -------------------------------------------------------------------------

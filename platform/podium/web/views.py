@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from podium_runner.spec import README, SpaceConfigError, split_front_matter, valid_entries
 from podium_runner.stages import Stage
@@ -111,7 +111,10 @@ class SpaceView:
     @property
     def embed_url(self) -> str:
         # Streamlit hides its own menu and padding when embedded, and then sizes itself for the parent.
-        return self.app_url + ("?embed=true" if self.sdk == "streamlit" else "")
+        if self.sdk != "streamlit":
+            return self.app_url
+        parts = urlsplit(self.app_url)  # base_path may bring a query of its own
+        return urlunsplit(parts._replace(query="&".join(filter(None, [parts.query, "embed=true"]))))
 
     def matches(self, query: str) -> bool:
         text = " ".join([self.id, self.title, str(self.card.get("short_description") or ""), *self.tags])
