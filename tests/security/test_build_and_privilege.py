@@ -24,10 +24,15 @@ from podium_runner.plan import RunContext, make_plan
 from podium_runner.process import ProcessBackend, ProcessFolders, procs
 from podium_runner.process.build_sandbox import BUILD_UID_RANGE_SIZE, BUILD_UID_RANGE_START
 from podium_runner.process.environments import OWN_CACHE, owner_folder
+from podium_runner.process.network import network_unavailable_reason
 from podium_runner.process.sandbox import UID_RANGE_SIZE, UID_RANGE_START, sandbox_unavailable_reason, space_uid
 from podium_runner.spec import load_spec
 
+from tests.security import network_hosts
+from tests.security.network_hosts import HOST_END, METADATA, OUTSIDE, FakeHosts, banner_server
 from tests.support.process_spaces import free_port, shared_folders, write_space
+
+hosts = network_hosts.hosts
 
 pytestmark = [
     pytest.mark.slow,
@@ -141,8 +146,8 @@ def test_a_setup_py_in_a_local_requirement_gets_no_root_no_secret_and_no_host_fi
         assert control["uid"] == 0 and canary.read_text() == "written by uid 0"
         assert control["read"][0] == [str(secret_file), secret] and control["secret_in_env"]
     finally:
-        canary.unlink(missing_ok=True)
-        in_data.unlink(missing_ok=True)
+        for planted in (canary, in_data, other_owner / "planted"):  # what the negative control wrote
+            planted.unlink(missing_ok=True)
 
 
 PRELOAD_SOURCE = r"""
@@ -310,3 +315,46 @@ def test_owners_never_share_an_environment_but_one_owners_spaces_do(folders: Pro
         mode = path.lstat().st_mode
         if not path.is_symlink():
             assert mode & 0o444 == 0o444 and not mode & 0o6022, path
+
+
+# Reads the first line at each (address, port), or the error's name, then fails the build to tell.
+REACHING_SETUP = """
+    import json, socket, sys
+    seen = {}
+    for address, port in TARGETS:
+        try:
+            with socket.create_connection((address, port), timeout=3) as connection:
+                seen[address] = connection.makefile().readline().strip()
+        except OSError as exc:
+            seen[address] = type(exc).__name__
+    print("REACHED " + json.dumps(seen), file=sys.stderr)
+    sys.exit("the attack is over")
+"""
+
+
+def _reached(error: BuildError) -> dict[str, str]:
+    line = next((line for line in error.tail if "REACHED " in line), None)
+    assert line is not None, error.tail
+    return json.loads(line.split("REACHED ", 1)[1])
+
+
+@pytest.mark.skipif(network_unavailable_reason() is not None, reason=f"{network_unavailable_reason()}")
+def test_a_build_reaches_the_outside_but_not_the_hosts_loopback_addresses_or_metadata(
+    folders: ProcessFolders, hosts: FakeHosts, tmp_path: Path
+) -> None:
+    with banner_server("127.0.0.1", "HOST-LOOPBACK") as loopback, banner_server(HOST_END, "HOST-ADDRESS") as own:
+        targets = [("127.0.0.1", loopback), (HOST_END, own), (OUTSIDE, hosts.port), (METADATA, hosts.port)]
+        setup = f"TARGETS = {targets!r}\n" + textwrap.dedent(REACHING_SETUP)
+        space = _attack_space(tmp_path / "reach", "reacher", setup)
+        with pytest.raises(BuildError) as sandboxed:
+            _build(ProcessBackend(folders), space, "mallory/reach")
+        reached = _reached(sandboxed.value)
+        assert reached[OUTSIDE] == f"FAKE-HOST {OUTSIDE}"  # downloads work
+        assert reached["127.0.0.1"] != "HOST-LOOPBACK" and reached[HOST_END] != "HOST-ADDRESS"
+        assert not reached[METADATA].startswith("FAKE-HOST")
+
+        # Negative control: unsandboxed, the same build reaches the host's loopback and the metadata service.
+        with pytest.raises(BuildError) as unsandboxed:
+            _build(ProcessBackend(folders, sandbox="off"), space, "mallory/reach")
+        control = _reached(unsandboxed.value)
+        assert control["127.0.0.1"] == "HOST-LOOPBACK" and control[METADATA] == f"FAKE-HOST {METADATA}"

@@ -40,7 +40,7 @@ from pathlib import Path
 
 import uv
 
-from podium_runner.backend import BuildError, Environment, LogSink, LogTail
+from podium_runner.backend import BuildError, Environment, LogSink, LogTail, StartError
 from podium_runner.loglines import read_lines
 from podium_runner.pip_settings import uv_environment
 from podium_runner.plan import DependencySet
@@ -50,8 +50,10 @@ from podium_runner.process.build_sandbox import (
     BUILD_UID_RANGE_START,
     BuildSandbox,
     host_build_variables,
+    loopback_settings,
 )
 from podium_runner.process.cgroups import CgroupSet, Limits, cgroups_available
+from podium_runner.process.network import AppNetwork, network_unavailable_reason, stop_saved
 from podium_runner.process.pythons import find_python, installed_versions
 
 COMPLETE_MARKER = ".podium-complete.json"
@@ -79,6 +81,7 @@ class EnvironmentStore:
         self.uv_cache = uv_cache
         self.allow_python_downloads = allow_python_downloads
         self.build_uid = build_uid
+        self._said_loopback = False
         self._locks: collections.defaultdict[str, asyncio.Lock] = collections.defaultdict(asyncio.Lock)
 
     def path(self, deps: DependencySet) -> Path:
@@ -197,6 +200,22 @@ class EnvironmentStore:
         log(f"Environment {deps.key} ready in {time.monotonic() - started:.1f} s")
         return target
 
+    def _network(self, sandbox: BuildSandbox, env: dict[str, str], log: LogSink) -> AppNetwork | None:
+        """A network namespace of the build's own, as an app's (network.py) but with nothing forwarded
+        in: it downloads, yet reaches neither the host's loopback, the host's addresses nor link-local
+        ones (cloud metadata). None, and the host's network, where the tools are missing (the backend
+        warns) or the package settings name an index or proxy on the host's loopback."""
+        if network_unavailable_reason() is not None:
+            return None
+        if local := loopback_settings(env):
+            if not self._said_loopback:
+                self._said_loopback = True
+                log(f"note: {', '.join(local)} point at this host's loopback, so builds share the host's network")
+            return None
+        folder = self.root / f"{sandbox.space_copy.name}.net-{time.monotonic_ns()}"  # resolv.conf, slirp's log
+        folder.mkdir(mode=0o755)
+        return AppNetwork(folder, "127.0.0.1", None)
+
     def _uv_env(self, sandboxed: bool) -> dict[str, str]:
         if sandboxed:  # a fixed environment: nothing of Podium's own
             env = host_build_variables(uv_environment()) | {"HOME": "/tmp", "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
@@ -214,11 +233,13 @@ class EnvironmentStore:
         argv = [uv.find_uv_bin(), *args]
         cgroups = None
         kernel_filter = None
+        network = None
         if sandbox is not None:
             if seccomp.unavailable_reason() is None:  # the backend warns about (or refuses) its absence
                 kernel_filter = seccomp.program_fd()
                 sandbox = replace(sandbox, seccomp_fd=kernel_filter)
-            argv = sandbox.wrap(argv, env)
+            network = self._network(sandbox, env, log)
+            argv = sandbox.wrap(argv, env, network.bwrap_args() if network else None)
             if cgroups_available():  # a sandboxed build is held to limits as an app is
                 try:
                     cgroups = CgroupSet.create(f"build-{os.getpid()}-{time.monotonic_ns()}", BUILD_LIMITS)
@@ -234,10 +255,17 @@ class EnvironmentStore:
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
                 umask=0o022,  # the environment must be readable by the apps' uids
-                pass_fds=(kernel_filter,) if kernel_filter is not None else (),
+                pass_fds=(*((kernel_filter,) if kernel_filter is not None else ()),
+                          *(network.child_fds if network else ())),
             )
             assert process.stdout is not None
             try:
+                if network is not None:
+                    try:
+                        await network.plumb(process.pid)
+                    except StartError as exc:
+                        await process.wait()
+                        raise BuildError(f"the build step `uv {args[0]}` could not start: {exc}") from None
                 await read_lines(process.stdout, tail)
                 code = await process.wait()
             except asyncio.CancelledError:
@@ -246,6 +274,9 @@ class EnvironmentStore:
                 raise
             out_of_memory = cgroups is not None and cgroups.oom_killed()
         finally:
+            if network is not None:
+                stop_saved(network.saved())
+                shutil.rmtree(network.run_dir, ignore_errors=True)
             if kernel_filter is not None:
                 os.close(kernel_filter)
             if cgroups is not None:
