@@ -5,12 +5,12 @@ its own filesystem the app gets ENOSPC at its limit and nothing else notices. Th
 and mounted with `discard`, so it holds on the host only what the app keeps: the size is a limit, not
 a reservation.
 
-The image is made on the space's first start, mounted at the space's data folder (which the sandbox
-binds at /data) and stays mounted through restarts and sleeps, and while apps outlive Podium across
-its restarts, so the next instance reuses the mount; it goes when the space is deleted, or with
-Podium when its apps stop with it. A data folder an older Podium kept as a plain
-folder becomes the image's first contents (`mkfs.ext4 -d`), then the folder is emptied, in steps
-that a crash at any point leaves recoverable.
+The image is made on the space's first start and mounted at the space's data folder (which the
+sandbox binds at /data). It stays mounted through restarts and sleeps, and across Podium's own
+restarts while apps outlive it, so the next instance reuses the mount; it is unmounted when the space
+is deleted, or when Podium exits if its apps stop with it. A data folder an older Podium kept as a
+plain folder becomes the image's first contents (`mkfs.ext4 -d`), then the folder is emptied, in
+steps that a crash at any point leaves recoverable.
 """
 
 from __future__ import annotations
