@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 import typer
 from sqlalchemy import create_engine
 
@@ -18,7 +16,6 @@ app.add_typer(database, name="db")
 @database.command()
 def upgrade(data_dir: str = typer.Option(None, help="Data folder (PODIUM_DATA_DIR, default ./data)")) -> None:
     """Run the migrations this database lacks; a database of a release before migrations is upgraded too."""
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
     settings = Settings(**({"data_dir": data_dir} if data_dir else {}))
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_engine(settings.db_url)

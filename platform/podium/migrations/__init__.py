@@ -10,6 +10,9 @@ migrations runs only the revisions it lacks. `podium serve` does this on start (
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -18,6 +21,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect
 
+log = logging.getLogger("podium.migrations")
 BASELINE = "0001_baseline"
 # Tables every database made by the release before migrations has (the baseline's own tables).
 _BASELINE_TABLES = {"spaces", "tokens", "variables", "secrets", "builds", "runs"}
@@ -30,8 +34,20 @@ def _config(engine: Engine) -> Config:
     return config
 
 
+@contextmanager
+def _quiet_alembic() -> Iterator[None]:
+    """Alembic says which database backend it found each time it looks; Podium says what changed instead."""
+    alembic_log = logging.getLogger("alembic")
+    level = alembic_log.level
+    alembic_log.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        alembic_log.setLevel(level)
+
+
 def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as connection:
+    with _quiet_alembic(), engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
@@ -41,10 +57,15 @@ def head_revision() -> str:
 
 def upgrade(engine: Engine) -> tuple[str | None, str]:
     """Bring the database to the newest schema; (revision before, revision after)."""
-    before = current_revision(engine)
+    before, head = current_revision(engine), head_revision()
+    if before == head:
+        return before, head
     config = _config(engine)
-    if before is None and _BASELINE_TABLES <= set(inspect(engine).get_table_names()):
-        # Made by `create_all` before migrations existed: it is the baseline, as it stands.
-        command.stamp(config, BASELINE)
-    command.upgrade(config, "head")
-    return before, current_revision(engine)
+    with _quiet_alembic():
+        if before is None and _BASELINE_TABLES <= set(inspect(engine).get_table_names()):
+            # Made by `create_all` before migrations existed: it is the baseline, as it stands.
+            command.stamp(config, BASELINE)
+        command.upgrade(config, "head")
+    after = current_revision(engine)
+    log.info("database schema upgraded from %s to %s", before or "the release before migrations", after)
+    return before, after
