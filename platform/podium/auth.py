@@ -29,7 +29,7 @@ READ, WRITE = "read", "write"
 ROLES = (READ, WRITE)
 # `last_used_at` is written at most this often per token: a proxied request must not mean a write.
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
-_LIFETIME = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
+_LIFETIME = re.compile(r"^\s*(\d{1,5})\s*([mhdw])\s*$")  # at most 99999 weeks: a date Python can hold
 _LIFETIME_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 HOW_TO_GET_ONE = ("Make a new one with `podium token create NAME --user USER` (or on the pages' Tokens page) "
                   "and use it instead.")
@@ -83,7 +83,8 @@ def parse_lifetime(text: str) -> dt.timedelta:
     """`30d`, `12h`, `45m`, `2w`: how long a new token lives."""
     match = _LIFETIME.match(text)
     if match is None or int(match[1]) == 0:
-        raise ValueError(f"{text!r} is not a lifetime: write a number and a unit, such as 30d, 12h, 45m or 2w")
+        raise ValueError(f"{text!r} is not a lifetime: write a number (1 to 99999) and a unit, such as 30d, 12h, "
+                         "45m or 2w")
     return dt.timedelta(**{_LIFETIME_UNITS[match[2]]: int(match[1])})
 
 

@@ -112,3 +112,16 @@ def test_the_tokens_page_makes_shows_once_and_revokes_without_javascript(podium)
     pages.close()
     with httpx.Client(base_url=podium.url) as stranger:
         assert stranger.get("/tokens").status_code == 403  # signed out: the page asks to sign in
+
+
+def test_a_malformed_token_request_is_a_clear_4xx(podium):
+    http = podium.http()
+    bodies = [{"name": ""}, {"name": "x" * 129}, {"name": "r", "role": "admin"}, {"name": "o", "owner": "../bob"},
+              {"name": "u", "user": "a b"}, {"name": "e", "expires_in": "99999999999d"},
+              {"name": "e", "expires_in": "-1d"}, {"name": 5}, {"name": "a", "admin": "maybe"}]
+    for body in bodies:
+        response = http.post("/api/tokens", json=body)
+        assert response.status_code in (400, 422), (body, response.status_code, response.text)
+    for token_id in ("0", "-3", str(2**64), "x"):
+        assert http.delete(f"/api/tokens/{token_id}").status_code == 422, token_id
+    assert http.delete(f"/api/tokens/{2**63 - 1}").status_code == 404

@@ -10,9 +10,9 @@ scopes a token to someone else's spaces. The Tokens page (podium.web.tokens) cal
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel
 from sqlalchemy import select
 
@@ -24,6 +24,8 @@ from podium.db import Token, now
 
 router = APIRouter()
 MAX_NAME = 128
+# A token's id as the database can hold it: anything larger is a 422, not a database error.
+TokenId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 class NewToken(BaseModel):
@@ -132,5 +134,5 @@ async def tokens(request: Request) -> list[dict[str, Any]]:
 
 
 @router.delete("/api/tokens/{token_id}")
-async def delete_token(token_id: int, request: Request) -> dict[str, Any]:
+async def delete_token(token_id: TokenId, request: Request) -> dict[str, Any]:
     return revoke_token(context(request), require_user(request), token_id)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from podium.api.errors import ApiError
-from podium.api.tokens import NewToken, issue_token, list_tokens, revoke_token
+from podium.api.tokens import NewToken, TokenId, issue_token, list_tokens, revoke_token
 from podium.auth import ROLES, WRITE
 from podium.web import flash
 from podium.web.access import Visitor, context_of, require_change_allowed, signed_in
@@ -55,7 +55,7 @@ def create(request: Request, name: str = Form(""), role: str = Form(WRITE), owne
 
 
 @router.post(_HERE + "/{token_id}/revoke")
-def revoke(request: Request, token_id: int, csrf_token: str = Form("")):
+def revoke(request: Request, token_id: TokenId, csrf_token: str = Form("")):
     visitor = require_change_allowed(request, csrf_token)
     try:
         revoked = revoke_token(context_of(request), visitor.user, token_id)
