@@ -24,6 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 from huggingface_hub import HfApi
+from podium_runner.docker.bases import BOOTSTRAP_BASE
 from podium_runner.loglines import CUT_MARKER, MAX_LINE_BYTES
 
 from tests.security.resource_probes import (
@@ -98,13 +99,21 @@ threading.Thread(target=flood).start()
 """
 
 
+@pytest.fixture(scope="module")
+def docker_podium(start_podium: Callable[..., PodiumServer]) -> PodiumServer:
+    return start_podium(env={"PODIUM_BACKEND": "docker", "PODIUM_DOCKER_BASE_IMAGE": BOOTSTRAP_BASE})
+
+
+@pytest.mark.parametrize("backend", ["process", pytest.param("docker", marks=pytest.mark.docker)])
 def test_an_app_printing_200_mb_without_a_newline_leaves_podiums_memory_alone(
-    podium: PodiumServer, mallory: str, tmp_path: Path
+    request: pytest.FixtureRequest, mallory: str, tmp_path: Path, backend: str
 ) -> None:
+    podium: PodiumServer = request.getfixturevalue("podium" if backend == "process" else "docker_podium")
+    token = mallory if backend == "process" else podium.token
     folder = write_space(tmp_path / "flood", GRADIO, stdlib_app(FLOOD))
     with podium_memory(podium) as growth:
-        assert _push(podium, mallory, "mallory/flood", folder) == "RUNNING"
-        lines = wait_for_line(podium, "mallory/flood", "after the flood", timeout=180)
+        assert _push(podium, token, "mallory/flood", folder) == "RUNNING"
+        lines = wait_for_line(podium, "mallory/flood", "after the flood", timeout=300)
     assert "after the flood" in lines, lines[-5:]
     # The Logs page shows where the line began and that it was cut, and the lines around it.
     cut = "x" * MAX_LINE_BYTES + CUT_MARKER
