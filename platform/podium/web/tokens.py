@@ -8,7 +8,7 @@ is shown once, in the answer to the form that made it: never in a redirect, a co
 from __future__ import annotations
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from podium.api.errors import ApiError
 from podium.api.tokens import NewToken, TokenId, issue_token, list_tokens, revoke_token
@@ -61,5 +61,7 @@ def revoke(request: Request, token_id: TokenId, csrf_token: str = Form("")):
         revoked = revoke_token(context_of(request), visitor.user, token_id)
     except ApiError as exc:
         return flash.redirect(request, visitor, _HERE, "error", exc.message)
+    if token_id == visitor.user.token_id:  # this session ended with its token: on to sign in again
+        return RedirectResponse("/signin?next=" + _HERE, status_code=303)
     return flash.redirect(request, visitor, _HERE, "ok", f"Revoked token {revoked['name']!r} of {revoked['user']}: "
                                                          "it is refused from now on.")
