@@ -186,6 +186,22 @@ def test_a_token_that_ended_is_refused_at_the_api_the_pages_and_the_proxy(
     pages.close()
 
 
+def test_the_last_admin_token_cannot_be_revoked(start_podium):
+    fresh = start_podium()
+    # The admin revokes the token printed at first start: nobody could make tokens after that.
+    first = httpx.delete(f"{fresh.url}/api/tokens/1", headers={"Authorization": f"Bearer {fresh.token}"}, timeout=30)
+    assert first.status_code == 409 and "last admin token" in first.json()["error"]
+    assert fresh.api().whoami()["name"] == "admin"
+    # With another lasting admin token, the first one goes, and the new one carries on.
+    _, spare = make_token(fresh, name="spare admin", admin=True)
+    assert httpx.delete(f"{fresh.url}/api/tokens/1", headers={"Authorization": f"Bearer {spare}"},
+                        timeout=30).status_code == 200
+    assert httpx.get(f"{fresh.url}/api/whoami-v2", headers={"Authorization": f"Bearer {fresh.token}"},
+                     timeout=30).status_code == 401
+    assert fresh.api(spare).whoami()["name"] == "admin"
+    fresh.stop()
+
+
 def test_only_a_hash_of_each_token_is_stored(hosted, alice):
     _, token = make_token(hosted, name="look for me")
     stored = b"".join(path.read_bytes() for path in hosted.data_dir.glob("podium.db*"))

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from podium.api.deps import check_name, context, require_user
 from podium.api.errors import ApiError
@@ -117,8 +118,19 @@ def revoke_token(ctx: Context, caller: User, token_id: int) -> dict[str, Any]:
         if row is None or not (caller.admin or row.user == caller.name):
             raise ApiError(404, f"there is no token {token_id} of yours; `podium token list` shows their ids")
         if row.revoked_at is None:
+            if row.admin and not _another_lasting_admin(session, row.id):
+                raise ApiError(409, f"token {token_id} is the last admin token that never expires: without it nobody "
+                                    "could make tokens any more. Make another (`podium token create NAME --admin`), "
+                                    "then revoke this one")
             row.revoked_at = now()
         return token_record(row)
+
+
+def _another_lasting_admin(session: Session, token_id: int) -> bool:
+    """Whether an admin token other than `token_id` is active, unscoped and never expires."""
+    return session.scalar(select(Token.id).where(
+        Token.admin, Token.id != token_id, Token.revoked_at.is_(None), Token.expires_at.is_(None),
+        Token.owner_scope.is_(None)).limit(1)) is not None
 
 
 # `/api/podium/tokens` is where `podium token USER` of earlier releases posts.
