@@ -5,9 +5,10 @@ shape the API sends (`{"data": ..., "timestamp": ...}`), and starts from that fi
 outlives a restart of `podium serve` with its timestamps. The file stays small: a new build starts it
 anew, and once `REWRITE_AFTER_BYTES` were appended it is rewritten to hold just the tail.
 
-Each follower waits for at most `FOLLOWER_QUEUE_LINES` lines. One that falls further behind (a client
-that stops reading while the app logs on) is dropped: its stream ends with a line that says so,
-instead of Podium keeping every line for it.
+A follower starts with at most `FOLLOWER_TAIL_BYTES` of the tail, and has at most
+`FOLLOWER_QUEUE_LINES` lines or `FOLLOWER_QUEUE_BYTES` waiting for it. One that falls further behind
+(a client that stops reading while the app logs on) is dropped: its stream ends with a line that says
+so, instead of Podium keeping every line for it. A thousand readers that never read cost megabytes.
 """
 
 from __future__ import annotations
@@ -25,9 +26,11 @@ from pathlib import Path
 TAIL_LINES = 1000
 REWRITE_AFTER_BYTES = 1024 * 1024
 FOLLOWER_QUEUE_LINES = 500
+FOLLOWER_QUEUE_BYTES = 64 * 1024
+FOLLOWER_TAIL_BYTES = 256 * 1024  # the tail is one chunk to send: lines cut at 8 KiB make 1000 of them 8 MiB
 FELL_BEHIND = (
-    f"[Podium: this reader fell more than {FOLLOWER_QUEUE_LINES} lines behind the log and was dropped; "
-    f"connect again to read on]"
+    f"[Podium: this reader fell behind the log by more than {FOLLOWER_QUEUE_LINES} lines or "
+    f"{FOLLOWER_QUEUE_BYTES // 1024} KiB and was dropped; connect again to read on]"
 )
 _DROPPED = object()  # in a follower's queue: it fell behind
 
@@ -44,6 +47,17 @@ def _now() -> str:
 
 def _record(line: LogLine) -> bytes:
     return json.dumps({"data": line.text, "timestamp": line.timestamp}, ensure_ascii=False).encode() + b"\n"
+
+
+def _latest(lines: Iterable[LogLine], size: int) -> list[LogLine]:
+    """The last of `lines` whose texts hold at most `size` characters together."""
+    latest: list[LogLine] = []
+    for line in reversed(list(lines)):
+        size -= len(line.text)
+        if size < 0:
+            break
+        latest.append(line)
+    return latest[::-1]
 
 
 def _read(path: Path) -> Iterable[LogLine]:
@@ -69,7 +83,8 @@ class LogStream:
         self._size = path.stat().st_size if path and path.exists() else 0
         self._size_after_rewrite = 0
         self._lock = threading.Lock()  # lines may come from another thread
-        self._followers: set[asyncio.Queue[LogLine | object | None]] = set()
+        # Each live reader's queue, and the characters of the lines waiting in it.
+        self._followers: dict[asyncio.Queue[LogLine | object | None], int] = {}
         self._loop = asyncio.get_running_loop()
 
     def __call__(self, line: str) -> None:
@@ -138,9 +153,13 @@ class LogStream:
         """In the event loop: `item` to a follower that keeps up, the end to one that fell behind."""
         if queue not in self._followers:
             return  # dropped after this item was published
-        if item is not None and queue.qsize() >= FOLLOWER_QUEUE_LINES:
-            self._followers.discard(queue)
-            item = _DROPPED
+        if item is not None:
+            waiting = self._followers[queue] + len(item.text)
+            if queue.qsize() >= FOLLOWER_QUEUE_LINES or waiting > FOLLOWER_QUEUE_BYTES:
+                del self._followers[queue]
+                queue.put_nowait(_DROPPED)
+                return
+            self._followers[queue] = waiting
         queue.put_nowait(item)
 
     def last(self, count: int = 20) -> list[str]:
@@ -150,8 +169,8 @@ class LogStream:
         """The tail as one batch, then (when `live`) new lines as they come; an empty batch after
         every `keepalive_s` of silence."""
         queue: asyncio.Queue[LogLine | object | None] = asyncio.Queue()  # bounded by `_offer`
-        tail = list(self.lines)  # taken with the queue's registration, no await between: no gap, no repeat
-        self._followers.add(queue)
+        tail = _latest(self.lines, FOLLOWER_TAIL_BYTES)  # taken as the queue registers, no await: no gap, no repeat
+        self._followers[queue] = 0
         try:
             yield tail
             while live:
@@ -166,6 +185,8 @@ class LogStream:
                     yield [LogLine(FELL_BEHIND, _now())]
                     return
                 assert isinstance(item, LogLine)
+                if queue in self._followers:
+                    self._followers[queue] -= len(item.text)
                 yield [item]
         finally:
-            self._followers.discard(queue)
+            self._followers.pop(queue, None)
