@@ -293,6 +293,24 @@ def test_a_huge_json_body_is_refused_past_max_body_size(
     assert "HUGE" not in variables
 
 
+def test_a_forged_settings_form_carrying_a_big_file_is_refused_past_max_body_size(
+    podium: PodiumServer, mallory: str, tmp_path: Path
+) -> None:
+    """The Settings tab's forms hold a name and a value: a multipart post there (no token, a file of
+    256 MiB) is cut off at max_body_size before its CSRF token is even looked for."""
+    _static_space(podium, mallory, "mallory/settings-form", tmp_path)
+    session, _ = _session(podium, mallory)
+    boundary = uuid.uuid4().hex
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}",
+               "Cookie": f"podium_session={session.cookies['podium_session']}"}
+    with podium_memory(podium) as growth:
+        answer = send_until_answered(podium, "POST", "/spaces/mallory/settings-form/settings/variables", headers,
+                                     multipart(boundary, {"key": "A", "value": "b"}, "big.bin", zeros(256 * MiB)))
+    assert answer.status == 413 and "max_body_size" in answer.json()["error"], answer.body[:300]
+    assert answer.sent < 1 * MiB + IN_FLIGHT
+    assert growth.mib < BOUND_MIB
+
+
 def _after_a_pause(chunks: Iterator[bytes], pause_s: float) -> Iterator[bytes]:
     """`chunks`, the first of them `pause_s` late: Podium has everything before them meanwhile."""
     time.sleep(pause_s)
