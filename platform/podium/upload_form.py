@@ -27,7 +27,13 @@ MAX_FIELDS = 100
 BeforeFiles = Callable[[FormData], None]
 
 
+def upload_too_large(space_id: str, limits: Limits) -> ApiError:
+    return ApiError(413, f"{space_id}: {too_large('the upload', 'max_upload_size', limits.max_upload_size)}")
+
+
 class _GatedParser(MultiPartParser):
+    """Starlette's own multipart parser, with a hook where a part's headers end and its data begins."""
+
     def __init__(self, headers: Headers, stream: AsyncGenerator[bytes, None], max_files: int,
                  before_files: BeforeFiles | None) -> None:
         super().__init__(headers, stream, max_files=max_files, max_fields=MAX_FIELDS, max_part_size=MAX_FIELD_BYTES)
@@ -44,8 +50,7 @@ async def read_upload_form(request: Request, space_id: str, limits: Limits,
                            before_files: BeforeFiles | None = None) -> FormData:
     """The form of a multipart upload to `space_id`, refused with 413 as soon as it is known to pass
     `max_upload_size`. `before_files` may refuse it (by raising) before any file is read."""
-    allow_upload(request, limits.max_upload_size,
-                 ApiError(413, f"{space_id}: {too_large('the upload', 'max_upload_size', limits.max_upload_size)}"))
+    allow_upload(request, limits.max_upload_size, upload_too_large(space_id, limits))
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise ApiError(400, f"{space_id}: an upload is a multipart/form-data form; got "
                             f"{request.headers.get('content-type') or 'no Content-Type'}")

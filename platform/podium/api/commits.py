@@ -21,7 +21,7 @@ from podium.body_limits import allow_upload
 from podium.context import Context
 from podium.repos import Change, PathConflict, RevisionNotFound
 from podium.settings import Limits
-from podium.upload_form import read_upload_form
+from podium.upload_form import read_upload_form, upload_too_large
 from podium.uploads import UploadRejected, archive_changes, checked_file, is_archive, safe_path, too_large
 
 router = APIRouter()
@@ -31,15 +31,11 @@ def _rejected(space_id: str, exc: UploadRejected) -> ApiError:
     return ApiError(exc.status, f"{space_id}: {exc}")
 
 
-def _upload_too_large(space_id: str, limits: Limits) -> ApiError:
-    return _rejected(space_id, too_large("the upload", "max_upload_size", limits.max_upload_size))
-
-
 async def _body_lines(request: Request, space_id: str, limits: Limits) -> AsyncIterator[tuple[int, bytes]]:
     """The numbered lines of an NDJSON body as they stream in. The body is refused with 413 as soon
     as it passes `max_upload_size` (with or without a `Content-Length`), a line as soon as it is
     longer than the largest file's base64 needs, so no more than one line is held unparsed."""
-    allow_upload(request, limits.max_upload_size, _upload_too_large(space_id, limits))
+    allow_upload(request, limits.max_upload_size, upload_too_large(space_id, limits))
     longest = limits.max_file_size * 4 // 3 + 64 * 1024  # a file's base64, and the JSON around it
     pending, number = bytearray(), 0
     async for chunk in request.stream():
@@ -236,7 +232,7 @@ def upload_changes(space_id: str, files: list[tuple[str, bytes]], limits: Limits
     except UploadRejected as exc:
         raise _rejected(space_id, exc) from None
     if sum(len(c.content or b"") for c in changes) > limits.max_upload_size:
-        raise _upload_too_large(space_id, limits)
+        raise upload_too_large(space_id, limits)
     return changes
 
 
