@@ -39,6 +39,7 @@ from tests.security.resource_probes import (
 )
 from tests.support.podium_server import PodiumServer
 from tests.support.process_spaces import stdlib_app, write_space
+from tests.support.tokens import csrf_of, make_token, pages_session
 
 BOUND_MIB = 50
 # What the two sockets of one loopback connection may hold between the attacker and Podium (the
@@ -58,10 +59,7 @@ def podium(start_podium: Callable[..., PodiumServer]) -> PodiumServer:
 @pytest.fixture(scope="module")
 def mallory(podium: PodiumServer) -> str:
     """mallory's write token: an ordinary user's."""
-    answer = httpx.post(f"{podium.url}/api/tokens", headers={"Authorization": f"Bearer {podium.token}"},
-                        json={"name": "mallory's", "user": "mallory"}, timeout=30)
-    assert answer.status_code == 200, answer.text
-    return answer.json()["token"]
+    return make_token(podium, name="mallory's", user="mallory")[1]
 
 
 def _push(podium: PodiumServer, token: str, space_id: str, folder: Path) -> str:
@@ -73,12 +71,8 @@ def _push(podium: PodiumServer, token: str, space_id: str, folder: Path) -> str:
 
 def _session(podium: PodiumServer, token: str) -> tuple[httpx.Client, str]:
     """A pages session signed in with `token`, and the CSRF token of its New space form."""
-    client = httpx.Client(base_url=podium.url, timeout=30)
-    signin = client.get("/signin").text
-    csrf = signin.split('name="csrf_token" value="')[1].split('"')[0]
-    assert client.post("/signin", data={"token": token, "csrf_token": csrf}).status_code == 303
-    page = client.get("/new").text
-    return client, page.split('name="csrf_token" value="')[1].split('"')[0]
+    client = pages_session(podium, token)
+    return client, csrf_of(client.get("/new").text)
 
 
 # -- logs ------------------------------------------------------------------------------------------
