@@ -14,6 +14,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import io
+import itertools
 import socket
 import tarfile
 import time
@@ -25,8 +26,10 @@ from pathlib import Path
 import httpx
 import pytest
 from huggingface_hub import HfApi
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from podium_runner.docker.bases import BOOTSTRAP_BASE
-from podium_runner.loglines import CUT_MARKER, MAX_LINE_BYTES
+from podium_runner.loglines import CUT_MARKER, MAX_LINE_BYTES, LineSplitter
 
 from tests.security.resource_probes import (
     MiB,
@@ -115,6 +118,31 @@ def test_an_app_printing_200_mb_without_a_newline_leaves_podiums_memory_alone(
     assert lines.index("before the flood") + 1 == lines.index(cut) == lines.index("after the flood") - 1
     assert max(len(line.encode()) for line in lines) == len(cut.encode())
     assert growth.mib < BOUND_MIB, f"Podium grew by {growth.mib:.0f} MiB reading the flood"
+
+
+@settings(max_examples=300, deadline=None)
+@given(output=st.lists(st.sampled_from([b"\n", b"\r\n", b"ab", b"\xff", "é".encode(), b"x" * 5000]), max_size=40),
+       cuts=st.lists(st.integers(min_value=1, max_value=9000), min_size=1, max_size=20))
+def test_whatever_an_app_prints_and_however_it_arrives_no_line_passes_the_cap(
+    output: list[bytes], cuts: list[int]
+) -> None:
+    """The property at the boundary between an app's output and Podium: however the bytes are split
+    into reads, every line that fits arrives whole and no line is longer than the cap and its marker."""
+    data = b"".join(output)
+    splitter, lines, start = LineSplitter(), [], 0
+    for size in itertools.cycle(cuts):
+        if start >= len(data):
+            break
+        lines += splitter.feed(data[start : start + size])
+        start += size
+    lines += splitter.end()
+    expected = data.split(b"\n")[: -1 if data.endswith(b"\n") or not data else None]
+    assert len(lines) == len(expected)
+    for line, raw in zip(lines, expected, strict=True):
+        if len(raw) <= MAX_LINE_BYTES:
+            assert line == raw.decode(errors="replace").rstrip("\r")
+        else:
+            assert line == raw[:MAX_LINE_BYTES].decode(errors="replace").rstrip("\r") + CUT_MARKER
 
 
 CHATTER = """
