@@ -51,8 +51,8 @@ def filled(path: str) -> str:
             .replace("{path:path}", "index.html"))
 
 
-def static_space(server: PodiumServer, space_id: str = SPACE) -> None:
-    server.api().create_repo(space_id, repo_type="space", space_sdk="static", exist_ok=True)
+def static_space(server: PodiumServer, space_id: str = SPACE, private: bool = False) -> None:
+    server.api().create_repo(space_id, repo_type="space", space_sdk="static", exist_ok=True, private=private)
     response = server.http().post(f"/api/spaces/{space_id}/upload", files=[
         ("files", ("README.md", b"---\ntitle: Hardened\nsdk: static\ncolorFrom: red\ncolorTo: blue\n---\n")),
         ("files", ("index.html", b"<h1>Inside the frame</h1>"))])
@@ -192,5 +192,11 @@ def test_in_host_mode_the_app_tab_frames_the_spaces_host_without_a_violation(sta
     policy = httpx.get(hosted.url, timeout=30).headers["content-security-policy"]
     assert f"frame-src 'self' http://*.podium.localhost:{hosted.spaces_port}" in policy
     context = signed_in(chromium, hosted)
-    assert visit_every_page(context.new_page(), hosted) == []
+    page = context.new_page()
+    assert visit_every_page(page, hosted) == []
+    # A private space's frame goes through /open on the pages, then its ticket on the space's host.
+    static_space(hosted, "admin/hardened-private", private=True)
+    page.goto(f"{hosted.pages_url}/spaces/admin/hardened-private")
+    page.frame_locator("iframe.app-frame").get_by_role("heading", name="Inside the frame").wait_for()
+    assert page.evaluate("window.__violations") == []
     context.close()
