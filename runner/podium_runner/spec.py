@@ -121,6 +121,8 @@ def _one_of(choices: tuple[str, ...]) -> Rule:
 _SEGMENT = r"[A-Za-z0-9_][A-Za-z0-9._-]*"
 _HUB_ID = r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}(/[A-Za-z0-9][A-Za-z0-9._-]{0,95})?"
 _URL_PART = r"[A-Za-z0-9._~=&+%/-]*"
+# Patterns are unambiguous (each repeated part starts with a '/' or ','), so a refusal takes linear time.
+_PATH_PART = r"[A-Za-z0-9._~-]+"
 
 # Keyed by Hugging Face's spelling. Lists (models, datasets, tags, preload_from_hub) apply the rule to
 # each item; `SpaceCard` adds the types, defaults and the keys that are numbers, booleans or mappings.
@@ -140,7 +142,7 @@ RULES: dict[str, Rule] = {
                      pattern=rf"{_SEGMENT}(/{_SEGMENT})*", test=_no_dot_segments, max_length=200),
     "base_path": Rule("a path on the space's own site, such as /docs or /?view=api: one leading '/', then letters, "
                       "digits, '.', '_', '~', '-' and '/' (no '@', '\\', '//' or '..'), an optional ?query and "
-                      "#fragment", pattern=rf"/([A-Za-z0-9._~-]+/?)*(\?{_URL_PART})?(#{_URL_PART})?",
+                      "#fragment", pattern=rf"/({_PATH_PART}(/{_PATH_PART})*/?)?(\?{_URL_PART})?(#{_URL_PART})?",
                       test=_no_dot_segments, max_length=200),
     "header": _one_of(("mini", "default")),
     "short_description": Rule("text on one line, at most 150 characters", test=_one_line_text, max_length=150),

@@ -23,7 +23,7 @@ from podium.web.views import SpaceView
 from podium_runner.docker import dockerfile
 from podium_runner.docker.host import HostPackageSettings
 from podium_runner.plan import DependencySet, make_plan
-from podium_runner.spec import SpaceConfigError, load_spec, split_front_matter, valid_entries
+from podium_runner.spec import RULES, SpaceConfigError, load_spec, split_front_matter, valid_entries
 from podium_runner.stages import Stage
 
 from tests.support.podium_server import PodiumServer
@@ -90,6 +90,19 @@ def test_values_that_reach_a_command_or_a_header_follow_their_pattern(tmp_path: 
 def test_the_refused_value_is_quoted_escaped_and_cut(tmp_path: Path) -> None:
     error = refused(tmp_path, 'sdk: gradio\ntitle: "' + "x" * 500 + '\\n"')
     assert error.key == "title" and len(str(error)) < 300 and "…" in str(error) and "\n" not in str(error)
+
+
+@pytest.mark.parametrize("key", [key for key, rule in RULES.items() if rule.pattern])
+def test_no_rule_can_be_made_to_backtrack(key: str) -> None:
+    # '/' + 25 letters + '!' took 3 s against an earlier base_path pattern, doubling with each letter.
+    rule = RULES[key]
+    for start in ("", "/", "a/b "):
+        for filler in ("a", "a/", "a,", "1.", "a-", "a.", "a/b,"):
+            value = (start + filler * rule.max_length)[:rule.max_length - 1] + "!"
+            started = time.perf_counter()
+            with pytest.raises(ValueError):
+                rule.check(value)
+            assert time.perf_counter() - started < 0.05, (key, value[:40])
 
 
 def test_packages_txt_names_debian_packages_only(tmp_path: Path) -> None:
