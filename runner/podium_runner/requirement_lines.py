@@ -13,9 +13,10 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath
 
-_HASH_OPTION = re.compile(r"\s+--hash[=\s]\s*(?:sha256|sha384|sha512):[0-9a-fA-F]+")
+# Patterns are unambiguous (one run of spaces between two parts), so a long line is read in linear time.
+_HASH_OPTION = re.compile(r"\s--hash[=\s]\s*(?:sha256|sha384|sha512):[0-9a-fA-F]+")
 _URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
-_DIRECT_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\s*(?:\[[^\]]*\])?\s*@\s*(\S+)")
+_DIRECT_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\s*(?:\[[^\]]*\]\s*)?@\s*(\S+)")
 _ARCHIVE = (".whl", ".tar.gz", ".tgz", ".tar.bz2", ".zip")
 
 
