@@ -110,6 +110,9 @@ def test_every_page_route_sends_the_policy_and_framing_headers(podium: PodiumSer
             assert "frame-ancestors 'self'" in policy and answer.headers["x-frame-options"] == "SAMEORIGIN"
         else:
             assert "frame-ancestors 'none'" in policy and answer.headers["x-frame-options"] == "DENY", path
+    # FastAPI's API docs load Swagger UI from its CDN: that page alone allows it, and is framed by nobody.
+    docs = session.get("/api/docs").headers["content-security-policy"]
+    assert "https://cdn.jsdelivr.net" in docs and "frame-ancestors 'none'" in docs and "object-src 'none'" in docs
     # A page a form post renders (a forged sign-in) carries it too.
     forged = httpx.post(f"{podium.url}/signin", data={"token": "x", "csrf_token": "forged"}, timeout=30)
     assert forged.status_code == 403 and "frame-ancestors 'none'" in forged.headers["content-security-policy"]

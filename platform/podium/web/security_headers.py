@@ -76,7 +76,7 @@ class SecurityHeaders:
         self._api_docs = _encoded({
             **common, "X-Frame-Options": "DENY",
             "Content-Security-Policy": f"default-src 'self'; script-src 'self' 'unsafe-inline' {_SWAGGER_CDN}; "
-                                       f"style-src 'self' {_SWAGGER_CDN}; img-src 'self' data: https:; "
+                                       f"style-src 'self' 'unsafe-inline' {_SWAGGER_CDN}; img-src 'self' data: https:; "
                                        "object-src 'none'; base-uri 'none'; form-action 'self'; "
                                        "frame-ancestors 'none'"})
 
