@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from podium.web import templating
 from podium.web.routes import router as page_router
 
 from tests.support.podium_server import PodiumServer
@@ -116,6 +117,16 @@ def test_every_page_route_sends_the_policy_and_framing_headers(podium: PodiumSer
     # A page a form post renders (a forged sign-in) carries it too.
     forged = httpx.post(f"{podium.url}/signin", data={"token": "x", "csrf_token": "forged"}, timeout=30)
     assert forged.status_code == 403 and "frame-ancestors 'none'" in forged.headers["content-security-policy"]
+
+
+def test_no_template_holds_an_inline_script_style_or_event_handler() -> None:
+    # The CSP would refuse them in the browser: each would be a page part that silently stops working.
+    inline = re.compile(r'\sstyle=|<style|<script(?![^>]*\ssrc=)[^>]*>|\son[a-z]+=|javascript:', re.I)
+    templates = sorted((Path(templating.__file__).parent / "templates").glob("*.html"))
+    assert templates
+    found = [f"{path.name}:{text.count(chr(10), 0, match.start()) + 1}: {match.group()}"
+             for path in templates for text in [path.read_text()] for match in inline.finditer(text)]
+    assert found == []
 
 
 def test_another_site_cannot_frame_the_settings_page(podium: PodiumServer, chromium: Browser,
