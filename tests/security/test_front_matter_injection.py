@@ -10,6 +10,7 @@ requirement options and file: URLs install from wherever the attacker likes.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import re
 import time
@@ -63,8 +64,7 @@ def test_a_newline_in_sdk_version_adds_no_requirement_and_no_dockerfile_instruct
     # The negative control: that value, had it reached the plan, is a new Dockerfile instruction.
     deps = DependencySet(python_version="3.11", sdk_requirement="gradio==6.31.0\nRUN touch /pwned")
     plan = make_plan(load_spec(write_space(tmp_path / "good", "sdk: gradio", GRADIO_HELLO)))
-    injected = dockerfile.dependency_dockerfile(plan.__class__(**{**plan.__dict__, "deps": deps}), "base", HOST,
-                                                buildkit=False)
+    injected = dockerfile.dependency_dockerfile(dataclasses.replace(plan, deps=deps), "base", HOST, buildkit=False)
     assert any(line.startswith("RUN touch /pwned") for line in injected.splitlines())
 
 
