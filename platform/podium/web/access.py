@@ -10,7 +10,7 @@ from starlette.requests import Request
 from podium.auth import SESSION_COOKIE, User, user_for_token_id
 from podium.context import Context
 from podium.db import Space
-from podium.web.session import CSRF_FIELD, CSRF_HEADER, Session, SessionSigner
+from podium.web.session import CSRF_FIELD, CSRF_HEADER, Session, SessionSigner, page_cookie
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def identify(request: Request) -> Visitor | None:
     """The signed-in visitor from the session cookie, with the limits of the token they signed in with
     (none once it expired or was revoked); also kept on `request.state` for templates."""
     keys = signer(request)
-    session = keys.read(request.cookies.get(SESSION_COOKIE))
+    session = keys.read(request.cookies.get(page_cookie(request, SESSION_COOKIE)))
     visitor = None
     user = None if session is None else user_for_token_id(context_of(request).db, session.token_id)
     if user is not None:

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from podium.web.access import Visitor, context_of
-from podium.web.session import set_page_cookie
+from podium.web.session import delete_page_cookie, page_cookie, set_page_cookie
 
 FLASH_COOKIE = "podium_flash"
 FLASH_LIFETIME_S = 60
@@ -40,12 +40,12 @@ def redirect(request: Request, visitor: Visitor, url: str, kind: str, message: s
 def carried(request: Request) -> list[tuple[str, str]]:
     """The flash this request brings for the signed-in visitor, if any."""
     visitor: Visitor | None = getattr(request.state, "visitor", None)
-    claims = context_of(request).signer.unsign(_PURPOSE, request.cookies.get(FLASH_COOKIE))
+    claims = context_of(request).signer.unsign(_PURPOSE, request.cookies.get(page_cookie(request, FLASH_COOKIE)))
     if visitor is None or claims is None or claims.get("s") != _session_mark(request, visitor):
         return []
     return [(str(claims.get("k")), str(claims.get("m")))]
 
 
-def shown(response: Response) -> None:
+def shown(request: Request, response: Response) -> None:
     """Forget the flash once a page has shown it."""
-    response.delete_cookie(FLASH_COOKIE, path="/", httponly=True, samesite="lax")
+    delete_page_cookie(request, response, FLASH_COOKIE)

@@ -40,13 +40,28 @@ def session_lifetime_s(user: User, at: float) -> int:
 _SESSION = "session"
 
 
+def page_cookie(request: Request, name: str) -> str:
+    """The name a page cookie has on this request. Over https it carries the `__Host-` prefix, which a
+    browser accepts only host-only, Secure and for path /: a space's script on a sibling host can then
+    not toss one onto the pages (a cookie it sets for the parent domain has no such prefix, and is
+    ignored). Over plain http no prefix is possible; the README says what that leaves open."""
+    return f"__Host-{name}" if request.url.scheme == "https" else name
+
+
 def set_page_cookie(request: Request, response: Response, name: str, value: str, max_age: int,
                     path: str = "/") -> None:
     """How each of the pages' cookies is set. No Domain attribute: host-only. HttpOnly: no script can
     read it. SameSite=Lax: not sent on other sites' sub-requests (spaces on another port are
-    same-site, which is what the CSRF tokens are for). Secure where the pages are served over https."""
-    response.set_cookie(name, value, max_age=max_age, path=path, httponly=True, samesite="lax",
-                        secure=request.url.scheme == "https")
+    same-site, which is what the CSRF tokens are for). Over https: Secure, `__Host-`, path /."""
+    secure = request.url.scheme == "https"
+    response.set_cookie(page_cookie(request, name), value, max_age=max_age, path="/" if secure else path,
+                        httponly=True, samesite="lax", secure=secure)
+
+
+def delete_page_cookie(request: Request, response: Response, name: str, path: str = "/") -> None:
+    secure = request.url.scheme == "https"
+    response.delete_cookie(page_cookie(request, name), path="/" if secure else path, httponly=True,
+                           samesite="lax", secure=secure)
 
 
 @dataclass(frozen=True)

@@ -40,5 +40,5 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         status_code=status_code,
     )
     if brought:
-        flash.shown(response)
+        flash.shown(request, response)
     return response
