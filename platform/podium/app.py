@@ -10,7 +10,7 @@ from podium.api import commits, logs, repos, settings_kv, spaces, tokens
 from podium.api.errors import ApiError, api_error_handler
 from podium.body_limits import RequestBodyLimit
 from podium.context import Context
-from podium.proxy.app import PATH_PREFIX
+from podium.settings import PATH_PREFIX
 from podium.web.routes import router as pages_router
 from podium.web.security_headers import SecurityHeaders
 

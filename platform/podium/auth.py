@@ -23,8 +23,6 @@ from sqlalchemy import select
 from podium.db import Database, Space, Token, now
 
 ADMIN_USER = "admin"
-# The browser session of Podium's pages (podium.web.session); the proxy never forwards it to spaces.
-SESSION_COOKIE = "podium_session"
 READ, WRITE = "read", "write"
 ROLES = (READ, WRITE)
 # `last_used_at` is written at most this often per token: a proxied request must not mean a write.

@@ -15,6 +15,7 @@ from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, create_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
 from podium import migrations
+from podium.settings import host_label
 
 
 def now() -> dt.datetime:
@@ -151,17 +152,6 @@ class Database:
     def address_taken(self, session: Session, space_id: str) -> Space | None:
         """The space, if any, whose host-mode address `space_id`'s would be too."""
         return self.find_space_by_host_label(session, host_label(space_id))
-
-
-def address_of(space_id: str) -> str:
-    """`space_id` as a host name can spell it: lower case, and '-' for '_' and '.'."""
-    return space_id.lower().replace("_", "-").replace(".", "-")
-
-
-def host_label(space_id: str) -> str:
-    """The first label of a space's host-mode address, `owner-name` as `address_of` spells it. It spans
-    owner and name, so `alice/smith-demo` and `alice-smith/demo` would have the same one."""
-    return address_of(space_id).replace("/", "-")
 
 
 def _host_label_column() -> Any:

@@ -15,8 +15,20 @@ from typing import Literal
 from pydantic import BaseModel, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from podium.db import host_label
-from podium.proxy.app import PATH_PREFIX
+# Spaces are served under this path in path mode (/apps/{owner}/{name}/); the proxy routes by it.
+PATH_PREFIX = "/apps"
+
+
+def address_of(space_id: str) -> str:
+    """`space_id` as a host name can spell it: lower case, and '-' for '_' and '.'."""
+    return space_id.lower().replace("_", "-").replace(".", "-")
+
+
+def host_label(space_id: str) -> str:
+    """The first label of a space's host-mode address, `owner-name` as `address_of` spells it. It spans
+    owner and name, so `alice/smith-demo` and `alice-smith/demo` would have the same one."""
+    return address_of(space_id).replace("/", "-")
+
 
 log = logging.getLogger("podium")
 

@@ -24,11 +24,11 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 from starlette.types import Receive, Scope, Send
 
 from podium.auth import User
+from podium.cookies import ACCESS_COOKIE
 from podium.proxy.headers import header
 from podium.signing import Signer
 
 TICKET_PARAM = "__podium_ticket"
-ACCESS_COOKIE = "podium_space_access"
 TICKET_LIFETIME_S = 60
 ACCESS_LIFETIME_S = 12 * 3600
 _TICKET, _ACCESS = "space-ticket", "space-access"

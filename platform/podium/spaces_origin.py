@@ -19,24 +19,18 @@ from sqlalchemy.orm import Session
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from podium.auth import SESSION_COOKIE, TokenRefused, User, bearer_token, user_for_token, user_for_token_id
+from podium.auth import TokenRefused, User, bearer_token, user_for_token, user_for_token_id
 from podium.context import Context
-from podium.db import Database, Space, address_of
+from podium.cookies import ACCESS_COOKIE, AFFINITY_COOKIE, PODIUM_COOKIES
+from podium.db import Database, Space
 from podium.proxy import Resolution, Upstream
-from podium.proxy.app import PATH_PREFIX
 from podium.proxy.headers import header, host_name
 from podium.proxy.pages import send_error
-from podium.space_access import ACCESS_COOKIE, SpaceAccess
+from podium.settings import PATH_PREFIX, address_of
+from podium.space_access import SpaceAccess
 from podium.supervisor import affinity_key
-from podium.web.flash import FLASH_COOKIE
-from podium.web.session import SIGNIN_COOKIE
 
 _REFRESH_S = 2
-AFFINITY_COOKIE = "podium_instance"
-# Podium's own cookies, all of them (add a new one here): browsers send the pages' ones to spaces too
-# (cookies ignore ports), and in host mode a space's cookie could reach the pages; so the proxy keeps
-# these from every app and refuses them in an app's Set-Cookie (podium.proxy.cookies).
-PODIUM_COOKIES = frozenset({SESSION_COOKIE, FLASH_COOKIE, SIGNIN_COOKIE, AFFINITY_COOKIE, ACCESS_COOKIE})
 # Per sdk, the app's cookies its page needs in an embed on another site: Streamlit's XSRF cookie, which
 # its uploads echo in a header (podium.proxy.cookies).
 _CROSS_SITE_COOKIES = {"streamlit": frozenset({"_streamlit_xsrf"})}

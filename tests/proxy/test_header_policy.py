@@ -14,9 +14,9 @@ import pytest
 import websockets
 from hypothesis import given
 from hypothesis import strategies as st
+from podium.cookies import PODIUM_COOKIES
 from podium.proxy import ProxyApp, Upstream
 from podium.proxy.cookies import space_set_cookie
-from podium.spaces_origin import PODIUM_COOKIES
 from starlette.types import Receive, Scope, Send
 
 from tests.proxy.proxy_harness import ServerThread

@@ -28,10 +28,10 @@ from podium.proxy.http import forward_http
 from podium.proxy.pages import send_error
 from podium.proxy.upstream import Resolution, Resolver, Upstream
 from podium.proxy.websocket import bridge_websocket
+from podium.settings import PATH_PREFIX
 
 log = logging.getLogger(__name__)
 
-PATH_PREFIX = "/apps"
 _SPACE_PATH = re.compile(rf"^{PATH_PREFIX}/([^/]+)/([^/]+)(/.*)?$")
 # Apps close idle keep-alive connections after 5 s (uvicorn's default); the pool drops them first so
 # that a request never lands on a connection the app is closing.

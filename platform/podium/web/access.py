@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from starlette.requests import Request
 
-from podium.auth import SESSION_COOKIE, User, user_for_token_id
+from podium.auth import User, user_for_token_id
 from podium.context import Context
+from podium.cookies import SESSION_COOKIE
 from podium.db import Space
 from podium.web.session import CSRF_FIELD, CSRF_HEADER, Session, SessionSigner, page_cookie
 

@@ -22,10 +22,6 @@ from podium.auth import User
 from podium.signing import Signer
 
 CSRF_FIELD = "csrf_token"
-# Before sign-in there is no session to tie a CSRF token to: the sign-in form's token is tied to a
-# random nonce in this short-lived cookie instead, so no other page can sign a visitor in as someone
-# else (login CSRF).
-SIGNIN_COOKIE = "podium_signin"
 SIGNIN_LIFETIME_S = 3600
 CSRF_HEADER = "x-csrf-token"
 SESSION_LIFETIME_S = 14 * 24 * 3600

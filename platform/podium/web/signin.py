@@ -8,11 +8,11 @@ import time
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from podium.auth import SESSION_COOKIE, TokenRefused, user_for_token
+from podium.auth import TokenRefused, user_for_token
+from podium.cookies import SESSION_COOKIE, SIGNIN_COOKIE
 from podium.web.access import context_of, require_change_allowed, signer
 from podium.web.routing import PageRoute
 from podium.web.session import (
-    SIGNIN_COOKIE,
     SIGNIN_LIFETIME_S,
     delete_page_cookie,
     page_cookie,
