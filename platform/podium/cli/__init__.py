@@ -1,6 +1,8 @@
 """The `podium` command. Each module of this package adds its own commands to `app`."""
 
 import typer
+from podium_runner.cli.images import images_app
+from podium_runner.cli.run import run
 
 app = typer.Typer(
     help="Podium: run Gradio and Streamlit spaces on your own machines.",
@@ -15,5 +17,9 @@ def main() -> None:
     # A callback keeps `podium run ...` a subcommand even while it is the only command registered.
 
 
+# The runner's own commands: they drive a backend without the platform, so they live with it.
+app.command()(run)
+app.add_typer(images_app, name="images")
+
 # Imported for their side effect of registering commands on `app`.
-from podium.cli import database, examples, images, run, serve, spaces, tokens  # noqa: E402,F401
+from podium.cli import database, examples, serve, spaces, tokens  # noqa: E402,F401

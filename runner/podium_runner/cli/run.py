@@ -1,4 +1,4 @@
-"""`podium run FOLDER`: build and run one space in the foreground, without the platform.
+"""`podium run FOLDER`: build and run one space in the foreground with the process backend, without the platform.
 
 Each failure ends with the Hugging Face stage it maps to and its own exit code, so scripts can tell a
 bad README from a failed build from an app that crashed.
@@ -17,17 +17,16 @@ from typing import Annotated, Any
 
 import typer
 import uvicorn
+from starlette.applications import Starlette
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+
 from podium_runner.backend import BuildError, StartError
 from podium_runner.health import wait_until_ready
 from podium_runner.plan import BuildPlan, RunContext, make_plan
 from podium_runner.process import ProcessBackend, ProcessFolders
 from podium_runner.spec import SpaceConfigError, load_spec
 from podium_runner.stages import Stage
-from starlette.applications import Starlette
-from starlette.routing import Mount
-from starlette.staticfiles import StaticFiles
-
-from podium.cli import app
 
 DEFAULT_HOME = Path.home() / ".cache" / "podium"
 EXIT_CODES = {Stage.CONFIG_ERROR: 2, Stage.NO_APP_FILE: 3, Stage.BUILD_ERROR: 4, Stage.RUNTIME_ERROR: 5}
@@ -96,7 +95,6 @@ def _run_until_signal(coroutine: Coroutine[Any, Any, None]) -> None:
     asyncio.run(main())
 
 
-@app.command()
 def run(
     folder: Annotated[Path, typer.Argument(help="A space folder: README.md with front matter, app.py, ...")],
     port: Annotated[int, typer.Option(help="Port the app listens on")] = 7860,

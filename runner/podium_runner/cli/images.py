@@ -7,28 +7,28 @@ from typing import Annotated
 
 import typer
 import uv
+
 from podium_runner.backend import RunnerError
 from podium_runner.docker import bases
 from podium_runner.docker.bootstrap import bootstrap_base, bootstrap_ml_base
 from podium_runner.docker.engine import Engine
 
-from podium.cli import app
-from podium.settings import Settings
-
 _WHEELS = Path("/opt/wheels")
-images = typer.Typer(help="Base images for the docker backend.", no_args_is_help=True)
-app.add_typer(images, name="images")
+images_app = typer.Typer(help="Base images for the docker backend.", no_args_is_help=True)
 
 
-@images.command()
+@images_app.command()
 def bootstrap(
     ml: Annotated[bool, typer.Option(help="Also build the ml base (torch CPU, transformers, ...).")] = False,
     force: Annotated[bool, typer.Option(help="Build again even when the image exists.")] = False,
     wheels: Annotated[Path, typer.Option(help="Folder with the CPU torch wheel (--ml).")] = _WHEELS,
+    docker_host: Annotated[
+        str | None,
+        typer.Option(envvar="PODIUM_DOCKER_HOST", help="The Docker engine (default: DOCKER_HOST or the socket)."),
+    ] = None,
 ) -> None:
     """Build the base image from Debian packages (debootstrap), once; later calls only check it."""
-    settings = Settings()
-    engine = Engine(settings.docker_host)
+    engine = Engine(docker_host)
     try:
         bootstrap_base(engine, typer.echo, tag=bases.BOOTSTRAP_BASE, force=force)
         if ml:
