@@ -9,8 +9,8 @@ from podium_runner.spec import SpaceSpec, load_spec
 
 # The checkout's spaces_examples/ (Podium is installed editable from its repository).
 EXAMPLES_DIR = Path(__file__).resolve().parents[3] / "spaces_examples"
-# Run with the examples' Python (it imports torch), never imported by Podium.
-STANDINS_SCRIPT = Path(__file__).with_name("standins.py")
+# Beside the examples, outside Podium's package: run with the examples' Python (it imports torch).
+STANDINS_SCRIPT = EXAMPLES_DIR / "standins.py"
 
 
 def example_specs(root: Path = EXAMPLES_DIR) -> dict[str, SpaceSpec]:
