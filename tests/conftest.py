@@ -16,6 +16,12 @@ from tests.support.process_spaces import free_port
 from tests.support.volumes import unmount_under
 
 
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    """Async tests (`@pytest.mark.anyio`) run on asyncio, the loop Podium and its backends run on."""
+    return "asyncio"
+
+
 @pytest.fixture(scope="session", autouse=True)
 def unmount_space_volumes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Spaces' /data volumes a test's Podium left mounted go with the session (tests/support/volumes.py)."""

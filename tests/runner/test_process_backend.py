@@ -30,60 +30,53 @@ async def _get(url: str) -> tuple[int, str]:
         return response.status, await response.text()
 
 
-def test_a_gradio_space_builds_and_answers(folders: ProcessFolders, tmp_path: Path) -> None:
-    async def story() -> None:
-        log: list[str] = []
-        async with running(
-            ProcessBackend(folders), write_space(tmp_path, "sdk: gradio", GRADIO_HELLO), log=log.append
-        ) as space:
-            status, page = await _get(space.instance.url + "/")
-            assert status == 200 and "gradio" in page.lower()
-            config_status, _ = await _get(space.instance.url + "/config")
-            assert config_status == 200
-        # A clean start prints no traceback but Gradio's own about its Spaces hot-reload watcher, which
-        # needs HF's `spaces` package (SYSTEM=spaces, see podium_runner.plan); the app runs on.
-        text = "\n".join(log)
-        assert text.count("Traceback") == text.count("`spaces` package is required to run hot-reloading") <= 1
-
-    asyncio.run(story())
+@pytest.mark.anyio
+async def test_a_gradio_space_builds_and_answers(folders: ProcessFolders, tmp_path: Path) -> None:
+    log: list[str] = []
+    async with running(
+        ProcessBackend(folders), write_space(tmp_path, "sdk: gradio", GRADIO_HELLO), log=log.append
+    ) as space:
+        status, page = await _get(space.instance.url + "/")
+        assert status == 200 and "gradio" in page.lower()
+        config_status, _ = await _get(space.instance.url + "/config")
+        assert config_status == 200
+    # A clean start prints no traceback but Gradio's own about its Spaces hot-reload watcher, which
+    # needs HF's `spaces` package (SYSTEM=spaces, see podium_runner.plan); the app runs on.
+    text = "\n".join(log)
+    assert text.count("Traceback") == text.count("`spaces` package is required to run hot-reloading") <= 1
 
 
-def test_a_streamlit_space_builds_and_answers(folders: ProcessFolders, tmp_path: Path) -> None:
-    async def story() -> None:
-        space = write_space(tmp_path, "sdk: streamlit", STREAMLIT_HELLO)
-        async with running(ProcessBackend(folders), space) as space:
-            assert await _get(space.instance.url + "/_stcore/health") == (200, "ok")
-            status, page = await _get(space.instance.url + "/")
-            assert status == 200 and "streamlit" in page.lower()
-
-    asyncio.run(story())
+@pytest.mark.anyio
+async def test_a_streamlit_space_builds_and_answers(folders: ProcessFolders, tmp_path: Path) -> None:
+    space = write_space(tmp_path, "sdk: streamlit", STREAMLIT_HELLO)
+    async with running(ProcessBackend(folders), space) as space:
+        assert await _get(space.instance.url + "/_stcore/health") == (200, "ok")
+        status, page = await _get(space.instance.url + "/")
+        assert status == 200 and "streamlit" in page.lower()
 
 
-def test_spaces_with_the_same_requirements_share_one_environment(
+@pytest.mark.anyio
+async def test_spaces_with_the_same_requirements_share_one_environment(
     folders: ProcessFolders, tmp_path: Path
 ) -> None:
     """A second space, and a code-only change of the first, start without installing anything."""
-
-    async def story() -> None:
-        backend = ProcessBackend(folders)
-        first = write_space(tmp_path / "first", "sdk: gradio", stdlib_app())
-        async with running(backend, first) as one:
-            environment = Path(one.env.location)
-            inode = environment.stat().st_ino
-        other = write_space(
-            tmp_path / "other", "title: Another space\nsdk: gradio", stdlib_app('REPORT["me"] = 2')
-        )
-        (first / "app.py").write_text(stdlib_app('REPORT["edited"] = True'))
-        for folder in (other, first):
-            async with running(ProcessBackend(folders), folder) as again:
-                assert again.env.reused and again.env.location == str(environment)
-                assert environment.stat().st_ino == inode  # not rebuilt in place either
-                assert not any("Installed" in line or "Resolved" in line for line in again.build_log)
-                assert again.build_log == [
-                    f"Reusing environment {again.env.key} (same requirements as an earlier build)"
-                ]
-
-    asyncio.run(story())
+    backend = ProcessBackend(folders)
+    first = write_space(tmp_path / "first", "sdk: gradio", stdlib_app())
+    async with running(backend, first) as one:
+        environment = Path(one.env.location)
+        inode = environment.stat().st_ino
+    other = write_space(
+        tmp_path / "other", "title: Another space\nsdk: gradio", stdlib_app('REPORT["me"] = 2')
+    )
+    (first / "app.py").write_text(stdlib_app('REPORT["edited"] = True'))
+    for folder in (other, first):
+        async with running(ProcessBackend(folders), folder) as again:
+            assert again.env.reused and again.env.location == str(environment)
+            assert environment.stat().st_ino == inode  # not rebuilt in place either
+            assert not any("Installed" in line or "Resolved" in line for line in again.build_log)
+            assert again.build_log == [
+                f"Reusing environment {again.env.key} (same requirements as an earlier build)"
+            ]
 
 
 SANDBOX_PROBE = """
@@ -114,66 +107,59 @@ REPORT["write_data"] = attempt(lambda: open("/data/kept", "w").write("ok"))
 """
 
 
+@pytest.mark.anyio
 @pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox needs root to switch uids (CI runs as root)")
-def test_the_sandbox_holds(folders: ProcessFolders, tmp_path: Path) -> None:
+async def test_the_sandbox_holds(folders: ProcessFolders, tmp_path: Path) -> None:
     """An app that tries to change its own code, read root's files and see host processes fails at each."""
-
-    async def story() -> None:
-        backend = ProcessBackend(folders, sandbox="on")
-        space = write_space(tmp_path, "sdk: gradio", stdlib_app(SANDBOX_PROBE))
-        async with running(backend, space, space_id="tests/sandbox") as probe:
-            status, body = await _get(probe.instance.url + "/")
-            # In the space's volume, mounted at its data folder while it runs (data_volume.py).
-            assert (folders.data / "tests--sandbox" / "kept").read_text() == "ok"
-        report = json.loads(body)
-        assert status == 200
-        assert report["write_app_folder"] != "allowed" and report["create_in_app_folder"] != "allowed"
-        assert report["read_root_pip_conf"] == "FileNotFoundError"
-        assert report["root_listing"] in ([], [".cache"], [".pyenv"])  # only what the sandbox binds
-        assert report["docker_socket_visible"] is False
-        assert len(report["pids_visible"]) <= 3  # bwrap's init, setpriv-exec'd app: not the host's
-        assert report["uid"] >= 200_000 and report["capabilities"] == "0000000000000000"
-        assert report["no_new_privs"] == "1"
-        assert report["write_environment"] != "allowed"
-        assert report["write_tmp"] == "allowed" and report["write_data"] == "allowed"
-        assert report["write_home"] == "allowed" and report["home_from_passwd"] == "/home/user"
-        assert report["user"] == "user"
-        run_dir = Path(probe.instance.state["log_path"]).parent
-        assert not (run_dir / "sandbox").exists()  # its home, /tmp and app copy went with it
-        assert (space / "app.py").read_text() == stdlib_app(SANDBOX_PROBE)
-
-    asyncio.run(story())
+    backend = ProcessBackend(folders, sandbox="on")
+    space = write_space(tmp_path, "sdk: gradio", stdlib_app(SANDBOX_PROBE))
+    async with running(backend, space, space_id="tests/sandbox") as probe:
+        status, body = await _get(probe.instance.url + "/")
+        # In the space's volume, mounted at its data folder while it runs (data_volume.py).
+        assert (folders.data / "tests--sandbox" / "kept").read_text() == "ok"
+    report = json.loads(body)
+    assert status == 200
+    assert report["write_app_folder"] != "allowed" and report["create_in_app_folder"] != "allowed"
+    assert report["read_root_pip_conf"] == "FileNotFoundError"
+    assert report["root_listing"] in ([], [".cache"], [".pyenv"])  # only what the sandbox binds
+    assert report["docker_socket_visible"] is False
+    assert len(report["pids_visible"]) <= 3  # bwrap's init, setpriv-exec'd app: not the host's
+    assert report["uid"] >= 200_000 and report["capabilities"] == "0000000000000000"
+    assert report["no_new_privs"] == "1"
+    assert report["write_environment"] != "allowed"
+    assert report["write_tmp"] == "allowed" and report["write_data"] == "allowed"
+    assert report["write_home"] == "allowed" and report["home_from_passwd"] == "/home/user"
+    assert report["user"] == "user"
+    run_dir = Path(probe.instance.state["log_path"]).parent
+    assert not (run_dir / "sandbox").exists()  # its home, /tmp and app copy went with it
+    assert (space / "app.py").read_text() == stdlib_app(SANDBOX_PROBE)
 
 
-def test_a_requirement_that_does_not_exist_is_a_build_error_with_uvs_message(
+@pytest.mark.anyio
+async def test_a_requirement_that_does_not_exist_is_a_build_error_with_uvs_message(
     folders: ProcessFolders, tmp_path: Path
 ) -> None:
-    async def story() -> None:
-        space = write_space(
-            tmp_path, "sdk: gradio", GRADIO_HELLO, requirements="podium-no-such-package-4711\n"
-        )
-        plan = make_plan(load_spec(space))
-        lines: list[str] = []
-        with pytest.raises(BuildError) as caught:
-            await ProcessBackend(folders).prepare(plan, lines.append)
-        assert any("podium-no-such-package-4711" in line and "not found" in line for line in lines), lines
-        assert "uv pip" in str(caught.value) and "requirements.txt" in str(caught.value)
-        assert not (folders.environments / plan.build_key).exists()  # no half environment left
-
-    asyncio.run(story())
+    space = write_space(
+        tmp_path, "sdk: gradio", GRADIO_HELLO, requirements="podium-no-such-package-4711\n"
+    )
+    plan = make_plan(load_spec(space))
+    lines: list[str] = []
+    with pytest.raises(BuildError) as caught:
+        await ProcessBackend(folders).prepare(plan, lines.append)
+    assert any("podium-no-such-package-4711" in line and "not found" in line for line in lines), lines
+    assert "uv pip" in str(caught.value) and "requirements.txt" in str(caught.value)
+    assert not (folders.environments / plan.build_key).exists()  # no half environment left
 
 
-def test_a_python_version_not_installed_is_a_build_error(folders: ProcessFolders, tmp_path: Path) -> None:
-    async def story() -> None:
-        plan = make_plan(
-            load_spec(write_space(tmp_path, 'sdk: gradio\npython_version: "3.99"', GRADIO_HELLO))
-        )
-        with pytest.raises(
-            BuildError, match=r"Python 3\.99 \(python_version in README.md\) is not installed"
-        ):
-            await ProcessBackend(folders).prepare(plan, lambda line: None)
-
-    asyncio.run(story())
+@pytest.mark.anyio
+async def test_a_python_version_not_installed_is_a_build_error(folders: ProcessFolders, tmp_path: Path) -> None:
+    plan = make_plan(
+        load_spec(write_space(tmp_path, 'sdk: gradio\npython_version: "3.99"', GRADIO_HELLO))
+    )
+    with pytest.raises(
+        BuildError, match=r"Python 3\.99 \(python_version in README.md\) is not installed"
+    ):
+        await ProcessBackend(folders).prepare(plan, lambda line: None)
 
 
 def test_docker_spaces_and_missing_system_packages_need_the_docker_backend(
@@ -207,131 +193,126 @@ async def _start_failing(folders: ProcessFolders, folder: Path, **backend_option
     return caught.value, gone
 
 
-def test_an_app_that_exits_at_once_reports_its_last_lines(folders: ProcessFolders, tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_an_app_that_exits_at_once_reports_its_last_lines(folders: ProcessFolders, tmp_path: Path) -> None:
     app = 'import sys\nprint("loading the model failed: weights.bin missing", flush=True)\nsys.exit(3)\n'
-    error, gone = asyncio.run(_start_failing(folders, write_space(tmp_path, "sdk: gradio", app)))
+    error, gone = await _start_failing(folders, write_space(tmp_path, "sdk: gradio", app))
     assert gone and "exited with code 3" in str(error)
     assert "loading the model failed: weights.bin missing" in error.tail
 
 
-def test_an_app_that_never_answers_times_out_and_is_stopped(folders: ProcessFolders, tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_an_app_that_never_answers_times_out_and_is_stopped(folders: ProcessFolders, tmp_path: Path) -> None:
     app = 'import time\nprint("thinking forever", flush=True)\ntime.sleep(3600)\n'
     space = write_space(tmp_path, "sdk: gradio\nstartup_duration_timeout: 3s", app)
-    error, gone = asyncio.run(_start_failing(folders, space))
+    error, gone = await _start_failing(folders, space)
     assert gone and "did not answer" in str(error) and "within 3 s" in str(error)
     assert "thinking forever" in error.tail
 
 
-def test_an_app_on_the_wrong_port_times_out_with_a_hint(folders: ProcessFolders, tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_an_app_on_the_wrong_port_times_out_with_a_hint(folders: ProcessFolders, tmp_path: Path) -> None:
     space = write_space(tmp_path, "sdk: gradio\nstartup_duration_timeout: 3s", stdlib_app(port_offset=1))
-    error, gone = asyncio.run(_start_failing(folders, space))
+    error, gone = await _start_failing(folders, space)
     assert gone and "did not answer" in str(error) and "GRADIO_SERVER_PORT" in str(error)
 
 
 @pytest.mark.skipif(not os.access("/sys/fs/cgroup/memory", os.W_OK), reason="needs writable cgroups (CI has)")
-def test_an_app_over_its_memory_limit_is_out_of_memory(folders: ProcessFolders, tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_an_app_over_its_memory_limit_is_out_of_memory(folders: ProcessFolders, tmp_path: Path) -> None:
     app = "hog = []\nwhile True:\n    hog.append(bytearray(20 * 1024 * 1024))\n"
     space = write_space(tmp_path, "sdk: gradio", app)
-    error, gone = asyncio.run(_start_failing(folders, space, limits=Limits(memory_mb=150, pids=64, cpus=1)))
+    error, gone = await _start_failing(folders, space, limits=Limits(memory_mb=150, pids=64, cpus=1))
     assert gone and "out of memory (limit 150 MB)" in str(error)
 
 
-def test_an_instance_is_adopted_after_its_caller_restarts(folders: ProcessFolders, tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_an_instance_is_adopted_after_its_caller_restarts(folders: ProcessFolders, tmp_path: Path) -> None:
     """The platform restarts: a new backend re-attaches to the running app by its saved state."""
+    first = ProcessBackend(folders, outlive_caller=True)
+    plan = make_plan(load_spec(write_space(tmp_path, "sdk: gradio", stdlib_app())))
+    env = await first.prepare(plan, lambda line: None)
+    ctx = RunContext(space_id="tests/adopted", port=free_port())
+    instance = await first.start(plan, env, ctx, lambda line: None)
+    await wait_until_ready(first, instance, "/", 30)
+    await first.close()
+    state = json.loads(json.dumps(instance.state))  # as the platform would store it
 
-    async def story() -> None:
-        first = ProcessBackend(folders, outlive_caller=True)
-        plan = make_plan(load_spec(write_space(tmp_path, "sdk: gradio", stdlib_app())))
-        env = await first.prepare(plan, lambda line: None)
-        ctx = RunContext(space_id="tests/adopted", port=free_port())
-        instance = await first.start(plan, env, ctx, lambda line: None)
-        await wait_until_ready(first, instance, "/", 30)
-        await first.close()
-        state = json.loads(json.dumps(instance.state))  # as the platform would store it
-
-        second = ProcessBackend(folders, outlive_caller=True)
-        assert [s["instance_id"] for s in await second.list_orphans(set())] == [state["instance_id"]]
-        adopted = await second.adopt(state, lambda line: None)
-        assert adopted is not None and await second.poll(adopted) is None
-        assert f"listening on ('0.0.0.0', {ctx.port})" in adopted.logs.last()
-        assert (await _get(adopted.url + "/"))[0] == 200
-        await second.stop(adopted)
-        assert await second.adopt(state, lambda line: None) is None  # gone for good
-        assert await second.list_orphans(set()) == []
-        await second.close()
-
-    asyncio.run(story())
+    second = ProcessBackend(folders, outlive_caller=True)
+    assert [s["instance_id"] for s in await second.list_orphans(set())] == [state["instance_id"]]
+    adopted = await second.adopt(state, lambda line: None)
+    assert adopted is not None and await second.poll(adopted) is None
+    assert f"listening on ('0.0.0.0', {ctx.port})" in adopted.logs.last()
+    assert (await _get(adopted.url + "/"))[0] == 200
+    await second.stop(adopted)
+    assert await second.adopt(state, lambda line: None) is None  # gone for good
+    assert await second.list_orphans(set()) == []
+    await second.close()
 
 
 EXITS_SOON = "import threading\nthreading.Timer(1.5, os._exit, (1,)).start()"  # a crash after it answered
 
 
-def test_an_instance_leaves_no_run_folder_behind(folders: ProcessFolders, tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_an_instance_leaves_no_run_folder_behind(folders: ProcessFolders, tmp_path: Path) -> None:
     """Stopped, or crashed once its last lines reached the caller: its run folder and log are gone, so
     restarts and deploys do not fill the disk."""
+    space = write_space(tmp_path / "stopped", "sdk: gradio", stdlib_app())
+    async with running(ProcessBackend(folders), space, space_id="tests/stopped") as app:
+        run_dir = Path(app.instance.state["log_path"]).parent
+        assert (run_dir / "app.log").exists()
+    assert not run_dir.exists()
 
-    async def story() -> None:
-        space = write_space(tmp_path / "stopped", "sdk: gradio", stdlib_app())
-        async with running(ProcessBackend(folders), space, space_id="tests/stopped") as app:
-            run_dir = Path(app.instance.state["log_path"]).parent
-            assert (run_dir / "app.log").exists()
+    crashing = write_space(tmp_path / "crashing", "sdk: gradio", stdlib_app(EXITS_SOON))
+    backend = ProcessBackend(folders)
+    async with running(backend, crashing, space_id="tests/crashing") as app:
+        run_dir = Path(app.instance.state["log_path"]).parent
+        while (ended := await backend.poll(app.instance)) is None:
+            await asyncio.sleep(0.1)
+        assert ended.reason == "exited with code 1"
+        assert any(line.startswith("listening on") for line in app.instance.logs.last())
         assert not run_dir.exists()
 
-        crashing = write_space(tmp_path / "crashing", "sdk: gradio", stdlib_app(EXITS_SOON))
-        backend = ProcessBackend(folders)
-        async with running(backend, crashing, space_id="tests/crashing") as app:
-            run_dir = Path(app.instance.state["log_path"]).parent
-            while (ended := await backend.poll(app.instance)) is None:
-                await asyncio.sleep(0.1)
-            assert ended.reason == "exited with code 1"
-            assert any(line.startswith("listening on") for line in app.instance.logs.last())
-            assert not run_dir.exists()
 
-    asyncio.run(story())
-
-
-def test_a_restarted_caller_clears_what_ended_instances_left_and_keeps_what_it_adopts(
+@pytest.mark.anyio
+async def test_a_restarted_caller_clears_what_ended_instances_left_and_keeps_what_it_adopts(
     folders: ProcessFolders, tmp_path: Path
 ) -> None:
     """The platform restarts: it re-adopts one app and finds another as an orphan (both folders stay);
     the folder of one that crashed meanwhile, and one an older Podium kept, are deleted."""
+    first = ProcessBackend(folders, outlive_caller=True)
+    plan = make_plan(load_spec(write_space(tmp_path / "app", "sdk: gradio", stdlib_app())))
+    crashing = make_plan(load_spec(write_space(tmp_path / "crashing", "sdk: gradio", stdlib_app(EXITS_SOON))))
+    env = await first.prepare(plan, lambda line: None)
+    states = {}
+    for name, space_plan in (("kept", plan), ("orphan", plan), ("crashed", crashing)):
+        ctx = RunContext(space_id=f"tests/{name}", port=free_port())
+        instance = await first.start(space_plan, env, ctx, lambda line: None)
+        await wait_until_ready(first, instance, "/", 30)
+        states[name] = instance.state
+    await first.close()
+    older = folders.runs / "tests--older-8000-1700000000000"  # a run folder as Podium kept them before
+    older.mkdir()
+    (older / "app.log").write_text("listening on ('127.0.0.1', 8000)\n")
+    run_dirs = {name: Path(state["log_path"]).parent for name, state in states.items()}
+    for _ in range(100):
+        if not procs.is_same_process(states["crashed"]["pid"], states["crashed"]["start_ticks"]):
+            break
+        await asyncio.sleep(0.1)
 
-    async def story() -> None:
-        first = ProcessBackend(folders, outlive_caller=True)
-        plan = make_plan(load_spec(write_space(tmp_path / "app", "sdk: gradio", stdlib_app())))
-        crashing = make_plan(load_spec(write_space(tmp_path / "crashing", "sdk: gradio", stdlib_app(EXITS_SOON))))
-        env = await first.prepare(plan, lambda line: None)
-        states = {}
-        for name, space_plan in (("kept", plan), ("orphan", plan), ("crashed", crashing)):
-            ctx = RunContext(space_id=f"tests/{name}", port=free_port())
-            instance = await first.start(space_plan, env, ctx, lambda line: None)
-            await wait_until_ready(first, instance, "/", 30)
-            states[name] = instance.state
-        await first.close()
-        older = folders.runs / "tests--older-8000-1700000000000"  # a run folder as Podium kept them before
-        older.mkdir()
-        (older / "app.log").write_text("listening on ('127.0.0.1', 8000)\n")
-        run_dirs = {name: Path(state["log_path"]).parent for name, state in states.items()}
-        for _ in range(100):
-            if not procs.is_same_process(states["crashed"]["pid"], states["crashed"]["start_ticks"]):
-                break
-            await asyncio.sleep(0.1)
-
-        second = ProcessBackend(folders, outlive_caller=True)
-        kept = await second.adopt(states["kept"], lambda line: None)
-        assert kept is not None
-        orphans = await second.list_orphans({states["kept"]["instance_id"]})
-        assert [orphan["instance_id"] for orphan in orphans] == [states["orphan"]["instance_id"]]
-        assert run_dirs["kept"].exists() and run_dirs["orphan"].exists()
-        assert not run_dirs["crashed"].exists() and not older.exists()
-        orphan = await second.adopt(orphans[0], lambda line: None)
-        assert orphan is not None
-        for instance in (kept, orphan):
-            await second.stop(instance)
-        await second.close()
-        assert not run_dirs["kept"].exists() and not run_dirs["orphan"].exists()
-
-    asyncio.run(story())
+    second = ProcessBackend(folders, outlive_caller=True)
+    kept = await second.adopt(states["kept"], lambda line: None)
+    assert kept is not None
+    orphans = await second.list_orphans({states["kept"]["instance_id"]})
+    assert [orphan["instance_id"] for orphan in orphans] == [states["orphan"]["instance_id"]]
+    assert run_dirs["kept"].exists() and run_dirs["orphan"].exists()
+    assert not run_dirs["crashed"].exists() and not older.exists()
+    orphan = await second.adopt(orphans[0], lambda line: None)
+    assert orphan is not None
+    for instance in (kept, orphan):
+        await second.stop(instance)
+    await second.close()
+    assert not run_dirs["kept"].exists() and not run_dirs["orphan"].exists()
 
 
 CHATTY_LINES = 5 * MAX_BYTES // 2 // 100  # two and a half times the limit, in lines of 100 bytes
@@ -377,29 +358,28 @@ def test_a_chatty_apps_log_file_stays_bounded_and_following_it_loses_no_line(
     asyncio.run(story())
 
 
-def test_without_the_sandbox_the_app_runs_plainly_and_podium_says_so_once(
+@pytest.mark.anyio
+async def test_without_the_sandbox_the_app_runs_plainly_and_podium_says_so_once(
     folders: ProcessFolders, tmp_path: Path
 ) -> None:
-    async def story() -> None:
-        backend = ProcessBackend(folders, sandbox="off")
-        space = write_space(tmp_path, "sdk: gradio", stdlib_app('REPORT["uid"] = os.getuid()'))
-        plan = make_plan(load_spec(space))
-        env = await backend.prepare(plan, lambda line: None)
-        logs: list[list[str]] = [[], []]
-        for log in logs:
-            ctx = RunContext(space_id="tests/plain", port=free_port())
-            instance = await backend.start(plan, env, ctx, log.append)
-            await wait_until_ready(backend, instance, "/", 30)
-            assert json.loads((await _get(instance.url + "/"))[1]) == {"uid": os.getuid()}
-            await backend.stop(instance)
-        await backend.close()
-        assert any("WARNING: apps run as plain child processes" in line for line in logs[0])
-        assert not any("WARNING" in line for line in logs[1])
-
-    asyncio.run(story())
+    backend = ProcessBackend(folders, sandbox="off")
+    space = write_space(tmp_path, "sdk: gradio", stdlib_app('REPORT["uid"] = os.getuid()'))
+    plan = make_plan(load_spec(space))
+    env = await backend.prepare(plan, lambda line: None)
+    logs: list[list[str]] = [[], []]
+    for log in logs:
+        ctx = RunContext(space_id="tests/plain", port=free_port())
+        instance = await backend.start(plan, env, ctx, log.append)
+        await wait_until_ready(backend, instance, "/", 30)
+        assert json.loads((await _get(instance.url + "/"))[1]) == {"uid": os.getuid()}
+        await backend.stop(instance)
+    await backend.close()
+    assert any("WARNING: apps run as plain child processes" in line for line in logs[0])
+    assert not any("WARNING" in line for line in logs[1])
 
 
-def test_static_spaces_have_no_process_to_build_or_start(folders: ProcessFolders, tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_static_spaces_have_no_process_to_build_or_start(folders: ProcessFolders, tmp_path: Path) -> None:
     plan = make_plan(load_spec(write_space(tmp_path, "sdk: static", "<h1>Hi</h1>", app_file="index.html")))
     with pytest.raises(ValueError, match="static spaces have no process; the platform serves their files"):
-        asyncio.run(ProcessBackend(folders).prepare(plan, lambda line: None))
+        await ProcessBackend(folders).prepare(plan, lambda line: None)
