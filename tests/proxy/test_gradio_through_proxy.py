@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 import urllib.request
@@ -76,9 +75,10 @@ async def _event_times(base: str, count: int) -> list[float]:
     return [t - times[0] for t in times]
 
 
-def test_server_sent_events_arrive_as_the_app_sends_them(proxy, gradio_space):
+@pytest.mark.anyio
+async def test_server_sent_events_arrive_as_the_app_sends_them(proxy, gradio_space):
     """The generator yields every 0.3 s; a buffering proxy would deliver all events at the end."""
-    times = asyncio.run(_event_times(f"{proxy.url}/apps/demo/echo", 5))
+    times = await _event_times(f"{proxy.url}/apps/demo/echo", 5)
     assert len(times) == 5
     assert all(later - earlier > 0.15 for earlier, later in zip(times, times[1:], strict=False)), times
 

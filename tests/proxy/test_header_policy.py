@@ -3,7 +3,6 @@ browser gets Podium's framing policy and none of the app's cookies that could pa
 
 from __future__ import annotations
 
-import asyncio
 import http.client
 import json
 import re
@@ -165,14 +164,15 @@ async def _handshake(url: str, **headers: str) -> tuple[list[str], dict]:
         return socket.response.headers.get_all("set-cookie"), seen
 
 
-def test_a_websocket_carries_no_credentials_nor_cookies_either_way(proxy, hostile):
+@pytest.mark.anyio
+async def test_a_websocket_carries_no_credentials_nor_cookies_either_way(proxy, hostile):
     """The bridge's handshake with the app drops the caller's token; the app's handshake answer, with its
     Set-Cookie, never reaches the client (the bridge accepts the client with the subprotocol alone)."""
     url = f"ws://127.0.0.1:{proxy.port}/apps/lab/hostile/socket"
-    tossed, seen = asyncio.run(_handshake(url, Authorization="Bearer hf_callers_podium_token",
-                                          Cookie="podium_session=signed; a=1"))
+    tossed, seen = await _handshake(url, Authorization="Bearer hf_callers_podium_token",
+                                    Cookie="podium_session=signed; a=1")
     assert tossed == []
-    direct, _ = asyncio.run(_handshake(f"ws://127.0.0.1:{hostile.port}/socket"))
+    direct, _ = await _handshake(f"ws://127.0.0.1:{hostile.port}/socket")
     assert len(direct) == len(TOSSED)  # what the app answered
     names = {name for name, _ in seen["headers"]}
     assert "hf_callers_podium_token" not in json.dumps(seen) and "signed" not in json.dumps(seen)

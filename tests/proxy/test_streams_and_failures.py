@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import http.client
 import json
 import socket
@@ -49,10 +48,9 @@ async def _probe_socket(url: str, origin: str) -> tuple[dict, bytes, int | None,
         return handshake, echoed, closed.value.rcvd.code, closed.value.rcvd.reason
 
 
-def test_a_websocket_keeps_subprotocols_and_cookies_and_the_apps_close_code(proxy, probe, spaces):
-    handshake, echoed, code, _ = asyncio.run(
-        _probe_socket(f"ws://127.0.0.1:{proxy.port}/apps/lab/probe/socket", proxy.url)
-    )
+@pytest.mark.anyio
+async def test_a_websocket_keeps_subprotocols_and_cookies_and_the_apps_close_code(proxy, probe, spaces):
+    handshake, echoed, code, _ = await _probe_socket(f"ws://127.0.0.1:{proxy.port}/apps/lab/probe/socket", proxy.url)
     assert handshake["subprotocols"] == ["chat.v2", "token-abc"]
     assert handshake["headers"]["cookie"] == "session=abc"
     # The app sees its own origin, not the browser's: apps reject origins they do not know.
@@ -79,15 +77,12 @@ def test_a_space_whose_app_is_down_answers_502_saying_what_to_do(proxy, spaces):
     assert status == 502 and content_type.startswith("text/plain") and "Connection refused" in text
 
 
-def test_a_websocket_to_a_space_whose_app_is_down_is_refused_with_502(proxy, spaces):
+@pytest.mark.anyio
+async def test_a_websocket_to_a_space_whose_app_is_down_is_refused_with_502(proxy, spaces):
     spaces.add("lab/down-ws", f"http://127.0.0.1:{free_port()}")
-
-    async def connect() -> None:
+    with pytest.raises(websockets.InvalidStatus) as refused:
         async with websockets.connect(f"ws://127.0.0.1:{proxy.port}/apps/lab/down-ws/socket"):
             pass
-
-    with pytest.raises(websockets.InvalidStatus) as refused:
-        asyncio.run(connect())
     assert refused.value.response.status_code == 502
     assert b"lab/down-ws" in refused.value.response.body
 
@@ -108,15 +103,12 @@ def test_an_endless_stream_ends_upstream_when_the_client_leaves(proxy, probe):
     assert probe.stream_closed.wait(10), "the app's stream stayed open after the client left"
 
 
-def test_the_clients_close_code_reaches_the_app(proxy, probe):
+@pytest.mark.anyio
+async def test_the_clients_close_code_reaches_the_app(proxy, probe):
     probe.socket_closed.clear()
-
-    async def hang_up() -> None:
-        async with websockets.connect(f"ws://127.0.0.1:{proxy.port}/apps/lab/probe/socket") as ws:
-            await ws.recv()
-            await ws.close(code=4002, reason="tab closed")
-
-    asyncio.run(hang_up())
+    async with websockets.connect(f"ws://127.0.0.1:{proxy.port}/apps/lab/probe/socket") as ws:
+        await ws.recv()
+        await ws.close(code=4002, reason="tab closed")
     assert probe.socket_closed.wait(10)
     assert probe.client_close_code == 4002
 

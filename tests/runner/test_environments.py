@@ -43,15 +43,12 @@ def test_a_broken_pip_conf_does_not_stop_a_build(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_two_callers_asking_for_the_same_set_at_once_share_one_build(tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_two_callers_asking_for_the_same_set_at_once_share_one_build(tmp_path: Path) -> None:
     store = EnvironmentStore(tmp_path / "environments", TEST_CACHE / "uv-cache")
     deps = DependencySet(python_version=HOST_PYTHON, requirements=("six",))
     logs: tuple[list[str], list[str]] = ([], [])
-
-    async def both() -> list:
-        return await asyncio.gather(*(store.ensure(deps, tmp_path, log.append) for log in logs))
-
-    first, second = asyncio.run(both())
+    first, second = await asyncio.gather(*(store.ensure(deps, tmp_path, log.append) for log in logs))
     assert first.location == second.location and {first.reused, second.reused} == {False, True}
     assert sum(line.startswith("Creating environment") for log in logs for line in log) == 1
     assert (Path(first.location) / "bin" / "python").exists()
@@ -60,21 +57,22 @@ def test_two_callers_asking_for_the_same_set_at_once_share_one_build(tmp_path: P
 
 
 @pytest.mark.slow
-def test_a_factory_rebuild_leaves_the_environment_running_apps_use(tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_a_factory_rebuild_leaves_the_environment_running_apps_use(tmp_path: Path) -> None:
     """A rebuild makes a new generation; an app still running from the old one keeps its files."""
     store = EnvironmentStore(tmp_path / "environments", TEST_CACHE / "uv-cache")
     deps = DependencySet(python_version=HOST_PYTHON, requirements=("six",))
-    first = asyncio.run(store.ensure(deps, tmp_path, print))
+    first = await store.ensure(deps, tmp_path, print)
     still_running = subprocess.Popen(
         [f"{first.location}/bin/python", "-c", "import sys; sys.stdin.readline(); import six; print(six.PY3)"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )
-    second = asyncio.run(store.ensure(deps, tmp_path, print, rebuild=True))
+    second = await store.ensure(deps, tmp_path, print, rebuild=True)
     assert second.location != first.location and not second.reused
     assert store.path(deps) == Path(second.location)  # new starts get the new build
     output, _ = still_running.communicate("go\n", timeout=60)
     assert output.strip() == "True"  # the old instance could still import from its environment
 
-    third = asyncio.run(store.ensure(deps, tmp_path, print, rebuild=True))
+    third = await store.ensure(deps, tmp_path, print, rebuild=True)
     assert not Path(first.location).exists()  # only the current build and the one before it stay
     assert Path(second.location).exists() and Path(third.location).exists()
