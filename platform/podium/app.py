@@ -7,9 +7,10 @@ from fastapi.responses import RedirectResponse
 
 from podium import __version__
 from podium.api import commits, logs, repos, settings_kv, spaces, tokens
-from podium.api.errors import ApiError, api_error_handler
+from podium.api.errors import api_error_handler
 from podium.body_limits import RequestBodyLimit
 from podium.context import Context
+from podium.errors import ApiError
 from podium.settings import PATH_PREFIX
 from podium.web.routes import router as pages_router
 from podium.web.security_headers import SecurityHeaders

@@ -89,7 +89,7 @@ def parse_lifetime(text: str) -> dt.timedelta:
 def create_token(db: Database, user: str, display_name: str, *, admin: bool = False, role: str = WRITE,
                  owner_scope: str | None = None, expires_at: dt.datetime | None = None) -> tuple[int, str]:
     """A new token for `user` and its id; the caller shows the token once, it cannot be read back.
-    Who may make which token is the caller's to check (`podium.api.tokens`)."""
+    Who may make which token is the caller's to check (`podium.tokens`)."""
     token = "hf_" + secrets.token_urlsafe(30)
     row = Token(user=user, display_name=display_name, hash=_hash(token), admin=admin, role=role,
                 owner_scope=owner_scope, expires_at=expires_at)

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from podium.api.errors import ApiError
+from podium.errors import ApiError
 from podium.settings import Limits
 from podium.uploads import too_large
 

@@ -7,6 +7,8 @@ import collections
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from starlette.requests import HTTPConnection
+
 from podium.db import Database
 from podium.settings import Settings
 from podium.signing import Signer
@@ -29,3 +31,8 @@ class Context:
     )
     # How loading the bundled examples goes (`podium serve --examples`), for the home page; else None.
     examples: ExamplesProgress | None = None
+
+
+def context_of(request: HTTPConnection) -> Context:
+    """The running Podium's context, from a request to its app (podium.app keeps it on the app's state)."""
+    return request.app.state.podium

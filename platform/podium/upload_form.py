@@ -16,8 +16,8 @@ from starlette.datastructures import FormData, Headers
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 
-from podium.api.errors import ApiError
 from podium.body_limits import allow_upload
+from podium.errors import ApiError
 from podium.settings import Limits
 from podium.uploads import too_large
 

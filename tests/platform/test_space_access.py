@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from podium.auth import User
+from podium.browser_session import SessionSigner
 from podium.signing import Signer
 from podium.space_access import ACCESS_COOKIE, TICKET_PARAM, SpaceAccess, with_ticket
-from podium.web.session import SessionSigner
 
 SPACE = "alice/notes"
 ALICE = User(name="alice", token_name="t", admin=False)

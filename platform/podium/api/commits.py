@@ -1,6 +1,7 @@
 """Writing files into a space: Hugging Face's preupload and NDJSON commit, and a plain upload.
 
-Every accepted write is one git commit, and the supervisor deploys the new revision right after.
+Every accepted write is one git commit, and the supervisor deploys the new revision right after
+(podium.spaces.files).
 """
 
 from __future__ import annotations
@@ -15,20 +16,17 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
-from podium.api.deps import context, pages_url_for, writable_space
-from podium.api.errors import ApiError, revision_not_found
+from podium.api.deps import pages_url_for, writable_space
 from podium.body_limits import allow_upload
-from podium.context import Context
-from podium.repos import Change, PathConflict, RevisionNotFound
+from podium.context import context_of
+from podium.errors import ApiError, revision_not_found
+from podium.repos import Change, RevisionNotFound
 from podium.settings import Limits
+from podium.spaces.files import apply_commit, rejected, replace_files, upload_changes
 from podium.upload_form import read_upload_form, upload_too_large
-from podium.uploads import UploadRejected, archive_changes, checked_file, is_archive, safe_path, too_large
+from podium.uploads import UploadRejected, checked_file, safe_path, too_large
 
 router = APIRouter()
-
-
-def _rejected(space_id: str, exc: UploadRejected) -> ApiError:
-    return ApiError(exc.status, f"{space_id}: {exc}")
 
 
 async def _body_lines(request: Request, space_id: str, limits: Limits) -> AsyncIterator[tuple[int, bytes]]:
@@ -47,7 +45,7 @@ async def _body_lines(request: Request, space_id: str, limits: Limits) -> AsyncI
             del pending[: end + 1]
             searched = 0
         if len(pending) > longest:
-            raise _rejected(space_id, too_large(f"line {number + 1} of the commit", "max_file_size",
+            raise rejected(space_id, too_large(f"line {number + 1} of the commit", "max_file_size",
                                                 limits.max_file_size))
     if pending:
         yield number + 1, bytes(pending)
@@ -67,7 +65,7 @@ class Preupload(BaseModel):
 async def preupload(
     owner: str, name: str, revision: str, body: Preupload, request: Request
 ) -> dict[str, Any]:
-    ctx = context(request)
+    ctx = context_of(request)
     space_id = f"{owner}/{name}"
     with ctx.db.session() as session:
         writable_space(request, session, space_id)
@@ -84,10 +82,10 @@ async def preupload(
         try:
             path = safe_path(file.path)
         except UploadRejected as exc:
-            raise _rejected(space_id, exc) from None
+            raise rejected(space_id, exc) from None
         if file.size > limits.max_file_size:
             # Podium stores every file inline in git (no LFS), so the limit applies here already.
-            raise _rejected(space_id, too_large(f"{path!r}", "max_file_size", limits.max_file_size))
+            raise rejected(space_id, too_large(f"{path!r}", "max_file_size", limits.max_file_size))
         answer.append(
             {"path": path, "uploadMode": "regular", "shouldIgnore": False, "oid": existing.get(path)}
         )
@@ -147,7 +145,7 @@ async def _commit_operations(
                     f"deletedFile or deletedFolder",
                 )
         except UploadRejected as exc:
-            raise _rejected(space_id, exc) from None
+            raise rejected(space_id, exc) from None
         except (KeyError, TypeError, AttributeError) as exc:
             raise ApiError(
                 400, f"{space_id}: line {number}: the {key!r} value lacks a field ({exc})"
@@ -155,34 +153,6 @@ async def _commit_operations(
     if header is None:
         raise ApiError(400, f"{space_id}: the commit is empty; it needs a header line")
     return header, changes
-
-
-async def apply_commit(
-    ctx: Context,
-    space_id: str,
-    changes: list[Change],
-    summary: str,
-    description: str = "",
-    parent: str | None = None,
-) -> str:
-    """Commit `changes` to the space's repository, record the new head and deploy it."""
-    repo = ctx.supervisor.repo(space_id)
-    async with ctx.commit_locks[space_id]:
-        head = await asyncio.to_thread(repo.head)
-        if parent and parent != head:
-            raise ApiError(
-                412,
-                f"{space_id}: the parent commit {parent[:8]} is not the head of main "
-                f"({(head or '')[:8]}); someone else committed first. Retry on top of it",
-            )
-        try:
-            sha = await asyncio.to_thread(repo.commit, changes, summary or "Upload files", description, head)
-        except PathConflict as exc:
-            raise ApiError(409, f"{space_id}: {exc}") from None
-        with ctx.db.session() as session:
-            ctx.db.find_space(session, space_id).sha = sha
-    ctx.supervisor.deploy(space_id, sha)
-    return sha
 
 
 def _commit_answer(request: Request, space_id: str, sha: str) -> dict[str, Any]:
@@ -195,7 +165,7 @@ def _commit_answer(request: Request, space_id: str, sha: str) -> dict[str, Any]:
 
 @router.post("/api/spaces/{owner}/{name}/commit/{revision}")
 async def commit(owner: str, name: str, revision: str, request: Request) -> dict[str, Any]:
-    ctx = context(request)
+    ctx = context_of(request)
     space_id = f"{owner}/{name}"
     with ctx.db.session() as session:
         writable_space(request, session, space_id)
@@ -216,41 +186,11 @@ async def commit(owner: str, name: str, revision: str, request: Request) -> dict
     return _commit_answer(request, space_id, sha)
 
 
-def upload_changes(space_id: str, files: list[tuple[str, bytes]], limits: Limits) -> list[Change]:
-    """What uploaded (path, content) pairs write: one .zip/.tar.gz unpacked, or the files as named."""
-    if not files:
-        raise ApiError(
-            400,
-            f"{space_id}: the upload has no files; send multipart 'files' fields whose "
-            f"filenames are paths relative to the space folder, or one .zip/.tar.gz",
-        )
-    try:
-        if len(files) == 1 and is_archive(files[0][0]):
-            changes = archive_changes(*files[0], limits)
-        else:
-            changes = [checked_file(path, content, limits) for path, content in files]
-    except UploadRejected as exc:
-        raise _rejected(space_id, exc) from None
-    if sum(len(c.content or b"") for c in changes) > limits.max_upload_size:
-        raise upload_too_large(space_id, limits)
-    return changes
-
-
-async def replace_files(ctx: Context, space_id: str, changes: list[Change], summary: str | None = None) -> str:
-    """Commit `changes` as the whole content of the space: files they lack are removed."""
-    kept = {change.path for change in changes}
-    current = await asyncio.to_thread(ctx.supervisor.repo(space_id).files, "main")
-    removed = [
-        Change(entry.path) for entry in current if entry.path not in kept and entry.path != ".gitattributes"
-    ]
-    return await apply_commit(ctx, space_id, changes + removed, summary or f"Upload {len(changes)} file(s)")
-
-
 @router.post("/api/spaces/{owner}/{name}/upload")
 async def upload(owner: str, name: str, request: Request) -> dict[str, Any]:
     """Multipart files named by their relative paths, or one .zip/.tar.gz; the upload becomes the
     whole content of the space (files it lacks are removed), like dropping a folder."""
-    ctx = context(request)
+    ctx = context_of(request)
     space_id = f"{owner}/{name}"
     limits = ctx.settings.limits
     with ctx.db.session() as session:

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 from fastapi import Request
 
-from podium.api.errors import ApiError, not_found
 from podium.auth import TokenRefused, User, bearer_token, user_for_token
-from podium.context import Context
+from podium.browser_session import CsrfMissing, session_user
+from podium.context import context_of
 from podium.db import Space
-from podium.web.access import CsrfMissing, session_user
-
-# Hugging Face's rule for repository and namespace names.
-_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?$")
-
-
-def context(request: Request) -> Context:
-    return request.app.state.podium
+from podium.errors import ApiError, not_found
 
 
 def pages_url_for(request: Request) -> str:
@@ -34,7 +25,7 @@ def current_user(request: Request) -> User | None:
         except CsrfMissing as exc:
             raise ApiError(403, str(exc)) from None
     try:
-        user = user_for_token(context(request).db, token)
+        user = user_for_token(context_of(request).db, token)
     except TokenRefused as exc:
         raise ApiError(401, str(exc)) from None
     if token and user is None:
@@ -57,18 +48,8 @@ def require_user(request: Request) -> User:
     return user
 
 
-def check_name(value: str, what: str) -> str:
-    if not _NAME.match(value) or "--" in value or ".." in value:
-        raise ApiError(
-            400,
-            f"{value!r} is not a valid {what}: use letters, digits, '-', '_' and '.', "
-            f"start and end with a letter or digit, at most 96 characters, no spaces or '/'",
-        )
-    return value
-
-
 def readable_space(request: Request, session, space_id: str) -> Space:
-    space = context(request).db.find_space(session, space_id)
+    space = context_of(request).db.find_space(session, space_id)
     user = current_user(request)
     if space is None or (space.private and not (user and user.can_read(space))):
         raise not_found(space_id)

@@ -13,7 +13,8 @@ from typing import Literal
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from podium.api.deps import context, readable_space
+from podium.api.deps import readable_space
+from podium.context import context_of
 from podium.logstream import LogLine, LogStream
 
 router = APIRouter()
@@ -32,15 +33,15 @@ async def _events(stream: LogStream, live: bool) -> AsyncIterator[bytes]:
 
 @router.get("/api/spaces/{owner}/{name}/logs/{kind}")
 async def logs(owner: str, name: str, kind: Literal["build", "run"], request: Request) -> StreamingResponse:
-    ctx = context(request)
+    ctx = context_of(request)
     space_id = f"{owner}/{name}"
     with ctx.db.session() as session:
         readable_space(request, session, space_id)
-    state = ctx.supervisor.state(space_id)
+    status = ctx.supervisor.status(space_id)
     if kind == "build":
-        stream, live = state.build_log, state.task is not None and not state.task.done()
+        stream, live = status.build_log, status.busy
     else:
-        stream, live = state.run_log, True
+        stream, live = status.run_log, True
     return StreamingResponse(
         _events(stream, live),
         media_type="text/event-stream",

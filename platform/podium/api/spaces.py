@@ -7,17 +7,16 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from podium_runner.hardware import FLAVORS
-from podium_runner.stages import Stage
 from pydantic import BaseModel
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from podium.api.deps import context, current_user, readable_space, writable_space
-from podium.api.errors import ApiError, not_found, revision_not_found
+from podium.api.deps import current_user, readable_space, writable_space
 from podium.api.shapes import runtime_json, space_json
-from podium.context import Context
+from podium.context import Context, context_of
 from podium.db import Space
+from podium.errors import revision_not_found
 from podium.repos import RevisionNotFound
+from podium.spaces.lifecycle import pause_space, restart_space, set_hardware, set_sleep_time
 
 router = APIRouter()
 
@@ -26,7 +25,7 @@ router = APIRouter()
 async def list_spaces(
     request: Request, author: str | None = None, search: str | None = None, limit: int | None = None
 ) -> list[dict[str, Any]]:
-    ctx = context(request)
+    ctx = context_of(request)
     user = current_user(request)
     with ctx.db.session() as session:
         query = select(Space).order_by(Space.updated_at.desc())
@@ -39,7 +38,7 @@ async def list_spaces(
 
 
 async def _info(request: Request, owner: str, name: str, revision: str) -> dict[str, Any]:
-    ctx = context(request)
+    ctx = context_of(request)
     space_id = f"{owner}/{name}"
     with ctx.db.session() as session:
         space = readable_space(request, session, space_id)
@@ -73,7 +72,7 @@ async def space_info_at(owner: str, name: str, revision: str, request: Request) 
 @router.get("/api/spaces/{owner}/{name}/tree/{revision}")
 async def tree(owner: str, name: str, revision: str, request: Request) -> list[dict[str, Any]]:
     """The files of a revision (huggingface_hub's `list_repo_files`, used by `delete_patterns`)."""
-    ctx = context(request)
+    ctx = context_of(request)
     space_id = f"{owner}/{name}"
     with ctx.db.session() as session:
         readable_space(request, session, space_id)
@@ -86,73 +85,22 @@ async def tree(owner: str, name: str, revision: str, request: Request) -> list[d
 
 @router.get("/api/spaces/{owner}/{name}/runtime")
 async def runtime(owner: str, name: str, request: Request) -> dict[str, Any]:
-    ctx = context(request)
+    ctx = context_of(request)
     with ctx.db.session() as session:
         return runtime_json(readable_space(request, session, f"{owner}/{name}"), ctx.settings)
 
 
 @router.get("/api/spaces/{owner}/{name}/host")
 async def host(owner: str, name: str, request: Request) -> dict[str, str]:
-    ctx = context(request)
+    ctx = context_of(request)
     with ctx.db.session() as session:
         space = readable_space(request, session, f"{owner}/{name}")
         return {"host": ctx.settings.space_url(space.space_id)}
 
 
-# The changes themselves, for a space the caller may change; the Settings page's forms call them too.
-
-
-def space_record(ctx: Context, session: Session, space_id: str) -> Space:
-    """The space's record in `session`, or the API's 404 where it went since the caller's check."""
-    space = ctx.db.find_space(session, space_id)
-    if space is None:
-        raise not_found(space_id)
-    return space
-
-
-def restart_space(ctx: Context, space_id: str, factory: bool = False) -> None:
-    """Deploy the head revision again (`factory` rebuilds its environment from scratch)."""
-    with ctx.db.session() as session:
-        sha = space_record(ctx, session, space_id).sha
-    if sha:
-        ctx.supervisor.deploy(space_id, sha, rebuild=factory)
-
-
-async def pause_space(ctx: Context, space_id: str) -> None:
-    with ctx.db.session() as session:
-        if space_record(ctx, session, space_id).sdk == "static":
-            raise ApiError(400, f"{space_id} is a static space; it has no process to pause")
-    await ctx.supervisor.pause(space_id)
-
-
-def _sleep_time(seconds: int) -> int | None:
-    return None if seconds < 0 else seconds  # Hugging Face uses -1 for "never sleep"
-
-
-def set_sleep_time(ctx: Context, space_id: str, seconds: int) -> None:
-    with ctx.db.session() as session:
-        space_record(ctx, session, space_id).sleep_time = _sleep_time(seconds)
-    ctx.supervisor.touch(space_id)
-
-
-def set_hardware(ctx: Context, space_id: str, flavor: str, sleep_time_seconds: int | None = None) -> None:
-    """Move the space to another hardware flavor, restarting it there if it runs."""
-    if flavor not in FLAVORS:
-        raise ApiError(400, f"{space_id}: hardware {flavor!r} is unknown; use one of {', '.join(FLAVORS)}")
-    with ctx.db.session() as session:
-        space = space_record(ctx, session, space_id)
-        changed = space.hardware != flavor
-        space.hardware = flavor
-        if sleep_time_seconds is not None:
-            space.sleep_time = _sleep_time(sleep_time_seconds)
-        sha, stage = space.sha, Stage(space.stage)
-    if changed and sha and stage not in (Stage.PAUSED, Stage.STOPPED):
-        ctx.supervisor.deploy(space_id, sha)
-
-
 def _writable(request: Request, space_id: str) -> Context:
     """Podium's context, once the caller may change the space (else the API's 401, 403 or 404)."""
-    ctx = context(request)
+    ctx = context_of(request)
     with ctx.db.session() as session:
         writable_space(request, session, space_id)
     return ctx

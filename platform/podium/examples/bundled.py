@@ -26,13 +26,13 @@ from podium_runner.plan import make_plan
 from podium_runner.spec import SpaceSpec
 from podium_runner.stages import Stage
 
-from podium.api.commits import replace_files
-from podium.api.repos import CreateRepo, create_space
-from podium.api.settings_kv import delete_entry, set_entry
 from podium.auth import User
 from podium.context import Context
 from podium.examples import STANDINS_SCRIPT, example_specs, model_ids
 from podium.repos import Change
+from podium.spaces.files import replace_files
+from podium.spaces.lifecycle import CreateRepo, create_space
+from podium.spaces.variables import delete_entry, set_entry
 
 OWNER = "examples"
 BATCH = 6

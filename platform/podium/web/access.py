@@ -1,24 +1,14 @@
-"""Who is visiting a page, and whether a change they ask for really comes from Podium's own pages."""
+"""Who is visiting a page, whether a change they ask for really comes from Podium's own pages, and which
+spaces they may see and change."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from starlette.requests import Request
 
-from podium.auth import User, user_for_token_id
-from podium.context import Context
-from podium.cookies import SESSION_COOKIE
+from podium.browser_session import CSRF_FIELD, CSRF_HEADER, Visitor, identify, signer
+from podium.context import context_of
 from podium.db import Space
-from podium.web.session import CSRF_FIELD, CSRF_HEADER, Session, SessionSigner, page_cookie
-
-
-@dataclass(frozen=True)
-class Visitor:
-    user: User
-    session: Session
-    csrf: str
 
 
 class PageError(Exception):
@@ -27,27 +17,6 @@ class PageError(Exception):
     def __init__(self, status: int, title: str, message: str):
         self.status, self.title, self.message = status, title, message
         super().__init__(message)
-
-
-def context_of(request: Request) -> Context:
-    return request.app.state.podium
-
-
-def signer(request: Request) -> SessionSigner:
-    return SessionSigner(context_of(request).signer)
-
-
-def identify(request: Request) -> Visitor | None:
-    """The signed-in visitor from the session cookie, with the limits of the token they signed in with
-    (none once it expired or was revoked); also kept on `request.state` for templates."""
-    keys = signer(request)
-    session = keys.read(request.cookies.get(page_cookie(request, SESSION_COOKIE)))
-    visitor = None
-    user = None if session is None else user_for_token_id(context_of(request).db, session.token_id)
-    if user is not None:
-        visitor = Visitor(user=user, session=session, csrf=keys.csrf_token(session))
-    request.state.visitor = visitor
-    return visitor
 
 
 def signed_in(request: Request) -> Visitor:
@@ -111,26 +80,3 @@ def editable_space(request: Request, owner: str, name: str) -> Space:
                         f"Sign in as {space.owner} (or an admin) with a write token to change {space.space_id}"
                         + (f": {why}" if why else "."))
     return space
-
-
-class CsrfMissing(Exception):
-    """A change that came with the session cookie but without its CSRF token."""
-
-
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-def session_user(request: Request) -> User | None:
-    """The API's way in for Podium's own pages: the session cookie instead of a Bearer token.
-
-    Reads need only the cookie. A change also needs the session's CSRF token in `X-CSRF-Token`:
-    a space on another port of this host is same-site, so its requests carry the cookie too."""
-    visitor = identify(request)
-    if visitor is None:
-        return None
-    if request.method not in SAFE_METHODS and not signer(request).csrf_ok(
-            visitor.session, request.headers.get(CSRF_HEADER)):
-        raise CsrfMissing(f"{request.method} {request.url.path} came with Podium's session cookie but "
-                          f"without its CSRF token ({CSRF_HEADER}), so it did not come from a Podium page. "
-                          "Reload the page and try again, or send a token in Authorization instead.")
-    return visitor.user

@@ -1,7 +1,7 @@
 """/new: the New space page, and starting a new space from a template or from the visitor's files.
 
 The form works without JavaScript: it posts here (multipart, with the page's `csrf_token`) and the
-space is made with the API's own functions: `create_space`, then `apply_commit` for a template or
+space is made by podium.spaces, as through the API: `create_space`, then `apply_commit` for a template or
 `replace_files` for an upload, which is checked before the space is made so a refused upload leaves
 nothing behind. With JavaScript, podium.js posts the same form here (for its progress bar and a
 dropped folder's paths) and asks for JSON: a refusal is `{"error": ...}` with its status, shown in
@@ -14,11 +14,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
-from podium.api.commits import apply_commit, replace_files, upload_changes
-from podium.api.errors import ApiError
-from podium.api.repos import CreateRepo, create_space
+from podium.errors import ApiError
 from podium.repos import Change
 from podium.settings import Limits
+from podium.spaces.files import apply_commit, replace_files, upload_changes
+from podium.spaces.lifecycle import CreateRepo, create_space
 from podium.upload_form import read_upload_form
 from podium.uploads import without_top_folder
 from podium.web import flash

@@ -12,9 +12,9 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from podium.browser_session import delete_page_cookie, page_cookie, set_page_cookie
 from podium.cookies import FLASH_COOKIE
 from podium.web.access import Visitor, context_of
-from podium.web.session import delete_page_cookie, page_cookie, set_page_cookie
 
 FLASH_LIFETIME_S = 60
 # A cookie holds about 4 KB; a message that long is cut rather than silently dropped by the browser.

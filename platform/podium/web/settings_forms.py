@@ -1,7 +1,7 @@
 """The Settings tab's changes as plain HTML forms, answered without JavaScript.
 
 Each form posts its fields and the page's `csrf_token` here. The change is made by the function the
-API's route calls too (podium.api.settings_kv, .spaces, .repos), and the answer is a 303 to a page
+API's route calls too (podium.spaces), and the answer is a 303 to a page
 that says what happened (podium.web.flash). With JavaScript on, podium.js sends the same forms to
 the API instead and stays on the page.
 """
@@ -14,11 +14,17 @@ from collections.abc import Callable
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 
-from podium.api.errors import ApiError
-from podium.api.repos import delete_space
-from podium.api.settings_kv import MODELS, delete_entry, set_entry
-from podium.api.spaces import pause_space, restart_space, set_hardware, set_sleep_time, space_record
 from podium.db import Space
+from podium.errors import ApiError
+from podium.spaces.lifecycle import (
+    delete_space,
+    pause_space,
+    restart_space,
+    set_hardware,
+    set_sleep_time,
+    space_record,
+)
+from podium.spaces.variables import MODELS, delete_entry, set_entry
 from podium.web import flash
 from podium.web.access import Visitor, context_of, editable_space, require_change_allowed
 from podium.web.routing import PageRoute

@@ -9,16 +9,16 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from podium.auth import TokenRefused, user_for_token
-from podium.cookies import SESSION_COOKIE, SIGNIN_COOKIE
-from podium.web.access import context_of, require_change_allowed, signer
-from podium.web.routing import PageRoute
-from podium.web.session import (
+from podium.browser_session import (
     SIGNIN_LIFETIME_S,
     delete_page_cookie,
     page_cookie,
     session_lifetime_s,
     set_page_cookie,
 )
+from podium.cookies import SESSION_COOKIE, SIGNIN_COOKIE
+from podium.web.access import context_of, require_change_allowed, signer
+from podium.web.routing import PageRoute
 from podium.web.templating import render
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)

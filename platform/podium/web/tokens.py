@@ -1,8 +1,8 @@
 """The Tokens page (`/tokens`): the signed-in user's API tokens, made and revoked with plain HTML forms.
 
-Each form posts the page's `csrf_token`; the change is made by podium.api.tokens' own functions, so the
-page follows the API's rules (a read-only or scoped session cannot make or revoke tokens). A new token
-is shown once, in the answer to the form that made it: never in a redirect, a cookie or a log.
+Each form posts the page's `csrf_token`; the change is made by podium.tokens' functions, the API's own,
+so the page follows the API's rules (a read-only or scoped session cannot make or revoke tokens). A new
+token is shown once, in the answer to the form that made it: never in a redirect, a cookie or a log.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from podium.api.errors import ApiError
-from podium.api.tokens import NewToken, TokenId, issue_token, list_tokens, revoke_token
 from podium.auth import ROLES, WRITE
+from podium.errors import ApiError
+from podium.tokens import NewToken, TokenId, issue_token, list_tokens, revoke_token
 from podium.web import flash
 from podium.web.access import Visitor, context_of, require_change_allowed, signed_in
 from podium.web.routing import PageRoute

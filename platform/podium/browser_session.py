@@ -1,4 +1,5 @@
-"""The browser session: a signed, HttpOnly, SameSite, host-only cookie, and the CSRF token tied to it.
+"""The browser session: a signed, HttpOnly, SameSite, host-only cookie, the CSRF token tied to it, and
+the visitor it signs in (for the pages, and for the API when Podium's own pages call it).
 
 A Podium token proves who someone is once, at sign-in; the browser then carries only a signed
 note (the token's id and user, expiry), never the token. Each request checks that token again, so the
@@ -18,7 +19,9 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import Response
 
-from podium.auth import User
+from podium.auth import User, user_for_token_id
+from podium.context import context_of
+from podium.cookies import SESSION_COOKIE
 from podium.signing import Signer
 
 CSRF_FIELD = "csrf_token"
@@ -95,3 +98,50 @@ class SessionSigner:
 
     def signin_ok(self, nonce: str | None, token: str | None) -> bool:
         return bool(nonce) and bool(token) and hmac.compare_digest(token, self.signin_token(nonce))
+
+
+@dataclass(frozen=True)
+class Visitor:
+    user: User
+    session: Session
+    csrf: str
+
+
+def signer(request: Request) -> SessionSigner:
+    return SessionSigner(context_of(request).signer)
+
+
+def identify(request: Request) -> Visitor | None:
+    """The signed-in visitor from the session cookie, with the limits of the token they signed in with
+    (none once it expired or was revoked); also kept on `request.state` for templates."""
+    keys = signer(request)
+    session = keys.read(request.cookies.get(page_cookie(request, SESSION_COOKIE)))
+    visitor = None
+    user = None if session is None else user_for_token_id(context_of(request).db, session.token_id)
+    if user is not None:
+        visitor = Visitor(user=user, session=session, csrf=keys.csrf_token(session))
+    request.state.visitor = visitor
+    return visitor
+
+
+class CsrfMissing(Exception):
+    """A change that came with the session cookie but without its CSRF token."""
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def session_user(request: Request) -> User | None:
+    """The API's way in for Podium's own pages: the session cookie instead of a Bearer token.
+
+    Reads need only the cookie. A change also needs the session's CSRF token in `X-CSRF-Token`:
+    a space on another port of this host is same-site, so its requests carry the cookie too."""
+    visitor = identify(request)
+    if visitor is None:
+        return None
+    if request.method not in SAFE_METHODS and not signer(request).csrf_ok(
+            visitor.session, request.headers.get(CSRF_HEADER)):
+        raise CsrfMissing(f"{request.method} {request.url.path} came with Podium's session cookie but "
+                          f"without its CSRF token ({CSRF_HEADER}), so it did not come from a Podium page. "
+                          "Reload the page and try again, or send a token in Authorization instead.")
+    return visitor.user

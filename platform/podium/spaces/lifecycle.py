@@ -1,0 +1,155 @@
+"""A space's life: creating and deleting it, restarting and pausing it, its hardware and sleep time.
+
+The caller has checked that the visitor may change the space (podium.api.deps, podium.web.access);
+`create_space` checks the creator's rights itself, since there is no space to check them on yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from podium_runner.hardware import FLAVORS
+from podium_runner.spec import SDKS
+from podium_runner.stages import Stage
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from podium.auth import User
+from podium.context import Context
+from podium.db import Space
+from podium.errors import ApiError, not_found
+from podium.names import check_name
+from podium.repos import Change
+from podium.spaces.variables import set_entry
+
+# Hugging Face seeds every new repository with a .gitattributes file, so `main` exists from the start.
+_FIRST_FILE = Change(".gitattributes", b"# Podium stores every file in git; no LFS is needed.\n")
+# Checking that a space's id and host-mode address are free and taking them is one step: no other
+# create, on another thread or at an await a later change might add, can take them in between.
+_CLAIMING_AN_ADDRESS = threading.Lock()
+
+
+class KeyValue(BaseModel):
+    key: str
+    value: str
+    description: str | None = None
+
+
+class CreateRepo(BaseModel):
+    """What a new space is: the body of Hugging Face's `POST /api/repos/create`."""
+
+    name: str
+    organization: str | None = None
+    type: str | None = None
+    private: bool | None = None
+    visibility: str | None = None
+    sdk: str | None = None
+    hardware: str | None = None
+    sleepTimeSeconds: int | None = None
+    secrets: list[KeyValue] = []
+    variables: list[KeyValue] = []
+
+
+async def create_space(ctx: Context, user: User, body: CreateRepo) -> str:
+    """Make the space `body` asks for, as `user`, with its first commit; its id, or an ApiError in words."""
+    if body.type != "space":
+        raise ApiError(
+            400, f"Podium hosts spaces only; pass repo_type='space' (got {body.type or 'model'!r})"
+        )
+    owner = check_name(body.organization or user.name, "owner name")
+    name = check_name(body.name, "space name")
+    if (refusal := user.write_refusal(owner, f"create spaces under {owner!r}")) is not None:
+        raise ApiError(403, refusal)
+    sdk = body.sdk or "gradio"
+    if sdk not in SDKS:
+        raise ApiError(400, f"sdk {sdk!r} is not supported; use one of {', '.join(SDKS)}")
+    hardware = body.hardware or ctx.settings.default_hardware
+    if hardware not in FLAVORS:
+        raise ApiError(400, f"hardware {hardware!r} is unknown; use one of {', '.join(FLAVORS)}")
+    space_id = f"{owner}/{name}"
+    with _CLAIMING_AN_ADDRESS, ctx.db.session() as session:
+        if ctx.db.find_space(session, space_id) is not None:
+            # huggingface_hub's create_repo(exist_ok=True) reads the existing repository's `url`.
+            raise ApiError(409, f"You already created this space repo: {space_id}", url=f"/spaces/{space_id}")
+        if (twin := ctx.db.address_taken(session, space_id)) is not None:
+            raise ApiError(409, f"{space_id} would share its address {ctx.settings.space_subdomain(space_id)} with "
+                                f"{twin.space_id} (a host name joins owner and name with '-', in lower case "
+                                "with '-' for '_' and '.'); choose another name")
+        space = Space(
+            owner=owner,
+            name=name,
+            sdk=sdk,
+            hardware=hardware,
+            sleep_time=body.sleepTimeSeconds,
+            private=bool(body.private or body.visibility == "private"),
+            stage="NO_APP_FILE",
+            error_message="the space has no app file yet; upload one",
+        )
+        for kind, entries in (("secrets", body.secrets), ("variables", body.variables)):
+            for entry in entries:
+                set_entry(space, kind, entry.key, entry.value, entry.description)
+        session.add(space)
+    repo = ctx.supervisor.repo(space_id)
+    await asyncio.to_thread(repo.init)
+    sha = await asyncio.to_thread(repo.commit, [_FIRST_FILE], "initial commit")
+    with ctx.db.session() as session:
+        ctx.db.find_space(session, space_id).sha = sha
+    return space_id
+
+
+async def delete_space(ctx: Context, space_id: str) -> None:
+    """Stop the space and remove it, files, logs and settings."""
+    await ctx.supervisor.delete(space_id)
+    with ctx.db.session() as session:
+        space = ctx.db.find_space(session, space_id)
+        if space is not None:
+            session.delete(space)
+
+
+def space_record(ctx: Context, session: Session, space_id: str) -> Space:
+    """The space's record in `session`, or the API's 404 where it went since the caller's check."""
+    space = ctx.db.find_space(session, space_id)
+    if space is None:
+        raise not_found(space_id)
+    return space
+
+
+def restart_space(ctx: Context, space_id: str, factory: bool = False) -> None:
+    """Deploy the head revision again (`factory` rebuilds its environment from scratch)."""
+    with ctx.db.session() as session:
+        sha = space_record(ctx, session, space_id).sha
+    if sha:
+        ctx.supervisor.deploy(space_id, sha, rebuild=factory)
+
+
+async def pause_space(ctx: Context, space_id: str) -> None:
+    with ctx.db.session() as session:
+        if space_record(ctx, session, space_id).sdk == "static":
+            raise ApiError(400, f"{space_id} is a static space; it has no process to pause")
+    await ctx.supervisor.pause(space_id)
+
+
+def _sleep_time(seconds: int) -> int | None:
+    return None if seconds < 0 else seconds  # Hugging Face uses -1 for "never sleep"
+
+
+def set_sleep_time(ctx: Context, space_id: str, seconds: int) -> None:
+    with ctx.db.session() as session:
+        space_record(ctx, session, space_id).sleep_time = _sleep_time(seconds)
+    ctx.supervisor.touch(space_id)
+
+
+def set_hardware(ctx: Context, space_id: str, flavor: str, sleep_time_seconds: int | None = None) -> None:
+    """Move the space to another hardware flavor, restarting it there if it runs."""
+    if flavor not in FLAVORS:
+        raise ApiError(400, f"{space_id}: hardware {flavor!r} is unknown; use one of {', '.join(FLAVORS)}")
+    with ctx.db.session() as session:
+        space = space_record(ctx, session, space_id)
+        changed = space.hardware != flavor
+        space.hardware = flavor
+        if sleep_time_seconds is not None:
+            space.sleep_time = _sleep_time(sleep_time_seconds)
+        sha, stage = space.sha, Stage(space.stage)
+    if changed and sha and stage not in (Stage.PAUSED, Stage.STOPPED):
+        ctx.supervisor.deploy(space_id, sha)
