@@ -37,7 +37,9 @@ from tests.support.as_written import (  # noqa: E402
 )
 
 ECHO_README = "---\ntitle: Echo\nsdk: gradio\n---\n"
-ECHO_APP = 'import gradio as gr\n\n\ndef echo(text):\n    return text\n\n\ngr.Interface(echo, "text", "text").launch()\n'
+ECHO_APP = (
+    'import gradio as gr\n\n\ndef echo(text):\n    return text\n\n\ngr.Interface(echo, "text", "text").launch()\n'
+)
 TIMEOUT_S = 1800
 
 

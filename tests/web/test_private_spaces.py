@@ -46,7 +46,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
 
 
-http.server.ThreadingHTTPServer((os.environ["GRADIO_SERVER_NAME"], int(os.environ["GRADIO_SERVER_PORT"])), Handler).serve_forever()
+address = (os.environ["GRADIO_SERVER_NAME"], int(os.environ["GRADIO_SERVER_PORT"]))
+http.server.ThreadingHTTPServer(address, Handler).serve_forever()
 '''
 
 LURE_PAGE = """<!doctype html><meta charset="utf-8"><title>Free fonts</title>
