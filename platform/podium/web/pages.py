@@ -75,7 +75,7 @@ async def app_tab(request: Request, owner: str, name: str):
     view = _view(request, space)
     show_frame = (stage.is_serving or stage is Stage.STOPPED) and view.browsable
     message = PRIVATE_APP_MESSAGE if not view.browsable and stage.is_serving else STAGE_MESSAGES.get(stage, "")
-    state = context_of(request).supervisor.state(space.space_id)
+    state = context_of(request).supervisor.status(space.space_id)
     # The build log tells the story until the app runs (it ends with the start); then the run log.
     building = stage in (Stage.BUILDING, Stage.APP_STARTING, Stage.BUILD_ERROR, Stage.CONFIG_ERROR,
                          Stage.NO_APP_FILE)
@@ -92,7 +92,7 @@ async def app_tab(request: Request, owner: str, name: str):
 @router.get("/spaces/{owner}/{name}/logs")
 async def logs_tab(request: Request, owner: str, name: str):
     space = readable_space(request, owner, name)
-    state = context_of(request).supervisor.state(space.space_id)
+    state = context_of(request).supervisor.status(space.space_id)
     build_url, run_url = _log_urls(space.space_id)
     return _space_page(request, space, "logs", "space_logs.html",
                        build_lines=state.build_log.last(LOG_TAIL_LINES), build_stream=build_url,

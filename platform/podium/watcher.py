@@ -1,0 +1,102 @@
+"""The supervisor's watcher: every `watch_interval_s` it notices instances that exited (RUNTIME_ERROR
+with their last log lines) and spaces idle past their sleep time (STOPPED; the next request wakes them).
+
+A space that falls asleep while it serves behind its latest revision's failure leaves that failure in
+its asleep-behind record, so that waking it shows the failure again (`Supervisor.wake`)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from podium_runner.backend import BackendUnavailable
+from podium_runner.stages import Stage
+
+from podium.deploys import ERROR_TAIL_LINES
+from podium.space_state import SpaceState
+
+if TYPE_CHECKING:
+    from podium.supervisor import Supervisor
+
+log = logging.getLogger("podium.supervisor")
+
+# In `logs_dir/{owner}/{name}/` while the space sleeps behind its latest revision's failure: that stage
+# and message, which the database holds again once the older revision wakes.
+ASLEEP_BEHIND = "asleep-behind.json"
+
+
+class AsleepBehind:
+    """The record of the failure a sleeping space fell asleep behind."""
+
+    def __init__(self, logs_dir: Path):
+        self.path = logs_dir / ASLEEP_BEHIND
+
+    def remember(self, stage: Stage, message: str | None) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps({"stage": stage, "errorMessage": message}))
+
+    def recall(self, space_id: str) -> tuple[Stage, str | None] | None:
+        try:
+            failure = json.loads(self.path.read_text())
+            return Stage(failure["stage"]), failure["errorMessage"]
+        except FileNotFoundError:
+            return None
+        except (ValueError, KeyError, TypeError) as exc:  # a record cut short when the machine went down
+            log.warning("%s: forgetting an unreadable %s: %s", space_id, ASLEEP_BEHIND, exc)
+            return None
+
+    def forget(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+async def watch(sup: Supervisor) -> None:
+    while True:
+        await asyncio.sleep(sup.settings.watch_interval_s)
+        for state in list(sup.states.values()):
+            try:
+                await check(sup, state)
+            except BackendUnavailable as exc:
+                log.warning("%s: cannot poll its instance: %s", state.space_id, exc)
+
+
+async def check(sup: Supervisor, state: SpaceState) -> None:
+    instance = state.instance
+    if instance is None:
+        return
+    ended = await sup.backend.poll(instance)
+    if ended is not None and state.instance is instance:
+        state.instance = None
+        sup.release_gpus_if_idle(state)
+        tail = "\n".join(state.run_log.last(ERROR_TAIL_LINES))
+        sup.history.run_ended(state.space_id, ended.reason)
+        sup.set_stage(
+            state.space_id,
+            Stage.RUNTIME_ERROR,
+            f"the app exited ({ended.reason}). Last log lines:\n{tail}",
+            instance_state=None,
+        )
+        return
+    sleep_time = _sleep_time(sup, state.space_id)
+    if not state.busy and sleep_time and time.monotonic() - state.last_activity > sleep_time:
+        stage, message = sup.stage_of(state.space_id)
+        if not stage.is_serving:  # the latest revision's failure, which this instance served behind
+            sup.asleep_behind(state.space_id).remember(stage, message)
+        await sup.retire(state, reason="asleep after no traffic")
+        sup.set_stage(
+            state.space_id,
+            Stage.STOPPED,
+            f"asleep after {sleep_time} s without traffic; the next visit wakes it",
+            instance_state=None,
+        )
+
+
+def _sleep_time(sup: Supervisor, space_id: str) -> int | None:
+    with sup.db.session() as session:
+        space = sup.db.find_space(session, space_id)
+        if space is None:
+            return None
+        return space.sleep_time if space.sleep_time is not None else sup.settings.default_sleep_time
