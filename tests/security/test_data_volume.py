@@ -11,7 +11,6 @@ and goes with the space. Without loop devices, `--sandbox on` is refused and `au
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
@@ -72,7 +71,8 @@ def _on_disk(path: Path) -> int:
     return os.stat(path).st_blocks * 512
 
 
-def test_an_app_filling_its_data_gets_enospc_at_its_limit_and_nothing_else_notices(
+@pytest.mark.anyio
+async def test_an_app_filling_its_data_gets_enospc_at_its_limit_and_nothing_else_notices(
     folders: ProcessFolders,  # noqa: F811 (the fixture)
     tmp_path: Path,
 ) -> None:
@@ -81,20 +81,18 @@ def test_an_app_filling_its_data_gets_enospc_at_its_limit_and_nothing_else_notic
     victim = write_space(tmp_path / "victim", "sdk: gradio", writer)
     volumes = DataVolumes(folders.data)
 
-    async def story() -> None:
-        backend = ProcessBackend(folders, sandbox="on", data_size_gb=LIMIT_GB)
-        report = await _report(backend, filler, "mallory/filler")
-        assert report["error"] == "ENOSPC" and report["written_mb"] <= LIMIT_BYTES >> 20, report
-        assert report["tmp_still_writable"] is True  # the app itself runs on
-        # The host holds no more than the limit for it, and another space writes as before.
-        assert _on_disk(volumes.image("mallory--filler")) <= LIMIT_BYTES
-        other = ProcessBackend(folders, sandbox="on", data_size_gb=LIMIT_GB)
-        assert await _report(other, victim, "alice/victim") == {"wrote": 2}
-
-    asyncio.run(story())
+    backend = ProcessBackend(folders, sandbox="on", data_size_gb=LIMIT_GB)
+    report = await _report(backend, filler, "mallory/filler")
+    assert report["error"] == "ENOSPC" and report["written_mb"] <= LIMIT_BYTES >> 20, report
+    assert report["tmp_still_writable"] is True  # the app itself runs on
+    # The host holds no more than the limit for it, and another space writes as before.
+    assert _on_disk(volumes.image("mallory--filler")) <= LIMIT_BYTES
+    other = ProcessBackend(folders, sandbox="on", data_size_gb=LIMIT_GB)
+    assert await _report(other, victim, "alice/victim") == {"wrote": 2}
 
 
-def test_without_the_volume_the_same_app_writes_past_the_limit(
+@pytest.mark.anyio
+async def test_without_the_volume_the_same_app_writes_past_the_limit(
     folders: ProcessFolders,  # noqa: F811 (the fixture)
     tmp_path: Path,
 ) -> None:
@@ -102,13 +100,14 @@ def test_without_the_volume_the_same_app_writes_past_the_limit(
     filler = write_space(tmp_path / "filler", "sdk: gradio", stdlib_app(FILLER))
     backend = ProcessBackend(folders, sandbox="on", data_size_gb=LIMIT_GB)
     backend.data_volumes = None
-    report = asyncio.run(_report(backend, filler, "mallory/unbounded"))
+    report = await _report(backend, filler, "mallory/unbounded")
     assert report["error"] is None and report["written_mb"] == CAP_MB
     assert _on_disk(folders.data / "mallory--unbounded" / "filler") >= CAP_MB << 20
     (folders.data / "mallory--unbounded" / "filler").unlink()
 
 
-def test_data_moves_in_from_an_older_folder_survives_restarts_and_goes_with_the_space(
+@pytest.mark.anyio
+async def test_data_moves_in_from_an_older_folder_survives_restarts_and_goes_with_the_space(
     folders: ProcessFolders,  # noqa: F811 (the fixture)
     tmp_path: Path,
 ) -> None:
@@ -122,21 +121,18 @@ def test_data_moves_in_from_an_older_folder_survives_restarts_and_goes_with_the_
     space = write_space(tmp_path / "keeper", "sdk: gradio", stdlib_app(KEEPER))
     volumes = DataVolumes(folders.data)
 
-    async def story() -> None:
-        # Apps outliving Podium: the volume stays mounted when it exits, for the next instance.
-        first = await _report(ProcessBackend(folders, sandbox="on", outlive_caller=True, data_size_gb=LIMIT_GB),
-                              space, space_id)
-        assert first == {"listing": ["old"], "old": "from before"}  # no lost+found
-        assert os.path.ismount(folder)
-        second = await _report(ProcessBackend(folders, sandbox="on", data_size_gb=LIMIT_GB), space, space_id)
-        assert second == {"listing": ["old", "start-0"], "old": "from before"}
-        # Apps ending with Podium: unmounted at its exit; the files are in the image, not on the host.
-        assert not os.path.ismount(folder) and list(folder.iterdir()) == []
-        third = await _report(ProcessBackend(folders, sandbox="on", data_size_gb=LIMIT_GB), space, space_id)
-        assert third == {"listing": ["old", "start-0", "start-1"], "old": "from before"}
-        await ProcessBackend(folders, sandbox="on").delete_data(space_id)
-
-    asyncio.run(story())
+    # Apps outliving Podium: the volume stays mounted when it exits, for the next instance.
+    first = await _report(ProcessBackend(folders, sandbox="on", outlive_caller=True, data_size_gb=LIMIT_GB),
+                          space, space_id)
+    assert first == {"listing": ["old"], "old": "from before"}  # no lost+found
+    assert os.path.ismount(folder)
+    second = await _report(ProcessBackend(folders, sandbox="on", data_size_gb=LIMIT_GB), space, space_id)
+    assert second == {"listing": ["old", "start-0"], "old": "from before"}
+    # Apps ending with Podium: unmounted at its exit; the files are in the image, not on the host.
+    assert not os.path.ismount(folder) and list(folder.iterdir()) == []
+    third = await _report(ProcessBackend(folders, sandbox="on", data_size_gb=LIMIT_GB), space, space_id)
+    assert third == {"listing": ["old", "start-0", "start-1"], "old": "from before"}
+    await ProcessBackend(folders, sandbox="on").delete_data(space_id)
     assert not folder.exists() and not volumes.image(name).exists() and not os.path.ismount(folder)
 
 

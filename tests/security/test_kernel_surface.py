@@ -13,7 +13,6 @@ the rest go through. A build runs under the same filter: a setup.py gets EPERM t
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import platform
@@ -157,12 +156,13 @@ async def _report(backend: ProcessBackend, folder: Path, space_id: str) -> dict:
             return json.loads(await response.text())
 
 
-def test_the_kernels_dangerous_calls_are_refused_and_ordinary_ones_work(
+@pytest.mark.anyio
+async def test_the_kernels_dangerous_calls_are_refused_and_ordinary_ones_work(
     folders: ProcessFolders,  # noqa: F811 (the fixture)
     tmp_path: Path,
 ) -> None:
     space = write_space(tmp_path / "attacker", "sdk: gradio", stdlib_app(PROBE))
-    report = asyncio.run(_report(ProcessBackend(folders, sandbox="on"), space, "mallory/kernel"))
+    report = await _report(ProcessBackend(folders, sandbox="on"), space, "mallory/kernel")
     # clone3 and the 32-bit calls say "not implemented": glibc then uses clone, a 32-bit program stops.
     refused = {call: "ENOSYS" if call in ("clone3", "int 0x80 getpid") else "EPERM" for call in report["calls"]}
     assert report["calls"] == refused
@@ -172,7 +172,8 @@ def test_the_kernels_dangerous_calls_are_refused_and_ordinary_ones_work(
     assert report["fork pool"] == [4, 9] and report["spawn pool"] == "[2, 3]\n"
 
 
-def test_without_the_filter_the_same_app_gets_a_user_namespace_and_mounts(
+@pytest.mark.anyio
+async def test_without_the_filter_the_same_app_gets_a_user_namespace_and_mounts(
     folders: ProcessFolders,  # noqa: F811 (the fixture)
     tmp_path: Path,
 ) -> None:
@@ -180,7 +181,7 @@ def test_without_the_filter_the_same_app_gets_a_user_namespace_and_mounts(
     space = write_space(tmp_path / "attacker", "sdk: gradio", stdlib_app(PROBE))
     backend = ProcessBackend(folders, sandbox="on")
     backend.kernel_filtered = False
-    report = asyncio.run(_report(backend, space, "mallory/kernel-unfiltered"))
+    report = await _report(backend, space, "mallory/kernel-unfiltered")
     calls = report["calls"]
     assert calls["unshare(CLONE_NEWUSER)"] == "ok" and calls["unshare(CLONE_NEWUSER) then mount"] == "ok"
     assert calls["ptrace(PTRACE_ATTACH, own child)"] == "ok"
@@ -202,7 +203,8 @@ sys.exit("the attack is over")
 """
 
 
-def test_a_builds_setup_py_gets_no_user_namespace_either(
+@pytest.mark.anyio
+async def test_a_builds_setup_py_gets_no_user_namespace_either(
     folders: ProcessFolders,  # noqa: F811 (the fixture)
     tmp_path: Path,
 ) -> None:
@@ -212,5 +214,5 @@ def test_a_builds_setup_py_gets_no_user_namespace_either(
     )  # fmt: skip
     backend = ProcessBackend(folders, sandbox="on")
     with pytest.raises(BuildError) as caught:
-        asyncio.run(backend.prepare(make_plan(load_spec(space)), lambda _line: None, space_id="mallory/evil-build"))
+        await backend.prepare(make_plan(load_spec(space)), lambda _line: None, space_id="mallory/evil-build")
     assert any("REPORT unshare=EPERM seccomp=2" in line for line in caught.value.tail), caught.value.tail

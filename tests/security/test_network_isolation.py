@@ -205,38 +205,36 @@ def _slirp_runs(state: dict) -> bool:
     return procs.is_same_process(state["network"]["pid"], state["network"]["start_ticks"])
 
 
-def test_the_plumbing_ends_with_its_app_even_while_podium_is_away(tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_the_plumbing_ends_with_its_app_even_while_podium_is_away(tmp_path: Path) -> None:
     """An app that outlives its caller keeps its network across the caller's restart; killed while
     the caller is away, its slirp4netns ends too; stopped by the next caller, nothing is left."""
 
-    async def story() -> None:
-        folders = shared_folders(tmp_path)
-        plan = make_plan(load_spec(_probe_space(tmp_path / "space")))
-        first = ProcessBackend(folders, sandbox="on", outlive_caller=True)
-        env = await first.prepare(plan, lambda line: None)
-        instances = []
-        for name in ("killed", "stopped"):
-            instance = await first.start(plan, env, RunContext(space_id=f"admin/{name}", port=free_port()),
-                                         lambda line: None)
-            await wait_until_ready(first, instance, "/", 60)
-            instances.append(json.loads(json.dumps(instance.state)))  # as the platform stores it
-        await first.close()  # the caller goes away; its apps and their plumbing stay
-        killed, stopped = instances
-        assert all(_slirp_runs(state) for state in instances)
+    folders = shared_folders(tmp_path)
+    plan = make_plan(load_spec(_probe_space(tmp_path / "space")))
+    first = ProcessBackend(folders, sandbox="on", outlive_caller=True)
+    env = await first.prepare(plan, lambda line: None)
+    instances = []
+    for name in ("killed", "stopped"):
+        instance = await first.start(plan, env, RunContext(space_id=f"admin/{name}", port=free_port()),
+                                     lambda line: None)
+        await wait_until_ready(first, instance, "/", 60)
+        instances.append(json.loads(json.dumps(instance.state)))  # as the platform stores it
+    await first.close()  # the caller goes away; its apps and their plumbing stay
+    killed, stopped = instances
+    assert all(_slirp_runs(state) for state in instances)
 
-        procs.signal_all(procs.tree(killed["pid"]), signal.SIGKILL)  # the app dies with nobody watching
-        deadline = time.monotonic() + 10
-        while _slirp_runs(killed) and time.monotonic() < deadline:
-            await asyncio.sleep(0.1)
-        assert not _slirp_runs(killed)
+    procs.signal_all(procs.tree(killed["pid"]), signal.SIGKILL)  # the app dies with nobody watching
+    deadline = time.monotonic() + 10
+    while _slirp_runs(killed) and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    assert not _slirp_runs(killed)
 
-        second = ProcessBackend(folders, sandbox="on", outlive_caller=True)
-        assert [state["instance_id"] for state in await second.list_orphans(set())] == [stopped["instance_id"]]
-        adopted = await second.adopt(stopped, lambda line: None)
-        assert adopted is not None
-        assert httpx.get(adopted.url, timeout=10).json() == {}  # still forwarded after the restart
-        await second.stop(adopted)
-        assert not _slirp_runs(stopped)
-        await second.close()
-
-    asyncio.run(story())
+    second = ProcessBackend(folders, sandbox="on", outlive_caller=True)
+    assert [state["instance_id"] for state in await second.list_orphans(set())] == [stopped["instance_id"]]
+    adopted = await second.adopt(stopped, lambda line: None)
+    assert adopted is not None
+    assert httpx.get(adopted.url, timeout=10).json() == {}  # still forwarded after the restart
+    await second.stop(adopted)
+    assert not _slirp_runs(stopped)
+    await second.close()
