@@ -20,6 +20,7 @@ import httpx
 import pytest
 from gradio_client import Client
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
+from podium_runner.process.environments import owner_folder
 
 from tests.platform.spaces import echo_space
 from tests.support.process_spaces import TEST_CACHE
@@ -104,7 +105,7 @@ def environment_of(podium) -> Path:
     """The environment generation (`<key>.<n>`) the space's last build made or reused, by its build log."""
     build_log = "".join(podium.api().fetch_space_logs(SPACE, build=True))
     key = re.search(r"(?:Creating|Reusing) environment (\w+)", build_log).group(1)
-    return (TEST_CACHE / "environments" / key).resolve()
+    return (TEST_CACHE / "environments" / owner_folder(SPACE) / key).resolve()  # each owner's are its own
 
 
 def test_a_factory_reboot_builds_the_environment_afresh_and_the_app_serves_again(podium, echo):
