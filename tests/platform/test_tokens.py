@@ -91,7 +91,7 @@ def test_the_tokens_page_makes_shows_once_and_revokes_without_javascript(podium)
     made = pages.post("/tokens", data={"name": "notebook", "role": "read", "owner": "", "expires": "7d",
                                        "csrf_token": csrf})
     assert made.status_code == 200 and made.headers["cache-control"] == "no-store"
-    notebook = re.search(r'id="made-token" class="mono" value="(hf_[^"]+)"', made.text)[1]
+    notebook = re.search(r'id="made-token" class="mono full" value="(hf_[^"]+)"', made.text)[1]
     seen = HfApi(endpoint=podium.url, token=notebook).whoami()
     assert seen["name"] == "frank" and seen["auth"]["accessToken"]["role"] == "read"
     again = pages.get("/tokens")
