@@ -88,8 +88,8 @@ def _attack_space(folder: Path, package: str, setup: str, files: dict[str, str] 
     )  # fmt: skip
 
 
-def _build(backend: ProcessBackend, space: Path, space_id: str):
-    return asyncio.run(backend.prepare(make_plan(load_spec(space)), lambda _line: None, space_id=space_id))
+async def _build(backend: ProcessBackend, space: Path, space_id: str):
+    return await backend.prepare(make_plan(load_spec(space)), lambda _line: None, space_id=space_id)
 
 
 @pytest.fixture
@@ -110,7 +110,8 @@ def podium_data(folders: ProcessFolders, monkeypatch: pytest.MonkeyPatch) -> tup
     return path, secret
 
 
-def test_a_setup_py_in_a_local_requirement_gets_no_root_no_secret_and_no_host_file(
+@pytest.mark.anyio
+async def test_a_setup_py_in_a_local_requirement_gets_no_root_no_secret_and_no_host_file(
     folders: ProcessFolders, podium_data: tuple[Path, str], tmp_path: Path
 ) -> None:
     secret_file, secret = podium_data
@@ -126,7 +127,7 @@ def test_a_setup_py_in_a_local_requirement_gets_no_root_no_secret_and_no_host_fi
     space = _attack_space(tmp_path / "evil", "evilpkg", setup)
     try:
         with pytest.raises(BuildError) as caught:
-            _build(ProcessBackend(folders), space, "mallory/evil")
+            await _build(ProcessBackend(folders), space, "mallory/evil")
         report = _report(caught.value)
         assert report["uid"] == report["euid"] != 0
         assert BUILD_UID_RANGE_START <= report["uid"] < BUILD_UID_RANGE_START + BUILD_UID_RANGE_SIZE
@@ -141,7 +142,7 @@ def test_a_setup_py_in_a_local_requirement_gets_no_root_no_secret_and_no_host_fi
 
         # Negative control: the same build without the sandbox runs as root with all of the above.
         with pytest.raises(BuildError) as unsandboxed:
-            _build(ProcessBackend(folders, sandbox="off"), space, "mallory/evil")
+            await _build(ProcessBackend(folders, sandbox="off"), space, "mallory/evil")
         control = _report(unsandboxed.value)
         assert control["uid"] == 0 and canary.read_text() == "written by uid 0"
         assert control["read"][0] == [str(secret_file), secret] and control["secret_in_env"]
@@ -169,37 +170,35 @@ VARIABLES_APP = """
 """
 
 
-def _run_until_exit(backend: ProcessBackend, space: Path, space_id: str, variables: dict[str, str],
+async def _run_until_exit(backend: ProcessBackend, space: Path, space_id: str, variables: dict[str, str],
                     while_running=None) -> list[str]:
     """Build and start the space, call `while_running(instance)` once its app printed, and return the
     run log once the app exited."""
 
-    async def story() -> list[str]:
-        plan = make_plan(load_spec(space))
-        env = await backend.prepare(plan, lambda _line: None, space_id=space_id)
-        lines: list[str] = []
-        ctx = RunContext(space_id=space_id, port=free_port(), env=variables)
-        instance = await backend.start(plan, env, ctx, lines.append)
-        try:
-            deadline = time.monotonic() + 60
-            while not any(line.startswith("APP ") for line in lines) and time.monotonic() < deadline:
-                if await backend.poll(instance) is not None:
-                    break
-                await asyncio.sleep(0.1)
-            if while_running is not None:
-                while_running(instance)
-            while await backend.poll(instance) is None and time.monotonic() < deadline:
-                await asyncio.sleep(0.1)
-        finally:
-            await backend.stop(instance)
-            await backend.close()
-        return lines
-
-    return asyncio.run(story())
+    plan = make_plan(load_spec(space))
+    env = await backend.prepare(plan, lambda _line: None, space_id=space_id)
+    lines: list[str] = []
+    ctx = RunContext(space_id=space_id, port=free_port(), env=variables)
+    instance = await backend.start(plan, env, ctx, lines.append)
+    try:
+        deadline = time.monotonic() + 60
+        while not any(line.startswith("APP ") for line in lines) and time.monotonic() < deadline:
+            if await backend.poll(instance) is not None:
+                break
+            await asyncio.sleep(0.1)
+        if while_running is not None:
+            while_running(instance)
+        while await backend.poll(instance) is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+    finally:
+        await backend.stop(instance)
+        await backend.close()
+    return lines
 
 
 @pytest.mark.skipif(shutil.which("cc") is None, reason="needs a C compiler for the preloaded library")
-def test_an_ld_preload_variable_loads_its_library_only_into_the_app_never_into_root(
+@pytest.mark.anyio
+async def test_an_ld_preload_variable_loads_its_library_only_into_the_app_never_into_root(
     folders: ProcessFolders, tmp_path: Path
 ) -> None:
     space = write_space(tmp_path / "preload", "sdk: gradio", VARIABLES_APP)
@@ -225,8 +224,8 @@ def test_an_ld_preload_variable_loads_its_library_only_into_the_app_never_into_r
                 seen["root_environ"].append(environ)
             seen["cmdlines"].append(cmdline)
 
-    lines = _run_until_exit(ProcessBackend(folders), space, space_id,
-                            {"LD_PRELOAD": preload, "API_KEY": secret, "LINGER": "2"}, look_at_proc)
+    lines = await _run_until_exit(ProcessBackend(folders), space, space_id,
+                                  {"LD_PRELOAD": preload, "API_KEY": secret, "LINGER": "2"}, look_at_proc)
     preloaded = [line for line in lines if line.startswith("PRELOADED")]
     assert preloaded, lines  # the library works: the app itself loads it
     assert all(line.startswith(f"PRELOADED uid={space_uid(space_id)} euid={space_uid(space_id)} ")
@@ -249,7 +248,8 @@ FAKE_TOOL = """
 """
 
 
-def test_setpriv_and_sh_installed_first_on_the_apps_path_never_run_as_root(
+@pytest.mark.anyio
+async def test_setpriv_and_sh_installed_first_on_the_apps_path_never_run_as_root(
     folders: ProcessFolders, tmp_path: Path
 ) -> None:
     tools = ("setpriv", "sh", "bwrap")
@@ -260,7 +260,7 @@ def test_setpriv_and_sh_installed_first_on_the_apps_path_never_run_as_root(
         files={"handy/setup.py": setup, **{f"handy/bin/{tool}": FAKE_TOOL for tool in tools}},
     )  # fmt: skip
     space_id = "mallory/path"
-    lines = _run_until_exit(ProcessBackend(folders), space, space_id, {})
+    lines = await _run_until_exit(ProcessBackend(folders), space, space_id, {})
     app_line = next(line for line in lines if line.startswith("APP "))
     assert f"uid={space_uid(space_id)}" in app_line
     assert "/bin/setpriv" in app_line and not app_line.endswith("/usr/bin/setpriv")  # the fake is first on PATH
@@ -271,7 +271,8 @@ def test_setpriv_and_sh_installed_first_on_the_apps_path_never_run_as_root(
 POISON = "podium-poison-" + "0" * 8
 
 
-def test_one_owners_build_cannot_poison_what_another_owners_build_installs(
+@pytest.mark.anyio
+async def test_one_owners_build_cannot_poison_what_another_owners_build_installs(
     folders: ProcessFolders, tmp_path: Path
 ) -> None:
     poisoner, victim = "poisoner/plant", "victim/probe"
@@ -283,7 +284,7 @@ def test_one_owners_build_cannot_poison_what_another_owners_build_installs(
         write=["@CACHE@/" + POISON, str(victim_cache / POISON)], read=[], see=[], secret="-"
     ).replace("'@CACHE@/", "os.environ['UV_CACHE_DIR'] + '/")
     with pytest.raises(BuildError) as planted:
-        _build(backend, _attack_space(tmp_path / "plant", "plant", plant), poisoner)
+        await _build(backend, _attack_space(tmp_path / "plant", "plant", plant), poisoner)
     assert _report(planted.value)["wrote"] == [f"{poisoner_cache}/{POISON}"]  # its own cache only
     assert (poisoner_cache / POISON).exists()
 
@@ -292,7 +293,7 @@ def test_one_owners_build_cannot_poison_what_another_owners_build_installs(
         see=[str(poisoner_cache), str(folders.environments / owner_folder(poisoner))], secret="-",
     ).replace("'@CACHE@/", "os.environ['UV_CACHE_DIR'] + '/")
     with pytest.raises(BuildError) as probed:
-        _build(backend, _attack_space(tmp_path / "probe", "probe", probe), victim)
+        await _build(backend, _attack_space(tmp_path / "probe", "probe", probe), victim)
     report = _report(probed.value)
     assert report["read"] == [] and report["saw"] == []
     assert not (victim_cache / POISON).exists()
@@ -300,12 +301,15 @@ def test_one_owners_build_cannot_poison_what_another_owners_build_installs(
     assert oct(victim_cache.stat().st_mode & 0o777) == "0o700"
 
 
-def test_owners_never_share_an_environment_but_one_owners_spaces_do(folders: ProcessFolders, tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_owners_never_share_an_environment_but_one_owners_spaces_do(
+    folders: ProcessFolders, tmp_path: Path
+) -> None:
     space = write_space(tmp_path / "plain", "sdk: gradio", "print('hi')\n", requirements="six\n")
     backend = ProcessBackend(folders)
-    first = _build(backend, space, "alice/one")
-    same_owner = _build(backend, space, "alice/two")
-    other_owner = _build(backend, space, "bob/one")
+    first = await _build(backend, space, "alice/one")
+    same_owner = await _build(backend, space, "alice/two")
+    other_owner = await _build(backend, space, "bob/one")
     assert same_owner.reused and same_owner.location == first.location
     assert other_owner.location != first.location
     env = Path(first.location)
@@ -339,7 +343,8 @@ def _reached(error: BuildError) -> dict[str, str]:
 
 
 @pytest.mark.skipif(network_unavailable_reason() is not None, reason=f"{network_unavailable_reason()}")
-def test_a_build_reaches_the_outside_but_not_the_hosts_loopback_addresses_or_metadata(
+@pytest.mark.anyio
+async def test_a_build_reaches_the_outside_but_not_the_hosts_loopback_addresses_or_metadata(
     folders: ProcessFolders, hosts: FakeHosts, tmp_path: Path
 ) -> None:
     with banner_server("127.0.0.1", "HOST-LOOPBACK") as loopback, banner_server(HOST_END, "HOST-ADDRESS") as own:
@@ -347,7 +352,7 @@ def test_a_build_reaches_the_outside_but_not_the_hosts_loopback_addresses_or_met
         setup = f"TARGETS = {targets!r}\n" + textwrap.dedent(REACHING_SETUP)
         space = _attack_space(tmp_path / "reach", "reacher", setup)
         with pytest.raises(BuildError) as sandboxed:
-            _build(ProcessBackend(folders), space, "mallory/reach")
+            await _build(ProcessBackend(folders), space, "mallory/reach")
         reached = _reached(sandboxed.value)
         assert reached[OUTSIDE] == f"FAKE-HOST {OUTSIDE}"  # downloads work
         assert reached["127.0.0.1"] != "HOST-LOOPBACK" and reached[HOST_END] != "HOST-ADDRESS"
@@ -355,6 +360,6 @@ def test_a_build_reaches_the_outside_but_not_the_hosts_loopback_addresses_or_met
 
         # Negative control: unsandboxed, the same build reaches the host's loopback and the metadata service.
         with pytest.raises(BuildError) as unsandboxed:
-            _build(ProcessBackend(folders, sandbox="off"), space, "mallory/reach")
+            await _build(ProcessBackend(folders, sandbox="off"), space, "mallory/reach")
         control = _reached(unsandboxed.value)
         assert control["127.0.0.1"] == "HOST-LOOPBACK" and control[METADATA] == f"FAKE-HOST {METADATA}"
