@@ -36,6 +36,8 @@ def session_lifetime_s(user: User, at: float) -> int:
         return SESSION_LIFETIME_S
     left = user.expires_at.replace(tzinfo=dt.UTC).timestamp() - at
     return max(1, min(SESSION_LIFETIME_S, int(left)))
+
+
 _SESSION = "session"
 
 
@@ -47,20 +49,27 @@ def page_cookie(request: Request, name: str) -> str:
     return f"__Host-{name}" if request.url.scheme == "https" else name
 
 
-def set_page_cookie(request: Request, response: Response, name: str, value: str, max_age: int,
-                    path: str = "/") -> None:
+def set_page_cookie(request: Request, response: Response, name: str, value: str, max_age: int, path: str = "/") -> None:
     """How each of the pages' cookies is set. No Domain attribute: host-only. HttpOnly: no script can
     read it. SameSite=Lax: not sent on other sites' sub-requests (spaces on another port are
     same-site, which is what the CSRF tokens are for). Over https: Secure, `__Host-`, path /."""
     secure = request.url.scheme == "https"
-    response.set_cookie(page_cookie(request, name), value, max_age=max_age, path="/" if secure else path,
-                        httponly=True, samesite="lax", secure=secure)
+    response.set_cookie(
+        page_cookie(request, name),
+        value,
+        max_age=max_age,
+        path="/" if secure else path,
+        httponly=True,
+        samesite="lax",
+        secure=secure,
+    )
 
 
 def delete_page_cookie(request: Request, response: Response, name: str, path: str = "/") -> None:
     secure = request.url.scheme == "https"
-    response.delete_cookie(page_cookie(request, name), path="/" if secure else path, httponly=True,
-                           samesite="lax", secure=secure)
+    response.delete_cookie(
+        page_cookie(request, name), path="/" if secure else path, httponly=True, samesite="lax", secure=secure
+    )
 
 
 @dataclass(frozen=True)
@@ -140,8 +149,11 @@ def session_user(request: Request) -> User | None:
     if visitor is None:
         return None
     if request.method not in SAFE_METHODS and not signer(request).csrf_ok(
-            visitor.session, request.headers.get(CSRF_HEADER)):
-        raise CsrfMissing(f"{request.method} {request.url.path} came with Podium's session cookie but "
-                          f"without its CSRF token ({CSRF_HEADER}), so it did not come from a Podium page. "
-                          "Reload the page and try again, or send a token in Authorization instead.")
+        visitor.session, request.headers.get(CSRF_HEADER)
+    ):
+        raise CsrfMissing(
+            f"{request.method} {request.url.path} came with Podium's session cookie but "
+            f"without its CSRF token ({CSRF_HEADER}), so it did not come from a Podium page. "
+            "Reload the page and try again, or send a token in Authorization instead."
+        )
     return visitor.user

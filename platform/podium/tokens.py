@@ -40,8 +40,11 @@ class NewToken(BaseModel):
 def manager(user: User) -> User:
     """The caller, if their token may manage tokens at all; a 403 saying why otherwise."""
     if user.role != WRITE or user.owner_scope is not None:
-        raise ApiError(403, f"this token ({user.token_name!r}) may not manage tokens: that needs a write token "
-                            "that is not scoped to one owner's spaces")
+        raise ApiError(
+            403,
+            f"this token ({user.token_name!r}) may not manage tokens: that needs a write token "
+            "that is not scoped to one owner's spaces",
+        )
     return user
 
 
@@ -51,8 +54,11 @@ def _expiry(caller: User, expires_in: str | None) -> dt.datetime | None:
     except ValueError as exc:
         raise ApiError(400, str(exc)) from None
     if caller.expires_at is not None and (expires_at is None or expires_at > caller.expires_at):
-        raise ApiError(403, f"this token expires on {caller.expires_at:%Y-%m-%d %H:%M} UTC, so a token it makes "
-                            "must expire by then too: give a shorter expiry")
+        raise ApiError(
+            403,
+            f"this token expires on {caller.expires_at:%Y-%m-%d %H:%M} UTC, so a token it makes "
+            "must expire by then too: give a shorter expiry",
+        )
     return expires_at
 
 
@@ -68,17 +74,28 @@ def issue_token(ctx: Context, caller: User, body: NewToken) -> dict[str, Any]:
         raise ApiError(400, f"a token's role is {' or '.join(ROLES)}, not {body.role!r}")
     if not caller.admin:
         if user != caller.name:
-            raise ApiError(403, f"only an admin token may make tokens for another user ({caller.name!r} asked "
-                                f"for one for {user!r})")
+            raise ApiError(
+                403,
+                f"only an admin token may make tokens for another user ({caller.name!r} asked for one for {user!r})",
+            )
         if body.admin:
             raise ApiError(403, "only an admin token may make admin tokens")
         if owner not in (None, caller.name):
             raise ApiError(403, f"{caller.name!r} may scope a token to their own spaces only, not {owner!r}'s")
     if body.admin and owner is not None:
-        raise ApiError(400, "an admin token acts on every space: make it without an owner scope, or make a "
-                            "scoped token without admin")
-    token_id, token = create_token(ctx.db, user, name, admin=body.admin, role=body.role, owner_scope=owner,
-                                   expires_at=_expiry(caller, body.expires_in))
+        raise ApiError(
+            400,
+            "an admin token acts on every space: make it without an owner scope, or make a scoped token without admin",
+        )
+    token_id, token = create_token(
+        ctx.db,
+        user,
+        name,
+        admin=body.admin,
+        role=body.role,
+        owner_scope=owner,
+        expires_at=_expiry(caller, body.expires_in),
+    )
     with ctx.db.session() as session:
         record = token_record(session.get(Token, token_id))
     return {**record, "token": token}
@@ -87,15 +104,30 @@ def issue_token(ctx: Context, caller: User, body: NewToken) -> dict[str, Any]:
 def token_record(row: Token, at: dt.datetime | None = None) -> dict[str, Any]:
     """What anyone may see of a token: everything but the token (which is not kept anyway)."""
     at = at or now()
-    state = ("revoked" if row.revoked_at is not None
-             else "expired" if row.expires_at is not None and row.expires_at <= at else "active")
+    state = (
+        "revoked"
+        if row.revoked_at is not None
+        else "expired"
+        if row.expires_at is not None and row.expires_at <= at
+        else "active"
+    )
 
     def iso(moment: dt.datetime | None) -> str | None:
         return None if moment is None else moment.replace(tzinfo=dt.UTC).isoformat()
 
-    return {"id": row.id, "name": row.display_name, "user": row.user, "role": row.role, "admin": row.admin,
-            "owner": row.owner_scope, "state": state, "createdAt": iso(row.created_at),
-            "expiresAt": iso(row.expires_at), "lastUsedAt": iso(row.last_used_at), "revokedAt": iso(row.revoked_at)}
+    return {
+        "id": row.id,
+        "name": row.display_name,
+        "user": row.user,
+        "role": row.role,
+        "admin": row.admin,
+        "owner": row.owner_scope,
+        "state": state,
+        "createdAt": iso(row.created_at),
+        "expiresAt": iso(row.expires_at),
+        "lastUsedAt": iso(row.last_used_at),
+        "revokedAt": iso(row.revoked_at),
+    }
 
 
 def list_tokens(ctx: Context, caller: User) -> list[dict[str, Any]]:
@@ -118,15 +150,29 @@ def revoke_token(ctx: Context, caller: User, token_id: int) -> dict[str, Any]:
             raise ApiError(404, f"there is no token {token_id} of yours; `podium token list` shows their ids")
         if row.revoked_at is None:
             if row.admin and not _another_lasting_admin(session, row.id):
-                raise ApiError(409, f"token {token_id} is the last admin token that never expires: without it nobody "
-                                    "could make tokens any more. Make another (`podium token create NAME --admin`), "
-                                    "then revoke this one")
+                raise ApiError(
+                    409,
+                    f"token {token_id} is the last admin token that never expires: without it nobody "
+                    "could make tokens any more. Make another (`podium token create NAME --admin`), "
+                    "then revoke this one",
+                )
             row.revoked_at = now()
         return token_record(row)
 
 
 def _another_lasting_admin(session: Session, token_id: int) -> bool:
     """Whether an admin token other than `token_id` is active, unscoped and never expires."""
-    return session.scalar(select(Token.id).where(
-        Token.admin, Token.id != token_id, Token.revoked_at.is_(None), Token.expires_at.is_(None),
-        Token.owner_scope.is_(None)).limit(1)) is not None
+    return (
+        session.scalar(
+            select(Token.id)
+            .where(
+                Token.admin,
+                Token.id != token_id,
+                Token.revoked_at.is_(None),
+                Token.expires_at.is_(None),
+                Token.owner_scope.is_(None),
+            )
+            .limit(1)
+        )
+        is not None
+    )

@@ -42,8 +42,11 @@ def within(name: str, package: str) -> bool:
 
 
 def offending(importer: str, imported: str) -> dict[str, list[str]]:
-    return {module: sorted(name for name in names if within(name, imported))
-            for module, names in imports_of(importer).items() if any(within(name, imported) for name in names)}
+    return {
+        module: sorted(name for name in names if within(name, imported))
+        for module, names in imports_of(importer).items()
+        if any(within(name, imported) for name in names)
+    }
 
 
 def test_the_pages_do_not_import_the_api():

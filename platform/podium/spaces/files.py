@@ -70,7 +70,5 @@ async def replace_files(ctx: Context, space_id: str, changes: list[Change], summ
     """Commit `changes` as the whole content of the space: files they lack are removed."""
     kept = {change.path for change in changes}
     current = await asyncio.to_thread(ctx.supervisor.repo(space_id).files, "main")
-    removed = [
-        Change(entry.path) for entry in current if entry.path not in kept and entry.path != ".gitattributes"
-    ]
+    removed = [Change(entry.path) for entry in current if entry.path not in kept and entry.path != ".gitattributes"]
     return await apply_commit(ctx, space_id, changes + removed, summary or f"Upload {len(changes)} file(s)")

@@ -54,9 +54,7 @@ class CreateRepo(BaseModel):
 async def create_space(ctx: Context, user: User, body: CreateRepo) -> str:
     """Make the space `body` asks for, as `user`, with its first commit; its id, or an ApiError in words."""
     if body.type != "space":
-        raise ApiError(
-            400, f"Podium hosts spaces only; pass repo_type='space' (got {body.type or 'model'!r})"
-        )
+        raise ApiError(400, f"Podium hosts spaces only; pass repo_type='space' (got {body.type or 'model'!r})")
     owner = check_name(body.organization or user.name, "owner name")
     name = check_name(body.name, "space name")
     if (refusal := user.write_refusal(owner, f"create spaces under {owner!r}")) is not None:
@@ -73,9 +71,12 @@ async def create_space(ctx: Context, user: User, body: CreateRepo) -> str:
             # huggingface_hub's create_repo(exist_ok=True) reads the existing repository's `url`.
             raise ApiError(409, f"You already created this space repo: {space_id}", url=f"/spaces/{space_id}")
         if (twin := ctx.db.address_taken(session, space_id)) is not None:
-            raise ApiError(409, f"{space_id} would share its address {ctx.settings.space_subdomain(space_id)} with "
-                                f"{twin.space_id} (a host name joins owner and name with '-', in lower case "
-                                "with '-' for '_' and '.'); choose another name")
+            raise ApiError(
+                409,
+                f"{space_id} would share its address {ctx.settings.space_subdomain(space_id)} with "
+                f"{twin.space_id} (a host name joins owner and name with '-', in lower case "
+                "with '-' for '_' and '.'); choose another name",
+            )
         space = Space(
             owner=owner,
             name=name,
