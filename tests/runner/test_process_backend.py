@@ -320,7 +320,8 @@ async def test_a_restarted_caller_clears_what_ended_instances_left_and_keeps_wha
 CHATTY_LINES = 5 * MAX_BYTES // 2 // 100  # two and a half times the limit, in lines of 100 bytes
 
 
-def test_a_chatty_apps_log_file_stays_bounded_and_following_it_loses_no_line(
+@pytest.mark.anyio
+async def test_a_chatty_apps_log_file_stays_bounded_and_following_it_loses_no_line(
     folders: ProcessFolders, tmp_path: Path
 ) -> None:
     """Past the limit, what was read moves to app.log.1 and app.log starts anew, while the app writes
@@ -334,30 +335,27 @@ def test_a_chatty_apps_log_file_stays_bounded_and_following_it_loses_no_line(
         print("all written", flush=True)
     """
 
-    async def story() -> None:
-        seen: list[str] = []
-        space = write_space(tmp_path, "sdk: gradio", stdlib_app(chatty))
-        async with running(ProcessBackend(folders), space, space_id="tests/chatty", log=seen.append) as app:
-            for _ in range(600):
-                if "all written" in seen:
-                    break
-                await asyncio.sleep(0.1)
-            numbers = [int(line.split()[1]) for line in seen if line.startswith("line ")]
-            assert numbers == list(range(CHATTY_LINES))
-            log_path = Path(app.instance.state["log_path"])
-            one_read = 1024 * 1024  # the follower reads this much at a time, then rotates if past the limit
-            assert previous(log_path).stat().st_size <= MAX_BYTES + one_read
-            assert log_path.stat().st_size <= MAX_BYTES + one_read
-            assert sorted(p.name for p in log_path.parent.glob("app.log*")) == ["app.log", "app.log.1"]
-            restarted = ProcessBackend(folders)  # the platform restarts and finds the app again
-            adopted = await restarted.adopt(app.instance.state, lambda line: None)
-            await restarted.close()
-            assert adopted is not None
-            for logs in (app.instance.logs, adopted.logs):
-                newest = logs.last(10)  # then "listening on ..." and the health checks
-                assert newest[newest.index("all written") - 1] == f"line {CHATTY_LINES - 1:07d} " + "x" * 86
-
-    asyncio.run(story())
+    seen: list[str] = []
+    space = write_space(tmp_path, "sdk: gradio", stdlib_app(chatty))
+    async with running(ProcessBackend(folders), space, space_id="tests/chatty", log=seen.append) as app:
+        for _ in range(600):
+            if "all written" in seen:
+                break
+            await asyncio.sleep(0.1)
+        numbers = [int(line.split()[1]) for line in seen if line.startswith("line ")]
+        assert numbers == list(range(CHATTY_LINES))
+        log_path = Path(app.instance.state["log_path"])
+        one_read = 1024 * 1024  # the follower reads this much at a time, then rotates if past the limit
+        assert previous(log_path).stat().st_size <= MAX_BYTES + one_read
+        assert log_path.stat().st_size <= MAX_BYTES + one_read
+        assert sorted(p.name for p in log_path.parent.glob("app.log*")) == ["app.log", "app.log.1"]
+        restarted = ProcessBackend(folders)  # the platform restarts and finds the app again
+        adopted = await restarted.adopt(app.instance.state, lambda line: None)
+        await restarted.close()
+        assert adopted is not None
+        for logs in (app.instance.logs, adopted.logs):
+            newest = logs.last(10)  # then "listening on ..." and the health checks
+            assert newest[newest.index("all written") - 1] == f"line {CHATTY_LINES - 1:07d} " + "x" * 86
 
 
 @pytest.mark.anyio
