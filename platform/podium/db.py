@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, create_engine, event, func, select
@@ -44,6 +45,9 @@ class Space(Base):
     # What the backend needs to re-adopt the serving instance after `podium serve` restarts.
     instance_state: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     card_data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # While the space sleeps behind its latest revision's failure: that failure, shown again once it wakes.
+    asleep_behind_stage: Mapped[str | None] = mapped_column(String(32), default=None)
+    asleep_behind_message: Mapped[str | None] = mapped_column(default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=now)
     updated_at: Mapped[dt.datetime] = mapped_column(default=now, onupdate=now)
 
@@ -124,13 +128,13 @@ class Token(Base):
 
 
 class Database:
-    def __init__(self, url: str):
+    def __init__(self, url: str, logs_dir: Path | None = None):
         connect_args = {"check_same_thread": False} if url.startswith("sqlite") else {}
         self.engine = create_engine(url, connect_args=connect_args)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         # The schema changes only through migrations, never `create_all` (podium.migrations).
-        migrations.upgrade(self.engine)
+        migrations.upgrade(self.engine, logs_dir)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager

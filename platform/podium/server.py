@@ -37,7 +37,7 @@ class _Server(uvicorn.Server):
 
 def open_context(settings: Settings) -> Context:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.db_url)
+    db = Database(settings.db_url, settings.logs_dir)
     return Context(settings=settings, db=db, supervisor=Supervisor(settings, db, make_backend(settings)),
                    signer=signer_for(settings.data_dir))
 

@@ -69,11 +69,11 @@ class Supervisor:
         return SpaceStatus(self.state(space_id))
 
     def _logs_of(self, space_id: str) -> Path:
-        """The space's folder of what outlives a restart of `podium serve`: its logs, its asleep-behind record."""
+        """The space's folder of its logs, which outlive a restart of `podium serve`."""
         return self.settings.logs_dir / space_id
 
     def asleep_behind(self, space_id: str) -> AsleepBehind:
-        return AsleepBehind(self._logs_of(space_id))
+        return AsleepBehind(self.db, space_id)
 
     def repo(self, space_id: str) -> SpaceRepo:
         return SpaceRepo(self.settings.repos_dir / f"{space_id}.git")
@@ -137,7 +137,7 @@ class Supervisor:
         state = self.state(space_id)
         if state.busy:
             state.task.cancel()
-        self.asleep_behind(space_id).forget()  # the database holds the stage from now on
+        self.asleep_behind(space_id).forget()  # the space's stage says what it is from now on
         # The stage changes now, not when the task first runs, so a client polling right after its
         # commit never reads the stage of the revision before.
         if intent is Intent.WAKE:
@@ -171,7 +171,7 @@ class Supervisor:
         if not sha:
             return
         state.last_activity = time.monotonic()
-        failure = self.asleep_behind(space_id).recall(space_id)
+        failure = self.asleep_behind(space_id).recall()
         if failure is None:
             self.deploy(space_id, sha, intent=Intent.WAKE)
         else:

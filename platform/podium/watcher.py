@@ -1,21 +1,20 @@
 """The supervisor's watcher: every `watch_interval_s` it notices instances that exited (RUNTIME_ERROR
 with their last log lines) and spaces idle past their sleep time (STOPPED; the next request wakes them).
 
-A space that falls asleep while it serves behind its latest revision's failure leaves that failure in
-its asleep-behind record, so that waking it shows the failure again (`Supervisor.wake`)."""
+A space that falls asleep while it serves behind its latest revision's failure keeps that failure in
+its asleep-behind record (`AsleepBehind`), so that waking it shows the failure again (`Supervisor.wake`)."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from podium_runner.backend import BackendUnavailable
 from podium_runner.stages import Stage
 
+from podium.db import Database
 from podium.deploys import ERROR_TAIL_LINES
 from podium.space_state import SpaceState
 
@@ -24,33 +23,31 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("podium.supervisor")
 
-# In `logs_dir/{owner}/{name}/` while the space sleeps behind its latest revision's failure: that stage
-# and message, which the database holds again once the older revision wakes.
-ASLEEP_BEHIND = "asleep-behind.json"
-
 
 class AsleepBehind:
-    """The record of the failure a sleeping space fell asleep behind."""
+    """The failure a sleeping space fell asleep behind (the spaces table's asleep_behind_* columns)."""
 
-    def __init__(self, logs_dir: Path):
-        self.path = logs_dir / ASLEEP_BEHIND
+    def __init__(self, db: Database, space_id: str):
+        self.db, self.space_id = db, space_id
 
     def remember(self, stage: Stage, message: str | None) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(json.dumps({"stage": stage, "errorMessage": message}))
+        self._write(stage, message)
 
-    def recall(self, space_id: str) -> tuple[Stage, str | None] | None:
-        try:
-            failure = json.loads(self.path.read_text())
-            return Stage(failure["stage"]), failure["errorMessage"]
-        except FileNotFoundError:
-            return None
-        except (ValueError, KeyError, TypeError) as exc:  # a record cut short when the machine went down
-            log.warning("%s: forgetting an unreadable %s: %s", space_id, ASLEEP_BEHIND, exc)
-            return None
+    def recall(self) -> tuple[Stage, str | None] | None:
+        with self.db.session() as session:
+            space = self.db.find_space(session, self.space_id)
+            if space is None or space.asleep_behind_stage is None:
+                return None
+            return Stage(space.asleep_behind_stage), space.asleep_behind_message
 
     def forget(self) -> None:
-        self.path.unlink(missing_ok=True)
+        self._write(None, None)
+
+    def _write(self, stage: Stage | None, message: str | None) -> None:
+        with self.db.session() as session:
+            space = self.db.find_space(session, self.space_id)
+            if space is not None:
+                space.asleep_behind_stage, space.asleep_behind_message = stage, message
 
 
 async def watch(sup: Supervisor) -> None:

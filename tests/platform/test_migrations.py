@@ -120,3 +120,31 @@ def test_a_data_folder_of_the_previous_release_keeps_everything(previous_release
     listed = {record["user"]: record for record in new.http().get("/api/tokens").json()}
     assert listed["alice"]["role"] == "write" and listed["alice"]["state"] == "active"
     assert listed["admin"]["admin"] and listed["admin"]["owner"] is None
+
+
+def test_an_upgrade_moves_asleep_behind_records_into_the_database(tmp_path):
+    """A space asleep behind its latest revision's failure when Podium is upgraded wakes showing that
+    failure: 0003 moves its record from the file beside its logs into the spaces table."""
+    from alembic import command
+    from sqlalchemy import text
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'podium.db'}")
+    command.upgrade(migrations._config(engine), "0002_token_scopes")
+    with engine.begin() as connection:
+        for name in ("asleep", "torn", "awake"):
+            connection.execute(text("INSERT INTO spaces (owner, name, sdk, private, hardware, stage, card_data, "
+                                    "created_at, updated_at) VALUES ('alice', :name, 'gradio', 0, 'cpu-basic', "
+                                    "'STOPPED', '{}', '2026-12-01', '2026-12-01')"), {"name": name})
+    logs = tmp_path / "logs"
+    asleep, torn = logs / "alice" / "asleep" / "asleep-behind.json", logs / "alice" / "torn" / "asleep-behind.json"
+    asleep.parent.mkdir(parents=True)
+    asleep.write_text('{"stage": "BUILD_ERROR", "errorMessage": "build of 1234abcd failed"}')
+    torn.parent.mkdir(parents=True)
+    torn.write_text('{"stage": "BUILD_')  # cut short when the machine went down
+
+    assert migrations.upgrade(engine, logs) == ("0002_token_scopes", migrations.head_revision())
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT name, asleep_behind_stage, asleep_behind_message FROM spaces "
+                                       "ORDER BY name")).all()
+    assert rows == [("asleep", "BUILD_ERROR", "build of 1234abcd failed"), ("awake", None, None), ("torn", None, None)]
+    assert not asleep.exists() and not torn.exists()

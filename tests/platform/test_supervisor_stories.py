@@ -156,12 +156,14 @@ async def test_a_space_asleep_behind_a_failure_wakes_behind_it(story):
     supervisor.state(SPACE).last_activity -= 2
     supervisor.start_watching()
     await until(lambda: podium.space().stage == Stage.STOPPED)
+    assert (podium.space().asleep_behind_stage, podium.space().asleep_behind_message) == (Stage.BUILD_ERROR, failure)
     podium.backend.build_fails = False  # the older revision's environment is reused as it is
     await supervisor.wake(SPACE)
     await until(lambda: supervisor.state(SPACE).serving)
     assert await settle(supervisor) == Stage.BUILD_ERROR
     space = podium.space()
     assert (space.stage, space.error_message, space.serving_sha) == (Stage.BUILD_ERROR, failure, first)
+    assert space.asleep_behind_stage is None
 
 
 async def test_a_restart_re_adopts_running_instances_and_stops_orphans(story):

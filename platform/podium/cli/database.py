@@ -19,7 +19,7 @@ def upgrade(data_dir: str = typer.Option(None, help="Data folder (PODIUM_DATA_DI
     settings = Settings(**({"data_dir": data_dir} if data_dir else {}))
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_engine(settings.db_url)
-    before, after = migrations.upgrade(engine)
+    before, after = migrations.upgrade(engine, settings.logs_dir)
     if before == after:
         typer.echo(f"{settings.db_url}: already at {after}, nothing to do")
     else:

@@ -27,10 +27,12 @@ BASELINE = "0001_baseline"
 _BASELINE_TABLES = {"spaces", "tokens", "variables", "secrets", "builds", "runs"}
 
 
-def _config(engine: Engine) -> Config:
+def _config(engine: Engine, logs_dir: Path | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).parent))
     config.attributes["engine"] = engine
+    # Where spaces' side files are, for revisions that move them into the database (0003).
+    config.attributes["logs_dir"] = logs_dir
     return config
 
 
@@ -55,12 +57,13 @@ def head_revision() -> str:
     return ScriptDirectory(str(Path(__file__).parent)).get_current_head()
 
 
-def upgrade(engine: Engine) -> tuple[str | None, str]:
-    """Bring the database to the newest schema; (revision before, revision after)."""
+def upgrade(engine: Engine, logs_dir: Path | None = None) -> tuple[str | None, str]:
+    """Bring the database to the newest schema; (revision before, revision after). `logs_dir` is the
+    spaces' logs folder (`Settings.logs_dir`), whose side files a revision may move into the database."""
     before, head = current_revision(engine), head_revision()
     if before == head:
         return before, head
-    config = _config(engine)
+    config = _config(engine, logs_dir)
     with _quiet_alembic():
         if before is None and _BASELINE_TABLES <= set(inspect(engine).get_table_names()):
             # Made by `create_all` before migrations existed: it is the baseline, as it stands.
