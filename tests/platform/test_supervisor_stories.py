@@ -87,7 +87,7 @@ async def story(tmp_path) -> AsyncIterator[Callable[[FakeBackend], Story]]:
 async def settle(supervisor: Supervisor) -> Stage:
     """The stage once the deploy in flight has ended (`wait_until_settled` returns as soon as a space
     serves, which an old revision does while the new one builds)."""
-    await until(lambda: (task := supervisor.state(SPACE).task) is None or task.done())
+    await until(lambda: not supervisor.state(SPACE).busy)
     return supervisor.stage_of(SPACE)[0]
 
 
