@@ -172,9 +172,7 @@ async def _steps(sup: Supervisor, state: SpaceState, sha: str, intent: Intent, *
     _switch(sup, state, instance, plan, sha, intent)
 
 
-def _switch(
-    sup: Supervisor, state: SpaceState, instance: Instance, plan: BuildPlan, sha: str, intent: Intent
-) -> None:
+def _switch(sup: Supervisor, state: SpaceState, instance: Instance, plan: BuildPlan, sha: str, intent: Intent) -> None:
     """Send new traffic to `instance`; requests already inside the old one (a queued prediction, a
     stream) finish there while it drains."""
     old = state.instance
@@ -182,7 +180,9 @@ def _switch(
     state.last_activity = time.monotonic()
     sup.history.run_started(state.space_id, sha)
     sup.set_stage(
-        state.space_id, *_stage_when_serving(sup, state.space_id, intent), serving_sha=sha,
+        state.space_id,
+        *_stage_when_serving(sup, state.space_id, intent),
+        serving_sha=sha,
         instance_state=instance.state,
     )
     if old is not None:

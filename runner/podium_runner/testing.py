@@ -83,8 +83,10 @@ class FakeBackend(Backend):
             try:
                 await reader.readuntil(b"\r\n\r\n")
                 body = f"{instance_id}\n".encode()
-                writer.write(f"HTTP/1.1 {status} Fake\r\nContent-Length: {len(body)}\r\n"
-                             "Connection: close\r\n\r\n".encode() + body)
+                writer.write(
+                    f"HTTP/1.1 {status} Fake\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+                    + body
+                )
                 await writer.drain()
             except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
                 pass
@@ -112,8 +114,9 @@ class FakeBackend(Backend):
         app = self.apps.get(state["instance_id"])
         if app is None or app.exit is not None:
             return None
-        return Instance(self.name, app.instance_id, app.space_id, app.url, tuple(state.get("gpu_ids", ())),
-                        logs=LogTail(log))
+        return Instance(
+            self.name, app.instance_id, app.space_id, app.url, tuple(state.get("gpu_ids", ())), logs=LogTail(log)
+        )
 
     async def list_orphans(self, known: set[str]) -> list[dict[str, Any]]:
         return [

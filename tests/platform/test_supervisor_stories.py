@@ -249,4 +249,3 @@ async def test_a_revision_that_never_gets_ready_is_stopped_after_its_startup_tim
     space = podium.space()
     assert "did not answer" in space.error_message and space.serving_sha is None
     assert podium.backend.running(SPACE) == []
-
