@@ -28,12 +28,9 @@ from podium.proxy.headers import header, host_name
 from podium.proxy.pages import send_error
 from podium.settings import PATH_PREFIX, address_of
 from podium.space_access import SpaceAccess
-from podium.space_state import affinity_key
+from podium.supervisor import affinity_key
 
 _REFRESH_S = 2
-# Per sdk, the app's cookies its page needs in an embed on another site: Streamlit's XSRF cookie, which
-# its uploads echo in a header (podium.proxy.cookies).
-_CROSS_SITE_COOKIES = {"streamlit": frozenset({"_streamlit_xsrf"})}
 
 
 def _cookie(scope: Scope, name: str) -> str | None:
@@ -88,17 +85,18 @@ class SpaceResolver:
             card = dict(space.card_data or {})
             private = space.private
             stage = Stage(space.stage)
-        status = supervisor.status(space_id)
-        if not status.serving:
+        state = supervisor.state(space_id)
+        if not state.serving:
             if stage == Stage.STOPPED:
                 await supervisor.wake(space_id)
-            if status.busy:
+            busy = state.task is not None and not state.task.done()
+            if busy:
                 if _wants_html(scope):
                     return _starting_page(space_id, supervisor.stage_of(space_id)[0])
                 timeout = float(card.get("startup_duration_timeout") or DEFAULT_STARTUP_TIMEOUT_S)
                 await supervisor.wait_until_settled(space_id, timeout)
-        if status.static_root is not None:
-            return _StaticSpace(status.static_root, self._frame_ancestors(card, private))
+        if state.static_root is not None:
+            return _StaticSpace(state.static_root, self._frame_ancestors(card, private))
         affinity = _cookie(scope, AFFINITY_COOKIE)
         instance = supervisor.instance_for(space_id, affinity)
         if instance is None:
@@ -112,14 +110,15 @@ class SpaceResolver:
         return Upstream(
             base_url=instance.url.rstrip("/"),
             prefix=prefix,
-            strip_prefix=not (status.plan is None or status.plan.accepts_root_path),
+            strip_prefix=not (state.plan is None or state.plan.accepts_root_path),
             frame_ancestors=self._frame_ancestors(card, private),
             extra_headers=card.get("custom_headers") or {},
             on_activity=lambda: supervisor.touch(space_id),
             podium_cookies=PODIUM_COOKIES,
             set_cookie=None if affinity == key else f"{AFFINITY_COOKIE}={key}; Path={path}; HttpOnly; SameSite=Lax",
             visitor=visitor,
-            cross_site_cookies=_CROSS_SITE_COOKIES.get(status.plan.sdk if status.plan else "", frozenset()),
+            # The app's cookies its page needs in an embed on another site (podium.proxy.cookies).
+            cross_site_cookies=state.plan.recipe.cross_site_cookies if state.plan else frozenset(),
         )
 
     def _frame_ancestors(self, card: dict, private: bool) -> str:

@@ -12,10 +12,11 @@ import abc
 import collections
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from podium_runner.loglines import cap
 from podium_runner.plan import BuildPlan, RunContext
+from podium_runner.stages import SpaceFailure, Stage
 
 LogSink = Callable[[str], None]
 """Receives log lines (without trailing newline) as they happen. Must not block."""
@@ -31,12 +32,16 @@ class RunnerError(Exception):
         self.tail = tail or []
 
 
-class BuildError(RunnerError):
-    """The environment could not be made (maps to BUILD_ERROR)."""
+class BuildError(RunnerError, SpaceFailure):
+    """The environment could not be made."""
+
+    stage = Stage.BUILD_ERROR
 
 
-class StartError(RunnerError):
-    """The app did not come up: it exited, crashed or never answered (maps to RUNTIME_ERROR)."""
+class StartError(RunnerError, SpaceFailure):
+    """The app did not come up: it exited, crashed or never answered."""
+
+    stage = Stage.RUNTIME_ERROR
 
 
 class BackendUnavailable(RunnerError):
@@ -71,15 +76,41 @@ class Environment:
     reused: bool = False
 
 
+class InstanceDetails(Protocol):
+    """What one backend alone keeps about an instance (a pid, a container name): a frozen dataclass
+    whose `to_dict` gives JSON-ready data and whose `from_dict` reads it back, also as older Podiums
+    saved it."""
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class NoDetails:
+    """For a backend that needs nothing beyond what every instance has."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {}
+
+
 @dataclass
 class Instance:
-    """One running (or exited) app. `state` is what `load_state` needs to re-adopt it."""
+    """One running (or exited) app: what every backend has, and `details` for the rest."""
 
     backend: str
+    instance_id: str  # the id `Backend.list_orphans` compares its `known` against
     space_id: str
     url: str
-    state: dict[str, Any]
+    gpu_ids: tuple[str, ...] = ()
+    details: InstanceDetails = field(default_factory=NoDetails)
     logs: LogTail = field(default_factory=LogTail, repr=False)
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """The instance as JSON-ready data, which the caller saves and hands `Backend.adopt` after its
+        restart. The keys are those Podium has always saved, so either version reads the other's."""
+        common = {"instance_id": self.instance_id, "space_id": self.space_id, "url": self.url,
+                  "gpu_ids": list(self.gpu_ids)}
+        return common | self.details.to_dict()
 
 
 @dataclass(frozen=True)
@@ -125,10 +156,6 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     async def adopt(self, state: dict[str, Any], log: LogSink) -> Instance | None:
         """Re-attach to an instance from its `state` after the caller restarted; None if it is gone."""
-
-    def instance_id(self, state: dict[str, Any]) -> str:
-        """The id `list_orphans` compares `known` against, read from an instance's `state`."""
-        return str(state["instance_id"])
 
     async def delete_data(self, space_id: str) -> None:
         """Remove the space's persistent /data for good: the space is deleted and none of its instances runs."""

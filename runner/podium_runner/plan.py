@@ -15,8 +15,8 @@ import sys
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal
 
+from podium_runner.recipes import Kind, Recipe, recipe_for
 from podium_runner.requirement_lines import local_path
 from podium_runner.spec import PACKAGES, REQUIREMENTS, SpaceConfigError, SpaceSpec
 
@@ -28,7 +28,8 @@ PLAN_FORMAT = 1  # bump when the meaning of a plan changes, so old environments 
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
 
-Kind = Literal["python", "static", "docker"]
+# Variables a space's own cannot override: they say where the app listens.
+_WHERE_IT_LISTENS = frozenset({"PORT", "GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT", "GRADIO_ROOT_PATH"})
 
 
 def requirement_name(line: str) -> str | None:
@@ -98,8 +99,7 @@ class BuildPlan:
     app_port: int
     deps: DependencySet | None
     system_packages: tuple[str, ...] = ()
-    # The app reads its URL prefix itself (Gradio's GRADIO_ROOT_PATH, Streamlit's baseUrlPath). When
-    # False (docker spaces) the proxy strips the prefix before forwarding.
+    # Its recipe's: the app reads its URL prefix itself; when False the proxy strips it before forwarding.
     accepts_root_path: bool = True
     startup_timeout_s: float = 30 * 60
     code_hash: str = ""
@@ -118,10 +118,12 @@ class BuildPlan:
         data["build_key"] = self.build_key
         return data
 
+    @property
+    def recipe(self) -> Recipe:
+        return recipe_for(self.sdk)
+
     def launch(self, ctx: RunContext) -> Launch:
-        """The command and environment for one instance, per sdk."""
-        if self.kind == "static":
-            raise ValueError("static spaces are served as files; they have no process to launch")
+        """The command and environment for one instance: Hugging Face's variables, then its recipe's."""
         owner, _, name = ctx.space_id.partition("/")
         env = {
             # Hugging Face's marker of a Space, which apps check and Gradio acts on (its REST API stays
@@ -146,33 +148,11 @@ class BuildPlan:
             env["HF_HOME"] = ctx.model_cache
         if ctx.gpu_ids:
             env["CUDA_VISIBLE_DEVICES"] = ",".join(ctx.gpu_ids)
-        root = ctx.root_path.rstrip("/")
-        if self.sdk == "gradio":
-            env |= {"GRADIO_SERVER_NAME": ctx.host, "GRADIO_SERVER_PORT": str(ctx.port)}
-            if root:
-                env["GRADIO_ROOT_PATH"] = root
-            argv: tuple[str, ...] = ("python", self.app_file)
-            health = f"{root}/"
-        elif self.sdk == "streamlit":
-            argv = (
-                "python", "-m", "streamlit", "run", self.app_file,
-                "--server.port", str(ctx.port), "--server.address", ctx.host,
-                "--server.headless", "true",
-                # Streamlit's XSRF protection and CORS check stay on (its defaults): its upload endpoint
-                # wants the `_streamlit_xsrf` cookie echoed in a header, which another site's page
-                # cannot read. The proxy presents the app's own Origin on WebSockets, after its own check.
-                "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
-            )
-            if root:
-                argv += ("--server.baseUrlPath", root.strip("/"))
-            health = f"{root}/_stcore/health"
-        else:  # docker: the image's own CMD listens on app_port; the prefix is stripped by the proxy
-            argv = ()
-            health = "/"
+        command = self.recipe.command(self.app_file, ctx.host, ctx.port, ctx.root_path.rstrip("/"))
+        env |= command.env
         # The caller's variables and secrets come last but may not change where the app listens.
-        fixed = {"PORT", "GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT", "GRADIO_ROOT_PATH"}
-        env |= {key: value for key, value in ctx.env.items() if key not in fixed}
-        return Launch(argv=argv, env=env, health_path=health)
+        env |= {key: value for key, value in ctx.env.items() if key not in _WHERE_IT_LISTENS}
+        return Launch(argv=command.argv, env=env, health_path=command.health_path)
 
 
 def _hash_tree(root: Path, skip: frozenset[str] = frozenset({".git"})) -> str:
@@ -234,7 +214,8 @@ def dependency_set(spec: SpaceSpec, *, host_python: str = HOST_PYTHON) -> Depend
 
 def make_plan(spec: SpaceSpec) -> BuildPlan:
     """The build plan for a validated spec. Raises `SpaceConfigError` for what no backend can build."""
-    kind: Kind = "python" if spec.sdk in ("gradio", "streamlit") else spec.sdk  # type: ignore[assignment]
+    recipe = recipe_for(spec.sdk)
+    kind = recipe.kind
     if kind == "docker" and spec.packages:
         raise SpaceConfigError(
             "docker spaces install system packages in their own Dockerfile, not from packages.txt",
@@ -248,7 +229,7 @@ def make_plan(spec: SpaceSpec) -> BuildPlan:
         app_port=spec.app_port,
         deps=dependency_set(spec) if kind == "python" else None,
         system_packages=spec.packages,
-        accepts_root_path=kind == "python",
+        accepts_root_path=recipe.accepts_root_path,
         startup_timeout_s=spec.card.startup_duration_timeout,
         code_hash=_hash_tree(spec.root),
     )

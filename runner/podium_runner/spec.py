@@ -24,14 +24,15 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from podium_runner import requirement_lines
-from podium_runner.stages import Stage
+from podium_runner.recipes import RECIPES, recipe_for
+from podium_runner.stages import SpaceFailure, Stage
 
 README = "README.md"
 REQUIREMENTS = "requirements.txt"
 PRE_REQUIREMENTS = "pre-requirements.txt"
 PACKAGES = "packages.txt"
 
-SDKS = ("gradio", "streamlit", "static", "docker")
+SDKS = tuple(RECIPES)
 COLORS = ("red", "yellow", "green", "blue", "indigo", "purple", "pink", "gray")
 HARDWARE_FLAVORS = (
     "cpu-basic", "cpu-upgrade", "t4-small", "t4-medium", "l4x1", "l4x4", "l40sx1", "l40sx4", "l40sx8",
@@ -40,7 +41,6 @@ HARDWARE_FLAVORS = (
 # Hugging Face's default: a space that does not answer within 30 minutes is flagged unhealthy.
 DEFAULT_STARTUP_TIMEOUT_S = 30 * 60
 MAX_STARTUP_TIMEOUT_S = 24 * 3600
-DEFAULT_PORTS = {"gradio": 7860, "streamlit": 8501, "docker": 7860, "static": 0}
 # Hugging Face allows these three headers only, so a space cannot loosen framing or CSP; each value
 # is one of the header's own tokens, so none can carry another header or a new line.
 CUSTOM_HEADERS = {
@@ -58,7 +58,7 @@ _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, None: 1}
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*\r?$", re.S | re.M)
 
 
-class SpaceConfigError(Exception):
+class SpaceConfigError(SpaceFailure):
     """A space that cannot be built as given. `stage` is CONFIG_ERROR or NO_APP_FILE."""
 
     def __init__(self, message: str, *, stage: Stage = Stage.CONFIG_ERROR, file: str = README,
@@ -286,7 +286,7 @@ class SpaceSpec:
 
     @property
     def app_port(self) -> int:
-        return self.card.app_port or DEFAULT_PORTS[self.sdk]
+        return self.card.app_port or recipe_for(self.sdk).port
 
     def card_data(self) -> dict[str, Any]:
         """The front matter as Hugging Face spells it (what the API returns as `cardData`)."""
@@ -419,8 +419,7 @@ def load_spec(folder: str | Path) -> SpaceSpec:
     except ValidationError as exc:
         raise _card_error(exc) from None
 
-    default_app = "index.html" if card.sdk == "static" else ("Dockerfile" if card.sdk == "docker" else "app.py")
-    app_file = card.app_file or default_app
+    app_file = card.app_file or recipe_for(card.sdk).app_file
     app_path = root / app_file
     if not app_path.resolve().is_relative_to(root):
         raise SpaceConfigError(f"{app_file!r} points outside the space", key="app_file")

@@ -30,3 +30,10 @@ class Stage(StrEnum):
 TRANSITIONAL = frozenset(
     {Stage.BUILDING, Stage.APP_STARTING, Stage.RUNNING_BUILDING, Stage.RUNNING_APP_STARTING, Stage.DELETING}
 )
+
+
+class SpaceFailure(Exception):
+    """An error that leaves a space in a failed stage. Each kind declares its `stage` once (a bad README,
+    a failed build, an app that did not start); the supervisor and `podium run` both read it from there."""
+
+    stage: Stage

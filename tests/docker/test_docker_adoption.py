@@ -48,3 +48,35 @@ def test_a_restarted_podium_adopts_the_running_container_without_restarting_it(b
     assert started_then == started_at  # the same run of the container, never restarted
     assert state["id"] not in [orphan["id"] for orphan in known_now]
     assert gone is None  # once stopped, there is nothing to adopt
+
+
+def test_a_container_the_previous_release_saved_is_adopted(backend, base_image, tmp_path, cleanup):
+    """The previous release saved a container's state without "instance_id"; the upgraded Podium
+    adopts it from that record, and finds it by its labels (unchanged) as well."""
+    plan = stdlib_space(tmp_path / "kept", """
+        print("ready", flush=True)
+    """)
+    ctx = RunContext(space_id="alice/kept", port=free_port())
+
+    async def before_upgrade():
+        instance = await start_container(backend, plan, ctx, cleanup)
+        await wait_until_ready(backend, instance, "/", 60)
+        return {key: instance.state[key] for key in ("id", "name", "space_id", "image", "url", "gpu_ids")}
+
+    previous = run(before_upgrade())
+    upgraded = DockerBackend(base_image=base_image, flavors=TEST_FLAVORS)
+
+    async def after_upgrade():
+        instance = await upgraded.adopt(previous, lambda _line: None)
+        running = await upgraded.poll(instance)
+        found = [orphan for orphan in await upgraded.list_orphans(known=set()) if orphan["id"] == previous["id"]]
+        unknown = [orphan for orphan in await upgraded.list_orphans(known={instance.instance_id})
+                   if orphan["id"] == previous["id"]]
+        await upgraded.stop(instance)
+        return instance, running, found, unknown
+
+    instance, running, found, unknown = run(after_upgrade())
+    assert running is None and instance.instance_id == previous["id"]
+    assert (instance.space_id, instance.url) == ("alice/kept", f"http://127.0.0.1:{ctx.port}")
+    assert [{key: orphan[key] for key in previous} for orphan in found] == [previous]
+    assert unknown == []

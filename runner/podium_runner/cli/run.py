@@ -21,12 +21,12 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from podium_runner.backend import BuildError, StartError
+from podium_runner.backend import StartError
 from podium_runner.health import wait_until_ready
 from podium_runner.plan import BuildPlan, RunContext, make_plan
 from podium_runner.process import ProcessBackend, ProcessFolders
 from podium_runner.spec import SpaceConfigError, load_spec
-from podium_runner.stages import Stage
+from podium_runner.stages import SpaceFailure, Stage
 
 DEFAULT_HOME = Path.home() / ".cache" / "podium"
 EXIT_CODES = {Stage.CONFIG_ERROR: 2, Stage.NO_APP_FILE: 3, Stage.BUILD_ERROR: 4, Stage.RUNTIME_ERROR: 5}
@@ -121,12 +121,8 @@ def run(
         else:
             backend = ProcessBackend(ProcessFolders.under(home), sandbox=sandbox)  # type: ignore[arg-type]
             _run_until_signal(_serve(backend, space_plan, space_id, host, port))
-    except SpaceConfigError as exc:
+    except SpaceFailure as exc:  # a bad README, a failed build, an app that did not start
         raise _fail(exc.stage, folder, str(exc)) from None
-    except BuildError as exc:
-        raise _fail(Stage.BUILD_ERROR, folder, str(exc)) from None
-    except StartError as exc:
-        raise _fail(Stage.RUNTIME_ERROR, folder, str(exc)) from None
     except ValueError as exc:  # a sandbox that cannot be had
         raise _fail(Stage.CONFIG_ERROR, folder, str(exc)) from None
     typer.echo(f"==> Stopped {space_id}", err=True)

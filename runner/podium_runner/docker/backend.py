@@ -18,6 +18,7 @@ from podium_runner.backend import Backend, Environment, Exit, Instance, LogSink,
 from podium_runner.docker import containers, network
 from podium_runner.docker.bases import DEFAULT_BASE
 from podium_runner.docker.build_cache import CacheIds
+from podium_runner.docker.containers import ContainerDetails
 from podium_runner.docker.engine import Engine
 from podium_runner.docker.host import HostPackageSettings
 from podium_runner.docker.images import ImageBuilder
@@ -162,9 +163,7 @@ class DockerBackend(Backend):
 
     async def _instance(self, container_id: str, logs: LogTail, tail: int | None) -> Instance:
         attrs = await self.engine.run(lambda: self.engine.client.api.inspect_container(container_id))
-        state = containers.state_of(attrs, self._reach_on)
-        instance = Instance(backend=self.name, space_id=state["space_id"], url=state["url"], state=state,
-                            logs=logs)
+        instance = containers.instance_of(attrs, self._reach_on, logs)
         self._follow_logs(container_id, logs, asyncio.get_running_loop(), tail)
         return instance
 
@@ -190,7 +189,7 @@ class DockerBackend(Backend):
         return self.network.name if self.reach_by_ip else None
 
     async def stop(self, instance: Instance, timeout: float = 10.0) -> None:
-        await self._remove(instance.state["id"], timeout)
+        await self._remove(instance.instance_id, timeout)
 
     async def _remove(self, container_id: str, timeout: float = 10.0) -> None:
         def stop_and_remove() -> None:
@@ -213,7 +212,7 @@ class DockerBackend(Backend):
     async def poll(self, instance: Instance) -> Exit | None:
         def inspect() -> dict[str, Any] | None:
             try:
-                return self.engine.client.api.inspect_container(instance.state["id"])["State"]
+                return self.engine.client.api.inspect_container(instance.instance_id)["State"]
             except docker.errors.NotFound:
                 return None
         state = await self.engine.run(inspect)
@@ -226,32 +225,33 @@ class DockerBackend(Backend):
     async def adopt(self, state: dict[str, Any], log: LogSink) -> Instance | None:
         """A running container on Podium's spaces network is adopted as it runs. One on another network
         (started before spaces had their own) is removed: the caller starts the space again there."""
+        if not state.get("id"):
+            return None
+        saved = ContainerDetails.from_dict(state)
+
         def inspect() -> dict[str, Any] | None:
             try:
-                return self.engine.client.api.inspect_container(state["id"])
+                return self.engine.client.api.inspect_container(saved.id)
             except docker.errors.NotFound:
                 return None
-        attrs = await self.engine.run(inspect) if state.get("id") else None
+        attrs = await self.engine.run(inspect)
         if attrs is None or not attrs["State"].get("Running"):
             return None
         on = containers.networks_of(attrs)
         if self.network.name not in on:
-            log(f"{state.get('space_id', '?')}: its container {state.get('name', state['id'][:12])} runs on the "
+            log(f"{state.get('space_id', '?')}: its container {saved.name or saved.id[:12]} runs on the "
                 f"Docker network {', '.join(on) or '(none)'}, not on {self.network.name}; removed it, "
                 f"to start it again there")
-            await self._remove(state["id"])
+            await self._remove(saved.id)
             return None
         # Only new lines: what the container printed before is already in the caller's log.
-        return await self._instance(state["id"], LogTail(log), tail=0)
-
-    def instance_id(self, state: dict[str, Any]) -> str:
-        return str(state["id"])  # the container's id
+        return await self._instance(saved.id, LogTail(log), tail=0)
 
     async def list_orphans(self, known: set[str]) -> list[dict[str, Any]]:
         def managed() -> list[dict[str, Any]]:
             api = self.engine.client.api
             found = api.containers(all=True, filters={"label": f"{containers.LABEL_MANAGED}=1"})
-            return [containers.state_of(api.inspect_container(item["Id"]), self._reach_on)
+            return [containers.instance_of(api.inspect_container(item["Id"]), self._reach_on, LogTail()).state
                     for item in found if item["Id"] not in known]
         return await self.engine.run(managed)
 

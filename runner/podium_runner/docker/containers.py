@@ -10,10 +10,12 @@ its containers again.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from docker.types import DeviceRequest
 
+from podium_runner.backend import Instance, LogTail
 from podium_runner.docker.dockerfile import DATA_DIR
 from podium_runner.hardware import Flavor
 
@@ -76,8 +78,26 @@ def networks_of(attrs: dict[str, Any]) -> list[str]:
     return list(attrs["NetworkSettings"].get("Networks") or {})
 
 
-def state_of(attrs: dict[str, Any], reach_on: str | None) -> dict[str, Any]:
-    """The `Instance.state` of a container, from what the engine says about it (inspect data).
+@dataclass(frozen=True)
+class ContainerDetails:
+    """What the docker backend keeps about an instance beyond what every `Instance` has. `id` is the
+    container's id (also the instance's), under the key every Podium release has saved it."""
+
+    id: str
+    name: str = ""
+    image: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "image": self.image}
+
+    @classmethod
+    def from_dict(cls, state: dict[str, Any]) -> ContainerDetails:
+        return cls(id=state["id"], name=state.get("name", ""), image=state.get("image", ""))
+
+
+def instance_of(attrs: dict[str, Any], reach_on: str | None, logs: LogTail) -> Instance:
+    """The `Instance` a container is, from what the engine says about it (inspect data): its labels
+    alone rebuild what Podium saved, so a restarted Podium finds it again.
 
     `reach_on`: the network whose IP Podium reaches it at; None, its port published on the host."""
     labels = attrs["Config"].get("Labels") or {}
@@ -88,14 +108,15 @@ def state_of(attrs: dict[str, Any], reach_on: str | None) -> dict[str, Any]:
     else:
         bindings = (attrs["NetworkSettings"].get("Ports") or {}).get(f"{app_port}/tcp") or []
         url = f"http://{bindings[0]['HostIp']}:{bindings[0]['HostPort']}" if bindings else ""
-    return {
-        "id": attrs["Id"],
-        "name": attrs["Name"].lstrip("/"),
-        "space_id": labels.get(LABEL_SPACE, ""),
-        "image": attrs["Config"].get("Image", ""),
-        "url": url,
-        "gpu_ids": [gpu for gpu in labels.get(LABEL_GPUS, "").split(",") if gpu],
-    }
+    return Instance(
+        backend="docker",
+        instance_id=attrs["Id"],
+        space_id=labels.get(LABEL_SPACE, ""),
+        url=url,
+        gpu_ids=tuple(gpu for gpu in labels.get(LABEL_GPUS, "").split(",") if gpu),
+        details=ContainerDetails(attrs["Id"], attrs["Name"].lstrip("/"), attrs["Config"].get("Image", "")),
+        logs=logs,
+    )
 
 
 def exit_reason(state: dict[str, Any]) -> str:

@@ -23,6 +23,7 @@ from podium_runner.process.app_environment import Handover
 from podium_runner.process.cgroups import DEFAULT_LIMITS, CgroupSet, Limits, cgroups_available
 from podium_runner.process.data_volume import DataVolumes, loop_unavailable_reason
 from podium_runner.process.environments import OwnerStores
+from podium_runner.process.instance_state import ProcessDetails, details_of, instance_from
 from podium_runner.process.logfile import follow, last_lines
 from podium_runner.process.network import INSIDE_HOST, AppNetwork, network_unavailable_reason, stop_saved
 from podium_runner.process.sandbox import (
@@ -89,27 +90,25 @@ def _link_copy(source: Path, target: Path) -> Path:
     return target
 
 
-def _cgroups_of(state: dict[str, Any]) -> CgroupSet | None:
-    saved = state["cgroups"]
-    return CgroupSet(saved["version"], tuple(saved["paths"])) if saved else None
-
-
-def _release(state: dict[str, Any]) -> None:
+def _release(details: ProcessDetails) -> None:
     """Free what an ended instance held: its cgroups, its sandbox folder, its saved state (not its log,
     which its follower may still be reading)."""
-    cgroups = _cgroups_of(state)
-    if cgroups is not None:
-        cgroups.kill_all()
-        cgroups.remove()
-    stop_saved(state.get("network"))
-    run_dir = Path(state["log_path"]).parent
-    shutil.rmtree(run_dir / SANDBOX_FOLDER, ignore_errors=True)
-    (run_dir / STATE_FILE).unlink(missing_ok=True)
+    if details.cgroups is not None:
+        details.cgroups.kill_all()
+        details.cgroups.remove()
+    stop_saved(details.network)
+    shutil.rmtree(details.run_dir / SANDBOX_FOLDER, ignore_errors=True)
+    (details.run_dir / STATE_FILE).unlink(missing_ok=True)
 
 
-def _remove_run(state: dict[str, Any]) -> None:
+def _remove_run(details: ProcessDetails) -> None:
     """Delete an ended instance's run folder, its log included: the caller has every line it needs."""
-    shutil.rmtree(Path(state["log_path"]).parent, ignore_errors=True)
+    shutil.rmtree(details.run_dir, ignore_errors=True)
+
+
+def _runs(details: ProcessDetails) -> bool:
+    """Whether the instance's process still runs (not another process that got its pid since)."""
+    return details.start_ticks is not None and procs.is_same_process(details.pid, details.start_ticks)
 
 
 def _no_process(plan: BuildPlan) -> ValueError:
@@ -310,36 +309,33 @@ class ProcessBackend(Backend):
                 handover.close()
             if kernel_filter is not None:
                 os.close(kernel_filter)
-        state = {
-            "instance_id": instance_id,
-            "space_id": ctx.space_id,
-            "pid": child.pid,
-            "start_ticks": procs.start_ticks(child.pid),
-            "port": ctx.port,
-            "host": ctx.host,
-            "url": f"http://{ctx.host}:{ctx.port}",
-            "log_path": str(log_path),
-            "env_key": env.key,
-            "gpu_ids": list(ctx.gpu_ids),
-            "sandboxed": self.sandboxed,
-            "cgroups": cgroups and {"version": cgroups.version, "paths": cgroups.paths},
-            "started_at": time.time(),
-        }
+        details = ProcessDetails(
+            pid=child.pid,
+            start_ticks=procs.start_ticks(child.pid),
+            port=ctx.port,
+            host=ctx.host,
+            log_path=log_path,
+            env_key=env.key,
+            sandboxed=self.sandboxed,
+            cgroups=cgroups,
+            started_at=time.time(),
+        )
         if network is not None:
             try:
                 await network.plumb(child.pid)
             except StartError as exc:
                 child.wait()
                 said = "\n".join(last_lines(log_path, 20))  # bwrap's own message, if it stopped first
-                _release(state)
-                _remove_run(state)
+                _release(details)
+                _remove_run(details)
                 raise StartError(f"{ctx.space_id}: {exc}" + (f"\nThe sandbox said:\n{said}" if said else "")) from None
-            state["network"] = network.saved()
-        (run_dir / STATE_FILE).write_text(json.dumps(state))
+            details = replace(details, network=network.saved())
         self._children[instance_id] = child
         instance = Instance(
-            backend=self.name, space_id=ctx.space_id, url=state["url"], state=state, logs=LogTail(log)
+            backend=self.name, instance_id=instance_id, space_id=ctx.space_id, url=f"http://{ctx.host}:{ctx.port}",
+            gpu_ids=ctx.gpu_ids, details=details, logs=LogTail(log),
         )
+        (run_dir / STATE_FILE).write_text(json.dumps(instance.state))
         self._follow(instance, offset=0)
         return instance
 
@@ -361,26 +357,21 @@ class ProcessBackend(Backend):
         await asyncio.to_thread(DataVolumes(self.folders.data).remove, _slug(space_id))
 
     def _follow(self, instance: Instance, offset: int) -> None:
-        instance_id = instance.state["instance_id"]
         task = asyncio.get_running_loop().create_task(self._forward(instance, offset))
-        self._followers[instance_id] = task
+        self._followers[instance.instance_id] = task
 
     async def _forward(self, instance: Instance, offset: int) -> None:
         """Follow the instance's log into `instance.logs` until it ended, then delete its run folder:
         its last lines are in `instance.logs` (which `poll` and `stop` wait for), nothing reads the file
         any more, and restarts and deploys leave no folder behind."""
-        await follow(
-            Path(instance.state["log_path"]),
-            instance.logs,
-            lambda: self._ended(instance) is not None,
-            offset=offset,
-        )
-        await asyncio.to_thread(_remove_run, instance.state)
+        details = details_of(instance)
+        await follow(details.log_path, instance.logs, lambda: self._ended(instance) is not None, offset=offset)
+        await asyncio.to_thread(_remove_run, details)
 
     def _ended(self, instance: Instance) -> Exit | None:
         """How the instance ended, or None while it runs. Frees what it held once it has ended."""
-        state = instance.state
-        instance_id = state["instance_id"]
+        details = details_of(instance)
+        instance_id = instance.instance_id
         if instance_id in self._exits:
             return self._exits[instance_id]
         child = self._children.get(instance_id)
@@ -388,13 +379,11 @@ class ProcessBackend(Backend):
             code = child.poll()
             if code is None:
                 return None
-        elif procs.is_same_process(state["pid"], state["start_ticks"]):
+        elif _runs(details):
             return None
-        ended = self._describe_exit(
-            child.returncode if child else None, state["sandboxed"], _cgroups_of(state)
-        )
+        ended = self._describe_exit(child.returncode if child else None, details.sandboxed, details.cgroups)
         self._exits[instance_id] = ended
-        _release(state)
+        _release(details)
         return ended
 
     def _describe_exit(self, code: int | None, sandboxed: bool, cgroups: CgroupSet | None) -> Exit:
@@ -415,45 +404,41 @@ class ProcessBackend(Backend):
 
     async def poll(self, instance: Instance) -> Exit | None:
         ended = self._ended(instance)
-        follower = self._followers.get(instance.state["instance_id"])
+        follower = self._followers.get(instance.instance_id)
         if ended is not None and follower is not None:
             await follower  # its last lines are in `instance.logs` before the caller reads them
         return ended
 
     async def stop(self, instance: Instance, timeout: float = 10.0) -> None:
-        state = instance.state
+        details = details_of(instance)
         if self._ended(instance) is None:
             # The whole tree: a sandboxed app runs in its own session, below bwrap.
-            procs.signal_all(procs.tree(state["pid"]), signal.SIGTERM)
+            procs.signal_all(procs.tree(details.pid), signal.SIGTERM)
             deadline = time.monotonic() + timeout
             while self._ended(instance) is None and time.monotonic() < deadline:
                 await asyncio.sleep(0.1)
             if self._ended(instance) is None:
-                procs.signal_all(procs.tree(state["pid"]), signal.SIGKILL)
-                cgroups = _cgroups_of(state)
-                if cgroups is not None:
-                    cgroups.kill_all()
+                procs.signal_all(procs.tree(details.pid), signal.SIGKILL)
+                if details.cgroups is not None:
+                    details.cgroups.kill_all()
                 while self._ended(instance) is None:
                     await asyncio.sleep(0.05)
-        follower = self._followers.pop(state["instance_id"], None)
+        follower = self._followers.pop(instance.instance_id, None)
         if follower is not None:
             await follower  # it deletes the run folder once it has read the last line
         else:
-            _remove_run(state)
-        self._children.pop(state["instance_id"], None)
+            _remove_run(details)
+        self._children.pop(instance.instance_id, None)
 
     async def adopt(self, state: dict[str, Any], log: LogSink) -> Instance | None:
-        if not procs.is_same_process(state["pid"], state["start_ticks"]):
-            _release(state)
-            _remove_run(state)
+        instance = instance_from(state, LogTail(log))
+        details = details_of(instance)
+        if not _runs(details):
+            _release(details)
+            _remove_run(details)
             return None
-        log_path = Path(state["log_path"])
-        tail = LogTail(log)
-        tail.lines.extend(last_lines(log_path, tail.lines.maxlen or 0))
-        instance = Instance(
-            backend=self.name, space_id=state["space_id"], url=state["url"], state=state, logs=tail
-        )
-        self._follow(instance, offset=log_path.stat().st_size)
+        instance.logs.lines.extend(last_lines(details.log_path, instance.logs.lines.maxlen or 0))
+        self._follow(instance, offset=details.log_path.stat().st_size)
         return instance
 
     async def list_orphans(self, known: set[str]) -> list[dict[str, Any]]:
@@ -469,11 +454,12 @@ class ProcessBackend(Backend):
                 shutil.rmtree(run_dir, ignore_errors=True)
                 continue
             state = json.loads(state_file.read_text())
-            if procs.is_same_process(state["pid"], state["start_ticks"]):
+            details = ProcessDetails.from_dict(state)
+            if _runs(details):
                 found.append(state)
             else:  # it ended while nobody watched: free what it left behind
-                _release(state)
-                _remove_run(state)
+                _release(details)
+                _remove_run(details)
         return found
 
     def _runs_here(self, instance_id: str) -> bool:
