@@ -28,7 +28,7 @@ from podium.proxy.headers import header, host_name
 from podium.proxy.pages import send_error
 from podium.settings import PATH_PREFIX, address_of
 from podium.space_access import SpaceAccess
-from podium.supervisor import affinity_key
+from podium.space_state import affinity_key
 
 _REFRESH_S = 2
 
@@ -85,18 +85,17 @@ class SpaceResolver:
             card = dict(space.card_data or {})
             private = space.private
             stage = Stage(space.stage)
-        state = supervisor.state(space_id)
-        if not state.serving:
+        status = supervisor.status(space_id)
+        if not status.serving:
             if stage == Stage.STOPPED:
                 await supervisor.wake(space_id)
-            busy = state.task is not None and not state.task.done()
-            if busy:
+            if status.busy:
                 if _wants_html(scope):
                     return _starting_page(space_id, supervisor.stage_of(space_id)[0])
                 timeout = float(card.get("startup_duration_timeout") or DEFAULT_STARTUP_TIMEOUT_S)
                 await supervisor.wait_until_settled(space_id, timeout)
-        if state.static_root is not None:
-            return _StaticSpace(state.static_root, self._frame_ancestors(card, private))
+        if status.static_root is not None:
+            return _StaticSpace(status.static_root, self._frame_ancestors(card, private))
         affinity = _cookie(scope, AFFINITY_COOKIE)
         instance = supervisor.instance_for(space_id, affinity)
         if instance is None:
@@ -110,7 +109,7 @@ class SpaceResolver:
         return Upstream(
             base_url=instance.url.rstrip("/"),
             prefix=prefix,
-            strip_prefix=not (state.plan is None or state.plan.accepts_root_path),
+            strip_prefix=not (status.plan is None or status.plan.accepts_root_path),
             frame_ancestors=self._frame_ancestors(card, private),
             extra_headers=card.get("custom_headers") or {},
             on_activity=lambda: supervisor.touch(space_id),
@@ -118,7 +117,7 @@ class SpaceResolver:
             set_cookie=None if affinity == key else f"{AFFINITY_COOKIE}={key}; Path={path}; HttpOnly; SameSite=Lax",
             visitor=visitor,
             # The app's cookies its page needs in an embed on another site (podium.proxy.cookies).
-            cross_site_cookies=state.plan.recipe.cross_site_cookies if state.plan else frozenset(),
+            cross_site_cookies=status.plan.recipe.cross_site_cookies if status.plan else frozenset(),
         )
 
     def _frame_ancestors(self, card: dict, private: bool) -> str:
