@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from podium_runner.backend import StartError
 from podium_runner.process.gpu_nodes import gpu_device_nodes
 from podium_runner.process.sandbox import Sandbox
 
@@ -61,7 +62,7 @@ def test_a_space_without_gpus_gets_no_nvidia_node(tmp_path: Path, dev: Path) -> 
 
 
 def test_a_gpu_id_with_no_node_is_refused_rather_than_run_on_no_or_another_gpu(tmp_path: Path, dev: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="GPU 7 has no device node"):
+    with pytest.raises(StartError, match="GPU 7 has no device node"):
         _sandbox(tmp_path, dev, ("7",)).wrap(["python", "app.py"])
 
 
@@ -77,5 +78,5 @@ def test_the_drivers_listing_maps_an_index_or_uuid_to_its_node_when_minors_diffe
     assert gpu_device_nodes(("0",), dev, proc)[0] == dev / "nvidia2"
     assert gpu_device_nodes(("1",), dev, proc)[0] == dev / "nvidia0"
     assert gpu_device_nodes(("GPU-bbbb",), dev, proc)[0] == dev / "nvidia0"
-    with pytest.raises(FileNotFoundError):  # the listing names two GPUs: index 3 is none of them
+    with pytest.raises(StartError):  # the listing names two GPUs: index 3 is none of them
         gpu_device_nodes(("3",), dev, proc)

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from podium_runner.backend import StartError
+
 _CONTROL_NODES = ("nvidiactl", "nvidia-uvm", "nvidia-uvm-tools", "nvidia-modeset")
 
 
@@ -43,6 +45,9 @@ def gpu_device_nodes(gpu_ids: tuple[str, ...], dev: Path = Path("/dev"), proc: P
         minor = minors.get(gpu_id) or (gpu_id if gpu_id.isdigit() and not minors else None)
         node = dev / f"nvidia{minor}"
         if minor is None or not node.exists():
-            raise FileNotFoundError(f"GPU {gpu_id} has no device node under {dev} (is the NVIDIA driver loaded?)")
+            raise StartError(
+                f"GPU {gpu_id} has no device node under {dev} (is the NVIDIA driver loaded?); load the driver, "
+                f"or list only this host's GPUs in PODIUM_GPUS"
+            )
         nodes.append(node)
     return nodes + [dev / name for name in _CONTROL_NODES if (dev / name).exists()]
