@@ -86,7 +86,8 @@ class SpaceRepo:
             ["git", "--git-dir", str(self.path), *args],
             input=stdin,
             capture_output=True,
-            env={**os.environ, **_COMMITTER, **(env or {})},
+            # Paths are file names, never pathspec magic: a file named ":0" or "*" means just that file.
+            env={**os.environ, **_COMMITTER, "GIT_LITERAL_PATHSPECS": "1", **(env or {})},
         )
         if result.returncode != 0:
             raise RuntimeError(

@@ -112,3 +112,12 @@ def test_a_name_that_is_both_a_file_and_a_folder_is_a_conflict_not_a_crash(podiu
             response = _commit(client, "attacker/file-or-folder", path)
             assert response.status_code == 409, f"{path!r}: {response.status_code} {response.text[:200]}"
             assert "delete" in response.json()["error"]
+
+
+def test_a_name_that_looks_like_a_pattern_deletes_only_that_file(tmp_path: Path) -> None:
+    repo = _fresh_repo(tmp_path)
+    names = [":0", "*", "[ab]", ":(glob)**", "a", "b"]
+    repo.commit([Change(name, b"x") for name in names], "files with pattern-like names")
+    for name in (":0", "*", "[ab]", ":(glob)**"):
+        repo.commit([Change(name)], f"delete {name}")
+    assert [entry.path for entry in repo.files("main")] == [BASE_FILE, "a", "b"]
