@@ -126,9 +126,9 @@ async def _steps(sup: Supervisor, state: SpaceState, sha: str, intent: Intent, *
         async with sup.build_queue.slot(prepare_log):  # the stage stays BUILDING while it waits
             environment = await sup.backend.prepare(plan, prepare_log, rebuild=rebuild, space_id=space_id)
     except BuildError as exc:
-        sup.history.build_finished(build_id, Stage.BUILD_ERROR)
+        sup.history.build_finished(build_id, exc.stage)
         tail = "\n".join(exc.tail[-ERROR_TAIL_LINES:])
-        sup.fail(state, sha, Stage.BUILD_ERROR, f"build of {sha[:8]} failed: {exc}" + (f"\n{tail}" if tail else ""))
+        sup.fail(state, sha, exc.stage, f"build of {sha[:8]} failed: {exc}" + (f"\n{tail}" if tail else ""))
         return
     sup.history.build_finished(build_id, Stage.RUNNING, environment.key)
 
@@ -156,14 +156,14 @@ async def _steps(sup: Supervisor, state: SpaceState, sha: str, intent: Intent, *
         instance = await sup.backend.start(plan, environment, ctx, state.run_log)
     except StartError as exc:
         sup.release_gpus_if_idle(state)
-        sup.fail(state, sha, Stage.RUNTIME_ERROR, f"revision {sha[:8]} did not start: {exc}")
+        sup.fail(state, sha, exc.stage, f"revision {sha[:8]} did not start: {exc}")
         return
     try:
         await wait_until_ready(sup.backend, instance, plan.launch(ctx).health_path, plan.startup_timeout_s)
     except StartError as exc:
         await sup.backend.stop(instance)
         sup.release_gpus_if_idle(state)
-        sup.fail(state, sha, Stage.RUNTIME_ERROR, f"revision {sha[:8]} did not start: {exc}")
+        sup.fail(state, sha, exc.stage, f"revision {sha[:8]} did not start: {exc}")
         return
     except asyncio.CancelledError:
         await sup.backend.stop(instance)
