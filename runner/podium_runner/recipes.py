@@ -56,12 +56,14 @@ class Streamlit(Recipe):
     cross_site_cookies = frozenset({"_streamlit_xsrf"})
 
     def command(self, app_file: str, host: str, port: int, root: str) -> Command:
+        # fmt: off
         argv: tuple[str, ...] = (
             "python", "-m", "streamlit", "run", app_file,
             "--server.port", str(port), "--server.address", host,
             "--server.headless", "true",
             "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
         )
+        # fmt: on
         if root:
             argv += ("--server.baseUrlPath", root.strip("/"))
         return Command(argv, {}, f"{root}/_stcore/health")

@@ -14,8 +14,13 @@ from podium_runner.stages import SpaceFailure, Stage
 
 from tests.support.process_spaces import write_space
 
-CTX = RunContext(space_id="alice/app", port=9000, host="0.0.0.0", root_path="/spaces/alice/app/",
-                 env={"GRADIO_SERVER_PORT": "1", "PORT": "2", "MINE": "yes"})
+CTX = RunContext(
+    space_id="alice/app",
+    port=9000,
+    host="0.0.0.0",
+    root_path="/spaces/alice/app/",
+    env={"GRADIO_SERVER_PORT": "1", "PORT": "2", "MINE": "yes"},
+)
 
 
 def _launch(tmp_path: Path, sdk: str, app: str = "app.py"):
@@ -30,19 +35,39 @@ def test_gradio_reads_where_it_listens_and_its_prefix_from_its_variables(tmp_pat
     launch = _launch(tmp_path, "gradio")
     assert launch.argv == ("python", "app.py")
     assert launch.health_path == "/spaces/alice/app/"
-    assert {key: launch.env[key] for key in ("GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT", "GRADIO_ROOT_PATH",
-                                             "PORT", "MINE", "SPACE_ID")} == {
-        "GRADIO_SERVER_NAME": "0.0.0.0", "GRADIO_SERVER_PORT": "9000", "GRADIO_ROOT_PATH": "/spaces/alice/app",
-        "PORT": "9000", "MINE": "yes", "SPACE_ID": "alice/app",
+    assert {
+        key: launch.env[key]
+        for key in ("GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT", "GRADIO_ROOT_PATH", "PORT", "MINE", "SPACE_ID")
+    } == {
+        "GRADIO_SERVER_NAME": "0.0.0.0",
+        "GRADIO_SERVER_PORT": "9000",
+        "GRADIO_ROOT_PATH": "/spaces/alice/app",
+        "PORT": "9000",
+        "MINE": "yes",
+        "SPACE_ID": "alice/app",
     }
 
 
 def test_streamlit_takes_where_it_listens_and_its_prefix_as_options(tmp_path: Path) -> None:
     launch = _launch(tmp_path, "streamlit")
     assert launch.argv == (
-        "python", "-m", "streamlit", "run", "app.py", "--server.port", "9000", "--server.address", "0.0.0.0",
-        "--server.headless", "true", "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
-        "--server.baseUrlPath", "spaces/alice/app",
+        "python",
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.port",
+        "9000",
+        "--server.address",
+        "0.0.0.0",
+        "--server.headless",
+        "true",
+        "--server.fileWatcherType",
+        "none",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.baseUrlPath",
+        "spaces/alice/app",
     )
     assert launch.health_path == "/spaces/alice/app/_stcore/health"
     assert "GRADIO_ROOT_PATH" not in launch.env and launch.env["PORT"] == "9000"
@@ -61,12 +86,15 @@ def test_a_static_space_has_no_process(tmp_path: Path) -> None:
         _launch(tmp_path, "static", app="index.html")
 
 
-@pytest.mark.parametrize(("error", "stage"), [
-    (SpaceConfigError("bad"), Stage.CONFIG_ERROR),
-    (SpaceConfigError("gone", stage=Stage.NO_APP_FILE), Stage.NO_APP_FILE),
-    (BuildError("no wheel"), Stage.BUILD_ERROR),
-    (StartError("crashed"), Stage.RUNTIME_ERROR),
-])
+@pytest.mark.parametrize(
+    ("error", "stage"),
+    [
+        (SpaceConfigError("bad"), Stage.CONFIG_ERROR),
+        (SpaceConfigError("gone", stage=Stage.NO_APP_FILE), Stage.NO_APP_FILE),
+        (BuildError("no wheel"), Stage.BUILD_ERROR),
+        (StartError("crashed"), Stage.RUNTIME_ERROR),
+    ],
+)
 def test_each_runner_error_names_the_stage_it_leaves_a_space_in(error: SpaceFailure, stage: Stage) -> None:
     assert isinstance(error, SpaceFailure) and error.stage is stage
 
