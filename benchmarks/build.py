@@ -1,11 +1,11 @@
 """Docker backend vs process backend, side by side, on one Gradio space:
 
-  cold build        a dependency set neither backend has seen (uv's cache is warm, as on a used host)
-  warm build        the same space again (the environment or image exists)
-  code-only         app.py changed (process: nothing to build; docker: one COPY layer)
-  start to first 200  start() until the app answers
+cold build        a dependency set neither backend has seen (uv's cache is warm, as on a used host)
+warm build        the same space again (the environment or image exists)
+code-only         app.py changed (process: nothing to build; docker: one COPY layer)
+start to first 200  start() until the app answers
 
-    .venv/bin/python benchmarks/build.py [--base-image podium-base:bookworm] [--runs 1]
+  .venv/bin/python benchmarks/build.py [--base-image podium-base:bookworm] [--runs 1]
 """
 
 from __future__ import annotations
@@ -82,8 +82,7 @@ def free_port() -> int:
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base-image", default="podium-base:bookworm")
     parser.add_argument("--runs", type=int, default=1)
     args = parser.parse_args()

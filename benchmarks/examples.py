@@ -62,11 +62,28 @@ def main() -> None:
     server = PodiumServer(root / "data", free_port(), free_port(), {"PODIUM_MODEL_CACHE": str(cache)})
     server.start()
     try:
-        load_s = timed(lambda: subprocess.run(
-            [str(PODIUM), "examples", "load", "--url", server.url, "--token", server.token, "--owner", OWNER,
-             "--offline", "--batch", str(args.batch), "--wait", "600"],
-            check=True, capture_output=True,
-        ))
+        load_s = timed(
+            lambda: subprocess.run(
+                [
+                    str(PODIUM),
+                    "examples",
+                    "load",
+                    "--url",
+                    server.url,
+                    "--token",
+                    server.token,
+                    "--owner",
+                    OWNER,
+                    "--offline",
+                    "--batch",
+                    str(args.batch),
+                    "--wait",
+                    "600",
+                ],
+                check=True,
+                capture_output=True,
+            )
+        )
         latencies: dict[str, float] = {}
         for task, check in GRADIO_CHECKS.items():
             client = Client(f"{server.spaces_url}/apps/{OWNER}/{task}/", verbose=False)
@@ -88,8 +105,10 @@ def main() -> None:
 
     print(f"shared environment ready (built or reused): {environment_s:7.1f} s")
     print(f"all {len(model_ids(specs))} stand-ins built:             {standins_s:7.1f} s")
-    print(f"{len(specs)} examples loaded to RUNNING:        {load_s:7.1f} s  "
-          f"({load_s / len(specs):.1f} s per example, batches of {args.batch})")
+    print(
+        f"{len(specs)} examples loaded to RUNNING:        {load_s:7.1f} s  "
+        f"({load_s / len(specs):.1f} s per example, batches of {args.batch})"
+    )
     overall = statistics.median(latencies.values())
     print(f"\n{'task':34} {'sdk':10} {'median s':>9} {'x median':>9}")
     for task in sorted(latencies):

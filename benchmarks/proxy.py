@@ -98,9 +98,7 @@ def serve_podium(port: int, upstreams: list[str]) -> None:
     table = {}
     for item in upstreams:
         space_id, url = item.split("=", 1)
-        table[space_id] = Upstream(
-            url, prefix=f"/apps/{space_id}", frame_ancestors="'self'", on_activity=lambda: None
-        )
+        table[space_id] = Upstream(url, prefix=f"/apps/{space_id}", frame_ancestors="'self'", on_activity=lambda: None)
 
     async def resolve(owner: str, name: str, scope) -> Upstream | None:
         return table.get(f"{owner}/{name}")
@@ -215,9 +213,7 @@ def main() -> None:
         static_port = free_port()
         static = f"http://127.0.0.1:{static_port}"
         stack.enter_context(
-            subprocess_server(
-                [*me, "serve-static", str(static_port)], f"{static}/apps/{STATIC}/", tmp / "static.log"
-            )
+            subprocess_server([*me, "serve-static", str(static_port)], f"{static}/apps/{STATIC}/", tmp / "static.log")
         )
         podium_port = free_port()
         podium = f"http://127.0.0.1:{podium_port}"
@@ -266,9 +262,7 @@ def main() -> None:
                     url = targets[name][index] + path
                     wrk(url, 1, args.connections)  # warm pools and caches
                     rounds.setdefault((name, endpoint), []).append(wrk(url, args.seconds, args.connections))
-        results = {
-            name: {endpoint: Load.median(rounds[name, endpoint]) for endpoint in endpoints} for name in names
-        }
+        results = {name: {endpoint: Load.median(rounds[name, endpoint]) for endpoint in endpoints} for name in names}
         sse = {
             name: asyncio.run(sse_first_event_ms(bases[0] + f"/apps/{GRADIO}", args.sse_runs))
             for name, bases in targets.items()
@@ -285,9 +279,7 @@ def main() -> None:
         for endpoint in endpoints:
             load = results[name][endpoint]
             vs_direct = load.rps / results["direct"][endpoint].rps
-            vs_nginx = (
-                f"{load.rps / results['nginx'][endpoint].rps:6.2f}" if "nginx" in targets else f"{'-':>6}"
-            )
+            vs_nginx = f"{load.rps / results['nginx'][endpoint].rps:6.2f}" if "nginx" in targets else f"{'-':>6}"
             latency = f"{load.p50_ms:.1f}/{load.p99_ms:.1f}"
             line += f" | {load.rps:>20.0f} {vs_direct:>7.2f} {vs_nginx} {latency:>15} {load.errors:>6}"
         sse_nginx = f"{sse[name] / sse['nginx']:6.2f}" if "nginx" in targets else f"{'-':>6}"

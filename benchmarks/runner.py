@@ -75,17 +75,13 @@ async def main(runs: int) -> None:
         backend = ProcessBackend(ProcessFolders.under(root / "home"))
         plain = space(root, "gradio", "gradio", GRADIO)
         cold = [await timed(lambda: backend.prepare(plain, lambda line: None))]
-        warm = [
-            await timed(lambda: backend.prepare(plain, lambda line: None, rebuild=True)) for _ in range(runs)
-        ]
+        warm = [await timed(lambda: backend.prepare(plain, lambda line: None, rebuild=True)) for _ in range(runs)]
         shared = []
         for number in range(runs):
             other = space(root, f"gradio-other-{number}", "gradio", GRADIO.replace("Hello", f"Hi {number}"))
             shared.append(await timed(lambda other=other: backend.prepare(other, lambda line: None)))
         extra = space(root, "gradio-extra", "gradio", GRADIO, requirements=EXTRA_PACKAGE + "\n")
-        plus_one = [
-            await timed(lambda: backend.prepare(extra, lambda line: None, rebuild=True)) for _ in range(runs)
-        ]
+        plus_one = [await timed(lambda: backend.prepare(extra, lambda line: None, rebuild=True)) for _ in range(runs)]
         streamlit = space(root, "streamlit", "streamlit", STREAMLIT)
         await backend.prepare(streamlit, lambda line: None)
         unsandboxed = ProcessBackend(ProcessFolders.under(root / "home"), sandbox="off")
@@ -112,8 +108,6 @@ async def main(runs: int) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3)
     asyncio.run(main(parser.parse_args().runs))

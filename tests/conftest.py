@@ -41,9 +41,7 @@ def start_podium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[
                 like.data_dir, like.port, like.spaces_port, {**like.env, **(env or {})}, token=like.token
             )
         else:
-            server = PodiumServer(
-                tmp_path_factory.mktemp("podium") / "data", free_port(), free_port(), env or {}
-            )
+            server = PodiumServer(tmp_path_factory.mktemp("podium") / "data", free_port(), free_port(), env or {})
         started.append(server)
         return server.start()
 

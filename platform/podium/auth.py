@@ -29,8 +29,9 @@ ROLES = (READ, WRITE)
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 _LIFETIME = re.compile(r"^\s*(\d{1,5})\s*([mhdw])\s*$")  # at most 99999 weeks: a date Python can hold
 _LIFETIME_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-HOW_TO_GET_ONE = ("Make a new one with `podium token create NAME --user USER` (or on the pages' Tokens page) "
-                  "and use it instead.")
+HOW_TO_GET_ONE = (
+    "Make a new one with `podium token create NAME --user USER` (or on the pages' Tokens page) and use it instead."
+)
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,9 @@ class User:
         """Why this token may not do `action` ("change alice/x") to `owner`'s spaces, in words; None when it may."""
         if not self.acts_for(owner):
             if self.owner_scope is not None:
-                return (f"this token ({self.token_name!r}) is scoped to {self.owner_scope}'s spaces, "
-                        f"so it may not {action}")
+                return (
+                    f"this token ({self.token_name!r}) is scoped to {self.owner_scope}'s spaces, so it may not {action}"
+                )
             return f"{self.name!r} may not {action}: only its owner or an admin can."
         if self.role != WRITE:
             return f"this token ({self.token_name!r}) is read-only, so it may not {action}: use a write token"
@@ -81,18 +83,34 @@ def parse_lifetime(text: str) -> dt.timedelta:
     """`30d`, `12h`, `45m`, `2w`: how long a new token lives."""
     match = _LIFETIME.match(text)
     if match is None or int(match[1]) == 0:
-        raise ValueError(f"{text!r} is not a lifetime: write a number (1 to 99999) and a unit, such as 30d, 12h, "
-                         "45m or 2w")
+        raise ValueError(
+            f"{text!r} is not a lifetime: write a number (1 to 99999) and a unit, such as 30d, 12h, 45m or 2w"
+        )
     return dt.timedelta(**{_LIFETIME_UNITS[match[2]]: int(match[1])})
 
 
-def create_token(db: Database, user: str, display_name: str, *, admin: bool = False, role: str = WRITE,
-                 owner_scope: str | None = None, expires_at: dt.datetime | None = None) -> tuple[int, str]:
+def create_token(
+    db: Database,
+    user: str,
+    display_name: str,
+    *,
+    admin: bool = False,
+    role: str = WRITE,
+    owner_scope: str | None = None,
+    expires_at: dt.datetime | None = None,
+) -> tuple[int, str]:
     """A new token for `user` and its id; the caller shows the token once, it cannot be read back.
     Who may make which token is the caller's to check (`podium.tokens`)."""
     token = "hf_" + secrets.token_urlsafe(30)
-    row = Token(user=user, display_name=display_name, hash=_hash(token), admin=admin, role=role,
-                owner_scope=owner_scope, expires_at=expires_at)
+    row = Token(
+        user=user,
+        display_name=display_name,
+        hash=_hash(token),
+        admin=admin,
+        role=role,
+        owner_scope=owner_scope,
+        expires_at=expires_at,
+    )
     with db.session() as session:
         session.add(row)
     return row.id, token
@@ -109,13 +127,22 @@ def ensure_admin_token(db: Database) -> str | None:
 def _user_of(row: Token, at: dt.datetime) -> User:
     """The rights of a token row, or TokenRefused when it is no longer good at `at`."""
     if row.revoked_at is not None:
-        raise TokenRefused(f"This token ({row.display_name!r}) was revoked on {row.revoked_at:%Y-%m-%d %H:%M} UTC. "
-                           + HOW_TO_GET_ONE)
+        raise TokenRefused(
+            f"This token ({row.display_name!r}) was revoked on {row.revoked_at:%Y-%m-%d %H:%M} UTC. " + HOW_TO_GET_ONE
+        )
     if row.expires_at is not None and row.expires_at <= at:
-        raise TokenRefused(f"This token ({row.display_name!r}) expired on {row.expires_at:%Y-%m-%d %H:%M} UTC. "
-                           + HOW_TO_GET_ONE)
-    return User(name=row.user, token_name=row.display_name, admin=row.admin, role=row.role,
-                owner_scope=row.owner_scope, token_id=row.id, expires_at=row.expires_at)
+        raise TokenRefused(
+            f"This token ({row.display_name!r}) expired on {row.expires_at:%Y-%m-%d %H:%M} UTC. " + HOW_TO_GET_ONE
+        )
+    return User(
+        name=row.user,
+        token_name=row.display_name,
+        admin=row.admin,
+        role=row.role,
+        owner_scope=row.owner_scope,
+        token_id=row.id,
+        expires_at=row.expires_at,
+    )
 
 
 def _checked(db: Database, condition) -> User | None:

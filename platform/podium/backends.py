@@ -38,9 +38,7 @@ def _process(settings: Settings) -> Backend:
         data=settings.space_data_dir,
         runs=home / "runs",
     )
-    return ProcessBackend(
-        folders, outlive_caller=not settings.stop_spaces_on_exit, data_size_gb=settings.space_data_gb
-    )
+    return ProcessBackend(folders, outlive_caller=not settings.stop_spaces_on_exit, data_size_gb=settings.space_data_gb)
 
 
 def make_backend(settings: Settings) -> Backend:

@@ -90,25 +90,19 @@ class SpaceRepo:
             env={**os.environ, **_COMMITTER, "GIT_LITERAL_PATHSPECS": "1", **(env or {})},
         )
         if result.returncode != 0:
-            raise RuntimeError(
-                f"git {args[0]} failed in {self.path}: {result.stderr.decode(errors='replace')}"
-            )
+            raise RuntimeError(f"git {args[0]} failed in {self.path}: {result.stderr.decode(errors='replace')}")
         return result.stdout
 
     def init(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            ["git", "init", "--quiet", "--bare", "--initial-branch", BRANCH, str(self.path)], check=True
-        )
+        subprocess.run(["git", "init", "--quiet", "--bare", "--initial-branch", BRANCH, str(self.path)], check=True)
 
     def delete(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
 
     def head(self) -> str | None:
         try:
-            return (
-                self._git("rev-parse", "--verify", "--quiet", f"refs/heads/{BRANCH}").decode().strip() or None
-            )
+            return self._git("rev-parse", "--verify", "--quiet", f"refs/heads/{BRANCH}").decode().strip() or None
         except RuntimeError:
             return None
 
@@ -134,13 +128,9 @@ class SpaceRepo:
 
     def log(self, revision: str = BRANCH, limit: int = 50) -> list[dict[str, str]]:
         out = self._git("log", f"-{limit}", "--format=%H%x00%cI%x00%s", self.resolve(revision)).decode()
-        return [
-            dict(zip(("id", "date", "title"), line.split("\0"), strict=True)) for line in out.splitlines()
-        ]
+        return [dict(zip(("id", "date", "title"), line.split("\0"), strict=True)) for line in out.splitlines()]
 
-    def commit(
-        self, changes: list[Change], summary: str, description: str = "", parent: str | None = None
-    ) -> str:
+    def commit(self, changes: list[Change], summary: str, description: str = "", parent: str | None = None) -> str:
         """Apply `changes` on top of `parent` (default: the head) and move the branch; returns the sha."""
         parent = parent or self.head()
         with tempfile.TemporaryDirectory() as tmp:

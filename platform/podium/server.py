@@ -38,8 +38,12 @@ class _Server(uvicorn.Server):
 def open_context(settings: Settings) -> Context:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.db_url, settings.logs_dir)
-    return Context(settings=settings, db=db, supervisor=Supervisor(settings, db, make_backend(settings)),
-                   signer=signer_for(settings.data_dir))
+    return Context(
+        settings=settings,
+        db=db,
+        supervisor=Supervisor(settings, db, make_backend(settings)),
+        signer=signer_for(settings.data_dir),
+    )
 
 
 def _say(line: str) -> None:
@@ -114,6 +118,4 @@ async def serve(settings: Settings, examples: ExamplesProgress | None = None) ->
             task.cancel()
         await ctx.supervisor.close()
         if not all(server.started for server in servers):
-            sys.exit(
-                f"podium serve: could not listen on {settings.host}:{settings.port}/{settings.spaces_port}"
-            )
+            sys.exit(f"podium serve: could not listen on {settings.host}:{settings.port}/{settings.spaces_port}")

@@ -68,8 +68,9 @@ class SpaceAccess:
         claims = self._signer.unsign(purpose, note)
         if claims is None or claims.get("s") != space_id or not isinstance(claims.get("u"), str):
             return None
-        return User(name=claims["u"], token_name="browser ticket", admin=bool(claims.get("a")),
-                    token_id=claims.get("t"))
+        return User(
+            name=claims["u"], token_name="browser ticket", admin=bool(claims.get("a")), token_id=claims.get("t")
+        )
 
     def redeem(self, space_id: str, scope: Scope) -> tuple[User, RedeemedTicket] | None:
         """For a request that carries a valid ticket into this space: who it is for, and the
@@ -110,8 +111,12 @@ class RedeemedTicket:
         self.location, self.set_cookie = location, set_cookie
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = [(b"location", self.location.encode("latin-1")), (b"set-cookie", self.set_cookie.encode()),
-                   (b"cache-control", b"no-store"), (b"referrer-policy", b"no-referrer"),
-                   (b"content-length", b"0")]
+        headers = [
+            (b"location", self.location.encode("latin-1")),
+            (b"set-cookie", self.set_cookie.encode()),
+            (b"cache-control", b"no-store"),
+            (b"referrer-policy", b"no-referrer"),
+            (b"content-length", b"0"),
+        ]
         await send({"type": "http.response.start", "status": 303, "headers": headers})
         await send({"type": "http.response.body", "body": b""})

@@ -203,9 +203,7 @@ class _StaticSpace:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await send_error(
-                scope, receive, send, 404, "No WebSocket here", "Static spaces serve files only."
-            )
+            await send_error(scope, receive, send, 404, "No WebSocket here", "Static spaces serve files only.")
             return
         parts = scope["path"].split("/", 4)
         root_path = "/".join(parts[:4]) if scope["path"].startswith(PATH_PREFIX + "/") else ""

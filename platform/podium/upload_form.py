@@ -34,8 +34,9 @@ def upload_too_large(space_id: str, limits: Limits) -> ApiError:
 class _GatedParser(MultiPartParser):
     """Starlette's own multipart parser, with a hook where a part's headers end and its data begins."""
 
-    def __init__(self, headers: Headers, stream: AsyncGenerator[bytes, None], max_files: int,
-                 before_files: BeforeFiles | None) -> None:
+    def __init__(
+        self, headers: Headers, stream: AsyncGenerator[bytes, None], max_files: int, before_files: BeforeFiles | None
+    ) -> None:
         super().__init__(headers, stream, max_files=max_files, max_fields=MAX_FIELDS, max_part_size=MAX_FIELD_BYTES)
         self._before_files = before_files
 
@@ -46,17 +47,24 @@ class _GatedParser(MultiPartParser):
             gate(FormData(self.items))
 
 
-async def read_upload_form(request: Request, space_id: str, limits: Limits,
-                           before_files: BeforeFiles | None = None) -> FormData:
+async def read_upload_form(
+    request: Request, space_id: str, limits: Limits, before_files: BeforeFiles | None = None
+) -> FormData:
     """The form of a multipart upload to `space_id`, refused with 413 as soon as it is known to pass
     `max_upload_size`. `before_files` may refuse it (by raising) before any file is read."""
     allow_upload(request, limits.max_upload_size, upload_too_large(space_id, limits))
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        raise ApiError(400, f"{space_id}: an upload is a multipart/form-data form; got "
-                            f"{request.headers.get('content-type') or 'no Content-Type'}")
+        raise ApiError(
+            400,
+            f"{space_id}: an upload is a multipart/form-data form; got "
+            f"{request.headers.get('content-type') or 'no Content-Type'}",
+        )
     parser = _GatedParser(request.headers, request.stream(), limits.max_archive_entries, before_files)
     try:
         return await parser.parse()
     except MultiPartException as exc:
-        raise ApiError(400, f"{space_id}: the upload is not a readable multipart form ({exc.message}); "
-                            f"fields other than files hold at most {MAX_FIELD_BYTES // 1024} KiB") from None
+        raise ApiError(
+            400,
+            f"{space_id}: the upload is not a readable multipart form ({exc.message}); "
+            f"fields other than files hold at most {MAX_FIELD_BYTES // 1024} KiB",
+        ) from None

@@ -63,8 +63,7 @@ def safe_path(path: str) -> str:
     if len(encoded) > MAX_PATH_BYTES or any(len(part.encode()) > MAX_NAME_BYTES for part in pure.parts):
         raise UploadRejected(
             400,
-            f"the path {shown} is too long: at most {MAX_NAME_BYTES} bytes a name and {MAX_PATH_BYTES} "
-            f"bytes in all",
+            f"the path {shown} is too long: at most {MAX_NAME_BYTES} bytes a name and {MAX_PATH_BYTES} bytes in all",
         )
     return str(pure)
 
@@ -166,8 +165,7 @@ def _zip_entries(data: bytes, limits: Limits) -> Iterator[tuple[str, bytes]]:
             if (info.external_attr >> 16) & 0o170000 == 0o120000:
                 raise UploadRejected(
                     400,
-                    f"{info.filename!r} in the zip archive is a symbolic link; "
-                    f"Podium accepts regular files only",
+                    f"{info.filename!r} in the zip archive is a symbolic link; Podium accepts regular files only",
                 )
             with archive.open(info) as stream:
                 yield info.filename, budget.read(info.filename, stream)

@@ -108,8 +108,12 @@ class Instance:
     def state(self) -> dict[str, Any]:
         """The instance as JSON-ready data, which the caller saves and hands `Backend.adopt` after its
         restart. The keys are those Podium has always saved, so either version reads the other's."""
-        common = {"instance_id": self.instance_id, "space_id": self.space_id, "url": self.url,
-                  "gpu_ids": list(self.gpu_ids)}
+        common = {
+            "instance_id": self.instance_id,
+            "space_id": self.space_id,
+            "url": self.url,
+            "gpu_ids": list(self.gpu_ids),
+        }
         return common | self.details.to_dict()
 
 

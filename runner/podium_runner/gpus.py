@@ -36,7 +36,10 @@ def discover(nvidia_smi: str = "nvidia-smi") -> list[Gpu]:
     try:
         out = subprocess.run(
             [exe, "--query-gpu=index,name", "--format=csv,noheader"],
-            capture_output=True, text=True, timeout=20, check=True,
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=True,
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return []

@@ -43,7 +43,8 @@ async def wait_until_ready(backend: Backend, instance: Instance, health_path: st
                 tail = instance.logs.last()
                 raise StartError(
                     f"{instance.space_id}: the app stopped before it answered ({ended.reason}). "
-                    f"Last log lines:\n" + "\n".join(tail), tail=tail,
+                    f"Last log lines:\n" + "\n".join(tail),
+                    tail=tail,
                 )
             waited = time.monotonic() - started
             if waited > timeout_s:
@@ -52,8 +53,8 @@ async def wait_until_ready(backend: Backend, instance: Instance, health_path: st
                 raise StartError(
                     f"{instance.space_id}: the app did not answer at {url} within {timeout_s:.0f} s "
                     f"(startup_duration_timeout) and was stopped. Check that it listens on the port in "
-                    f"$PORT (Gradio: GRADIO_SERVER_PORT, which launch() reads). Last log lines:\n"
-                    + "\n".join(tail), tail=tail,
+                    f"$PORT (Gradio: GRADIO_SERVER_PORT, which launch() reads). Last log lines:\n" + "\n".join(tail),
+                    tail=tail,
                 )
             await asyncio.sleep(interval)
             interval = min(interval * 1.5, _MAX_INTERVAL_S)

@@ -26,9 +26,7 @@ def _config_paths(environ: Mapping[str, str]) -> list[Path]:
     return paths
 
 
-def pip_settings(
-    environ: Mapping[str, str] | None = None, config_files: list[Path] | None = None
-) -> dict[str, str]:
+def pip_settings(environ: Mapping[str, str] | None = None, config_files: list[Path] | None = None) -> dict[str, str]:
     """pip's effective value for each key Podium carries over (`index-url`, `cert`, ...)."""
     environ = os.environ if environ is None else environ
     settings: dict[str, str] = {}
@@ -49,9 +47,7 @@ def pip_settings(
     return settings
 
 
-def uv_environment(
-    environ: Mapping[str, str] | None = None, config_files: list[Path] | None = None
-) -> dict[str, str]:
+def uv_environment(environ: Mapping[str, str] | None = None, config_files: list[Path] | None = None) -> dict[str, str]:
     """uv's variables for the host's pip settings. Variables the host already sets for uv win."""
     environ = os.environ if environ is None else environ
     pip = pip_settings(environ, config_files)

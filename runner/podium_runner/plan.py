@@ -176,7 +176,9 @@ def _check_local_requirements(spec: SpaceSpec, lines: tuple[str, ...], file: str
         if not path.is_relative_to(spec.root):
             raise SpaceConfigError(
                 f"{line!r} points outside the space; put the package inside the space folder or "
-                f"publish it to a package index", file=file, key=line,
+                f"publish it to a package index",
+                file=file,
+                key=line,
             )
         if not path.exists():
             raise SpaceConfigError(f"{line!r} points at {target}, which is not in the space", file=file, key=line)
@@ -233,4 +235,3 @@ def make_plan(spec: SpaceSpec) -> BuildPlan:
         startup_timeout_s=spec.card.startup_duration_timeout,
         code_hash=_hash_tree(spec.root),
     )
-

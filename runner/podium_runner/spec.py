@@ -35,8 +35,22 @@ PACKAGES = "packages.txt"
 SDKS = tuple(RECIPES)
 COLORS = ("red", "yellow", "green", "blue", "indigo", "purple", "pink", "gray")
 HARDWARE_FLAVORS = (
-    "cpu-basic", "cpu-upgrade", "t4-small", "t4-medium", "l4x1", "l4x4", "l40sx1", "l40sx4", "l40sx8",
-    "a10g-small", "a10g-large", "a10g-largex2", "a10g-largex4", "a100-large", "a100x4", "a100x8",
+    "cpu-basic",
+    "cpu-upgrade",
+    "t4-small",
+    "t4-medium",
+    "l4x1",
+    "l4x4",
+    "l40sx1",
+    "l40sx4",
+    "l40sx8",
+    "a10g-small",
+    "a10g-large",
+    "a10g-largex2",
+    "a10g-largex4",
+    "a100-large",
+    "a100x4",
+    "a100x8",
 )
 # Hugging Face's default: a space that does not answer within 30 minutes is flagged unhealthy.
 DEFAULT_STARTUP_TIMEOUT_S = 30 * 60
@@ -45,8 +59,7 @@ MAX_STARTUP_TIMEOUT_S = 24 * 3600
 # is one of the header's own tokens, so none can carry another header or a new line.
 CUSTOM_HEADERS = {
     "cross-origin-embedder-policy": ("unsafe-none", "require-corp", "credentialless"),
-    "cross-origin-opener-policy": ("unsafe-none", "same-origin-allow-popups", "same-origin",
-                                   "noopener-allow-popups"),
+    "cross-origin-opener-policy": ("unsafe-none", "same-origin-allow-popups", "same-origin", "noopener-allow-popups"),
     "cross-origin-resource-policy": ("same-site", "same-origin", "cross-origin"),
 }
 MAX_FRONT_MATTER = 32 * 1024  # characters between the --- lines (parsing the most takes ~0.1 s)
@@ -61,8 +74,7 @@ _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*\r?$", re.S | re.M)
 class SpaceConfigError(SpaceFailure):
     """A space that cannot be built as given. `stage` is CONFIG_ERROR or NO_APP_FILE."""
 
-    def __init__(self, message: str, *, stage: Stage = Stage.CONFIG_ERROR, file: str = README,
-                 key: str | None = None):
+    def __init__(self, message: str, *, stage: Stage = Stage.CONFIG_ERROR, file: str = README, key: str | None = None):
         self.stage = stage
         self.file = file
         self.key = key
@@ -106,9 +118,11 @@ class Rule:
     def check(self, value: str) -> str:
         if not isinstance(value, str):
             raise ValueError(f"{shown(value)} is not text: it must be {self.allowed}")
-        fits = len(value) <= self.max_length and (
-            value in self.choices if self.choices else re.fullmatch(self.pattern or ".*", value, re.ASCII | re.S)
-        ) and (self.test is None or self.test(value))
+        fits = (
+            len(value) <= self.max_length
+            and (value in self.choices if self.choices else re.fullmatch(self.pattern or ".*", value, re.ASCII | re.S))
+            and (self.test is None or self.test(value))
+        )
         if not fits:
             raise ValueError(f"{shown(value)} is not allowed: it must be {self.allowed}")
         return value
@@ -132,34 +146,55 @@ RULES: dict[str, Rule] = {
     "colorFrom": _one_of(COLORS),
     "colorTo": _one_of(COLORS),
     "sdk": _one_of(SDKS),
-    "sdk_version": Rule('a version such as "6.31.0" or "5.0.0b3" (digits and dots, then an optional a, b, rc, '
-                        ".post or .dev number)",
-                        pattern=r"[0-9]{1,6}(\.[0-9]{1,6}){0,3}((a|b|rc)[0-9]{1,6})?(\.post[0-9]{1,6})?"
-                                r"(\.dev[0-9]{1,6})?", max_length=40),
+    "sdk_version": Rule(
+        'a version such as "6.31.0" or "5.0.0b3" (digits and dots, then an optional a, b, rc, .post or .dev number)',
+        pattern=r"[0-9]{1,6}(\.[0-9]{1,6}){0,3}((a|b|rc)[0-9]{1,6})?(\.post[0-9]{1,6})?"
+        r"(\.dev[0-9]{1,6})?",
+        max_length=40,
+    ),
     "python_version": Rule('3.x or 3.x.y, such as "3.11"', pattern=r"3\.[0-9]{1,2}(\.[0-9]{1,3})?"),
-    "app_file": Rule("a path inside the space, such as app.py or src/main.py (letters, digits, '.', '_', '-' "
-                     "and '/' between names; no '..', no leading '/' or '-')",
-                     pattern=rf"{_SEGMENT}(/{_SEGMENT})*", test=_no_dot_segments, max_length=200),
-    "base_path": Rule("a path on the space's own site, such as /docs or /?view=api: one leading '/', then letters, "
-                      "digits, '.', '_', '~', '-' and '/' (no '@', '\\', '//' or '..'), an optional ?query and "
-                      "#fragment", pattern=rf"/({_PATH_PART}(/{_PATH_PART})*/?)?(\?{_URL_PART})?(#{_URL_PART})?",
-                      test=_no_dot_segments, max_length=200),
+    "app_file": Rule(
+        "a path inside the space, such as app.py or src/main.py (letters, digits, '.', '_', '-' "
+        "and '/' between names; no '..', no leading '/' or '-')",
+        pattern=rf"{_SEGMENT}(/{_SEGMENT})*",
+        test=_no_dot_segments,
+        max_length=200,
+    ),
+    "base_path": Rule(
+        "a path on the space's own site, such as /docs or /?view=api: one leading '/', then letters, "
+        "digits, '.', '_', '~', '-' and '/' (no '@', '\\', '//' or '..'), an optional ?query and "
+        "#fragment",
+        pattern=rf"/({_PATH_PART}(/{_PATH_PART})*/?)?(\?{_URL_PART})?(#{_URL_PART})?",
+        test=_no_dot_segments,
+        max_length=200,
+    ),
     "header": _one_of(("mini", "default")),
     "short_description": Rule("text on one line, at most 150 characters", test=_one_line_text, max_length=150),
     "models": Rule("Hub ids such as openai-community/gpt2", pattern=_HUB_ID, max_length=200),
     "datasets": Rule("Hub ids such as rajpurkar/squad", pattern=_HUB_ID, max_length=200),
-    "tags": Rule("words such as text-generation or region:us (letters, digits, '.', '_', ':', '+', '-'), at most "
-                 "64 characters", pattern=r"[A-Za-z0-9][A-Za-z0-9._:+-]*", max_length=64),
-    "license": Rule("a license id such as mit, apache-2.0 or other", pattern=r"[A-Za-z0-9][A-Za-z0-9._+-]*",
-                    max_length=64),
+    "tags": Rule(
+        "words such as text-generation or region:us (letters, digits, '.', '_', ':', '+', '-'), at most 64 characters",
+        pattern=r"[A-Za-z0-9][A-Za-z0-9._:+-]*",
+        max_length=64,
+    ),
+    "license": Rule(
+        "a license id such as mit, apache-2.0 or other", pattern=r"[A-Za-z0-9][A-Za-z0-9._+-]*", max_length=64
+    ),
     "suggested_hardware": _one_of(HARDWARE_FLAVORS),
-    "preload_from_hub": Rule("'owner/repo', 'owner/repo file1,file2' or 'owner/repo file1,file2 <commit sha>'",
-                             pattern=rf"{_HUB_ID}( {_SEGMENT}(/{_SEGMENT})*(,{_SEGMENT}(/{_SEGMENT})*)*"
-                                     r"( [0-9a-f]{40})?)?", test=_no_dot_segments, max_length=2000),
+    "preload_from_hub": Rule(
+        "'owner/repo', 'owner/repo file1,file2' or 'owner/repo file1,file2 <commit sha>'",
+        pattern=rf"{_HUB_ID}( {_SEGMENT}(/{_SEGMENT})*(,{_SEGMENT}(/{_SEGMENT})*)*"
+        r"( [0-9a-f]{40})?)?",
+        test=_no_dot_segments,
+        max_length=2000,
+    ),
 }
 # What reaches apt in a docker build: a Debian package name, optionally =version or :architecture.
-PACKAGE_RULE = Rule("a Debian package name such as ffmpeg or libgl1 (lowercase letters, digits, '+', '.', '-', "
-                    "then an optional =version or :architecture)", pattern=r"[a-z0-9][a-z0-9+.:=~-]*")
+PACKAGE_RULE = Rule(
+    "a Debian package name such as ffmpeg or libgl1 (lowercase letters, digits, '+', '.', '-', "
+    "then an optional =version or :architecture)",
+    pattern=r"[a-z0-9][a-z0-9+.:=~-]*",
+)
 
 
 def parse_duration(value: str | int | float) -> float:
@@ -212,7 +247,7 @@ class SpaceCard(BaseModel):
     def _version_as_text(cls, value: Any) -> Any:
         # YAML reads `python_version: 3.10` as the float 3.1; authors mean the string.
         if isinstance(value, float):
-            raise ValueError(f"write the version in quotes (\"{value}\"), YAML reads it as a number")
+            raise ValueError(f'write the version in quotes ("{value}"), YAML reads it as a number')
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
     @field_validator("models", "datasets", "tags", "preload_from_hub", mode="before")
@@ -220,9 +255,25 @@ class SpaceCard(BaseModel):
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else ([] if value is None else value)
 
-    @field_validator("title", "emoji", "color_from", "color_to", "sdk", "sdk_version", "python_version", "app_file",
-                     "base_path", "header", "short_description", "models", "datasets", "tags", "license",
-                     "suggested_hardware", "preload_from_hub")
+    @field_validator(
+        "title",
+        "emoji",
+        "color_from",
+        "color_to",
+        "sdk",
+        "sdk_version",
+        "python_version",
+        "app_file",
+        "base_path",
+        "header",
+        "short_description",
+        "models",
+        "datasets",
+        "tags",
+        "license",
+        "suggested_hardware",
+        "preload_from_hub",
+    )
     @classmethod
     def _follows_its_rule(cls, value: Any, info: ValidationInfo) -> Any:
         rule = RULES[cls.model_fields[info.field_name].alias or info.field_name]
@@ -244,8 +295,10 @@ class SpaceCard(BaseModel):
             if name not in CUSTOM_HEADERS:
                 raise ValueError(f"header {shown(name)} is not allowed; allowed: {', '.join(CUSTOM_HEADERS)}")
             if header_value not in CUSTOM_HEADERS[name]:
-                raise ValueError(f"{name}: {shown(header_value)} is not allowed: it must be one of "
-                                 + ", ".join(CUSTOM_HEADERS[name]))
+                raise ValueError(
+                    f"{name}: {shown(header_value)} is not allowed: it must be one of "
+                    + ", ".join(CUSTOM_HEADERS[name])
+                )
         return value
 
 
@@ -308,13 +361,14 @@ def _check_events(text: str) -> None:
     for event in yaml.parse(text, Loader=_FrontMatterLoader):
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
             raise yaml.composer.ComposerError(
-                None, None, "anchors and aliases (&name, *name) are not allowed; write each value out",
-                event.start_mark)
+                None, None, "anchors and aliases (&name, *name) are not allowed; write each value out", event.start_mark
+            )
         if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
             depth += 1
             if depth > MAX_NESTING:
                 raise yaml.composer.ComposerError(
-                    None, None, f"values are nested more than {MAX_NESTING} deep", event.start_mark)
+                    None, None, f"values are nested more than {MAX_NESTING} deep", event.start_mark
+                )
         elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
             depth -= 1
 
@@ -332,8 +386,9 @@ def _check_json_like(value: Any, where: str) -> None:
     elif isinstance(value, float) and not math.isfinite(value):
         raise SpaceConfigError(f"{shown(value)} is not a finite number", key=where or None)
     elif value is not None and not isinstance(value, (str, int, float, bool)):
-        raise SpaceConfigError(f"a {type(value).__name__} is not allowed here; use text, a number, a list or a "
-                               "mapping", key=where or None)
+        raise SpaceConfigError(
+            f"a {type(value).__name__} is not allowed here; use text, a number, a list or a mapping", key=where or None
+        )
 
 
 def split_front_matter(text: str) -> tuple[dict[str, Any] | None, str]:
@@ -344,7 +399,8 @@ def split_front_matter(text: str) -> tuple[dict[str, Any] | None, str]:
     if len(match.group(1)) > MAX_FRONT_MATTER:
         raise SpaceConfigError(
             f"the front matter is {len(match.group(1))} characters long; at most {MAX_FRONT_MATTER} are allowed "
-            "(put long text in the README's body, after the closing ---)")
+            "(put long text in the README's body, after the closing ---)"
+        )
     try:
         _check_events(match.group(1))
         data = yaml.load(match.group(1), Loader=_FrontMatterLoader)  # noqa: S506 (a SafeLoader)
@@ -361,7 +417,7 @@ def split_front_matter(text: str) -> tuple[dict[str, Any] | None, str]:
             f"not a {type(data).__name__}"
         )
     _check_json_like(data, "")
-    return data, text[match.end():].lstrip("\r\n")
+    return data, text[match.end() :].lstrip("\r\n")
 
 
 def read_requirement_lines(path: Path) -> tuple[str, ...]:

@@ -49,7 +49,6 @@ def gradio_space(folder: Path, greeting: str = "Hello", nonce: str = "") -> Buil
     return make_plan(load_spec(write_space(folder, "title: Greeter\nsdk: gradio", app)))
 
 
-def docker_space(folder: Path, dockerfile: str, files: dict[str, str] | None = None,
-                 app_port: int = 7860) -> BuildPlan:
+def docker_space(folder: Path, dockerfile: str, files: dict[str, str] | None = None, app_port: int = 7860) -> BuildPlan:
     front = f"sdk: docker\napp_port: {app_port}"
     return make_plan(load_spec(write_space(folder, front, dockerfile, app_file="Dockerfile", files=files)))

@@ -11,11 +11,15 @@ from tests.docker.spaces import TEST_FLAVORS, run, start_container, stdlib_space
 from tests.support.process_spaces import free_port
 
 
-def test_a_restarted_podium_adopts_the_running_container_without_restarting_it(backend, base_image, tmp_path,
-                                                                                cleanup, docker_client):
-    plan = stdlib_space(tmp_path / "steady", """
+def test_a_restarted_podium_adopts_the_running_container_without_restarting_it(
+    backend, base_image, tmp_path, cleanup, docker_client
+):
+    plan = stdlib_space(
+        tmp_path / "steady",
+        """
         print("ready", flush=True)
-    """)
+    """,
+    )
     ctx = RunContext(space_id="alice/steady", port=free_port())
 
     async def before_restart():
@@ -53,9 +57,12 @@ def test_a_restarted_podium_adopts_the_running_container_without_restarting_it(b
 def test_a_container_the_previous_release_saved_is_adopted(backend, base_image, tmp_path, cleanup):
     """The previous release saved a container's state without "instance_id"; the upgraded Podium
     adopts it from that record, and finds it by its labels (unchanged) as well."""
-    plan = stdlib_space(tmp_path / "kept", """
+    plan = stdlib_space(
+        tmp_path / "kept",
+        """
         print("ready", flush=True)
-    """)
+    """,
+    )
     ctx = RunContext(space_id="alice/kept", port=free_port())
 
     async def before_upgrade():
@@ -70,8 +77,11 @@ def test_a_container_the_previous_release_saved_is_adopted(backend, base_image, 
         instance = await upgraded.adopt(previous, lambda _line: None)
         running = await upgraded.poll(instance)
         found = [orphan for orphan in await upgraded.list_orphans(known=set()) if orphan["id"] == previous["id"]]
-        unknown = [orphan for orphan in await upgraded.list_orphans(known={instance.instance_id})
-                   if orphan["id"] == previous["id"]]
+        unknown = [
+            orphan
+            for orphan in await upgraded.list_orphans(known={instance.instance_id})
+            if orphan["id"] == previous["id"]
+        ]
         await upgraded.stop(instance)
         return instance, running, found, unknown
 

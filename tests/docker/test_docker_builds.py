@@ -26,11 +26,15 @@ async def _get_json(backend, plan, space_id: str, cleanup: list[str], path: str 
 
 
 def test_a_space_uses_the_apt_package_its_packages_txt_names(backend, tmp_path, cleanup):
-    plan = stdlib_space(tmp_path / "jq", """
+    plan = stdlib_space(
+        tmp_path / "jq",
+        """
         import subprocess
         jq = subprocess.run(["jq", "-n", "[1,2] | add"], capture_output=True, text=True)
         REPORT["jq"] = jq.stdout.strip()
-    """, packages="jq\n")
+    """,
+        packages="jq\n",
+    )
     assert run(_get_json(backend, plan, "alice/jq", cleanup)) == {"jq": "3"}
 
 
@@ -51,10 +55,13 @@ CMD ["python3", "-m", "http.server", "8080"]
 """
 
 
-def test_a_docker_space_builds_its_own_dockerfile_and_answers_on_its_app_port(backend, base_image, tmp_path,
-                                                                              cleanup):
-    plan = docker_space(tmp_path / "own", SERVE_FOLDER.format(base=base_image),
-                        files={"index.html": '{"hello": "from my own Dockerfile"}'}, app_port=8080)
+def test_a_docker_space_builds_its_own_dockerfile_and_answers_on_its_app_port(backend, base_image, tmp_path, cleanup):
+    plan = docker_space(
+        tmp_path / "own",
+        SERVE_FOLDER.format(base=base_image),
+        files={"index.html": '{"hello": "from my own Dockerfile"}'},
+        app_port=8080,
+    )
     assert not plan.accepts_root_path
     answer = run(_get_json(backend, plan, "alice/own", cleanup, "/index.html"))
     assert answer == {"hello": "from my own Dockerfile"}
@@ -72,8 +79,12 @@ def test_a_docker_space_whose_build_fails_reports_the_failing_step(backend, base
 
 def test_without_buildkit_the_classic_builder_streams_its_steps(base_image, tmp_path, cleanup):
     backend = DockerBackend(base_image=base_image, flavors=TEST_FLAVORS, buildkit=False)
-    plan = docker_space(tmp_path / "classic", SERVE_FOLDER.format(base=base_image),
-                        files={"index.html": '{"builder": "classic"}'}, app_port=8080)
+    plan = docker_space(
+        tmp_path / "classic",
+        SERVE_FOLDER.format(base=base_image),
+        files={"index.html": '{"builder": "classic"}'},
+        app_port=8080,
+    )
     log: list[str] = []
     env = run(backend.prepare(plan, log.append, rebuild=True))
     assert any(line.startswith("Step 1/4 : FROM") for line in log), log

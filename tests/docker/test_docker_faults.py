@@ -23,11 +23,14 @@ from tests.support.process_spaces import free_port
 
 
 def test_an_app_allocating_past_its_memory_limit_is_killed_as_out_of_memory(backend, tmp_path, cleanup):
-    plan = stdlib_space(tmp_path / "hog", """
+    plan = stdlib_space(
+        tmp_path / "hog",
+        """
         hoard = []
         while True:
             hoard.append(bytearray(32 * 1024 * 1024))
-    """)
+    """,
+    )
     ctx = RunContext(space_id="alice/hog", port=free_port())
 
     async def story():
@@ -43,9 +46,10 @@ def test_an_app_allocating_past_its_memory_limit_is_killed_as_out_of_memory(back
     assert "the app stopped before it answered (out of memory)" in str(failure)
 
 
-def test_a_fork_bomb_stops_at_the_pids_limit_and_the_space_still_stops(backend, tmp_path, cleanup,
-                                                                      docker_client):
-    plan = stdlib_space(tmp_path / "forks", """
+def test_a_fork_bomb_stops_at_the_pids_limit_and_the_space_still_stops(backend, tmp_path, cleanup, docker_client):
+    plan = stdlib_space(
+        tmp_path / "forks",
+        """
         import time
         if os.fork() == 0:
             while True:
@@ -53,7 +57,8 @@ def test_a_fork_bomb_stops_at_the_pids_limit_and_the_space_still_stops(backend, 
                     os.fork()
                 except OSError:
                     time.sleep(0.05)
-    """)
+    """,
+    )
     ctx = RunContext(space_id="alice/forks", port=free_port())
     limit = TEST_FLAVORS["cpu-basic"].pids
 
@@ -132,8 +137,7 @@ class SocketRelay:
         self._connections.clear()
 
 
-def test_the_engine_going_away_gives_a_clear_error_and_podium_recovers_when_it_is_back(base_image, tmp_path,
-                                                                                       cleanup):
+def test_the_engine_going_away_gives_a_clear_error_and_podium_recovers_when_it_is_back(base_image, tmp_path, cleanup):
     relay = SocketRelay(tmp_path / "engine.sock")
     relay.start()
     backend = DockerBackend(docker_host=f"unix://{relay.path}", base_image=base_image, flavors=TEST_FLAVORS)

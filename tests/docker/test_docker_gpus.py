@@ -51,21 +51,17 @@ def gpu_space(backend: DockerBackend, tmp_path_factory):
     return plan, env
 
 
-def test_the_allocated_devices_reach_the_engine_as_a_device_request(backend, gpu_space, docker_client,
-                                                                   cleanup):
+def test_the_allocated_devices_reach_the_engine_as_a_device_request(backend, gpu_space, docker_client, cleanup):
     plan, env = gpu_space
     allocator = GpuAllocator(inventory(["0", "1"]))
     allocator.allocate("alice/other", 1)
     ids = allocator.allocate("alice/gpu", 1)
     ctx = RunContext(space_id="alice/gpu", port=free_port(), hardware="t4-small", gpu_ids=ids)
     launch = plan.launch(ctx)
-    container = backend.engine.sync(backend.create, plan, env, ctx, TEST_FLAVORS["t4-small"], launch.argv,
-                                    launch.env)
+    container = backend.engine.sync(backend.create, plan, env, ctx, TEST_FLAVORS["t4-small"], launch.argv, launch.env)
     cleanup.append(container.id)
     requests = docker_client.api.inspect_container(container.id)["HostConfig"]["DeviceRequests"]
-    assert requests == [
-        {"Driver": "", "Count": 0, "DeviceIDs": ["1"], "Capabilities": [["gpu"]], "Options": {}}
-    ]
+    assert requests == [{"Driver": "", "Count": 0, "DeviceIDs": ["1"], "Capabilities": [["gpu"]], "Options": {}}]
     assert container.attrs["Config"]["Env"].count("CUDA_VISIBLE_DEVICES=1") == 1
 
 
@@ -73,8 +69,7 @@ def _space_containers(docker_client, space_id: str) -> list:
     return docker_client.containers.list(all=True, filters={"label": f"{LABEL_SPACE}={space_id}"})
 
 
-def test_an_engine_without_the_nvidia_runtime_is_detected_before_the_space_starts(base_image, gpu_space,
-                                                                                 docker_client):
+def test_an_engine_without_the_nvidia_runtime_is_detected_before_the_space_starts(base_image, gpu_space, docker_client):
     plan, env = gpu_space
     backend = DockerBackend(base_image=base_image, flavors=TEST_FLAVORS)  # asks the engine itself
     ctx = RunContext(space_id="alice/gpu-probe", port=free_port(), hardware="t4-small", gpu_ids=("0",))

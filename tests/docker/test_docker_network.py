@@ -61,15 +61,20 @@ async def _get(url: str) -> int:
 
 
 def test_a_space_cannot_reach_another_but_podium_reaches_both_and_they_reach_the_host(
-        backend, tmp_path, cleanup, docker_client):
+    backend, tmp_path, cleanup, docker_client
+):
     private = stdlib_space(tmp_path / "private", RELOAD_SERVER)
     curious = stdlib_space(tmp_path / "curious")
-    contexts = [RunContext(space_id="alice/private", port=free_port()),
-                RunContext(space_id="alice/curious", port=free_port())]
+    contexts = [
+        RunContext(space_id="alice/private", port=free_port()),
+        RunContext(space_id="alice/curious", port=free_port()),
+    ]
 
     async def start_both():
-        started = [await start_container(backend, plan, ctx, cleanup)
-                   for plan, ctx in zip((private, curious), contexts, strict=True)]
+        started = [
+            await start_container(backend, plan, ctx, cleanup)
+            for plan, ctx in zip((private, curious), contexts, strict=True)
+        ]
         for instance in started:
             await wait_until_ready(backend, instance, "/", 60)
         return started, [await _get(instance.url) for instance in started]
@@ -100,8 +105,9 @@ def test_a_space_cannot_reach_another_but_podium_reaches_both_and_they_reach_the
     assert accepted[0][0] == _address(docker_client, prober, "podium-spaces")
 
 
-def test_a_container_an_older_podium_left_on_the_default_bridge_is_replaced(base_image, backend, tmp_path, cleanup,
-                                                                            docker_client):
+def test_a_container_an_older_podium_left_on_the_default_bridge_is_replaced(
+    base_image, backend, tmp_path, cleanup, docker_client
+):
     plan = stdlib_space(tmp_path / "veteran")
     ctx = RunContext(space_id="alice/veteran", port=free_port())
     older = DockerBackend(base_image=base_image, flavors=TEST_FLAVORS)
@@ -122,10 +128,13 @@ def test_a_container_an_older_podium_left_on_the_default_bridge_is_replaced(base
     assert adopted is None
     with pytest.raises(docker.errors.NotFound):
         docker_client.containers.get(old.state["id"])
-    assert log == [f"alice/veteran: its container {old.state['name']} runs on the Docker network bridge, "
-                   f"not on podium-spaces; removed it, to start it again there"]
-    assert list(docker_client.api.inspect_container(new.state["id"])["NetworkSettings"]["Networks"]) == \
-        ["podium-spaces"]
+    assert log == [
+        f"alice/veteran: its container {old.state['name']} runs on the Docker network bridge, "
+        f"not on podium-spaces; removed it, to start it again there"
+    ]
+    assert list(docker_client.api.inspect_container(new.state["id"])["NetworkSettings"]["Networks"]) == [
+        "podium-spaces"
+    ]
     assert new.url == f"http://127.0.0.1:{ctx.port}" and answer == 200
     assert run(backend.adopt(new.state, log.append)) is not None  # once there, it is adopted as it runs
 
@@ -158,4 +167,5 @@ def test_a_network_of_that_name_with_other_settings_is_refused_with_what_to_do(d
     assert str(refused.value) == (
         f"alice/any: the Docker network {wanted.name} exists, but inter-container communication is on "
         f"({ICC_OPTION}). Stop the containers on it and remove it (docker network rm {wanted.name}); "
-        f"Podium creates it again as it needs it")
+        f"Podium creates it again as it needs it"
+    )

@@ -20,8 +20,9 @@ SESSION_SCRIPT = Path(__file__).parents[1] / "proxy" / "apps" / "streamlit_sessi
 @pytest.fixture(scope="module")
 def served(start_podium, base_image, tmp_path_factory):
     """A docker-backed Podium that leaves its containers up when it stops (for the restart story)."""
-    server = start_podium(env={"PODIUM_BACKEND": "docker", "PODIUM_DOCKER_BASE_IMAGE": base_image,
-                               "PODIUM_STOP_SPACES_ON_EXIT": "false"})
+    server = start_podium(
+        env={"PODIUM_BACKEND": "docker", "PODIUM_DOCKER_BASE_IMAGE": base_image, "PODIUM_STOP_SPACES_ON_EXIT": "false"}
+    )
     api = server.api()
     echo = echo_space(tmp_path_factory.mktemp("echo"))
     # websockets rides along so that the Streamlit session script can run with the app's Python.
@@ -51,9 +52,12 @@ def test_a_streamlit_session_runs_over_the_websocket_through_the_proxy(served, d
     image = _container(docker_client, "admin/hello").image.tags[0]
     url = f"ws://127.0.0.1:{served.spaces_port}/apps/admin/hello/_stcore/stream"
     output = docker_client.containers.run(
-        image, ["python", "/session.py", url, "name=docker", "--origin", served.spaces_url],
-        network_mode="host", volumes={str(SESSION_SCRIPT): {"bind": "/session.py", "mode": "ro"}},
-        remove=True, user="1000:1000",
+        image,
+        ["python", "/session.py", url, "name=docker", "--origin", served.spaces_url],
+        network_mode="host",
+        volumes={str(SESSION_SCRIPT): {"bind": "/session.py", "mode": "ro"}},
+        remove=True,
+        user="1000:1000",
     )
     result = json.loads(output)
     assert result["subprotocol"] == "streamlit"

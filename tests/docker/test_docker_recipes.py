@@ -19,23 +19,33 @@ from podium_runner.spec import HARDWARE_FLAVORS, load_spec
 
 from tests.support.process_spaces import write_space
 
-HOST = HostPackageSettings(env={"UV_INDEX": "https://pypi.example/simple"}, constraints=b"torch<=2.14.1\n",
-                           ca_certificates=(), left_out=())
+HOST = HostPackageSettings(
+    env={"UV_INDEX": "https://pypi.example/simple"}, constraints=b"torch<=2.14.1\n", ca_certificates=(), left_out=()
+)
 
 
 def _plan(tmp_path: Path):
     files = {"packages.txt": "ffmpeg\n", "pre-requirements.txt": "pip\n"}
-    folder = write_space(tmp_path / "full", "sdk: gradio\nsdk_version: 6.31.0", "print('hi')\n",
-                         requirements="numpy\n", files=files)
+    folder = write_space(
+        tmp_path / "full", "sdk: gradio\nsdk_version: 6.31.0", "print('hi')\n", requirements="numpy\n", files=files
+    )
     return make_plan(load_spec(folder))
 
 
 def test_the_dependency_dockerfile_follows_hugging_faces_layer_order(tmp_path):
-    recipe = dockerfile.dependency_dockerfile(_plan(tmp_path), "podium-base:bookworm", HOST, buildkit=True,
-                                              cache_id="podium-uv-0123abcd")
-    order = ["FROM podium-base:bookworm", "apt-get install -y --no-install-recommends ffmpeg",
-             "useradd --create-home --uid 1000", "USER 1000", "WORKDIR /home/user/app",
-             "-r pre-requirements.txt", "-r requirements.txt", "uv pip install gradio==6.31.0"]
+    recipe = dockerfile.dependency_dockerfile(
+        _plan(tmp_path), "podium-base:bookworm", HOST, buildkit=True, cache_id="podium-uv-0123abcd"
+    )
+    order = [
+        "FROM podium-base:bookworm",
+        "apt-get install -y --no-install-recommends ffmpeg",
+        "useradd --create-home --uid 1000",
+        "USER 1000",
+        "WORKDIR /home/user/app",
+        "-r pre-requirements.txt",
+        "-r requirements.txt",
+        "uv pip install gradio==6.31.0",
+    ]
     positions = [recipe.index(step) for step in order]
     assert positions == sorted(positions), recipe
     assert recipe.count("--mount=type=cache,id=podium-uv-0123abcd,") == 3
@@ -52,7 +62,7 @@ def test_the_app_image_copies_the_code_then_sets_env_and_cmd(tmp_path):
     lines = recipe.splitlines()
     assert lines[0] == "FROM podium-deps:abc"
     assert lines[1] == "COPY --chown=1000:1000 app/ /home/user/app/"
-    assert lines[2].startswith("ENV HOME=\"/tmp\"") and lines[-1] == 'CMD ["python", "app.py"]'
+    assert lines[2].startswith('ENV HOME="/tmp"') and lines[-1] == 'CMD ["python", "app.py"]'
 
 
 def test_contexts_are_gnu_tars_without_pax_headers(tmp_path):
@@ -79,10 +89,12 @@ def test_ml_spaces_pick_the_ml_base_unless_they_need_another_torch():
 
 def test_host_package_settings_keep_what_a_container_can_reach(tmp_path):
     conf = tmp_path / "pip.conf"
-    conf.write_text("[global]\nextra-index-url = file:///opt/pypi/simple https://mirror.example/simple\n"
-                    "find-links = /opt/wheels\n")
-    host = HostPackageSettings.from_host(ca_certificates=[], environ={"PIP_CONFIG_FILE": str(conf),
-                                                                      "HOME": str(tmp_path)})
+    conf.write_text(
+        "[global]\nextra-index-url = file:///opt/pypi/simple https://mirror.example/simple\nfind-links = /opt/wheels\n"
+    )
+    host = HostPackageSettings.from_host(
+        ca_certificates=[], environ={"PIP_CONFIG_FILE": str(conf), "HOME": str(tmp_path)}
+    )
     assert host.env["UV_INDEX"] == "https://mirror.example/simple"
     assert "extra-index-url file:///opt/pypi/simple" in host.left_out
     assert "find-links /opt/wheels" in host.left_out

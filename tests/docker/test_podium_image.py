@@ -35,12 +35,17 @@ def podium_container(docker_client: docker.DockerClient, base_image: str):
     port, spaces_port = free_port(), free_port()
     socket_group = str(Path("/var/run/docker.sock").stat().st_gid)
     container = docker_client.containers.run(
-        IMAGE, detach=True, group_add=[socket_group],
+        IMAGE,
+        detach=True,
+        group_add=[socket_group],
         volumes={"/var/run/docker.sock": {"bind": "/var/run/docker.sock", "mode": "rw"}},
         ports={"7860/tcp": ("127.0.0.1", port), "7861/tcp": ("127.0.0.1", spaces_port)},
-        environment={"PODIUM_DOCKER_BASE_IMAGE": base_image, "PODIUM_STOP_SPACES_ON_EXIT": "true",
-                     "PODIUM_PUBLIC_URL": f"http://127.0.0.1:{port}",
-                     "PODIUM_SPACES_PUBLIC_URL": f"http://127.0.0.1:{spaces_port}"},
+        environment={
+            "PODIUM_DOCKER_BASE_IMAGE": base_image,
+            "PODIUM_STOP_SPACES_ON_EXIT": "true",
+            "PODIUM_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "PODIUM_SPACES_PUBLIC_URL": f"http://127.0.0.1:{spaces_port}",
+        },
     )
     try:
         deadline = time.monotonic() + 60

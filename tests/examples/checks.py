@@ -38,9 +38,7 @@ def assert_label(output: dict, at_least: int = 1) -> None:
     assert len(confidences) >= at_least, output
     assert all(isinstance(c["label"], str) and is_probability(c["confidence"]) for c in confidences), output
     assert output["label"] == confidences[0]["label"]
-    assert [c["confidence"] for c in confidences] == sorted(
-        (c["confidence"] for c in confidences), reverse=True
-    )
+    assert [c["confidence"] for c in confidences] == sorted((c["confidence"] for c in confidences), reverse=True)
 
 
 def assert_image_file(path: str, size: tuple[int, int] | None = None) -> Image.Image:
@@ -71,9 +69,7 @@ def assert_text(output: object) -> str:
 
 
 def any_to_any(client: Client) -> None:
-    assert_text(
-        client.predict(example_file("any-to-any", "chirp.wav"), "What do you hear?", api_name="/predict")
-    )
+    assert_text(client.predict(example_file("any-to-any", "chirp.wav"), "What do you hear?", api_name="/predict"))
 
 
 def audio_classification(client: Client) -> None:
@@ -81,9 +77,7 @@ def audio_classification(client: Client) -> None:
 
 
 def automatic_speech_recognition(client: Client) -> None:
-    text = assert_text(
-        client.predict(example_file("automatic-speech-recognition", "chirp.wav"), api_name="/predict")
-    )
+    text = assert_text(client.predict(example_file("automatic-speech-recognition", "chirp.wav"), api_name="/predict"))
     # The CTC vocabulary is capital letters, the word separator, an apostrophe and <special> tokens.
     assert set(re.sub(r"<[a-z/]+>", "", text)) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZ' "), text
 
@@ -117,9 +111,7 @@ def image_feature_extraction(client: Client) -> None:
 
 
 def image_segmentation(client: Client) -> None:
-    assert_annotated_image(
-        client.predict(example_file("image-segmentation", "shapes.png"), api_name="/predict")
-    )
+    assert_annotated_image(client.predict(example_file("image-segmentation", "shapes.png"), api_name="/predict"))
 
 
 def image_text_to_text(client: Client) -> None:
@@ -131,9 +123,7 @@ def image_text_to_text(client: Client) -> None:
 
 
 def image_to_text(client: Client) -> None:
-    assert_text(
-        client.predict(example_file("image-to-text", "shapes.png"), "a picture of", api_name="/predict")
-    )
+    assert_text(client.predict(example_file("image-to-text", "shapes.png"), "a picture of", api_name="/predict"))
 
 
 def keypoint_matching(client: Client) -> None:
@@ -201,9 +191,7 @@ def visual_question_answering(client: Client) -> None:
 
 def zero_shot_audio_classification(client: Client) -> None:
     labels = "a whistle, a dog barking, speech"
-    scores = client.predict(
-        example_file("zero-shot-audio-classification", "chirp.wav"), labels, api_name="/predict"
-    )
+    scores = client.predict(example_file("zero-shot-audio-classification", "chirp.wav"), labels, api_name="/predict")
     assert_label(scores, 3)
     assert {c["label"] for c in scores["confidences"]} == {"a whistle", "a dog barking", "speech"}
     assert sum(c["confidence"] for c in scores["confidences"]) == approx(1.0)
@@ -291,9 +279,7 @@ def read_text(page: Page, timeout_ms: float) -> list[dict[str, str]]:
     return [{"text": block.inner_text()}]
 
 
-def use_streamlit_app(
-    page: Page, url: str, check: StreamlitCheck, timeout_ms: float = 180_000
-) -> list[dict[str, str]]:
+def use_streamlit_app(page: Page, url: str, check: StreamlitCheck, timeout_ms: float = 180_000) -> list[dict[str, str]]:
     # The first visit runs the script, which imports transformers and loads the model: slow on a busy CPU.
     page.set_default_timeout(timeout_ms)
     page.goto(url)
@@ -336,9 +322,7 @@ STREAMLIT_CHECKS: dict[str, StreamlitCheck] = {
         "Fill",
         ["token_str", "score", "sequence"],
         5,
-        lambda rows: (
-            scores_of(rows) and all(row["sequence"].startswith("the weather today is") for row in rows)
-        ),
+        lambda rows: scores_of(rows) and all(row["sequence"].startswith("the weather today is") for row in rows),
     ),
     "zero-shot-classification": StreamlitCheck(
         {"Labels, comma separated": "weather, sports, politics, music"},
@@ -383,17 +367,13 @@ STREAMLIT_CHECKS: dict[str, StreamlitCheck] = {
         "Answer",
         ["answer", "score", "start", "end"],
         3,
-        lambda rows: (
-            all(QA_CONTEXT[int(r["start"]) : int(r["end"])] == r["answer"] for r in rows) and scores_of(rows)
-        ),
+        lambda rows: all(QA_CONTEXT[int(r["start"]) : int(r["end"])] == r["answer"] for r in rows) and scores_of(rows),
     ),
     "decision": StreamlitCheck(
         {"Text to judge": "The food was cold and the waiter was rude."},
         "Decide",
         ["question", "type", "answer", "confidence"],
         2,
-        lambda rows: (
-            [(row["question"], row["type"]) for row in rows] == [("is_positive", "noul"), ("mood", "choice")]
-        ),
+        lambda rows: [(row["question"], row["type"]) for row in rows] == [("is_positive", "noul"), ("mood", "choice")],
     ),
 }

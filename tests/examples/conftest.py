@@ -45,9 +45,7 @@ def examples_python(specs: dict[str, SpaceSpec], tmp_path_factory: pytest.TempPa
 
 
 @pytest.fixture(scope="session")
-def standin_cache(
-    examples_python: Path, specs: dict[str, SpaceSpec], tmp_path_factory: pytest.TempPathFactory
-) -> Path:
+def standin_cache(examples_python: Path, specs: dict[str, SpaceSpec], tmp_path_factory: pytest.TempPathFactory) -> Path:
     cache = tmp_path_factory.mktemp("model-cache")
     cache.chmod(0o755)  # sandboxed apps run as another user and only read it
     subprocess.run(
@@ -67,12 +65,25 @@ def examples_podium(start_podium: Callable[..., PodiumServer], standin_cache: Pa
     """
     server = start_podium(env={"PODIUM_MODEL_CACHE": str(standin_cache)})
     # Loaded as a user would: the CLI, through the HTTP API.
-    load = [str(PODIUM), "examples", "load", "--url", server.url, "--token", server.token, "--owner", OWNER,
-            "--offline", "--batch", str(BATCH), "--wait", str(START_TIMEOUT_S)]
+    load = [
+        str(PODIUM),
+        "examples",
+        "load",
+        "--url",
+        server.url,
+        "--token",
+        server.token,
+        "--owner",
+        OWNER,
+        "--offline",
+        "--batch",
+        str(BATCH),
+        "--wait",
+        str(START_TIMEOUT_S),
+    ]
     result = subprocess.run(load, capture_output=True, text=True)
     assert result.returncode == 0, (
-        f"loading the examples failed:\n{result.stdout}\n{result.stderr}\n"
-        f"podium serve's log:\n{server.log()[-5000:]}"
+        f"loading the examples failed:\n{result.stdout}\n{result.stderr}\npodium serve's log:\n{server.log()[-5000:]}"
     )
     yield server
     server.stop()

@@ -20,9 +20,7 @@ REMOVED_CLASSICS = {
 }
 
 
-def test_every_supported_pipeline_task_has_an_example(
-    examples_python: Path, specs: dict[str, SpaceSpec]
-) -> None:
+def test_every_supported_pipeline_task_has_an_example(examples_python: Path, specs: dict[str, SpaceSpec]) -> None:
     # Asked of the transformers the examples pin, at run time, so an upgrade with a new task fails here.
     listing = subprocess.run(
         [
@@ -59,9 +57,7 @@ def test_each_example_is_a_complete_space_card(specs: dict[str, SpaceSpec]) -> N
         assert len(card.models) == 1, f"{task}: name the one model it loads in models:"
         assert task in card.tags and "podium-example" in card.tags, task
         app = (spec.root / "app.py").read_text()
-        assert f'os.environ.get("MODEL_ID", "{card.models[0]}")' in app, (
-            f"{task}: load the model by its README id"
-        )
+        assert f'os.environ.get("MODEL_ID", "{card.models[0]}")' in app, f"{task}: load the model by its README id"
         assert card.models[0] in spec.readme_body, f"{task}: its README should say which model it uses"
 
 

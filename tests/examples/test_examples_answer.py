@@ -37,9 +37,7 @@ def browser() -> Iterator[Browser]:
 
 
 def test_the_gradio_and_streamlit_checks_cover_every_example(specs) -> None:
-    by_sdk = {
-        sdk: {task for task, spec in specs.items() if spec.sdk == sdk} for sdk in ("gradio", "streamlit")
-    }
+    by_sdk = {sdk: {task for task, spec in specs.items() if spec.sdk == sdk} for sdk in ("gradio", "streamlit")}
     assert set(GRADIO_CHECKS) == by_sdk["gradio"]
     assert set(STREAMLIT_CHECKS) == by_sdk["streamlit"]
 
@@ -52,9 +50,7 @@ def test_a_gradio_example_answers_its_example_input(examples_podium: PodiumServe
 
 @pytest.mark.browser
 @pytest.mark.parametrize("task", sorted(STREAMLIT_CHECKS))
-def test_a_streamlit_example_answers_in_the_browser(
-    examples_podium: PodiumServer, browser: Browser, task: str
-) -> None:
+def test_a_streamlit_example_answers_in_the_browser(examples_podium: PodiumServer, browser: Browser, task: str) -> None:
     page = browser.new_page()
     try:
         use_streamlit_app(page, space_url(examples_podium, task), STREAMLIT_CHECKS[task])

@@ -76,9 +76,7 @@ def hello_space(folder: Path) -> Path:
 
 
 def static_space(folder: Path) -> Path:
-    return write_space(
-        folder, "title: Plain\nsdk: static", "<h1>A static space</h1>\n", app_file="index.html"
-    )
+    return write_space(folder, "title: Plain\nsdk: static", "<h1>A static space</h1>\n", app_file="index.html")
 
 
 def version_space(folder: Path, version: str, requirements: str | None = None) -> Path:

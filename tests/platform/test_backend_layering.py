@@ -25,8 +25,11 @@ def absolute_imports(path: Path) -> set[str]:
 
 
 def backend_internals(path: Path) -> list[str]:
-    return sorted(name for name in absolute_imports(path)
-                  if any(name == internal or name.startswith(internal + ".") for internal in BACKEND_INTERNALS))
+    return sorted(
+        name
+        for name in absolute_imports(path)
+        if any(name == internal or name.startswith(internal + ".") for internal in BACKEND_INTERNALS)
+    )
 
 
 def test_only_the_backend_factory_imports_a_backends_internals():

@@ -38,10 +38,7 @@ def test_ls_and_status_show_the_space_its_stage_and_address(podium, pushed):
     line = next(line for line in listed.stdout.splitlines() if line.startswith("admin/site "))
     assert "RUNNING" in line and "static" in line
     status = podium_cli(podium, "status", "admin/site")
-    assert (
-        "stage:    RUNNING" in status.stdout
-        and f"url:      {podium.spaces_url}/apps/admin/site/" in status.stdout
-    )
+    assert "stage:    RUNNING" in status.stdout and f"url:      {podium.spaces_url}/apps/admin/site/" in status.stdout
 
 
 def test_logs_prints_the_build_log(podium, pushed):

@@ -69,8 +69,7 @@ def test_gradio_client_calls_a_function_and_a_generator_through_the_proxy(podium
 def test_gradio_client_finds_the_space_by_name_with_hf_endpoint(podium, echo):
     # huggingface_hub reads HF_ENDPOINT when it is imported, so the client runs in its own process.
     script = (
-        "from gradio_client import Client\n"
-        "print(Client('admin/echo', verbose=False).predict('x', api_name='/echo'))"
+        "from gradio_client import Client\nprint(Client('admin/echo', verbose=False).predict('x', api_name='/echo'))"
     )
     result = subprocess.run(
         [sys.executable, "-c", script],

@@ -38,8 +38,9 @@ def previous_release(tmp_path_factory) -> Path:
     """That release's platform and runner packages, as its own code, from this repository's history."""
     if subprocess.run(["git", "-C", str(REPO), "cat-file", "-e", f"{PREVIOUS_RELEASE}^{{commit}}"]).returncode:
         pytest.skip(f"this checkout lacks the previous release {PREVIOUS_RELEASE[:8]} (a shallow clone?)")
-    archive = subprocess.run(["git", "-C", str(REPO), "archive", PREVIOUS_RELEASE, "platform", "runner"],
-                             capture_output=True, check=True).stdout
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", PREVIOUS_RELEASE, "platform", "runner"], capture_output=True, check=True
+    ).stdout
     root = tmp_path_factory.mktemp("previous-release")
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(root, filter="data")
@@ -62,8 +63,12 @@ def test_the_models_agree_with_what_the_migrations_make(tmp_path):
 def test_podium_db_upgrade_brings_a_previous_release_database_up_to_date(previous_release, tmp_path):
     made = subprocess.run(released_podium(previous_release, "serve", "--help"), capture_output=True, text=True)
     assert made.returncode == 0, made.stderr  # the old release runs here
-    old_db = [sys.executable, "-c", f"import sys; sys.path[:0] = [{str(previous_release / 'platform')!r}]; "
-              f"from podium.db import Database; Database('sqlite:///{tmp_path / 'podium.db'}')"]
+    old_db = [
+        sys.executable,
+        "-c",
+        f"import sys; sys.path[:0] = [{str(previous_release / 'platform')!r}]; "
+        f"from podium.db import Database; Database('sqlite:///{tmp_path / 'podium.db'}')",
+    ]
     subprocess.run(old_db, check=True, timeout=60)
     env = {**os.environ, "PODIUM_DATA_DIR": str(tmp_path)}
     upgraded = subprocess.run([str(PODIUM), "db", "upgrade"], capture_output=True, text=True, env=env, timeout=60)
@@ -75,8 +80,9 @@ def test_podium_db_upgrade_brings_a_previous_release_database_up_to_date(previou
 
 
 def test_a_data_folder_of_the_previous_release_keeps_everything(previous_release, start_podium, tmp_path):
-    old = PodiumServer(tmp_path / "data", free_port(), free_port(), {},
-                       command=released_podium(previous_release, "serve"))
+    old = PodiumServer(
+        tmp_path / "data", free_port(), free_port(), {}, command=released_podium(previous_release, "serve")
+    )
     try:
         old.start()
         alice = old.http().post("/api/podium/tokens", json={"user": "alice"}).json()["token"]
@@ -132,9 +138,14 @@ def test_an_upgrade_moves_asleep_behind_records_into_the_database(tmp_path):
     command.upgrade(migrations._config(engine), "0002_token_scopes")
     with engine.begin() as connection:
         for name in ("asleep", "torn", "awake"):
-            connection.execute(text("INSERT INTO spaces (owner, name, sdk, private, hardware, stage, card_data, "
-                                    "created_at, updated_at) VALUES ('alice', :name, 'gradio', 0, 'cpu-basic', "
-                                    "'STOPPED', '{}', '2026-12-01', '2026-12-01')"), {"name": name})
+            connection.execute(
+                text(
+                    "INSERT INTO spaces (owner, name, sdk, private, hardware, stage, card_data, "
+                    "created_at, updated_at) VALUES ('alice', :name, 'gradio', 0, 'cpu-basic', "
+                    "'STOPPED', '{}', '2026-12-01', '2026-12-01')"
+                ),
+                {"name": name},
+            )
     logs = tmp_path / "logs"
     asleep, torn = logs / "alice" / "asleep" / "asleep-behind.json", logs / "alice" / "torn" / "asleep-behind.json"
     asleep.parent.mkdir(parents=True)
@@ -144,7 +155,8 @@ def test_an_upgrade_moves_asleep_behind_records_into_the_database(tmp_path):
 
     assert migrations.upgrade(engine, logs) == ("0002_token_scopes", migrations.head_revision())
     with engine.connect() as connection:
-        rows = connection.execute(text("SELECT name, asleep_behind_stage, asleep_behind_message FROM spaces "
-                                       "ORDER BY name")).all()
+        rows = connection.execute(
+            text("SELECT name, asleep_behind_stage, asleep_behind_message FROM spaces ORDER BY name")
+        ).all()
     assert rows == [("asleep", "BUILD_ERROR", "build of 1234abcd failed"), ("awake", None, None), ("torn", None, None)]
     assert not asleep.exists() and not torn.exists()

@@ -13,8 +13,14 @@ ALICE = User(name="alice", token_name="t", admin=False)
 
 def request(query: str = "", method: str = "GET", **fetch_metadata: str) -> dict:
     headers = [(f"sec-fetch-{key}".encode(), value.encode()) for key, value in fetch_metadata.items()]
-    return {"type": "http", "method": method, "path": "/page", "raw_path": b"/page",
-            "query_string": query.encode(), "headers": headers}
+    return {
+        "type": "http",
+        "method": method,
+        "path": "/page",
+        "raw_path": b"/page",
+        "query_string": query.encode(),
+        "headers": headers,
+    }
 
 
 def redeemed_cookie(access: SpaceAccess, ticket: str) -> str:

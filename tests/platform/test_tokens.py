@@ -61,8 +61,10 @@ def test_the_cli_says_what_is_wrong_with_a_request(podium):
     assert unknown.returncode == 1 and "no token 99999" in unknown.stderr
 
 
-@pytest.mark.parametrize(("body", "role"), [({"role": "read"}, "read"), ({"role": "write"}, "write"),
-                                            ({"role": "read", "owner": "dora"}, "fineGrained")])
+@pytest.mark.parametrize(
+    ("body", "role"),
+    [({"role": "read"}, "read"), ({"role": "write"}, "write"), ({"role": "read", "owner": "dora"}, "fineGrained")],
+)
 def test_huggingface_hub_sees_each_kind_of_token_as_the_hub_names_it(podium, body, role):
     _, token = make_token(podium, user="dora", **body)
     seen = HfApi(endpoint=podium.url, token=token).whoami()
@@ -88,16 +90,20 @@ def test_the_tokens_page_makes_shows_once_and_revokes_without_javascript(podium)
     assert page.status_code == 200 and "frank&#39;s laptop" in page.text and "Create token" in page.text
     csrf = csrf_of(page.text)
 
-    made = pages.post("/tokens", data={"name": "notebook", "role": "read", "owner": "", "expires": "7d",
-                                       "csrf_token": csrf})
+    made = pages.post(
+        "/tokens", data={"name": "notebook", "role": "read", "owner": "", "expires": "7d", "csrf_token": csrf}
+    )
     assert made.status_code == 200 and made.headers["cache-control"] == "no-store"
     notebook = re.search(r'id="made-token" class="mono full" value="(hf_[^"]+)"', made.text)[1]
     seen = HfApi(endpoint=podium.url, token=notebook).whoami()
     assert seen["name"] == "frank" and seen["auth"]["accessToken"]["role"] == "read"
     again = pages.get("/tokens")
     assert notebook not in again.text and "notebook" in again.text  # shown once: the list has no secrets
-    notebook_id = next(r["id"] for r in httpx.get(f"{podium.url}/api/tokens", headers={
-        "Authorization": f"Bearer {own}"}).json() if r["name"] == "notebook")
+    notebook_id = next(
+        r["id"]
+        for r in httpx.get(f"{podium.url}/api/tokens", headers={"Authorization": f"Bearer {own}"}).json()
+        if r["name"] == "notebook"
+    )
 
     forged = pages.post(f"/tokens/{notebook_id}/revoke", data={"csrf_token": "guessed"})
     assert forged.status_code == 403
@@ -116,9 +122,17 @@ def test_the_tokens_page_makes_shows_once_and_revokes_without_javascript(podium)
 
 def test_a_malformed_token_request_is_a_clear_4xx(podium):
     http = podium.http()
-    bodies = [{"name": ""}, {"name": "x" * 129}, {"name": "r", "role": "admin"}, {"name": "o", "owner": "../bob"},
-              {"name": "u", "user": "a b"}, {"name": "e", "expires_in": "99999999999d"},
-              {"name": "e", "expires_in": "-1d"}, {"name": 5}, {"name": "a", "admin": "maybe"}]
+    bodies = [
+        {"name": ""},
+        {"name": "x" * 129},
+        {"name": "r", "role": "admin"},
+        {"name": "o", "owner": "../bob"},
+        {"name": "u", "user": "a b"},
+        {"name": "e", "expires_in": "99999999999d"},
+        {"name": "e", "expires_in": "-1d"},
+        {"name": 5},
+        {"name": "a", "admin": "maybe"},
+    ]
     for body in bodies:
         response = http.post("/api/tokens", json=body)
         assert response.status_code in (400, 422), (body, response.status_code, response.text)

@@ -107,9 +107,7 @@ def test_a_folder_uploaded_as_multipart_files_serves_through_the_proxy(small, pl
 
 def test_a_zip_of_a_folder_replaces_the_space_and_history_is_kept(small, plain):
     before = small.api().space_info(plain).sha
-    archive = zip_of(
-        {"site/README.md": b"---\nsdk: static\n---\n", "site/index.html": b"<h1>From a zip</h1>"}
-    )
+    archive = zip_of({"site/README.md": b"---\nsdk: static\n---\n", "site/index.html": b"<h1>From a zip</h1>"})
     response = upload(small, plain, [("site.zip", archive)])
     assert response.status_code == 200, response.text
     info = small.api().space_info(plain)
@@ -174,9 +172,7 @@ def test_a_token_made_for_another_user_cannot_write_the_admins_space(small, plai
     made = small.http().post("/api/podium/tokens", json={"user": "alice"})
     alice = made.json()["token"]
     assert HfApi(endpoint=small.url, token=alice).whoami()["name"] == "alice"
-    response = httpx.post(
-        f"{small.url}/api/spaces/{plain}/pause", headers={"Authorization": f"Bearer {alice}"}
-    )
+    response = httpx.post(f"{small.url}/api/spaces/{plain}/pause", headers={"Authorization": f"Bearer {alice}"})
     assert response.status_code == 403 and "only its owner" in response.json()["error"]
     refused = httpx.post(
         f"{small.url}/api/podium/tokens", json={"user": "bob"}, headers={"Authorization": f"Bearer {alice}"}

@@ -105,9 +105,7 @@ class ProbeApp:
         offered = scope.get("subprotocols") or []
         await send({"type": "websocket.accept", "subprotocol": offered[0] if offered else None})
         headers = {key.decode(): value.decode() for key, value in scope["headers"]}
-        await send(
-            {"type": "websocket.send", "text": json.dumps({"headers": headers, "subprotocols": offered})}
-        )
+        await send({"type": "websocket.send", "text": json.dumps({"headers": headers, "subprotocols": offered})})
         message = await receive()
         if message["type"] == "websocket.disconnect":
             self.client_close_code = message["code"]

@@ -68,8 +68,11 @@ def test_every_cookie_podium_sets_is_on_the_one_list():
     """A cookie Podium sets is named in a `..._COOKIE = "name"` constant; each must be in PODIUM_COOKIES,
     or spaces would receive it and could set it."""
     sources = Path(__file__).resolve().parents[2] / "platform" / "podium"
-    named = {name for path in sources.rglob("*.py")
-             for name in re.findall(r'^[A-Z_]*_COOKIE\s*=\s*"([^"]+)"', path.read_text(), re.MULTILINE)}
+    named = {
+        name
+        for path in sources.rglob("*.py")
+        for name in re.findall(r'^[A-Z_]*_COOKIE\s*=\s*"([^"]+)"', path.read_text(), re.MULTILINE)
+    }
     assert len(named) >= 5 and named <= PODIUM_COOKIES, named - PODIUM_COOKIES
 
 
@@ -111,8 +114,12 @@ TOSSED = [
     b"own=1; Path=/; HttpOnly",
     b"_streamlit_xsrf=2|ab|cd|1; Path=/; SameSite=Lax",
 ]
-KEPT = [b"theme=dark; Path=/", b"lang=en; Path=/; SameSite=Lax", b"own=1; Path=/; HttpOnly",
-        b"_streamlit_xsrf=2|ab|cd|1; Path=/; SameSite=Lax"]
+KEPT = [
+    b"theme=dark; Path=/",
+    b"lang=en; Path=/; SameSite=Lax",
+    b"own=1; Path=/; HttpOnly",
+    b"_streamlit_xsrf=2|ab|cd|1; Path=/; SameSite=Lax",
+]
 
 
 class HostileApp:
@@ -136,11 +143,19 @@ class HostileApp:
 @pytest.fixture(scope="module")
 def hostile(spaces) -> Iterator[ServerThread]:
     with ServerThread(HostileApp()) as server:
-        spaces.add("lab/hostile", server.url, podium_cookies=PODIUM_COOKIES,
-                   extra_headers={"Set-Cookie": "podium_session=from-the-readme; Domain=localhost"})
+        spaces.add(
+            "lab/hostile",
+            server.url,
+            podium_cookies=PODIUM_COOKIES,
+            extra_headers={"Set-Cookie": "podium_session=from-the-readme; Domain=localhost"},
+        )
         spaces.add("lab/hostile-docker", server.url, podium_cookies=PODIUM_COOKIES, strip_prefix=True)
-        spaces.add("lab/hostile-streamlit", server.url, podium_cookies=PODIUM_COOKIES,
-                   cross_site_cookies=frozenset({"_streamlit_xsrf"}))
+        spaces.add(
+            "lab/hostile-streamlit",
+            server.url,
+            podium_cookies=PODIUM_COOKIES,
+            cross_site_cookies=frozenset({"_streamlit_xsrf"}),
+        )
         yield server
 
 
@@ -169,8 +184,9 @@ async def test_a_websocket_carries_no_credentials_nor_cookies_either_way(proxy, 
     """The bridge's handshake with the app drops the caller's token; the app's handshake answer, with its
     Set-Cookie, never reaches the client (the bridge accepts the client with the subprotocol alone)."""
     url = f"ws://127.0.0.1:{proxy.port}/apps/lab/hostile/socket"
-    tossed, seen = await _handshake(url, Authorization="Bearer hf_callers_podium_token",
-                                    Cookie="podium_session=signed; a=1")
+    tossed, seen = await _handshake(
+        url, Authorization="Bearer hf_callers_podium_token", Cookie="podium_session=signed; a=1"
+    )
     assert tossed == []
     direct, _ = await _handshake(f"ws://127.0.0.1:{hostile.port}/socket")
     assert len(direct) == len(TOSSED)  # what the app answered
@@ -211,8 +227,10 @@ def test_a_request_target_never_moves_the_upstream(hostile, spaces):
             await send({"type": "http.response.start", "status": 200, "headers": []})
             await send({"type": "http.response.body", "body": b"canary"})
 
-    with ServerThread(canary) as canary_site, ServerThread(ProxyApp(spaces.resolve, domain="localhost"),
-                                                           http="h11") as proxy:
+    with (
+        ServerThread(canary) as canary_site,
+        ServerThread(ProxyApp(spaces.resolve, domain="localhost"), http="h11") as proxy,
+    ):
         where = f"127.0.0.1:{canary_site.port}/"
         for request_target in (f"@{where}", f"//{where}", f"/@{where}"):
             connection = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=10)
@@ -241,15 +259,21 @@ def _as_a_browser_reads_it(line: bytes) -> tuple[str, list[str]] | None:
     return name.strip(" \t"), keys
 
 
-_cookie_text = st.text(st.sampled_from(list("podium_sesionflashcktPODIUM-_=; \t.Domain__Host-Secure") + ["\x00", "é"]),
-                       max_size=60)
+_cookie_text = st.text(
+    st.sampled_from(list("podium_sesionflashcktPODIUM-_=; \t.Domain__Host-Secure") + ["\x00", "é"]), max_size=60
+)
 _podium_name = st.sampled_from(sorted(PODIUM_COOKIES)).flatmap(
-    lambda name: st.sampled_from([name, name.upper(), f"__Host-{name}", f"__SECURE-{name}", f" {name}\t"]))
+    lambda name: st.sampled_from([name, name.upper(), f"__Host-{name}", f"__SECURE-{name}", f" {name}\t"])
+)
 _set_cookie = st.one_of(
     _cookie_text,
     st.builds(lambda name, rest: f"{name}={rest}", _podium_name, _cookie_text),
-    st.builds(lambda name, rest, domain: f"{name}=v;{rest}; {domain}=localhost", st.sampled_from(["a", "x"]),
-              _cookie_text, st.sampled_from(["Domain", "domain", " DOMAIN ", "\tdomain"])),
+    st.builds(
+        lambda name, rest, domain: f"{name}=v;{rest}; {domain}=localhost",
+        st.sampled_from(["a", "x"]),
+        _cookie_text,
+        st.sampled_from(["Domain", "domain", " DOMAIN ", "\tdomain"]),
+    ),
 ).map(lambda text: text.encode("latin-1", "replace"))
 
 
@@ -267,9 +291,11 @@ _UPSTREAM = Upstream("http://127.0.0.1:34567", prefix="/apps/alice/demo")
 _STRIPPED = Upstream("http://127.0.0.1:34567", prefix="/apps/alice/demo", strip_prefix=True)
 
 
-@given(path=st.text(st.characters(min_codepoint=0x21, max_codepoint=0xFF), max_size=40),
-       query=st.text(st.characters(min_codepoint=0x21, max_codepoint=0xFF), max_size=20),
-       upstream=st.sampled_from([_UPSTREAM, _STRIPPED]))
+@given(
+    path=st.text(st.characters(min_codepoint=0x21, max_codepoint=0xFF), max_size=40),
+    query=st.text(st.characters(min_codepoint=0x21, max_codepoint=0xFF), max_size=20),
+    upstream=st.sampled_from([_UPSTREAM, _STRIPPED]),
+)
 def test_the_upstream_url_keeps_the_instances_host_and_port(path, query, upstream):
     url = upstream.url_for(path, query)
     assert (url.scheme, url.host, url.port) == ("http", "127.0.0.1", 34567)

@@ -65,7 +65,9 @@ async def test_a_factory_rebuild_leaves_the_environment_running_apps_use(tmp_pat
     first = await store.ensure(deps, tmp_path, print)
     still_running = subprocess.Popen(
         [f"{first.location}/bin/python", "-c", "import sys; sys.stdin.readline(); import six; print(six.PY3)"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     second = await store.ensure(deps, tmp_path, print, rebuild=True)
     assert second.location != first.location and not second.reused

@@ -70,9 +70,7 @@ def test_podium_run_serves_a_space_until_ctrl_c(
 
 def test_podium_run_plan_prints_the_build_plan(tmp_path: Path) -> None:
     space = write_space(tmp_path, 'sdk: gradio\nsdk_version: "6.31.0"', GRADIO_HELLO, requirements="numpy\n")
-    result = subprocess.run(
-        [str(PODIUM), "run", str(space), "--plan"], capture_output=True, text=True, check=True
-    )
+    result = subprocess.run([str(PODIUM), "run", str(space), "--plan"], capture_output=True, text=True, check=True)
     plan = json.loads(result.stdout)
     assert plan["sdk"] == "gradio" and plan["kind"] == "python"
     assert plan["deps"]["requirements"] == ["numpy"] and plan["deps"]["sdk_requirement"] == "gradio==6.31.0"
@@ -97,9 +95,7 @@ def test_a_missing_app_file_is_no_app_file(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_a_failed_build_is_a_build_error(tmp_path: Path) -> None:
-    result = _fails(
-        write_space(tmp_path, "sdk: gradio", GRADIO_HELLO, requirements="podium-no-such-package-4711\n")
-    )
+    result = _fails(write_space(tmp_path, "sdk: gradio", GRADIO_HELLO, requirements="podium-no-such-package-4711\n"))
     assert result.returncode == 4 and result.stderr.startswith("BUILD_ERROR: ")
     assert "podium-no-such-package-4711" in result.stdout  # uv's own message, streamed as it came
 

@@ -56,27 +56,21 @@ async def test_a_streamlit_space_builds_and_answers(folders: ProcessFolders, tmp
 
 
 @pytest.mark.anyio
-async def test_spaces_with_the_same_requirements_share_one_environment(
-    folders: ProcessFolders, tmp_path: Path
-) -> None:
+async def test_spaces_with_the_same_requirements_share_one_environment(folders: ProcessFolders, tmp_path: Path) -> None:
     """A second space, and a code-only change of the first, start without installing anything."""
     backend = ProcessBackend(folders)
     first = write_space(tmp_path / "first", "sdk: gradio", stdlib_app())
     async with running(backend, first) as one:
         environment = Path(one.env.location)
         inode = environment.stat().st_ino
-    other = write_space(
-        tmp_path / "other", "title: Another space\nsdk: gradio", stdlib_app('REPORT["me"] = 2')
-    )
+    other = write_space(tmp_path / "other", "title: Another space\nsdk: gradio", stdlib_app('REPORT["me"] = 2'))
     (first / "app.py").write_text(stdlib_app('REPORT["edited"] = True'))
     for folder in (other, first):
         async with running(ProcessBackend(folders), folder) as again:
             assert again.env.reused and again.env.location == str(environment)
             assert environment.stat().st_ino == inode  # not rebuilt in place either
             assert not any("Installed" in line or "Resolved" in line for line in again.build_log)
-            assert again.build_log == [
-                f"Reusing environment {again.env.key} (same requirements as an earlier build)"
-            ]
+            assert again.build_log == [f"Reusing environment {again.env.key} (same requirements as an earlier build)"]
 
 
 SANDBOX_PROBE = """
@@ -139,9 +133,7 @@ async def test_the_sandbox_holds(folders: ProcessFolders, tmp_path: Path) -> Non
 async def test_a_requirement_that_does_not_exist_is_a_build_error_with_uvs_message(
     folders: ProcessFolders, tmp_path: Path
 ) -> None:
-    space = write_space(
-        tmp_path, "sdk: gradio", GRADIO_HELLO, requirements="podium-no-such-package-4711\n"
-    )
+    space = write_space(tmp_path, "sdk: gradio", GRADIO_HELLO, requirements="podium-no-such-package-4711\n")
     plan = make_plan(load_spec(space))
     lines: list[str] = []
     with pytest.raises(BuildError) as caught:
@@ -155,12 +147,8 @@ async def test_a_requirement_that_does_not_exist_is_a_build_error_with_uvs_messa
 
 @pytest.mark.anyio
 async def test_a_python_version_not_installed_is_a_build_error(folders: ProcessFolders, tmp_path: Path) -> None:
-    plan = make_plan(
-        load_spec(write_space(tmp_path, 'sdk: gradio\npython_version: "3.99"', GRADIO_HELLO))
-    )
-    with pytest.raises(
-        BuildError, match=r"Python 3\.99 \(python_version in README.md\) is not installed"
-    ):
+    plan = make_plan(load_spec(write_space(tmp_path, 'sdk: gradio\npython_version: "3.99"', GRADIO_HELLO)))
+    with pytest.raises(BuildError, match=r"Python 3\.99 \(python_version in README.md\) is not installed"):
         await ProcessBackend(folders).prepare(plan, lambda line: None)
 
 
@@ -168,9 +156,7 @@ def test_docker_spaces_and_missing_system_packages_need_the_docker_backend(
     folders: ProcessFolders, tmp_path: Path
 ) -> None:
     backend = ProcessBackend(folders)
-    docker = make_plan(
-        load_spec(write_space(tmp_path / "d", "sdk: docker", "FROM scratch\n", app_file="Dockerfile"))
-    )
+    docker = make_plan(load_spec(write_space(tmp_path / "d", "sdk: docker", "FROM scratch\n", app_file="Dockerfile")))
     with pytest.raises(SpaceConfigError, match="needs the docker backend") as caught:
         backend.check(docker)
     assert caught.value.stage == Stage.CONFIG_ERROR

@@ -69,8 +69,11 @@ def fake_hosts() -> Iterator[FakeHosts]:
         _ip(*inside, "route", "add", "default", "via", HOST_END)
         # Only this one address of the link-local range leads there, and only while the test runs.
         _ip("route", "add", f"{METADATA}/32", "via", OUTSIDE, "dev", host_end)
-        server = subprocess.Popen(["ip", "netns", "exec", namespace, sys.executable, "-c", _NAMESPACE_SERVER],
-                                  stdout=subprocess.PIPE, text=True)
+        server = subprocess.Popen(
+            ["ip", "netns", "exec", namespace, sys.executable, "-c", _NAMESPACE_SERVER],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert server.stdout is not None and server.stdout.readline().strip() == "ready"
         yield FakeHosts(namespace)
     finally:

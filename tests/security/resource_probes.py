@@ -61,8 +61,16 @@ class Answer:
         return json.loads(self.body)
 
 
-def send_until_answered(server: PodiumServer, method: str, path: str, headers: dict[str, str],
-                        body: Iterable[bytes], *, length: int | None = None, timeout: float = 60) -> Answer:
+def send_until_answered(
+    server: PodiumServer,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    body: Iterable[bytes],
+    *,
+    length: int | None = None,
+    timeout: float = 60,
+) -> Answer:
     """Send a request as an attacker does, chunked (no Content-Length) unless `length` is given, and
     stop sending as soon as Podium answers or stops reading. Goes only to the server on 127.0.0.1."""
     started = time.monotonic()
@@ -104,7 +112,7 @@ def _dechunk(data: bytes) -> bytes:
         size = int(size_line.split(b";")[0] or b"0", 16)
         if size == 0:
             break
-        out, data = out + data[:size], data[size + 2:]
+        out, data = out + data[:size], data[size + 2 :]
     return out
 
 
@@ -114,13 +122,16 @@ def zeros(total: int, chunk: int = 64 * 1024) -> Iterator[bytes]:
         yield block
 
 
-def multipart(boundary: str, fields: dict[str, str], file_name: str, file_chunks: Iterable[bytes],
-              file_field: str = "files") -> Iterator[bytes]:
+def multipart(
+    boundary: str, fields: dict[str, str], file_name: str, file_chunks: Iterable[bytes], file_field: str = "files"
+) -> Iterator[bytes]:
     """A multipart/form-data body, streamed: the fields in order, then one file."""
     for name, value in fields.items():
         yield f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-    yield (f'--{boundary}\r\nContent-Disposition: form-data; name="{file_field}"; filename="{file_name}"\r\n'
-           f"Content-Type: application/octet-stream\r\n\r\n").encode()
+    yield (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{file_field}"; filename="{file_name}"\r\n'
+        f"Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
     yield from file_chunks
     yield f"\r\n--{boundary}--\r\n".encode()
 
@@ -131,14 +142,19 @@ def log_lines(server: PodiumServer, space_id: str, kind: str = "run", quiet_s: f
     lines: list[str] = []
     timeout = httpx.Timeout(30, read=quiet_s)
     until = time.monotonic() + 30  # a log that never pauses
-    with contextlib.suppress(httpx.ReadTimeout), httpx.stream(
-        "GET", f"{server.url}/api/spaces/{space_id}/logs/{kind}", timeout=timeout,
-        headers={"Authorization": f"Bearer {server.token}"},
-    ) as response:
+    with (
+        contextlib.suppress(httpx.ReadTimeout),
+        httpx.stream(
+            "GET",
+            f"{server.url}/api/spaces/{space_id}/logs/{kind}",
+            timeout=timeout,
+            headers={"Authorization": f"Bearer {server.token}"},
+        ) as response,
+    ):
         assert response.status_code == 200
         for line in response.iter_lines():
             if line.startswith("data: "):
-                lines.append(json.loads(line[len("data: "):])["data"].removesuffix("\n"))
+                lines.append(json.loads(line[len("data: ") :])["data"].removesuffix("\n"))
             if time.monotonic() > until:
                 break
     return lines

@@ -170,8 +170,9 @@ VARIABLES_APP = """
 """
 
 
-async def _run_until_exit(backend: ProcessBackend, space: Path, space_id: str, variables: dict[str, str],
-                    while_running=None) -> list[str]:
+async def _run_until_exit(
+    backend: ProcessBackend, space: Path, space_id: str, variables: dict[str, str], while_running=None
+) -> list[str]:
     """Build and start the space, call `while_running(instance)` once its app printed, and return the
     run log once the app exited."""
 
@@ -202,8 +203,12 @@ async def test_an_ld_preload_variable_loads_its_library_only_into_the_app_never_
     folders: ProcessFolders, tmp_path: Path
 ) -> None:
     space = write_space(tmp_path / "preload", "sdk: gradio", VARIABLES_APP)
-    subprocess.run(["cc", "-shared", "-fPIC", "-o", str(space / "evil.so"), "-x", "c", "-"],
-                   input=PRELOAD_SOURCE, text=True, check=True)
+    subprocess.run(
+        ["cc", "-shared", "-fPIC", "-o", str(space / "evil.so"), "-x", "c", "-"],
+        input=PRELOAD_SOURCE,
+        text=True,
+        check=True,
+    )
     (space / "evil.so").chmod(0o755)
     # The host path (what root-run processes would open) and the app's own path of the same file.
     preload = f"{space}/evil.so /home/user/app/evil.so"
@@ -224,12 +229,18 @@ async def test_an_ld_preload_variable_loads_its_library_only_into_the_app_never_
                 seen["root_environ"].append(environ)
             seen["cmdlines"].append(cmdline)
 
-    lines = await _run_until_exit(ProcessBackend(folders), space, space_id,
-                                  {"LD_PRELOAD": preload, "API_KEY": secret, "LINGER": "2"}, look_at_proc)
+    lines = await _run_until_exit(
+        ProcessBackend(folders),
+        space,
+        space_id,
+        {"LD_PRELOAD": preload, "API_KEY": secret, "LINGER": "2"},
+        look_at_proc,
+    )
     preloaded = [line for line in lines if line.startswith("PRELOADED")]
     assert preloaded, lines  # the library works: the app itself loads it
-    assert all(line.startswith(f"PRELOADED uid={space_uid(space_id)} euid={space_uid(space_id)} ")
-               for line in preloaded), preloaded
+    assert all(
+        line.startswith(f"PRELOADED uid={space_uid(space_id)} euid={space_uid(space_id)} ") for line in preloaded
+    ), preloaded
     assert f"APP uid={space_uid(space_id)} secret={secret}" in "\n".join(lines)  # the app got its variables
     assert seen["root_environ"] and seen["cmdlines"]  # bwrap (root) was there to look at
     for environ in seen["root_environ"]:
@@ -289,8 +300,10 @@ async def test_one_owners_build_cannot_poison_what_another_owners_build_installs
     assert (poisoner_cache / POISON).exists()
 
     probe = "import os\n" + _reporting_package(
-        write=[], read=["@CACHE@/" + POISON, str(poisoner_cache / POISON)],
-        see=[str(poisoner_cache), str(folders.environments / owner_folder(poisoner))], secret="-",
+        write=[],
+        read=["@CACHE@/" + POISON, str(poisoner_cache / POISON)],
+        see=[str(poisoner_cache), str(folders.environments / owner_folder(poisoner))],
+        secret="-",
     ).replace("'@CACHE@/", "os.environ['UV_CACHE_DIR'] + '/")
     with pytest.raises(BuildError) as probed:
         await _build(backend, _attack_space(tmp_path / "probe", "probe", probe), victim)

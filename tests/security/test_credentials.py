@@ -122,8 +122,13 @@ def test_a_callers_token_never_reaches_the_app(hosted, mallorys_spaces):
     a session cookie from the pages and a forged X-Podium-User. The app learns who came, nothing more."""
     token = hosted.token
     for response in (
-        on_path(hosted, PRIVATE_ECHO, Authorization=f"Bearer {token}", Cookie="podium_session=admins; a=1",
-                **{"X-Podium-User": "someone-else"}),
+        on_path(
+            hosted,
+            PRIVATE_ECHO,
+            Authorization=f"Bearer {token}",
+            Cookie="podium_session=admins; a=1",
+            **{"X-Podium-User": "someone-else"},
+        ),
         on_host(hosted, PRIVATE_ECHO, **{"X-HF-Authorization": f"Bearer {token}", "X-Podium-User": "x"}),
         on_path(hosted, ECHO, Authorization=f"Bearer {token}"),
     ):
@@ -138,8 +143,7 @@ def test_a_callers_token_never_reaches_the_app(hosted, mallorys_spaces):
 
 
 def test_gradio_client_opens_a_private_space_and_its_token_stays_with_podium(hosted, mallorys_spaces, tmp_path):
-    client = Client(f"{hosted.spaces_url}/apps/{WHO}/", token=hosted.token, verbose=False,
-                    download_files=str(tmp_path))
+    client = Client(f"{hosted.spaces_url}/apps/{WHO}/", token=hosted.token, verbose=False, download_files=str(tmp_path))
     seen = client.predict(api_name="/who")
     if isinstance(seen, str):  # an older gradio_client hands JSON back as a file
         seen = json.loads(Path(seen).read_text())
@@ -155,8 +159,11 @@ def cookies_of(response: httpx.Response) -> list[str]:
 
 def test_no_cookie_of_podiums_or_for_the_pages_domain_leaves_a_space(hosted, mallorys_spaces):
     token = hosted.token
-    for response in (on_host(hosted, ECHO), on_path(hosted, ECHO),
-                     on_host(hosted, PRIVATE_ECHO, Authorization=f"Bearer {token}")):
+    for response in (
+        on_host(hosted, ECHO),
+        on_path(hosted, ECHO),
+        on_host(hosted, PRIVATE_ECHO, Authorization=f"Bearer {token}"),
+    ):
         assert response.status_code == 200
         tossed = [c for c in cookies_of(response) if not c.startswith("podium_instance=")]
         assert tossed == KEPT
@@ -196,7 +203,9 @@ def test_chromium_keeps_no_cookie_a_space_tosses_at_the_pages(hosted, mallorys_s
     page.goto(f"http://mallory-echo.{DOMAIN}:{hosted.spaces_port}/")
     jar = context.cookies()
     assert {(c["name"], c["domain"]) for c in jar if c["name"] != "podium_instance"} == {
-        ("theme", f"mallory-echo.{DOMAIN}"), ("own", f"mallory-echo.{DOMAIN}")}
+        ("theme", f"mallory-echo.{DOMAIN}"),
+        ("own", f"mallory-echo.{DOMAIN}"),
+    }
     assert not [c for c in context.cookies(f"http://{DOMAIN}:{hosted.port}/") if c["name"].startswith("podium")]
     context.close()
 
@@ -214,9 +223,12 @@ def test_chromium_keeps_no_cookie_a_space_tosses_at_the_pages(hosted, mallorys_s
 
 def create(server: PodiumServer, space_id: str) -> httpx.Response:
     owner, _, name = space_id.partition("/")
-    return httpx.post(f"{server.url}/api/repos/create", timeout=60,
-                      headers={"Authorization": f"Bearer {server.token}"},
-                      json={"name": name, "organization": owner, "type": "space", "sdk": "static"})
+    return httpx.post(
+        f"{server.url}/api/repos/create",
+        timeout=60,
+        headers={"Authorization": f"Bearer {server.token}"},
+        json={"name": name, "organization": owner, "type": "space", "sdk": "static"},
+    )
 
 
 def test_two_spaces_never_share_a_host_address(hosted):
@@ -243,16 +255,26 @@ def test_an_address_two_older_spaces_share_stays_with_the_older_one(tmp_path):
         session.add(Space(owner="alice-smith", name="demo"))
     with db.session() as session:
         assert db.find_space_by_host_label(session, "alice-smith-demo").space_id == "alice/smith-demo"
-        on_host = [_space_named(db, session, owner, name, True) for owner, name in
-                   (("alice", "smith-demo"), ("alice-smith", "demo"))]
+        on_host = [
+            _space_named(db, session, owner, name, True)
+            for owner, name in (("alice", "smith-demo"), ("alice-smith", "demo"))
+        ]
         assert [space and space.space_id for space in on_host] == ["alice/smith-demo", None]
         assert _space_named(db, session, "alice-smith", "demo", False).space_id == "alice-smith/demo"
 
 
 def test_concurrent_creates_of_one_address_make_one_space(hosted):
     """Eight colliding creates at once, as a script racing the check would send them: one wins."""
-    twins = ["race/x-demo", "race-x/demo", "race/x_demo", "race/x.demo", "Race/X-Demo", "race_x/demo",
-             "race.x/demo", "RACE-X/DEMO"]
+    twins = [
+        "race/x-demo",
+        "race-x/demo",
+        "race/x_demo",
+        "race/x.demo",
+        "Race/X-Demo",
+        "race_x/demo",
+        "race.x/demo",
+        "RACE-X/DEMO",
+    ]
     barrier = threading.Barrier(len(twins))
     results: dict[str, int] = {}
 
@@ -272,9 +294,11 @@ def test_concurrent_creates_of_one_address_make_one_space(hosted):
 _NAME = "^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$"
 _owner = st.text(st.sampled_from("aA-_."), min_size=0, max_size=3).map(lambda s: f"p{s}")
 _name = st.text(st.sampled_from("bB-_."), min_size=0, max_size=3).map(lambda s: f"{s}z")
-_space_id = st.tuples(_owner, _name).map("/".join).filter(
-    lambda i: all(re.match(_NAME, part) and "--" not in part and ".." not in part
-                  for part in i.split("/")))
+_space_id = (
+    st.tuples(_owner, _name)
+    .map("/".join)
+    .filter(lambda i: all(re.match(_NAME, part) and "--" not in part and ".." not in part for part in i.split("/")))
+)
 _holders: dict[str, str] = {}  # host label -> the space that holds it, across examples
 
 

@@ -122,8 +122,9 @@ async def test_data_moves_in_from_an_older_folder_survives_restarts_and_goes_wit
     volumes = DataVolumes(folders.data)
 
     # Apps outliving Podium: the volume stays mounted when it exits, for the next instance.
-    first = await _report(ProcessBackend(folders, sandbox="on", outlive_caller=True, data_size_gb=LIMIT_GB),
-                          space, space_id)
+    first = await _report(
+        ProcessBackend(folders, sandbox="on", outlive_caller=True, data_size_gb=LIMIT_GB), space, space_id
+    )
     assert first == {"listing": ["old"], "old": "from before"}  # no lost+found
     assert os.path.ismount(folder)
     second = await _report(ProcessBackend(folders, sandbox="on", data_size_gb=LIMIT_GB), space, space_id)

@@ -38,7 +38,7 @@ PODIUM_KEY = b"the cache key of the Podium under test"
 PROBE = (
     "RUN --mount=type=cache,id={id},target=/cache,uid=1000,gid=1000,sharing=shared "
     "echo \"PROBE {id} {nonce} wheels=$(find /cache -name '*.whl' -o -name 'gradio' | wc -l) "
-    "files=$(find /cache -type f | wc -l) poisoned=$(find /cache -name planted-by-mallory | wc -l)\""
+    'files=$(find /cache -type f | wc -l) poisoned=$(find /cache -name planted-by-mallory | wc -l)"'
 )
 PLANT = " && touch /cache/planted-by-mallory"
 
@@ -68,12 +68,18 @@ def test_a_dockerfile_cannot_mount_another_owners_uv_cache(base_image, docker_cl
     assert alice != mallory and alice.startswith("podium-uv-") and mallory.startswith("podium-uv-")
 
     nonce = os.urandom(6).hex()  # new steps each run: nothing comes from BuildKit's layer cache
-    guesses = ["podium-uv", mallory, CacheIds(b"").for_space("alice/victim"),
-               CacheIds(b"podium").for_space("alice/victim"), alice]
+    guesses = [
+        "podium-uv",
+        mallory,
+        CacheIds(b"").for_space("alice/victim"),
+        CacheIds(b"podium").for_space("alice/victim"),
+        alice,
+    ]
     attack_log: list[str] = []
     dockerfile = _probe_dockerfile(base_image, guesses, nonce, plant=True)
-    attack = make_plan(load_spec(write_space(tmp_path / "mallory", "sdk: docker\napp_port: 7860", dockerfile,
-                                             app_file="Dockerfile")))
+    attack = make_plan(
+        load_spec(write_space(tmp_path / "mallory", "sdk: docker\napp_port: 7860", dockerfile, app_file="Dockerfile"))
+    )
     image = run(backend.prepare(attack, attack_log.append, space_id="mallory/greedy")).location
     docker_client.images.remove(image, force=True)
     probes = _probes(attack_log, nonce)
@@ -115,7 +121,8 @@ def _habit_build(backend: DockerBackend, folder, base: str, who: str, space_id: 
 
 @pytest.mark.docker
 def test_a_cache_mount_a_dockerfile_asks_for_by_its_usual_target_is_its_owners_own(
-        base_image, docker_client, tmp_path) -> None:
+    base_image, docker_client, tmp_path
+) -> None:
     backend = DockerBackend(base_image=base_image, flavors=TEST_FLAVORS, cache_key=os.urandom(16))
     images = []
     try:

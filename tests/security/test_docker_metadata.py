@@ -24,8 +24,12 @@ from tests.security.network_hosts import METADATA, OUTSIDE, FakeHosts, first_lin
 from tests.support.process_spaces import free_port
 
 pytestmark = pytest.mark.docker
-hosts, base_image, cleanup, docker_client = (network_hosts.hosts, docker_fixtures.base_image, docker_fixtures.cleanup,
-                                             docker_fixtures.docker_client)
+hosts, base_image, cleanup, docker_client = (
+    network_hosts.hosts,
+    docker_fixtures.base_image,
+    docker_fixtures.cleanup,
+    docker_fixtures.docker_client,
+)
 
 # What a space runs to read the first line at host:port, or the error it got.
 PROBE = """
@@ -46,15 +50,17 @@ def _podium_rules(network_name: str) -> list[list[str]]:
 
 @pytest.mark.parametrize("reach_by_ip", [False, True], ids=["podium-spaces", "podium-spaces-shared"])
 def test_a_docker_space_cannot_reach_the_metadata_service_but_reaches_the_outside(
-        base_image, hosts: FakeHosts, tmp_path, cleanup, docker_client, reach_by_ip):
+    base_image, hosts: FakeHosts, tmp_path, cleanup, docker_client, reach_by_ip
+):
     spaces = DockerBackend(base_image=base_image, flavors=TEST_FLAVORS, reach_by_ip=reach_by_ip)
     plan = stdlib_space(tmp_path / "greedy")
 
     async def start_twice():
         started = []
         for name in ("greedy", "greedier"):
-            instance = await start_container(spaces, plan, RunContext(space_id=f"alice/{name}", port=free_port()),
-                                             cleanup)
+            instance = await start_container(
+                spaces, plan, RunContext(space_id=f"alice/{name}", port=free_port()), cleanup
+            )
             await wait_until_ready(spaces, instance, "/", 60)
             started.append(instance)
         return started
@@ -69,7 +75,13 @@ def test_a_docker_space_cannot_reach_the_metadata_service_but_reaches_the_outsid
     assert from_inside(OUTSIDE) == f"FAKE-HOST {OUTSIDE}"
     assert from_inside(METADATA) == "TimeoutError"  # dropped on the way
     # A container outside Podium's networks does reach it: the rule, not the fake host, stops the space.
-    control = docker_client.containers.run(container.image.id, ["python", "-c", PROBE, METADATA, str(hosts.port)],
-                                           network="bridge", remove=True, entrypoint=[], user="root")
+    control = docker_client.containers.run(
+        container.image.id,
+        ["python", "-c", PROBE, METADATA, str(hosts.port)],
+        network="bridge",
+        remove=True,
+        entrypoint=[],
+        user="root",
+    )
     assert control.decode().strip() == f"FAKE-HOST {METADATA}"
     assert len(_podium_rules(spaces.network.name)) == 1  # two starts, one rule

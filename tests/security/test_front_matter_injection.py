@@ -46,8 +46,9 @@ f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
 CSS_INJECTION = "red); } body { display: none } .x { --y: var(--c-red"
 
 
-def refused(tmp_path: Path, front_matter: str, *, requirements: str | None = None,
-            files: dict[str, str] | None = None) -> SpaceConfigError:
+def refused(
+    tmp_path: Path, front_matter: str, *, requirements: str | None = None, files: dict[str, str] | None = None
+) -> SpaceConfigError:
     space = write_space(tmp_path / "space", front_matter, GRADIO_HELLO, requirements=requirements, files=files)
     with pytest.raises(SpaceConfigError) as caught:
         make_plan(load_spec(space))
@@ -68,22 +69,25 @@ def test_a_newline_in_sdk_version_adds_no_requirement_and_no_dockerfile_instruct
     assert any(line.startswith("RUN touch /pwned") for line in injected.splitlines())
 
 
-@pytest.mark.parametrize(("key", "value"), [
-    ("sdk_version", '"6.31.0 ; echo pwned"'),
-    ("sdk_version", '"6.31.0\\rRUN x"'),
-    ("sdk_version", '">=0"'),
-    ("python_version", '"3.11 --system"'),
-    ("python_version", '"3.١١"'),  # Arabic-Indic digits are \\d to Python's re, never to an interpreter
-    ("app_file", "-c"),
-    ("app_file", "'app.py\\nRUN x'"),
-    ("app_port", '"7860\\nEXPOSE 22"'),
-    ("suggested_hardware", "'cpu-basic\\n'"),
-    ("startup_duration_timeout", ".nan"),
-    ("startup_duration_timeout", "1e400"),
-    ("custom_headers", "{cross-origin-opener-policy: \"same-origin\\r\\nSet-Cookie: podium_session=x\"}"),
-    ("preload_from_hub", '["a/b ../../etc/passwd"]'),
-    ("models", '["a/b/../../c"]'),
-])
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("sdk_version", '"6.31.0 ; echo pwned"'),
+        ("sdk_version", '"6.31.0\\rRUN x"'),
+        ("sdk_version", '">=0"'),
+        ("python_version", '"3.11 --system"'),
+        ("python_version", '"3.١١"'),  # Arabic-Indic digits are \\d to Python's re, never to an interpreter
+        ("app_file", "-c"),
+        ("app_file", "'app.py\\nRUN x'"),
+        ("app_port", '"7860\\nEXPOSE 22"'),
+        ("suggested_hardware", "'cpu-basic\\n'"),
+        ("startup_duration_timeout", ".nan"),
+        ("startup_duration_timeout", "1e400"),
+        ("custom_headers", '{cross-origin-opener-policy: "same-origin\\r\\nSet-Cookie: podium_session=x"}'),
+        ("preload_from_hub", '["a/b ../../etc/passwd"]'),
+        ("models", '["a/b/../../c"]'),
+    ],
+)
 def test_values_that_reach_a_command_or_a_header_follow_their_pattern(tmp_path: Path, key: str, value: str) -> None:
     error = refused(tmp_path, f"sdk: gradio\n{key}: {value}")
     assert error.key == key or error.key.startswith(key), error
@@ -100,7 +104,7 @@ def test_no_rule_can_be_made_to_backtrack(key: str) -> None:
     rule = RULES[key]
     for start in ("", "/", "a/b "):
         for filler in ("a", "a/", "a,", "1.", "a-", "a.", "a/b,"):
-            value = (start + filler * rule.max_length)[:rule.max_length - 1] + "!"
+            value = (start + filler * rule.max_length)[: rule.max_length - 1] + "!"
             started = time.perf_counter()
             with pytest.raises(ValueError):
                 rule.check(value)
@@ -115,36 +119,42 @@ def test_packages_txt_names_debian_packages_only(tmp_path: Path) -> None:
 # -- requirement lines -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("line", "says"), [
-    ("--index-url http://127.0.0.1:9/simple", "--index-url"),
-    ("--extra-index-url=http://127.0.0.1:9/simple", "--extra-index-url"),
-    ("-i http://127.0.0.1:9/simple", "-i"),
-    ("numpy --index-url http://127.0.0.1:9/simple", "--index-url"),
-    ("-e ./pkg", "-e"),
-    ("-r other.txt", "-r"),
-    ("-c constraints.txt", "-c"),
-    ("--find-links /tmp/wheels", "--find-links"),
-    ("--trusted-host 127.0.0.1", "--trusted-host"),
-    ("numpy --config-settings=--build-option=x", "--config-settings"),
-    ("mypkg @ file:///etc/mypkg.whl", "file: URLs"),
-    ("mypkg@file:///etc/mypkg.whl", "file: URLs"),
-    ("git+file:///srv/repo#egg=x", "file: URLs"),
-    ("FILE:./pkg", "file: URLs"),
-    ("/opt/wheels/x.whl", "outside the space"),
-    ("./wheels/../../x.whl", "outside the space"),
-    ("mypkg @ ../x", "outside the space"),
-    ("~/x.whl", "outside the space"),
-    ("https://127.0.0.1:9/${PODIUM_SECRET}.whl", "environment variables"),
-])
-def test_requirement_lines_cannot_carry_options_file_urls_or_outside_paths(tmp_path: Path, line: str,
-                                                                          says: str) -> None:
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ("--index-url http://127.0.0.1:9/simple", "--index-url"),
+        ("--extra-index-url=http://127.0.0.1:9/simple", "--extra-index-url"),
+        ("-i http://127.0.0.1:9/simple", "-i"),
+        ("numpy --index-url http://127.0.0.1:9/simple", "--index-url"),
+        ("-e ./pkg", "-e"),
+        ("-r other.txt", "-r"),
+        ("-c constraints.txt", "-c"),
+        ("--find-links /tmp/wheels", "--find-links"),
+        ("--trusted-host 127.0.0.1", "--trusted-host"),
+        ("numpy --config-settings=--build-option=x", "--config-settings"),
+        ("mypkg @ file:///etc/mypkg.whl", "file: URLs"),
+        ("mypkg@file:///etc/mypkg.whl", "file: URLs"),
+        ("git+file:///srv/repo#egg=x", "file: URLs"),
+        ("FILE:./pkg", "file: URLs"),
+        ("/opt/wheels/x.whl", "outside the space"),
+        ("./wheels/../../x.whl", "outside the space"),
+        ("mypkg @ ../x", "outside the space"),
+        ("~/x.whl", "outside the space"),
+        ("https://127.0.0.1:9/${PODIUM_SECRET}.whl", "environment variables"),
+    ],
+)
+def test_requirement_lines_cannot_carry_options_file_urls_or_outside_paths(
+    tmp_path: Path, line: str, says: str
+) -> None:
     for name in ("requirements.txt", "pre-requirements.txt"):
         error = refused(tmp_path / name, "sdk: gradio", files={name: f"numpy\n{line}\n"})
         assert error.file == name and says in str(error) and repr(line)[:50] in str(error), error
 
 
-@pytest.mark.parametrize("line", ["pkg" + " " * 200_000 + "x", "pkg" + " " * 100_000 + "[" + " " * 100_000,
-                                  "pkg" + " --hash=sha256:" * 20_000])
+@pytest.mark.parametrize(
+    "line",
+    ["pkg" + " " * 200_000 + "x", "pkg" + " " * 100_000 + "[" + " " * 100_000, "pkg" + " --hash=sha256:" * 20_000],
+)
 def test_a_long_requirement_line_is_read_in_linear_time(line: str) -> None:
     started = time.perf_counter()
     with contextlib.suppress(ValueError):
@@ -154,10 +164,16 @@ def test_a_long_requirement_line_is_read_in_linear_time(line: str) -> None:
 
 def test_local_packages_inside_the_space_and_hash_pins_stay_allowed(tmp_path: Path) -> None:
     sha = "0" * 64
-    space = write_space(tmp_path, "sdk: gradio", GRADIO_HELLO, requirements=(
-        f"./wheels/demo-1.0-py3-none-any.whl\n./pkg\nnumpy==2.0 \\\n    --hash=sha256:{sha}\n"
-        "six @ https://files.example/six-1.0-py3-none-any.whl\n"),
-        files={"wheels/demo-1.0-py3-none-any.whl": "wheel", "pkg/setup.py": "print()"})
+    space = write_space(
+        tmp_path,
+        "sdk: gradio",
+        GRADIO_HELLO,
+        requirements=(
+            f"./wheels/demo-1.0-py3-none-any.whl\n./pkg\nnumpy==2.0 \\\n    --hash=sha256:{sha}\n"
+            "six @ https://files.example/six-1.0-py3-none-any.whl\n"
+        ),
+        files={"wheels/demo-1.0-py3-none-any.whl": "wheel", "pkg/setup.py": "print()"},
+    )
     deps = make_plan(load_spec(space)).deps
     assert f"numpy==2.0  --hash=sha256:{sha}" in deps.requirements  # one line again, as pip reads it
     assert {path for path, _ in deps.local_files} == {"wheels/demo-1.0-py3-none-any.whl", "pkg"}
@@ -188,17 +204,21 @@ def test_a_yaml_alias_bomb_is_refused_at_once_in_little_memory() -> None:
     assert seconds < 0.5 and peak < 1024 * 1024, (seconds, peak)
 
 
-@pytest.mark.parametrize(("front_matter", "says"), [
-    ("x: " + "[" * 20 + "]" * 20, "nested more than 16 deep"),
-    ("x: " + "[" * 5000 + "]" * 5000, "nest"),  # libyaml's own limit (1000) may speak first
-    ("x: " + "a" * (40 * 1024), "at most 32768"),
-    ("x: !!binary aGVsbG8=", "bytes is not allowed"),
-    ("x: !!set {a, b}", "set is not allowed"),
-    ("x: .inf", "not a finite number"),
-    ("? [a, b]\n: c", "does not parse"),
-])
-def test_front_matter_that_would_not_fit_in_memory_json_or_the_parser_is_a_config_error(front_matter: str,
-                                                                                       says: str) -> None:
+@pytest.mark.parametrize(
+    ("front_matter", "says"),
+    [
+        ("x: " + "[" * 20 + "]" * 20, "nested more than 16 deep"),
+        ("x: " + "[" * 5000 + "]" * 5000, "nest"),  # libyaml's own limit (1000) may speak first
+        ("x: " + "a" * (40 * 1024), "at most 32768"),
+        ("x: !!binary aGVsbG8=", "bytes is not allowed"),
+        ("x: !!set {a, b}", "set is not allowed"),
+        ("x: .inf", "not a finite number"),
+        ("? [a, b]\n: c", "does not parse"),
+    ],
+)
+def test_front_matter_that_would_not_fit_in_memory_json_or_the_parser_is_a_config_error(
+    front_matter: str, says: str
+) -> None:
     with pytest.raises(SpaceConfigError, match=says.replace("[", r"\[")):
         split_front_matter(f"---\n{front_matter}\n---\n")
 
@@ -208,13 +228,27 @@ def test_a_date_in_an_unknown_key_stays_text() -> None:
 
 
 def view_of(card: dict, url: str = "http://alice-demo.podium.localhost:7861", sdk: str = "streamlit") -> SpaceView:
-    return SpaceView(id="alice/demo", owner="alice", name="demo", sdk=sdk, stage="RUNNING", private=True,
-                     hardware="cpu-basic", sleep_time=None, sha=None, error_message=None, card=card, url=url,
-                     browsable=True)
+    return SpaceView(
+        id="alice/demo",
+        owner="alice",
+        name="demo",
+        sdk=sdk,
+        stage="RUNNING",
+        private=True,
+        hardware="cpu-basic",
+        sleep_time=None,
+        sha=None,
+        error_message=None,
+        card=card,
+        url=url,
+        browsable=True,
+    )
 
 
-@pytest.mark.parametrize("base_path", ["/@evil.example", "@evil.example", "//evil.example/x", "/\\evil.example",
-                                       "/:80@evil.example", "\t//evil.example"])
+@pytest.mark.parametrize(
+    "base_path",
+    ["/@evil.example", "@evil.example", "//evil.example/x", "/\\evil.example", "/:80@evil.example", "\t//evil.example"],
+)
 def test_the_app_url_never_leaves_the_spaces_origin(base_path: str) -> None:
     # Even from a card that skipped the rules (a record an older Podium wrote): the origin check holds.
     for card in ({"base_path": base_path}, valid_entries({"base_path": base_path})):
@@ -241,8 +275,9 @@ def hosted(start_podium) -> PodiumServer:
 
 def push_files(server: PodiumServer, space_id: str, files: dict[str, str], private: bool = False) -> dict:
     server.api().create_repo(space_id, repo_type="space", space_sdk="static", private=private)
-    response = server.http().post(f"/api/spaces/{space_id}/upload",
-                                  files=[("files", (name, text.encode())) for name, text in files.items()])
+    response = server.http().post(
+        f"/api/spaces/{space_id}/upload", files=[("files", (name, text.encode())) for name, text in files.items()]
+    )
     assert response.status_code == 200, response.text
     return server.wait_for_stage(space_id, timeout=60)
 
@@ -253,8 +288,12 @@ def readme(front_matter: str) -> str:
 
 def test_base_path_at_another_host_is_a_config_error_and_open_stays_on_the_spaces_host(hosted: PodiumServer) -> None:
     space_id = "admin/open-redirect"
-    runtime = push_files(hosted, space_id, {"README.md": readme("sdk: static\nbase_path: /@evil.example"),
-                                            "index.html": "<p>hi</p>"}, private=True)
+    runtime = push_files(
+        hosted,
+        space_id,
+        {"README.md": readme("sdk: static\nbase_path: /@evil.example"), "index.html": "<p>hi</p>"},
+        private=True,
+    )
     assert runtime["stage"] == "CONFIG_ERROR" and "base_path" in runtime["errorMessage"]
     own_host = "admin-open-redirect.podium.localhost"
     # The negative control: the URL the App tab used to build, the space's URL plus base_path.
@@ -271,9 +310,14 @@ def test_base_path_at_another_host_is_a_config_error_and_open_stays_on_the_space
 
 def test_a_colour_that_writes_css_never_reaches_the_pages(hosted: PodiumServer) -> None:
     space_id = "admin/css-injection"
-    runtime = push_files(hosted, space_id, {"README.md": readme(f'sdk: static\ncolorFrom: "{CSS_INJECTION}"\n'
-                                                                 "colorTo: pink\ntitle: Looks harmless"),
-                                            "index.html": "<p>hi</p>"})
+    runtime = push_files(
+        hosted,
+        space_id,
+        {
+            "README.md": readme(f'sdk: static\ncolorFrom: "{CSS_INJECTION}"\ncolorTo: pink\ntitle: Looks harmless'),
+            "index.html": "<p>hi</p>",
+        },
+    )
     assert runtime["stage"] == "CONFIG_ERROR" and "colorFrom" in runtime["errorMessage"]
     for path in ("/", f"/spaces/{space_id}"):
         page = httpx.get(hosted.url + path, timeout=30).text
@@ -291,8 +335,9 @@ def test_an_alias_bomb_readme_is_refused_and_podium_stays_small(hosted: PodiumSe
 
     before = rss_kib()
     started = time.monotonic()
-    runtime = push_files(hosted, "admin/alias-bomb", {"README.md": readme("sdk: static" + ALIAS_BOMB),
-                                                       "index.html": "<p>hi</p>"})
+    runtime = push_files(
+        hosted, "admin/alias-bomb", {"README.md": readme("sdk: static" + ALIAS_BOMB), "index.html": "<p>hi</p>"}
+    )
     assert runtime["stage"] == "CONFIG_ERROR" and "anchors and aliases" in runtime["errorMessage"]
     # The pages read a CONFIG_ERROR space's raw README again, to show its title.
     assert httpx.get(f"{hosted.url}/spaces/admin/alias-bomb", timeout=30).status_code == 200
@@ -305,9 +350,14 @@ def test_a_requirement_option_is_a_config_error_naming_the_line(hosted: PodiumSe
     space_id = "admin/index-swap"
     hosted.api().create_repo(space_id, repo_type="space", space_sdk="gradio")
     line = "--extra-index-url http://127.0.0.1:9/simple"
-    response = hosted.http().post(f"/api/spaces/{space_id}/upload", files=[
-        ("files", ("README.md", readme("sdk: gradio").encode())), ("files", ("app.py", b"print()\n")),
-        ("files", ("requirements.txt", f"numpy\n{line}\n".encode()))])
+    response = hosted.http().post(
+        f"/api/spaces/{space_id}/upload",
+        files=[
+            ("files", ("README.md", readme("sdk: gradio").encode())),
+            ("files", ("app.py", b"print()\n")),
+            ("files", ("requirements.txt", f"numpy\n{line}\n".encode())),
+        ],
+    )
     assert response.status_code == 200
     runtime = hosted.wait_for_stage(space_id, timeout=60)
     assert runtime["stage"] == "CONFIG_ERROR"

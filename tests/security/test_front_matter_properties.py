@@ -18,22 +18,49 @@ from podium_runner.requirement_lines import check_line, local_path
 from podium_runner.spec import RULES, SpaceConfigError, load_spec
 
 # Values that reach a command line, a Dockerfile, a requirement file or a URL.
-COMMAND_AND_URL_KEYS = ("sdk", "sdk_version", "python_version", "app_file", "base_path", "suggested_hardware",
-                        "models", "datasets", "preload_from_hub", "license", "colorFrom", "colorTo", "header")
-KEYS = (*RULES, "app_port", "startup_duration_timeout", "custom_headers", "fullWidth", "pinned",
-        "disable_embedding")
+COMMAND_AND_URL_KEYS = (
+    "sdk",
+    "sdk_version",
+    "python_version",
+    "app_file",
+    "base_path",
+    "suggested_hardware",
+    "models",
+    "datasets",
+    "preload_from_hub",
+    "license",
+    "colorFrom",
+    "colorTo",
+    "header",
+)
+KEYS = (*RULES, "app_port", "startup_duration_timeout", "custom_headers", "fullWidth", "pinned", "disable_embedding")
 # The characters injections are made of, next to ordinary ones.
 NASTY = "\n\r\t \"'`$;&|<>(){}[]@:/\\?#%=+~.,-_*!\x00\u2028\u202e١"
-GOOD = {"sdk_version": "6.31.0", "python_version": "3.11", "app_file": "app.py", "base_path": "/docs",
-        "models": "openai-community/gpt2", "tags": "demo", "colorFrom": "red", "title": "Demo", "emoji": "🚀",
-        "preload_from_hub": "a/b f.bin", "license": "mit", "app_port": "7860"}
+GOOD = {
+    "sdk_version": "6.31.0",
+    "python_version": "3.11",
+    "app_file": "app.py",
+    "base_path": "/docs",
+    "models": "openai-community/gpt2",
+    "tags": "demo",
+    "colorFrom": "red",
+    "title": "Demo",
+    "emoji": "🚀",
+    "preload_from_hub": "a/b f.bin",
+    "license": "mit",
+    "app_port": "7860",
+}
 
 texts = st.text(alphabet=st.sampled_from(string.ascii_letters + string.digits + NASTY), max_size=40)
-mutated = st.builds(lambda good, bad, at: good[:at] + bad + good[at:], st.sampled_from(sorted(GOOD.values())),
-                    texts, st.integers(0, 20))
+mutated = st.builds(
+    lambda good, bad, at: good[:at] + bad + good[at:], st.sampled_from(sorted(GOOD.values())), texts, st.integers(0, 20)
+)
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), texts, mutated, st.text(max_size=30))
-values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                       st.dictionaries(texts, inner, max_size=4)), max_leaves=12)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(texts, inner, max_size=4)),
+    max_leaves=12,
+)
 
 
 def for_key(key: str) -> st.SearchStrategy[tuple[str, object]]:
@@ -83,8 +110,11 @@ def test_a_value_is_accepted_only_in_its_strict_form(folder: Path, entry: tuple[
     accepted = card[key]
     if key in COMMAND_AND_URL_KEYS:
         for text in strings_in(accepted):
-            assert not any(char in text for char in "\n\r\"'`@\\ $;<>") or key == "preload_from_hub" and \
-                not any(char in text for char in "\n\r\"'`@\\$;<>"), (key, text)
+            assert (
+                not any(char in text for char in "\n\r\"'`@\\ $;<>")
+                or key == "preload_from_hub"
+                and not any(char in text for char in "\n\r\"'`@\\$;<>")
+            ), (key, text)
             assert "//" not in text and ".." not in text.split("?")[0].split("/"), (key, text)
     if key == "base_path" and accepted is not None:
         origin = "http://admin-demo.podium.localhost:7861"
@@ -109,7 +139,8 @@ def test_any_front_matter_text_is_read_or_refused_with_a_config_error(folder: Pa
 @example(requirements=["numpy\n--index-url http://127.0.0.1:9/"])
 @example(requirements=["pkg @ file:///etc/passwd", "./ok"])
 def test_a_requirement_line_is_installed_only_when_it_carries_no_option_url_or_outside_path(
-        folder: Path, requirements: list[str]) -> None:
+    folder: Path, requirements: list[str]
+) -> None:
     (folder / "README.md").write_text("---\nsdk: gradio\n---\n")
     (folder / "requirements.txt").write_text("\n".join(requirements) + "\n", encoding="utf-8")
     try:

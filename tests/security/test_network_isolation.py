@@ -119,14 +119,19 @@ def test_an_app_reaches_the_outside_but_not_the_host_podium_other_spaces_or_meta
     assert first_line_from(METADATA, hosts.port) == f"FAKE-HOST {METADATA}"
     # ... is not reachable from the app, which cannot route around the block either.
     assert _from_inside(attacker, METADATA, hosts.port)["connected"] is False
-    for change in ("route del prohibit 169.254.0.0/16", f"route add {METADATA}/32 via 10.0.2.2",
-                   f"route del prohibit {HOST_END}"):
+    for change in (
+        "route del prohibit 169.254.0.0/16",
+        f"route add {METADATA}/32 via 10.0.2.2",
+        f"route del prohibit {HOST_END}",
+    ):
         tried = httpx.get(attacker, params={"ip": change}, timeout=30).json()
         assert tried["returncode"] != 0 and "Operation not permitted" in tried["stderr"], (change, tried)
     assert _from_inside(attacker, METADATA, hosts.port)["connected"] is False
 
-    with banner_server("127.0.0.1", "HOST-LOOPBACK-CANARY") as loopback_port, \
-            banner_server(HOST_END, "HOST-ADDRESS-CANARY") as address_port:
+    with (
+        banner_server("127.0.0.1", "HOST-LOOPBACK-CANARY") as loopback_port,
+        banner_server(HOST_END, "HOST-ADDRESS-CANARY") as address_port,
+    ):
         assert first_line_from("127.0.0.1", loopback_port) == "HOST-LOOPBACK-CANARY"
         assert first_line_from(HOST_END, address_port) == "HOST-ADDRESS-CANARY"
         # The host's loopback: at 127.0.0.1 the app finds its own, and slirp's gateway does not lead there.
@@ -216,8 +221,9 @@ async def test_the_plumbing_ends_with_its_app_even_while_podium_is_away(tmp_path
     env = await first.prepare(plan, lambda line: None)
     instances = []
     for name in ("killed", "stopped"):
-        instance = await first.start(plan, env, RunContext(space_id=f"admin/{name}", port=free_port()),
-                                     lambda line: None)
+        instance = await first.start(
+            plan, env, RunContext(space_id=f"admin/{name}", port=free_port()), lambda line: None
+        )
         await wait_until_ready(first, instance, "/", 60)
         instances.append(json.loads(json.dumps(instance.state)))  # as the platform stores it
     await first.close()  # the caller goes away; its apps and their plumbing stay

@@ -25,8 +25,14 @@ from tests.support.tokens import pages_session
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 SPACE = "admin/hardened"
 # Every violation a page causes, as the browser reports it to the page itself.
 RECORD_VIOLATIONS = """
@@ -48,15 +54,18 @@ def page_routes(router=page_router) -> Iterator[str]:
 def filled(path: str) -> str:
     if path.startswith("/static/"):
         return "/static/podium.css"
-    return (path.replace("{owner}", "admin").replace("{name}", SPACE.split("/")[1])
-            .replace("{path:path}", "index.html"))
+    return path.replace("{owner}", "admin").replace("{name}", SPACE.split("/")[1]).replace("{path:path}", "index.html")
 
 
 def static_space(server: PodiumServer, space_id: str = SPACE, private: bool = False) -> None:
     server.api().create_repo(space_id, repo_type="space", space_sdk="static", exist_ok=True, private=private)
-    response = server.http().post(f"/api/spaces/{space_id}/upload", files=[
-        ("files", ("README.md", b"---\ntitle: Hardened\nsdk: static\ncolorFrom: red\ncolorTo: blue\n---\n")),
-        ("files", ("index.html", b"<h1>Inside the frame</h1>"))])
+    response = server.http().post(
+        f"/api/spaces/{space_id}/upload",
+        files=[
+            ("files", ("README.md", b"---\ntitle: Hardened\nsdk: static\ncolorFrom: red\ncolorTo: blue\n---\n")),
+            ("files", ("index.html", b"<h1>Inside the frame</h1>")),
+        ],
+    )
     assert response.status_code == 200, response.text
     assert server.wait_for_stage(space_id, timeout=60)["stage"] == "RUNNING"
 
@@ -100,8 +109,14 @@ def test_every_page_route_sends_the_policy_and_framing_headers(podium: PodiumSer
         answer = session.get(path)
         assert answer.status_code < 500, (path, answer.status_code)
         policy = answer.headers.get("content-security-policy", "")
-        for directive in ("script-src 'self'", "style-src 'self'", "object-src 'none'", "base-uri 'none'",
-                          "form-action 'self'", f"frame-src 'self' {podium.spaces_url}"):
+        for directive in (
+            "script-src 'self'",
+            "style-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            f"frame-src 'self' {podium.spaces_url}",
+        ):
             assert directive in policy, (path, policy)
         assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
         assert answer.headers["x-content-type-options"] == "nosniff", path
@@ -121,23 +136,29 @@ def test_every_page_route_sends_the_policy_and_framing_headers(podium: PodiumSer
 
 def test_no_template_holds_an_inline_script_style_or_event_handler() -> None:
     # The CSP would refuse them in the browser: each would be a page part that silently stops working.
-    inline = re.compile(r'\sstyle=|<style|<script(?![^>]*\ssrc=)[^>]*>|\son[a-z]+=|javascript:', re.I)
+    inline = re.compile(r"\sstyle=|<style|<script(?![^>]*\ssrc=)[^>]*>|\son[a-z]+=|javascript:", re.I)
     templates = sorted((Path(templating.__file__).parent / "templates").glob("*.html"))
     assert templates
-    found = [f"{path.name}:{text.count(chr(10), 0, match.start()) + 1}: {match.group()}"
-             for path in templates for text in [path.read_text()] for match in inline.finditer(text)]
+    found = [
+        f"{path.name}:{text.count(chr(10), 0, match.start()) + 1}: {match.group()}"
+        for path in templates
+        for text in [path.read_text()]
+        for match in inline.finditer(text)
+    ]
     assert found == []
 
 
-def test_another_site_cannot_frame_the_settings_page(podium: PodiumServer, chromium: Browser,
-                                                   attacker_site: tuple[str, Path]) -> None:
+def test_another_site_cannot_frame_the_settings_page(
+    podium: PodiumServer, chromium: Browser, attacker_site: tuple[str, Path]
+) -> None:
     static_space(podium)
     site, root = attacker_site
     # The clickjacking page: the victim's own Settings page, see-through, under a tempting button.
     (root / "prize.html").write_text(
-        f'<button>Claim your prize</button>'
+        f"<button>Claim your prize</button>"
         f'<iframe id="settings" src="{podium.url}/spaces/{SPACE}/settings" width="900" height="700"></iframe>'
-        f'<iframe id="embed" src="{podium.url}/spaces/{SPACE}/embed/frame" width="600" height="200"></iframe>')
+        f'<iframe id="embed" src="{podium.url}/spaces/{SPACE}/embed/frame" width="600" height="200"></iframe>'
+    )
     context = signed_in(chromium, podium)
     # The negative control: signed in, the Settings page shows its buttons (the session reaches it).
     own = context.new_page()
@@ -162,8 +183,9 @@ def visit_every_page(page: Page, server: PodiumServer) -> list[str]:
     """The owner's tour of the pages, with the scripts' own work done on each; the violations seen."""
     page.add_init_script(RECORD_VIOLATIONS)
     console: list[str] = []
-    page.on("console", lambda message: console.append(message.text)
-            if "Content Security Policy" in message.text else None)
+    page.on(
+        "console", lambda message: console.append(message.text) if "Content Security Policy" in message.text else None
+    )
     violations: list[str] = []
 
     def collect(where: str) -> None:
@@ -199,8 +221,7 @@ def test_the_pages_run_without_a_policy_violation(podium: PodiumServer, chromium
     context.close()
 
 
-def test_in_host_mode_the_app_tab_frames_the_spaces_host_without_a_violation(start_podium,
-                                                                             chromium: Browser) -> None:
+def test_in_host_mode_the_app_tab_frames_the_spaces_host_without_a_violation(start_podium, chromium: Browser) -> None:
     hosted = start_podium(env={"PODIUM_DOMAIN": "podium.localhost"})
     static_space(hosted)
     policy = httpx.get(hosted.url, timeout=30).headers["content-security-policy"]

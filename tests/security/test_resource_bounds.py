@@ -55,8 +55,9 @@ GRADIO = "title: Resource attack\nsdk: gradio"
 
 @pytest.fixture(scope="module")
 def podium(start_podium: Callable[..., PodiumServer]) -> PodiumServer:
-    return start_podium(env={"PODIUM_LIMITS__MAX_UPLOAD_SIZE": str(UPLOAD_LIMIT),
-                             "PODIUM_LIMITS__MAX_FILE_SIZE": str(FILE_LIMIT)})
+    return start_podium(
+        env={"PODIUM_LIMITS__MAX_UPLOAD_SIZE": str(UPLOAD_LIMIT), "PODIUM_LIMITS__MAX_FILE_SIZE": str(FILE_LIMIT)}
+    )
 
 
 @pytest.fixture(scope="module")
@@ -121,8 +122,10 @@ def test_an_app_printing_200_mb_without_a_newline_leaves_podiums_memory_alone(
 
 
 @settings(max_examples=300, deadline=None)
-@given(output=st.lists(st.sampled_from([b"\n", b"\r\n", b"ab", b"\xff", "é".encode(), b"x" * 5000]), max_size=40),
-       cuts=st.lists(st.integers(min_value=1, max_value=9000), min_size=1, max_size=20))
+@given(
+    output=st.lists(st.sampled_from([b"\n", b"\r\n", b"ab", b"\xff", "é".encode(), b"x" * 5000]), max_size=40),
+    cuts=st.lists(st.integers(min_value=1, max_value=9000), min_size=1, max_size=20),
+)
 def test_whatever_an_app_prints_and_however_it_arrives_no_line_passes_the_cap(
     output: list[bytes], cuts: list[int]
 ) -> None:
@@ -187,8 +190,10 @@ def test_live_log_readers_that_never_read_are_dropped_not_buffered(
     assert _push(podium, mallory, "mallory/chatter", folder) == "RUNNING"
     with contextlib.ExitStack() as stack:
         growth = stack.enter_context(podium_memory(podium))
-        readers = [stack.enter_context(_never_reading(podium, mallory, "/api/spaces/mallory/chatter/logs/run"))
-                   for _ in range(READERS)]
+        readers = [
+            stack.enter_context(_never_reading(podium, mallory, "/api/spaces/mallory/chatter/logs/run"))
+            for _ in range(READERS)
+        ]
         lines = wait_for_line(podium, "mallory/chatter", "chatter done", timeout=180)
         assert "chatter done" in lines, lines[-3:]
         received = [_read_to_the_end(reader) for reader in readers]
@@ -201,6 +206,7 @@ def test_live_log_readers_that_never_read_are_dropped_not_buffered(
 
 
 # -- uploads ---------------------------------------------------------------------------------------
+
 
 def _static_space(podium: PodiumServer, token: str, space_id: str, tmp_path: Path) -> str:
     """A space with one page; returns its head commit."""
@@ -226,8 +232,9 @@ def test_a_chunked_multipart_upload_past_the_limit_is_refused_while_it_streams(
         fields = {"csrf_token": csrf, "owner": "mallory", "name": "chunked-new", "sdk": "static", "source": "upload"}
         headers["Cookie"] = f"podium_session={session.cookies['podium_session']}"
     with podium_memory(podium) as growth:
-        answer = send_until_answered(podium, "POST", path, headers,
-                                     multipart(boundary, fields, "big.bin", zeros(8 * UPLOAD_LIMIT)))
+        answer = send_until_answered(
+            podium, "POST", path, headers, multipart(boundary, fields, "big.bin", zeros(8 * UPLOAD_LIMIT))
+        )
     assert answer.status == 413, answer.body[:300]
     assert "max_upload_size" in answer.json()["error"]
     assert answer.sent < UPLOAD_LIMIT + IN_FLIGHT, "Podium read on past its limit"
@@ -246,9 +253,13 @@ def test_a_commit_line_longer_than_any_file_is_refused_while_it_streams(
     header = b'{"key": "header", "value": {"summary": "one endless line"}}\n'
     endless = [b'{"key": "file", "value": {"path": "big.txt", "content": "', *(b"A" * 65536 for _ in range(4096))]
     with podium_memory(podium) as growth:
-        answer = send_until_answered(podium, "POST", "/api/spaces/mallory/ndjson/commit/main",
-                                     {"Authorization": f"Bearer {mallory}", "Content-Type": "application/x-ndjson"},
-                                     [header, *endless])  # 256 MiB in one line
+        answer = send_until_answered(
+            podium,
+            "POST",
+            "/api/spaces/mallory/ndjson/commit/main",
+            {"Authorization": f"Bearer {mallory}", "Content-Type": "application/x-ndjson"},
+            [header, *endless],
+        )  # 256 MiB in one line
     assert answer.status == 413 and "max_file_size" in answer.json()["error"], answer.body[:300]
     assert answer.sent < FILE_LIMIT * 4 // 3 + IN_FLIGHT  # the longest line a file's base64 needs
     assert growth.mib < BOUND_MIB
@@ -286,8 +297,12 @@ def test_tar_headers_that_unpack_to_80_mb_are_refused(
     archive = bomb()
     assert len(archive) < 200 * 1024  # what mallory sends
     with podium_memory(podium) as growth:
-        answer = httpx.post(f"{podium.url}/api/spaces/{space_id}/upload", files={"files": ("bomb.tar.gz", archive)},
-                            headers={"Authorization": f"Bearer {mallory}"}, timeout=60)
+        answer = httpx.post(
+            f"{podium.url}/api/spaces/{space_id}/upload",
+            files={"files": ("bomb.tar.gz", archive)},
+            headers={"Authorization": f"Bearer {mallory}"},
+            timeout=60,
+        )
     assert answer.status_code == 413 and "header" in answer.json()["error"], answer.text
     assert growth.mib < BOUND_MIB, f"Podium grew by {growth.mib:.0f} MiB unpacking {len(archive)} bytes"
     assert HfApi(endpoint=podium.url, token=mallory).space_info(space_id).sha == head
@@ -303,15 +318,19 @@ def test_a_huge_json_body_is_refused_past_max_body_size(
     body = [b'{"key": "HUGE", "value": "', *zeros(size - 40), b'"}']
     with podium_memory(podium) as growth:
         answer = send_until_answered(
-            podium, "POST", f"/api/spaces/{space_id}/variables",
+            podium,
+            "POST",
+            f"/api/spaces/{space_id}/variables",
             {"Authorization": f"Bearer {mallory}", "Content-Type": "application/json"},
-            body, length=sum(map(len, body)) if declared else None,
+            body,
+            length=sum(map(len, body)) if declared else None,
         )
     assert answer.status == 413 and "max_body_size" in answer.json()["error"], answer.body[:300]
     assert answer.sent < 1 * MiB + IN_FLIGHT
     assert growth.mib < BOUND_MIB
-    variables = httpx.get(f"{podium.url}/api/spaces/{space_id}/variables", timeout=30,
-                          headers={"Authorization": f"Bearer {mallory}"}).json()
+    variables = httpx.get(
+        f"{podium.url}/api/spaces/{space_id}/variables", timeout=30, headers={"Authorization": f"Bearer {mallory}"}
+    ).json()
     assert "HUGE" not in variables
 
 
@@ -323,11 +342,18 @@ def test_a_forged_settings_form_carrying_a_big_file_is_refused_past_max_body_siz
     _static_space(podium, mallory, "mallory/settings-form", tmp_path)
     session, _ = _session(podium, mallory)
     boundary = uuid.uuid4().hex
-    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}",
-               "Cookie": f"podium_session={session.cookies['podium_session']}"}
+    headers = {
+        "Content-Type": f"multipart/form-data; boundary={boundary}",
+        "Cookie": f"podium_session={session.cookies['podium_session']}",
+    }
     with podium_memory(podium) as growth:
-        answer = send_until_answered(podium, "POST", "/spaces/mallory/settings-form/settings/variables", headers,
-                                     multipart(boundary, {"key": "A", "value": "b"}, "big.bin", zeros(256 * MiB)))
+        answer = send_until_answered(
+            podium,
+            "POST",
+            "/spaces/mallory/settings-form/settings/variables",
+            headers,
+            multipart(boundary, {"key": "A", "value": "b"}, "big.bin", zeros(256 * MiB)),
+        )
     assert answer.status == 413 and "max_body_size" in answer.json()["error"], answer.body[:300]
     assert answer.sent < 1 * MiB + IN_FLIGHT
     assert growth.mib < BOUND_MIB
@@ -344,22 +370,33 @@ def test_a_new_space_form_without_its_csrf_token_is_refused_before_its_file_is_r
 ) -> None:
     session, csrf = _session(podium, mallory)  # the victim is signed in; the attacker's page posts for her
     boundary = uuid.uuid4().hex
-    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}", "Accept": "application/json",
-               "Cookie": f"podium_session={session.cookies['podium_session']}"}
+    headers = {
+        "Content-Type": f"multipart/form-data; boundary={boundary}",
+        "Accept": "application/json",
+        "Cookie": f"podium_session={session.cookies['podium_session']}",
+    }
     fields = {"owner": "mallory", "name": "forged", "sdk": "static", "source": "upload"}
     big = 24 * MiB  # under the upload limit: only the missing token can stop it early
     with podium_memory(podium) as growth:
         # The form's fields and its file's header go at once; the file's content follows 3 s later.
-        forged = send_until_answered(podium, "POST", "/new", headers,
-                                     multipart(boundary, fields, "big.bin", _after_a_pause(zeros(big), 3)))
+        forged = send_until_answered(
+            podium, "POST", "/new", headers, multipart(boundary, fields, "big.bin", _after_a_pause(zeros(big), 3))
+        )
     assert forged.status == 403 and "csrf_token" in forged.json()["error"]
     assert forged.sent < 64 * 1024, f"Podium waited for the file: {forged.sent} bytes were sent"
     assert growth.mib < BOUND_MIB
     assert not HfApi(endpoint=podium.url, token=mallory).repo_exists("mallory/forged", repo_type="space")
     # The negative control: with its token the same form is read to its end (and refused for what it
     # says: files chosen while "Start from" says a template).
-    honest = send_until_answered(podium, "POST", "/new", headers, multipart(
-        boundary, {"csrf_token": csrf, **fields, "source": "template"}, "big.bin", _after_a_pause(zeros(big), 3)))
+    honest = send_until_answered(
+        podium,
+        "POST",
+        "/new",
+        headers,
+        multipart(
+            boundary, {"csrf_token": csrf, **fields, "source": "template"}, "big.bin", _after_a_pause(zeros(big), 3)
+        ),
+    )
     assert honest.status == 400 and "You chose files" in honest.json()["error"]
     assert honest.sent > big  # every byte of the file, and the form around it
 
@@ -376,8 +413,10 @@ def _stamp_wheel() -> bytes:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("stamp/__init__.py", f"STAMP = {uuid.uuid4().hex!r}\n")
         archive.writestr("stamp-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: stamp\nVersion: 1.0\n")
-        archive.writestr("stamp-1.0.dist-info/WHEEL",
-                         "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        archive.writestr(
+            "stamp-1.0.dist-info/WHEEL",
+            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        )
         archive.writestr("stamp-1.0.dist-info/RECORD", "")
     return buffer.getvalue()
 
@@ -390,8 +429,9 @@ def test_three_builds_at_once_with_one_slot_wait_in_line_and_say_where(
     spaces = [f"admin/queued-{number}" for number in range(3)]
     folders = []
     for space_id in spaces:
-        folder = write_space(tmp_path / space_id.replace("/", "-"), GRADIO, stdlib_app(),
-                             requirements=f"./wheels/{WHEEL}\n")
+        folder = write_space(
+            tmp_path / space_id.replace("/", "-"), GRADIO, stdlib_app(), requirements=f"./wheels/{WHEEL}\n"
+        )
         (folder / "wheels").mkdir()
         (folder / "wheels" / WHEEL).write_bytes(wheel)
         folders.append(folder)
@@ -400,8 +440,10 @@ def test_three_builds_at_once_with_one_slot_wait_in_line_and_say_where(
         stages = list(pool.map(lambda pair: _push(server, server.token, *pair), zip(spaces, folders, strict=True)))
     assert stages == ["RUNNING"] * 3, stages
     logs = {space_id: log_lines(server, space_id, "build") for space_id in spaces}
-    waits = {space_id: [line for line in lines if line.startswith("Waiting for a build slot")]
-             for space_id, lines in logs.items()}
+    waits = {
+        space_id: [line for line in lines if line.startswith("Waiting for a build slot")]
+        for space_id, lines in logs.items()
+    }
     # One built at once; the second said one build was ahead, the third two, then one as the line moved.
     assert sorted(len(lines) for lines in waits.values()) == [0, 1, 2], waits
     last = next(space_id for space_id, lines in waits.items() if len(lines) == 2)

@@ -77,8 +77,9 @@ def browser() -> Iterator[Browser]:
 def web_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
     """Someone else's web site on 127.0.0.1: (its port, the folder it serves)."""
     root = tmp_path_factory.mktemp("another-site")
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()),
-                                 lambda *args: SimpleHTTPRequestHandler(*args, directory=str(root)))
+    server = ThreadingHTTPServer(
+        ("127.0.0.1", free_port()), lambda *args: SimpleHTTPRequestHandler(*args, directory=str(root))
+    )
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield server.server_address[1], root
     server.shutdown()
@@ -98,8 +99,9 @@ def host_url(server: PodiumServer, space_id: str) -> str:
 
 def upload(page: Page, where: Page | Frame, file: Path) -> str:
     """Upload `file` with the app's uploader as a visitor does; the upload's URL (it names the session)."""
-    with page.expect_request(lambda request: "/_stcore/upload_file/" in request.url
-                             and request.method == "PUT") as sent:
+    with page.expect_request(
+        lambda request: "/_stcore/upload_file/" in request.url and request.method == "PUT"
+    ) as sent:
         where.locator("input[type=file]").set_input_files(str(file))
     expect(where.get_by_text(f"Got: {file.read_text()}")).to_be_visible(timeout=30_000)
     return sent.value.url
@@ -125,15 +127,15 @@ def test_a_visitor_uploads_in_every_way_the_app_is_shown(hosted, uploaders, brow
     context.close()
 
 
-def test_a_visitor_uploads_in_an_app_embedded_on_another_site(hosted, uploaders, browser, visitor_file,
-                                                             web_site):
+def test_a_visitor_uploads_in_an_app_embedded_on_another_site(hosted, uploaders, browser, visitor_file, web_site):
     """A blog (blog.localhost, another site to both addresses of the space) embeds the app by path and
     by host. Chromium keeps no SameSite=Lax cookie in those frames; the XSRF cookie, partitioned for
     the blog, is kept and the uploads work."""
     port, root = web_site
     for mode, url in (("host", host_url(hosted, GUARDED)), ("path", f"{hosted.spaces_url}/apps/{GUARDED}/")):
-        (root / f"{mode}.html").write_text(f'<!doctype html><h1>My blog</h1><iframe src="{url}" width=900 '
-                                           'height=600></iframe>')
+        (root / f"{mode}.html").write_text(
+            f'<!doctype html><h1>My blog</h1><iframe src="{url}" width=900 height=600></iframe>'
+        )
         context = browser.new_context()
         page = context.new_page()
         page.goto(f"http://blog.localhost:{port}/{mode}.html")
@@ -146,8 +148,9 @@ def put_file(url: str, **headers: str) -> httpx.Response:
     return httpx.put(url, files={"file": ("evil.txt", b"mallory was here")}, headers=headers, timeout=30)
 
 
-def test_another_site_cannot_put_a_file_into_a_visitors_session(hosted, uploaders, browser, visitor_file,
-                                                                mallorys_site):
+def test_another_site_cannot_put_a_file_into_a_visitors_session(
+    hosted, uploaders, browser, visitor_file, mallorys_site
+):
     """mallory's page (another site: 127.0.0.1 is not *.podium.localhost) learned the upload URL of a
     visitor's session. Her PUT is refused, in Chromium and as a bare HTTP client; her POST too."""
     context = browser.new_context()

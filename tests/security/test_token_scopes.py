@@ -35,8 +35,11 @@ def alice(hosted: PodiumServer, tmp_path_factory) -> str:
     api = HfApi(endpoint=hosted.url, token=token)
     for space_id, private in ((NOTES, True), (SITE, False)):
         api.create_repo(space_id, repo_type="space", space_sdk="static", private=private)
-        api.upload_folder(repo_id=space_id, repo_type="space",
-                          folder_path=static_space(tmp_path_factory.mktemp(space_id.replace("/", "-"))))
+        api.upload_folder(
+            repo_id=space_id,
+            repo_type="space",
+            folder_path=static_space(tmp_path_factory.mktemp(space_id.replace("/", "-"))),
+        )
         assert hosted.wait_for_stage(space_id, token=token)["stage"] == "RUNNING"
     return token
 
@@ -71,9 +74,12 @@ def test_a_read_token_cannot_push_or_change_anything(hosted, alice, tmp_path):
         api.upload_folder(repo_id=SITE, repo_type="space", folder_path=evil)
     assert pushed.value.response.status_code == 403
     assert "read-only" in pushed.value.response.json()["error"]
-    for attempt in (lambda: api.add_space_variable(SITE, "X", "1"), lambda: api.pause_space(SITE),
-                    lambda: api.delete_repo(SITE, repo_type="space"),
-                    lambda: api.create_repo("alice/new", repo_type="space", space_sdk="static")):
+    for attempt in (
+        lambda: api.add_space_variable(SITE, "X", "1"),
+        lambda: api.pause_space(SITE),
+        lambda: api.delete_repo(SITE, repo_type="space"),
+        lambda: api.create_repo("alice/new", repo_type="space", space_sdk="static"),
+    ):
         with pytest.raises(HfHubHTTPError) as refused:
             attempt()
         assert refused.value.response.status_code == 403, attempt
@@ -112,8 +118,12 @@ def test_a_token_scoped_to_bob_cannot_touch_alices_spaces(hosted, alice, tmp_pat
     assert deleted.value.response.status_code == 403
     with pytest.raises(RepositoryNotFoundError):  # alice's private space does not exist for it
         api.space_info(NOTES)
-    assert httpx.get(f"{hosted.url}/api/spaces/{NOTES}/secrets", timeout=30,
-                     headers={"Authorization": f"Bearer {deploy}"}).status_code == 404
+    assert (
+        httpx.get(
+            f"{hosted.url}/api/spaces/{NOTES}/secrets", timeout=30, headers={"Authorization": f"Bearer {deploy}"}
+        ).status_code
+        == 404
+    )
     assert proxied(hosted, NOTES, Authorization=f"Bearer {deploy}").status_code == 404
     assert NOTES not in [space.id for space in api.list_spaces(author="alice")]
     assert head_of(hosted, SITE) == before
@@ -138,8 +148,9 @@ def test_a_scoped_read_or_short_lived_token_cannot_make_itself_a_wider_one(hoste
         (alice, {"name": "for bob", "user": "bob"}, "only an admin"),
     ]
     for token, body, why in attempts:
-        response = httpx.post(f"{hosted.url}/api/tokens", json=body, timeout=30,
-                              headers={"Authorization": f"Bearer {token}"})
+        response = httpx.post(
+            f"{hosted.url}/api/tokens", json=body, timeout=30, headers={"Authorization": f"Bearer {token}"}
+        )
         assert response.status_code == 403 and why in response.json()["error"], (body, response.text)
     # alice revokes only her own tokens; another's id is a 404, as if it did not exist.
     admins = httpx.delete(f"{hosted.url}/api/tokens/1", headers={"Authorization": f"Bearer {alice}"}, timeout=30)
@@ -149,8 +160,9 @@ def test_a_scoped_read_or_short_lived_token_cannot_make_itself_a_wider_one(hoste
 
 def _revoke(server: PodiumServer, token_id: int, token: str) -> None:
     """The token's own user revokes it, as `podium token revoke ID` does."""
-    response = httpx.delete(f"{server.url}/api/tokens/{token_id}", timeout=30,
-                            headers={"Authorization": f"Bearer {token}"})
+    response = httpx.delete(
+        f"{server.url}/api/tokens/{token_id}", timeout=30, headers={"Authorization": f"Bearer {token}"}
+    )
     assert response.status_code == 200 and response.json()["state"] == "revoked"
 
 
@@ -160,7 +172,8 @@ def _expire(server: PodiumServer, token_id: int, token: str) -> None:
 
 @pytest.mark.parametrize(("end", "said"), [(_revoke, "was revoked"), (_expire, "expired")], ids=["revoked", "expired"])
 def test_a_token_that_ended_is_refused_at_the_api_the_pages_and_the_proxy(
-        hosted, alice, end: Callable[[PodiumServer, int, str], None], said: str):
+    hosted, alice, end: Callable[[PodiumServer, int, str], None], said: str
+):
     token_id, token = make_token(hosted, by=alice, name=f"laptop ({said})", expires_in="30d")
     pages = pages_session(hosted, token)
     cookie = ticket_cookie(hosted, pages, NOTES)
@@ -194,10 +207,16 @@ def test_the_last_admin_token_cannot_be_revoked(start_podium):
     assert fresh.api().whoami()["name"] == "admin"
     # With another lasting admin token, the first one goes, and the new one carries on.
     _, spare = make_token(fresh, name="spare admin", admin=True)
-    assert httpx.delete(f"{fresh.url}/api/tokens/1", headers={"Authorization": f"Bearer {spare}"},
-                        timeout=30).status_code == 200
-    assert httpx.get(f"{fresh.url}/api/whoami-v2", headers={"Authorization": f"Bearer {fresh.token}"},
-                     timeout=30).status_code == 401
+    assert (
+        httpx.delete(f"{fresh.url}/api/tokens/1", headers={"Authorization": f"Bearer {spare}"}, timeout=30).status_code
+        == 200
+    )
+    assert (
+        httpx.get(
+            f"{fresh.url}/api/whoami-v2", headers={"Authorization": f"Bearer {fresh.token}"}, timeout=30
+        ).status_code
+        == 401
+    )
     assert fresh.api(spare).whoami()["name"] == "admin"
     fresh.stop()
 

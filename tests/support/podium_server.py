@@ -79,9 +79,7 @@ class PodiumServer:
             **self.env,
         }
         with open(self.log_path, "a") as log:
-            self.process = subprocess.Popen(
-                self.command, env=env, stdout=log, stderr=subprocess.STDOUT
-            )
+            self.process = subprocess.Popen(self.command, env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

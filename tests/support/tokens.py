@@ -17,8 +17,9 @@ def make_token(server: PodiumServer, by: str | None = None, **body: object) -> t
     """A new token (id, token) as `by` (the admin token when None) asks for it: name, user, role, owner,
     expires_in, admin."""
     body.setdefault("name", "test token")
-    response = httpx.post(f"{server.url}/api/tokens", json=body, timeout=30,
-                          headers={"Authorization": f"Bearer {by or server.token}"})
+    response = httpx.post(
+        f"{server.url}/api/tokens", json=body, timeout=30, headers={"Authorization": f"Bearer {by or server.token}"}
+    )
     assert response.status_code == 200, response.text
     return response.json()["id"], response.json()["token"]
 

@@ -19,8 +19,14 @@ if TYPE_CHECKING:
     from tests.support.podium_server import PodiumServer
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
 # Building an environment the first time on a cold machine is the slow part of a story.
 BUILD_TIMEOUT_MS = 300_000
@@ -89,8 +95,7 @@ def web_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[], 
 
     def start() -> tuple[str, Path]:
         root = tmp_path_factory.mktemp("other-site")
-        server = ThreadingHTTPServer(("127.0.0.1", free_port()),
-                                     partial(SimpleHTTPRequestHandler, directory=str(root)))
+        server = ThreadingHTTPServer(("127.0.0.1", free_port()), partial(SimpleHTTPRequestHandler, directory=str(root)))
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
         return f"http://127.0.0.1:{server.server_address[1]}", root
@@ -105,7 +110,7 @@ def other_site(web_site: Callable[[], tuple[str, Path]]) -> tuple[str, Path]:
     return web_site()
 
 
-GREETER_APP = '''
+GREETER_APP = """
 import os
 from pathlib import Path
 
@@ -122,9 +127,9 @@ def greet(name: str) -> str:
 
 demo = gr.Interface(greet, gr.Textbox(label="Name"), gr.Textbox(label="Greeting"))
 demo.launch()
-'''
+"""
 
-COUNTER_APP = '''
+COUNTER_APP = """
 import streamlit as st
 
 st.title("Counter from Streamlit")
@@ -135,11 +140,13 @@ if "clicks" not in st.session_state:
 if st.button("Add one"):
     st.session_state.clicks += 1
 st.write(f"Clicks: {st.session_state.clicks}")
-'''
+"""
 
 
 def greeter_folder(root: Path, title: str = "Greeter") -> Path:
-    return write_space(root, f"""
+    return write_space(
+        root,
+        f"""
         title: {title}
         emoji: 👋
         colorFrom: indigo
@@ -147,18 +154,25 @@ def greeter_folder(root: Path, title: str = "Greeter") -> Path:
         sdk: gradio
         short_description: Greets whoever types their name
         tags: [demo, text]
-    """, GREETER_APP, files={"phrases/mark.txt": "!\n"})
+    """,
+        GREETER_APP,
+        files={"phrases/mark.txt": "!\n"},
+    )
 
 
 def counter_folder(root: Path) -> Path:
-    return write_space(root, """
+    return write_space(
+        root,
+        """
         title: Counter
         emoji: 🎈
         colorFrom: red
         colorTo: yellow
         sdk: streamlit
         short_description: Counts button presses over a WebSocket
-    """, COUNTER_APP)
+    """,
+        COUNTER_APP,
+    )
 
 
 def static_folder(root: Path, front_matter: str, html: str) -> Path:
@@ -168,8 +182,7 @@ def static_folder(root: Path, front_matter: str, html: str) -> Path:
     return root
 
 
-def push(podium: PodiumServer, folder: Path, space_id: str, *, private: bool = False,
-         sdk: str = "gradio") -> None:
+def push(podium: PodiumServer, folder: Path, space_id: str, *, private: bool = False, sdk: str = "gradio") -> None:
     """Create a space and upload a folder with the Hugging Face client, as a user's script would."""
     api = podium.api()
     api.create_repo(space_id, repo_type="space", space_sdk=sdk, private=private, exist_ok=True)
@@ -179,7 +192,6 @@ def push(podium: PodiumServer, folder: Path, space_id: str, *, private: bool = F
 def wait_running(podium: PodiumServer, space_id: str) -> None:
     runtime = podium.wait_for_stage(space_id, timeout=BUILD_TIMEOUT_MS / 1000)
     assert runtime["stage"] == "RUNNING", f"{space_id}: {runtime['stage']}, {runtime.get('errorMessage')}"
-
 
 
 def delete_from_settings(page: Page, podium: PodiumServer, space_id: str) -> None:

@@ -21,8 +21,7 @@ def drop_paths(target: Locator, *paths: Path) -> None:
     box = target.bounding_box()
     assert box is not None, f"{target} is not shown, so nothing can be dropped on it"
     cdp = target.page.context.new_cdp_session(target.page)
-    data = {"items": [], "files": [str(path.resolve()) for path in paths],
-            "dragOperationsMask": DRAG_OPERATION_COPY}
+    data = {"items": [], "files": [str(path.resolve()) for path in paths], "dragOperationsMask": DRAG_OPERATION_COPY}
     where = {"x": box["x"] + box["width"] / 2, "y": box["y"] + box["height"] / 2}
     try:
         for kind in ("dragEnter", "dragOver", "drop"):

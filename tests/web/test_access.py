@@ -15,12 +15,20 @@ from tests.support.podium_server import PODIUM
 from tests.web.conftest import greeter_folder, push, sign_in, static_folder, wait_running
 
 
-def test_visitors_see_no_settings_and_no_private_space(podium, visitor: BrowserContext, owner, shot,
-                                                       tmp_path):
-    push(podium, static_folder(tmp_path / "open", "title: Open house", "<h1>Everyone welcome</h1>"),
-         "admin/web-open", sdk="static")
-    push(podium, static_folder(tmp_path / "diary", "title: Secret diary", "<h1>Dear diary</h1>"),
-         "admin/web-diary", sdk="static", private=True)
+def test_visitors_see_no_settings_and_no_private_space(podium, visitor: BrowserContext, owner, shot, tmp_path):
+    push(
+        podium,
+        static_folder(tmp_path / "open", "title: Open house", "<h1>Everyone welcome</h1>"),
+        "admin/web-open",
+        sdk="static",
+    )
+    push(
+        podium,
+        static_folder(tmp_path / "diary", "title: Secret diary", "<h1>Dear diary</h1>"),
+        "admin/web-diary",
+        sdk="static",
+        private=True,
+    )
     wait_running(podium, "admin/web-diary")
 
     page = visitor.new_page()
@@ -35,8 +43,14 @@ def test_visitors_see_no_settings_and_no_private_space(podium, visitor: BrowserC
     expect(page.locator('li.card[data-space="admin/web-open"]')).to_be_visible()
     expect(page.locator('li.card[data-space="admin/web-diary"]')).to_have_count(0)
     diary = f"{podium.url}/spaces/admin/web-diary"
-    for url in (diary, f"{diary}/files", f"{diary}/files/index.html", f"{diary}/logs", f"{diary}/badge.svg",
-                f"{podium.spaces_url}/apps/admin/web-diary/"):
+    for url in (
+        diary,
+        f"{diary}/files",
+        f"{diary}/files/index.html",
+        f"{diary}/logs",
+        f"{diary}/badge.svg",
+        f"{podium.spaces_url}/apps/admin/web-diary/",
+    ):
         response = page.goto(url)
         assert response.status == 404, f"{url} answered {response.status} to a visitor"
         assert "Dear diary" not in page.content()
@@ -98,8 +112,7 @@ async function attempt(name, action) {
 
 def test_a_hostile_space_cannot_act_as_the_signed_in_owner(podium, owner: BrowserContext, shot, tmp_path):
     push(podium, greeter_folder(tmp_path / "victim"), "admin/web-victim")
-    hostile = static_folder(tmp_path / "hostile", "title: Free wallpapers",
-                            HOSTILE_PAGE.replace("@PAGES@", podium.url))
+    hostile = static_folder(tmp_path / "hostile", "title: Free wallpapers", HOSTILE_PAGE.replace("@PAGES@", podium.url))
     push(podium, hostile, "admin/web-hostile", sdk="static")
     wait_running(podium, "admin/web-victim")
     wait_running(podium, "admin/web-hostile")
@@ -134,16 +147,14 @@ def test_a_hostile_space_cannot_act_as_the_signed_in_owner(podium, owner: Browse
 def test_changes_without_the_csrf_token_are_refused_in_words(podium, owner: BrowserContext):
     cookie = next(c for c in owner.cookies() if c["name"] == "podium_session")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax" and cookie["domain"] == "127.0.0.1"
-    forged = httpx.post(f"{podium.url}/api/spaces/admin/web-open/restart",
-                        cookies={"podium_session": cookie["value"]})
+    forged = httpx.post(f"{podium.url}/api/spaces/admin/web-open/restart", cookies={"podium_session": cookie["value"]})
     assert forged.status_code == 403
     assert "CSRF token" in forged.json()["error"]
-    tampered = httpx.get(f"{podium.url}/spaces/admin/web-diary",
-                         cookies={"podium_session": cookie["value"] + "x"})
+    tampered = httpx.get(f"{podium.url}/spaces/admin/web-diary", cookies={"podium_session": cookie["value"] + "x"})
     assert tampered.status_code == 404
 
 
-COOKIE_ECHO = '''
+COOKIE_ECHO = """
 import html
 import http.server
 import os
@@ -161,7 +172,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 address = (os.environ["GRADIO_SERVER_NAME"], int(os.environ["GRADIO_SERVER_PORT"]))
 http.server.HTTPServer(address, Handler).serve_forever()
-'''
+"""
 
 
 def test_a_space_server_never_receives_podiums_cookies(podium, owner: BrowserContext, tmp_path):
@@ -172,8 +183,12 @@ def test_a_space_server_never_receives_podiums_cookies(podium, owner: BrowserCon
     push(podium, folder, "admin/web-cookie-echo")
     wait_running(podium, "admin/web-cookie-echo")
     # Cookies ignore ports: the browser sends the pages' cookies to the spaces' origin as well.
-    owner.add_cookies([{"name": "space_theme", "value": "dark", "url": podium.spaces_url},
-                       {"name": "podium_flash", "value": "a-message", "url": podium.url}])
+    owner.add_cookies(
+        [
+            {"name": "space_theme", "value": "dark", "url": podium.spaces_url},
+            {"name": "podium_flash", "value": "a-message", "url": podium.url},
+        ]
+    )
     page = owner.new_page()
     page.goto(f"{podium.spaces_url}/apps/admin/web-cookie-echo/")
     received = page.locator("#cookies").text_content()
@@ -206,7 +221,8 @@ def test_no_other_page_can_sign_a_visitor_in(podium, visitor: BrowserContext, ot
     (site_root / "signin-trap.html").write_text(
         f'<!doctype html><form method="post" action="{podium.url}/signin">'
         f'<input name="token" value="{podium.token}"><input name="csrf_token" value="guessed"></form>'
-        "<script>document.forms[0].submit()</script>")
+        "<script>document.forms[0].submit()</script>"
+    )
     page = visitor.new_page()
     page.goto(f"{podium.url}/signin")  # the visitor even holds a sign-in nonce of their own
     page.goto(f"{site_url}/signin-trap.html")
@@ -222,11 +238,20 @@ def test_no_other_page_can_sign_a_visitor_in(podium, visitor: BrowserContext, ot
 
 
 def test_a_user_token_from_the_cli_signs_in_but_owns_only_its_own_spaces(podium, browser: Browser, tmp_path):
-    made = subprocess.run([str(PODIUM), "token", "alice"], capture_output=True, text=True, check=True,
-                          env={**os.environ, "PODIUM_URL": podium.url, "PODIUM_TOKEN": podium.token})
+    made = subprocess.run(
+        [str(PODIUM), "token", "alice"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PODIUM_URL": podium.url, "PODIUM_TOKEN": podium.token},
+    )
     alice_token = made.stdout.strip()
-    push(podium, static_folder(tmp_path / "admins", "title: Admin's page", "<h1>Admin's</h1>"),
-         "admin/web-admins-page", sdk="static")
+    push(
+        podium,
+        static_folder(tmp_path / "admins", "title: Admin's page", "<h1>Admin's</h1>"),
+        "admin/web-admins-page",
+        sdk="static",
+    )
     context = browser.new_context()
     page = context.new_page()
     sign_in(page, podium, alice_token)

@@ -9,7 +9,7 @@ from playwright.sync_api import Browser, Page, expect
 from tests.support.process_spaces import write_space
 from tests.web.conftest import BUILD_TIMEOUT_MS, counter_folder, push, static_folder, wait_running
 
-TALL_APP = '''
+TALL_APP = """
 import gradio as gr
 
 
@@ -25,7 +25,7 @@ with gr.Blocks() as demo:
     show.click(lines, count, out)
 
 demo.launch()
-'''
+"""
 
 
 def embed_snippets(page: Page, podium, space_id: str) -> dict[str, str]:
@@ -34,13 +34,14 @@ def embed_snippets(page: Page, podium, space_id: str) -> dict[str, str]:
     page.get_by_role("link", name="Embed").click()
     dialog = page.get_by_role("dialog", name="Embed this space")
     expect(dialog).to_be_visible()
-    return {"iframe": dialog.get_by_label("Iframe").input_value(),
-            "script": dialog.get_by_label("Web component").input_value(),
-            "badge": dialog.get_by_label("Status badge").input_value()}
+    return {
+        "iframe": dialog.get_by_label("Iframe").input_value(),
+        "script": dialog.get_by_label("Web component").input_value(),
+        "badge": dialog.get_by_label("Status badge").input_value(),
+    }
 
 
-def test_another_site_embeds_spaces_and_visitors_use_them(podium, browser: Browser, other_site, shot,
-                                                          tmp_path):
+def test_another_site_embeds_spaces_and_visitors_use_them(podium, browser: Browser, other_site, shot, tmp_path):
     push(podium, write_space(tmp_path / "tall", "title: Line maker\nsdk: gradio", TALL_APP), "admin/web-tall")
     push(podium, counter_folder(tmp_path / "counter"), "admin/web-embed-st", sdk="streamlit")
     wait_running(podium, "admin/web-tall")
@@ -65,7 +66,8 @@ def test_another_site_embeds_spaces_and_visitors_use_them(podium, browser: Brows
         "<!doctype html><meta charset=utf-8><title>My blog</title><h1>My blog</h1>"
         f"<h2>With an iframe</h2>{gradio['iframe']}"
         f"<h2>With the element</h2>{gradio['script']}"
-        f"<h2>Streamlit too</h2>{streamlit['script'].replace('admin/web-tall', 'admin/web-embed-st')}")
+        f"<h2>Streamlit too</h2>{streamlit['script'].replace('admin/web-tall', 'admin/web-embed-st')}"
+    )
     page.goto(f"{site_url}/blog.html")
 
     plain = page.frame_locator("iframe").first
@@ -103,10 +105,10 @@ def test_another_site_embeds_spaces_and_visitors_use_them(podium, browser: Brows
     context.close()
 
 
-def test_disable_embedding_refuses_other_sites_but_not_podium(podium, browser: Browser, other_site, shot,
-                                                             tmp_path):
-    folder = static_folder(tmp_path / "private-look", "title: No frames\ndisable_embedding: true",
-                           "<h1>Framed content</h1>")
+def test_disable_embedding_refuses_other_sites_but_not_podium(podium, browser: Browser, other_site, shot, tmp_path):
+    folder = static_folder(
+        tmp_path / "private-look", "title: No frames\ndisable_embedding: true", "<h1>Framed content</h1>"
+    )
     push(podium, folder, "admin/web-noembed", sdk="static")
     wait_running(podium, "admin/web-noembed")
     url = f"{podium.spaces_url}/apps/admin/web-noembed/"
@@ -133,8 +135,7 @@ def test_disable_embedding_refuses_other_sites_but_not_podium(podium, browser: B
     context.close()
 
 
-def test_the_frame_allow_list_lets_only_listed_sites_embed(start_podium, browser: Browser, web_site,
-                                                           tmp_path):
+def test_the_frame_allow_list_lets_only_listed_sites_embed(start_podium, browser: Browser, web_site, tmp_path):
     friend_url, friend_root = web_site()
     stranger_url, stranger_root = web_site()
     podium = start_podium(env={"PODIUM_FRAME_ANCESTORS": f'["{friend_url}"]'})

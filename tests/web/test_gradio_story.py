@@ -17,8 +17,7 @@ def greet_in_app(page: Page, name: str) -> None:
     frame.get_by_role("button", name="Submit").click()
 
 
-def test_create_a_gradio_space_by_dropping_a_folder_and_use_it(podium, owner: BrowserContext, browser, shot,
-                                                               tmp_path):
+def test_create_a_gradio_space_by_dropping_a_folder_and_use_it(podium, owner: BrowserContext, browser, shot, tmp_path):
     folder = greeter_folder(tmp_path / "greeter", title="Folder greeter")
     (folder / "assets" / "icons").mkdir(parents=True)
     (folder / "assets" / "icons" / "hello.txt").write_text("hello\n")
@@ -108,8 +107,7 @@ def test_build_log_tail_reads_without_javascript(podium, browser, tmp_path):
     context.close()
 
 
-def test_settings_variable_reaches_the_app_and_secret_stays_hidden(podium, owner: BrowserContext, shot,
-                                                                   tmp_path):
+def test_settings_variable_reaches_the_app_and_secret_stays_hidden(podium, owner: BrowserContext, shot, tmp_path):
     push(podium, greeter_folder(tmp_path / "g"), "admin/web-settings")
     wait_running(podium, "admin/web-settings")
     page = owner.new_page()

@@ -18,8 +18,11 @@ SHOWN_EXAMPLES = ("text-classification", "translation", "image-classification")
 def _card_of(example: str) -> dict[str, str]:
     text = (EXAMPLES / example / "README.md").read_text()
     front = text.split("---")[1]
-    return {key.strip(): value.strip().strip('"') for key, _, value in
-            (line.partition(":") for line in front.splitlines()) if value.strip()}
+    return {
+        key.strip(): value.strip().strip('"')
+        for key, _, value in (line.partition(":") for line in front.splitlines())
+        if value.strip()
+    }
 
 
 def test_home_lists_the_example_spaces(podium, browser: Browser, shot, tmp_path):
@@ -28,9 +31,16 @@ def test_home_lists_the_example_spaces(podium, browser: Browser, shot, tmp_path)
         folder.mkdir()
         shutil.copy(EXAMPLES / example / "README.md", folder / "README.md")
         push(podium, folder, f"admin/example-{example}", sdk=_card_of(example)["sdk"])
-    push(podium, static_folder(tmp_path / "tour", "title: Podium tour\nemoji: 🧭\npinned: true\n"
-                               "short_description: Start here\ntags: [tour]",
-                               "<h1>Welcome</h1>"), "admin/web-tour", sdk="static")
+    push(
+        podium,
+        static_folder(
+            tmp_path / "tour",
+            "title: Podium tour\nemoji: 🧭\npinned: true\nshort_description: Start here\ntags: [tour]",
+            "<h1>Welcome</h1>",
+        ),
+        "admin/web-tour",
+        sdk="static",
+    )
 
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
@@ -46,13 +56,16 @@ def test_home_lists_the_example_spaces(podium, browser: Browser, shot, tmp_path)
         expect(card.locator(".stage")).to_be_visible()
         # The gradient's ends are the README's colours from the palette (by class: no inline style).
         ends = card.evaluate("card => ['--from', '--to'].map(name => getComputedStyle(card).getPropertyValue(name))")
-        palette = page.evaluate("""names => names.map(name =>
+        palette = page.evaluate(
+            """names => names.map(name =>
             getComputedStyle(document.documentElement).getPropertyValue(`--c-${name}`))""",
-                                [card_data["colorFrom"], card_data["colorTo"]])
+            [card_data["colorFrom"], card_data["colorTo"]],
+        )
         assert ends == palette and all(ends), (ends, palette)
     order = cards.evaluate_all("cards => cards.map(card => card.dataset.space)")
-    assert all(order.index("admin/web-tour") < order.index(f"admin/example-{e}") for e in SHOWN_EXAMPLES), \
+    assert all(order.index("admin/web-tour") < order.index(f"admin/example-{e}") for e in SHOWN_EXAMPLES), (
         f"the pinned space is not listed before the others: {order}"
+    )
     shot(page, "01-home")
 
     page.get_by_label("Search spaces").fill("translation")

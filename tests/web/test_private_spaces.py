@@ -17,7 +17,7 @@ from tests.web.conftest import app_frame, push, sign_in, static_folder, wait_run
 DOMAIN = "podium.localhost"
 NOTES = "admin/web-notes"
 
-NOTES_APP = '''
+NOTES_APP = """
 import html
 import http.server
 import os
@@ -48,7 +48,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 address = (os.environ["GRADIO_SERVER_NAME"], int(os.environ["GRADIO_SERVER_PORT"]))
 http.server.ThreadingHTTPServer(address, Handler).serve_forever()
-'''
+"""
 
 LURE_PAGE = """<!doctype html><meta charset="utf-8"><title>Free fonts</title>
 <h1>Free fonts</h1><pre id="report">running</pre>
@@ -136,8 +136,7 @@ def test_the_owner_uses_a_private_space_in_the_browser(hosted, owner_browser, vi
     assert cookie["domain"] == f"admin-web-notes.{DOMAIN}" and cookie["httpOnly"] and cookie["sameSite"] == "Lax"
 
     stranger = visitor.new_page()
-    for url in (f"{notes}/", f"{notes}/?__podium_ticket=forged.ticket",
-                f"{hosted.pages_url}/spaces/{NOTES}/open"):
+    for url in (f"{notes}/", f"{notes}/?__podium_ticket=forged.ticket", f"{hosted.pages_url}/spaces/{NOTES}/open"):
         response = stranger.goto(url)
         assert response.status == 404, f"{url} answered {response.status} to a stranger"
         assert "Private notes" not in stranger.content()

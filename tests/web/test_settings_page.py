@@ -9,8 +9,12 @@ from tests.web.conftest import delete_from_settings, push, static_folder, wait_r
 
 
 def test_owner_changes_hardware_and_sleep_then_deletes_the_space(podium, owner: BrowserContext, tmp_path):
-    push(podium, static_folder(tmp_path / "scratch", "title: Scratch pad", "<h1>Scratch</h1>"),
-         "admin/web-scratch", sdk="static")
+    push(
+        podium,
+        static_folder(tmp_path / "scratch", "title: Scratch pad", "<h1>Scratch</h1>"),
+        "admin/web-scratch",
+        sdk="static",
+    )
     wait_running(podium, "admin/web-scratch")
     page = owner.new_page()
     page.goto(f"{podium.url}/spaces/admin/web-scratch/settings")

@@ -11,7 +11,7 @@ from playwright.sync_api import BrowserContext, expect
 from tests.support.process_spaces import write_space
 from tests.web.conftest import app_frame, push, static_folder, wait_running
 
-QUICK_PAGE = '''
+QUICK_PAGE = """
 import http.server
 import os
 
@@ -27,12 +27,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 address = (os.environ["GRADIO_SERVER_NAME"], int(os.environ["GRADIO_SERVER_PORT"]))
 http.server.HTTPServer(address, Handler).serve_forever()
-'''
+"""
 
 
 def test_a_failed_build_shows_its_stage_and_last_log_lines(podium, visitor: BrowserContext, shot, tmp_path):
-    folder = write_space(tmp_path / "broken", "title: Broken\nsdk: gradio", "print('never runs')\n",
-                         requirements="podium-surely-no-such-package-4711\n")
+    folder = write_space(
+        tmp_path / "broken",
+        "title: Broken\nsdk: gradio",
+        "print('never runs')\n",
+        requirements="podium-surely-no-such-package-4711\n",
+    )
     push(podium, folder, "admin/web-broken")
     runtime = podium.wait_for_stage("admin/web-broken")
     assert runtime["stage"] == "BUILD_ERROR"

@@ -44,7 +44,8 @@ def new_space(page: Page, podium, name: str, sdk: str) -> None:
 
 
 def test_without_javascript_the_owner_starts_from_a_template_and_changes_every_setting(
-        podium, owner_without_js: BrowserContext, shot):
+    podium, owner_without_js: BrowserContext, shot
+):
     page = owner_without_js.new_page()
     new_space(page, podium, "web-nojs", "Static")
     page.get_by_role("button", name="Create space").click()
@@ -103,7 +104,8 @@ def test_without_javascript_the_owner_starts_from_a_template_and_changes_every_s
 
 
 def test_without_javascript_a_zip_or_a_folder_becomes_a_space_and_forged_forms_are_refused(
-        podium, owner_without_js: BrowserContext, shot, tmp_path):
+    podium, owner_without_js: BrowserContext, shot, tmp_path
+):
     page = owner_without_js.new_page()
     new_space(page, podium, "web-nojs-zip", "Gradio")
     page.get_by_label("My files").check()
@@ -142,7 +144,8 @@ def test_without_javascript_a_zip_or_a_folder_becomes_a_space_and_forged_forms_a
     expect(page.get_by_label("Name", exact=True)).to_have_value("web-nojs-bad")
     shot(page, "09-new-space-without-javascript")
     page.get_by_label("Choose files or a .zip").set_input_files(
-        {"name": "evil.zip", "mimeType": "application/zip", "buffer": evil_zip()})
+        {"name": "evil.zip", "mimeType": "application/zip", "buffer": evil_zip()}
+    )
     page.get_by_role("button", name="Create space").click()
     expect(page.get_by_role("alert")).to_contain_text("climbs out with '..'")
     assert podium.http().get("/api/spaces/admin/web-nojs-bad").status_code == 404
@@ -150,10 +153,12 @@ def test_without_javascript_a_zip_or_a_folder_becomes_a_space_and_forged_forms_a
     # The same forms without the page's CSRF token: refused, in words, and nothing changes.
     cookie = next(c["value"] for c in owner_without_js.cookies() if c["name"] == "podium_session")
     with httpx.Client(base_url=podium.url, cookies={"podium_session": cookie}) as forged:
-        for path, data in (("/spaces/admin/web-nojs-folder/settings/delete", {"confirm": "admin/web-nojs-folder"}),
-                           ("/spaces/admin/web-nojs-folder/settings/variables", {"key": "PWNED", "value": "yes"}),
-                           ("/spaces/admin/web-nojs-zip/settings/restart", {"csrf_token": "guessed"}),
-                           ("/new", {"owner": "admin", "name": "web-nojs-forged", "sdk": "static"})):
+        for path, data in (
+            ("/spaces/admin/web-nojs-folder/settings/delete", {"confirm": "admin/web-nojs-folder"}),
+            ("/spaces/admin/web-nojs-folder/settings/variables", {"key": "PWNED", "value": "yes"}),
+            ("/spaces/admin/web-nojs-zip/settings/restart", {"csrf_token": "guessed"}),
+            ("/new", {"owner": "admin", "name": "web-nojs-forged", "sdk": "static"}),
+        ):
             refused = forged.post(path, data=data, files={"files": ("", b"")} if path == "/new" else None)
             assert refused.status_code == 403, path
             assert "did not carry a valid csrf_token" in refused.text, path
@@ -161,4 +166,3 @@ def test_without_javascript_a_zip_or_a_folder_becomes_a_space_and_forged_forms_a
     assert "PWNED" not in podium.http().get("/api/spaces/admin/web-nojs-folder/variables").json()
     assert podium.http().get("/api/spaces/admin/web-nojs-forged").status_code == 404
     assert podium.http().get("/api/spaces/admin/web-nojs-zip/runtime").json()["stage"] == "PAUSED"
-

@@ -45,8 +45,9 @@ async def _body_lines(request: Request, space_id: str, limits: Limits) -> AsyncI
             del pending[: end + 1]
             searched = 0
         if len(pending) > longest:
-            raise rejected(space_id, too_large(f"line {number + 1} of the commit", "max_file_size",
-                                                limits.max_file_size))
+            raise rejected(
+                space_id, too_large(f"line {number + 1} of the commit", "max_file_size", limits.max_file_size)
+            )
     if pending:
         yield number + 1, bytes(pending)
 
@@ -62,9 +63,7 @@ class Preupload(BaseModel):
 
 
 @router.post("/api/spaces/{owner}/{name}/preupload/{revision}")
-async def preupload(
-    owner: str, name: str, revision: str, body: Preupload, request: Request
-) -> dict[str, Any]:
+async def preupload(owner: str, name: str, revision: str, body: Preupload, request: Request) -> dict[str, Any]:
     ctx = context_of(request)
     space_id = f"{owner}/{name}"
     with ctx.db.session() as session:
@@ -72,8 +71,7 @@ async def preupload(
     limits = ctx.settings.limits
     try:
         existing = {
-            entry.path: entry.blob
-            for entry in await asyncio.to_thread(ctx.supervisor.repo(space_id).files, revision)
+            entry.path: entry.blob for entry in await asyncio.to_thread(ctx.supervisor.repo(space_id).files, revision)
         }
     except RevisionNotFound:
         raise revision_not_found(space_id, revision) from None
@@ -86,9 +84,7 @@ async def preupload(
         if file.size > limits.max_file_size:
             # Podium stores every file inline in git (no LFS), so the limit applies here already.
             raise rejected(space_id, too_large(f"{path!r}", "max_file_size", limits.max_file_size))
-        answer.append(
-            {"path": path, "uploadMode": "regular", "shouldIgnore": False, "oid": existing.get(path)}
-        )
+        answer.append({"path": path, "uploadMode": "regular", "shouldIgnore": False, "oid": existing.get(path)})
     return {"files": answer}
 
 
@@ -107,8 +103,7 @@ async def _commit_operations(
         except (ValueError, TypeError, KeyError) as exc:
             raise ApiError(
                 400,
-                f"{space_id}: line {number} of the commit is not a JSON object with "
-                f"'key' and 'value' ({exc})",
+                f"{space_id}: line {number} of the commit is not a JSON object with 'key' and 'value' ({exc})",
             ) from None
         if header is None:
             if key != "header":
@@ -126,8 +121,7 @@ async def _commit_operations(
                 except (binascii.Error, ValueError) as exc:
                     raise ApiError(
                         400,
-                        f"{space_id}: line {number}: the content of {value.get('path')!r} is "
-                        f"not valid base64 ({exc})",
+                        f"{space_id}: line {number}: the content of {value.get('path')!r} is not valid base64 ({exc})",
                     ) from None
                 changes.append(checked_file(value["path"], content, limits))
             elif key in ("deletedFile", "deletedFolder"):
@@ -141,15 +135,12 @@ async def _commit_operations(
             else:
                 raise ApiError(
                     400,
-                    f"{space_id}: line {number}: unknown operation {key!r}; use file, "
-                    f"deletedFile or deletedFolder",
+                    f"{space_id}: line {number}: unknown operation {key!r}; use file, deletedFile or deletedFolder",
                 )
         except UploadRejected as exc:
             raise rejected(space_id, exc) from None
         except (KeyError, TypeError, AttributeError) as exc:
-            raise ApiError(
-                400, f"{space_id}: line {number}: the {key!r} value lacks a field ({exc})"
-            ) from None
+            raise ApiError(400, f"{space_id}: line {number}: the {key!r} value lacks a field ({exc})") from None
     if header is None:
         raise ApiError(400, f"{space_id}: the commit is empty; it needs a header line")
     return header, changes

@@ -71,8 +71,11 @@ def access_token_shape(user: User) -> dict[str, Any]:
     if user.owner_scope is not None:
         permissions = ["repo.content.read"] + (["repo.write"] if user.role == "write" else [])
         shape["role"] = "fineGrained"
-        shape["fineGrained"] = {"canReadGatedRepos": False, "global": [], "scoped": [
-            {"entity": {"type": "user", "name": user.owner_scope}, "permissions": permissions}]}
+        shape["fineGrained"] = {
+            "canReadGatedRepos": False,
+            "global": [],
+            "scoped": [{"entity": {"type": "user", "name": user.owner_scope}, "permissions": permissions}],
+        }
     return shape
 
 

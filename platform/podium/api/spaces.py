@@ -54,9 +54,7 @@ async def _info(request: Request, owner: str, name: str, revision: str) -> dict[
 
 @router.get("/api/spaces/hardware")
 async def hardware_flavors() -> list[dict[str, Any]]:
-    return [
-        {"name": f.name, "cpu": f.cpus, "memoryMb": f.memory_mb, "gpus": f.gpus} for f in FLAVORS.values()
-    ]
+    return [{"name": f.name, "cpu": f.cpus, "memoryMb": f.memory_mb, "gpus": f.gpus} for f in FLAVORS.values()]
 
 
 @router.get("/api/spaces/{owner}/{name}")

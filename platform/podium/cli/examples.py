@@ -14,9 +14,7 @@ from podium.cli import app
 from podium.examples import EXAMPLES_DIR, STANDINS_SCRIPT, example_specs, model_ids
 from podium.examples.loader import load_examples, wait_until_running
 
-examples_app = typer.Typer(
-    help="Podium's example spaces, one per transformers pipeline task.", no_args_is_help=True
-)
+examples_app = typer.Typer(help="Podium's example spaces, one per transformers pipeline task.", no_args_is_help=True)
 app.add_typer(examples_app, name="examples")
 
 Folder = Annotated[Path, typer.Option(help="The spaces_examples folder")]
@@ -24,20 +22,14 @@ Folder = Annotated[Path, typer.Option(help="The spaces_examples folder")]
 
 @examples_app.command("load")
 def load(
-    token: Annotated[
-        str, typer.Option(envvar="PODIUM_TOKEN", help="A token that may create spaces under OWNER")
-    ],
-    url: Annotated[
-        str, typer.Option(envvar="PODIUM_URL", help="Podium's pages and API")
-    ] = "http://127.0.0.1:7860",
+    token: Annotated[str, typer.Option(envvar="PODIUM_TOKEN", help="A token that may create spaces under OWNER")],
+    url: Annotated[str, typer.Option(envvar="PODIUM_URL", help="Podium's pages and API")] = "http://127.0.0.1:7860",
     owner: Annotated[str, typer.Option(help="User or organisation to create the spaces under")] = "examples",
     only: Annotated[list[str] | None, typer.Option(help="Load only this task (repeatable)")] = None,
     offline: Annotated[
         bool, typer.Option(help="Set HF_HUB_OFFLINE=1 on each space: models come from the model cache")
     ] = False,
-    wait: Annotated[
-        float, typer.Option(help="Seconds to wait for each example to be RUNNING (0: do not wait)")
-    ] = 0,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for each example to be RUNNING (0: do not wait)")] = 0,
     batch: Annotated[
         int, typer.Option(help="Load this many at a time, each batch RUNNING before the next (needs --wait)")
     ] = 0,
@@ -47,9 +39,7 @@ def load(
     specs = example_specs(folder)
     unknown = sorted(set(only or ()) - set(specs))
     if unknown:
-        raise typer.BadParameter(
-            f"no example for {', '.join(unknown)}; known: {', '.join(specs)}", param_hint="--only"
-        )
+        raise typer.BadParameter(f"no example for {', '.join(unknown)}; known: {', '.join(specs)}", param_hint="--only")
     if batch and not wait:
         raise typer.BadParameter("batches wait for each other; give --wait SECONDS too", param_hint="--batch")
     tasks = [task for task in specs if not only or task in only]
@@ -67,9 +57,7 @@ def load(
     failed = {space_id: stage for space_id, stage in stages.items() if stage != Stage.RUNNING}
     if failed:
         for space_id, stage in failed.items():
-            typer.echo(
-                f"{space_id} is {stage}; its build and container logs: {url}/spaces/{space_id}", err=True
-            )
+            typer.echo(f"{space_id} is {stage}; its build and container logs: {url}/spaces/{space_id}", err=True)
         raise typer.Exit(1)
     typer.echo(f"all {len(stages)} examples are RUNNING")
 

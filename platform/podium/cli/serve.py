@@ -17,9 +17,7 @@ from podium.settings import Settings
 def serve(
     host: str = typer.Option(None, help="Address to listen on (PODIUM_HOST, default 127.0.0.1)"),
     port: int = typer.Option(None, help="Port of the pages and API (PODIUM_PORT, default 7860)"),
-    spaces_port: int = typer.Option(
-        None, help="Port of the spaces origin (PODIUM_SPACES_PORT, default 7861)"
-    ),
+    spaces_port: int = typer.Option(None, help="Port of the spaces origin (PODIUM_SPACES_PORT, default 7861)"),
     data_dir: str = typer.Option(None, help="Data folder (PODIUM_DATA_DIR, default ./data)"),
     examples: bool = typer.Option(
         False, "--examples", help="Load the bundled example spaces (one per transformers pipeline task)"

@@ -21,21 +21,29 @@ _FOR_USER = "for-user"
 class _TokenCommands(TyperGroup):
     """`podium token alice` reads as `podium token for-user alice`: anything that is not a command is a user."""
 
-    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None,
-                                                                            list[str]]:
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
         if args and args[0] not in self.commands and not args[0].startswith("-"):
             args = [_FOR_USER, *args]
         return super().resolve_command(ctx, args)
 
 
-tokens = typer.Typer(cls=_TokenCommands, no_args_is_help=True,
-                     help="Make, list and revoke API tokens (`podium token USER` makes a write token for USER).")
+tokens = typer.Typer(
+    cls=_TokenCommands,
+    no_args_is_help=True,
+    help="Make, list and revoke API tokens (`podium token USER` makes a write token for USER).",
+)
 app.add_typer(tokens, name="token")
 
 
 def _call(method: str, endpoint: str, path: str, token: str | None, body: dict | None = None) -> Any:
-    response = get_session().request(method, f"{endpoint.rstrip('/')}{path}", json=body,
-                                     headers={"Authorization": f"Bearer {token}"} if token else {})
+    response = get_session().request(
+        method,
+        f"{endpoint.rstrip('/')}{path}",
+        json=body,
+        headers={"Authorization": f"Bearer {token}"} if token else {},
+    )
     if response.status_code != 200:
         try:
             detail = response.json().get("error", response.text)
@@ -68,12 +76,26 @@ def create(
     token: Token = None,
 ) -> None:
     """Make a new API token; it is printed once (alone on stdout) and cannot be read back."""
-    made = _call("POST", endpoint, "/api/tokens", token, {
-        "name": name, "user": user, "role": "write" if write else "read", "owner": owner, "expires_in": expires,
-        "admin": admin})
+    made = _call(
+        "POST",
+        endpoint,
+        "/api/tokens",
+        token,
+        {
+            "name": name,
+            "user": user,
+            "role": "write" if write else "read",
+            "owner": owner,
+            "expires_in": expires,
+            "admin": admin,
+        },
+    )
     expiry = f"expires {_day(made['expiresAt'], '')} UTC" if made["expiresAt"] else "never expires"
-    typer.echo(f"token {made['id']} {made['name']!r} for {made['user']}: {made['role']}, {_scope(made)}, {expiry} "
-               "(shown once, keep it)", err=True)
+    typer.echo(
+        f"token {made['id']} {made['name']!r} for {made['user']}: {made['role']}, {_scope(made)}, {expiry} "
+        "(shown once, keep it)",
+        err=True,
+    )
     typer.echo(made["token"])
 
 
@@ -83,8 +105,18 @@ def list_tokens(endpoint: Endpoint = DEFAULT_ENDPOINT, token: Token = None) -> N
     rows = [("ID", "USER", "NAME", "ROLE", "SCOPE", "EXPIRES", "LAST USED", "STATE")]
     for record in _call("GET", endpoint, "/api/tokens", token):
         role = "admin" if record["admin"] else record["role"]
-        rows.append((str(record["id"]), record["user"], record["name"], role, _scope(record),
-                     _day(record["expiresAt"], "never"), _day(record["lastUsedAt"], "never"), record["state"]))
+        rows.append(
+            (
+                str(record["id"]),
+                record["user"],
+                record["name"],
+                role,
+                _scope(record),
+                _day(record["expiresAt"], "never"),
+                _day(record["lastUsedAt"], "never"),
+                record["state"],
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())

@@ -19,9 +19,7 @@ def example_specs(root: Path = EXAMPLES_DIR) -> dict[str, SpaceSpec]:
         raise FileNotFoundError(
             f"no example spaces at {root}; run from a Podium checkout or pass the spaces_examples folder"
         )
-    return {
-        folder.name: load_spec(folder) for folder in sorted(root.iterdir()) if (folder / "app.py").is_file()
-    }
+    return {folder.name: load_spec(folder) for folder in sorted(root.iterdir()) if (folder / "app.py").is_file()}
 
 
 def model_ids(specs: dict[str, SpaceSpec]) -> list[str]:

@@ -37,9 +37,7 @@ HOP_BY_HOP = frozenset(
 )
 # Set by the proxy or its HTTP client, never copied from the client: `host` becomes the app's own
 # (Streamlit compares it with Origin), `expect` is answered by the ASGI server.
-_REQUEST_REPLACED = frozenset(
-    {b"host", b"expect", b"x-forwarded-for", b"x-forwarded-host", b"x-forwarded-proto"}
-)
+_REQUEST_REPLACED = frozenset({b"host", b"expect", b"x-forwarded-for", b"x-forwarded-host", b"x-forwarded-proto"})
 # Podium's credentials, and the header through which Podium alone names the visitor.
 _CREDENTIALS = frozenset({b"authorization", b"x-hf-authorization", VISITOR_HEADER.lower().encode()})
 # The WebSocket handshake is redone by the bridge's client; Origin is rewritten to the app's own.
@@ -59,10 +57,7 @@ _RESPONSE_REPLACED = frozenset({b"date", b"server", b"x-frame-options"})
 def _connection_tokens(headers: Iterable[tuple[bytes, bytes]]) -> frozenset[bytes]:
     """Header names listed in `Connection`, which are hop-by-hop too (RFC 9110, 7.6.1)."""
     return frozenset(
-        token.strip().lower()
-        for key, value in headers
-        if key.lower() == b"connection"
-        for token in value.split(b",")
+        token.strip().lower() for key, value in headers if key.lower() == b"connection" for token in value.split(b",")
     )
 
 

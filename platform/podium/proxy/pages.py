@@ -15,9 +15,7 @@ from podium.proxy.headers import header
 _WS_UNAVAILABLE = 1011
 
 
-async def send_error(
-    scope: Scope, receive: Receive, send: Send, status: int, title: str, detail: str
-) -> None:
+async def send_error(scope: Scope, receive: Receive, send: Send, status: int, title: str, detail: str) -> None:
     """Answer with `status`: an HTML page for browsers, plain text for API clients, and for a
     WebSocket handshake an HTTP denial where the server supports it, else a close."""
     accept = header(scope, b"accept") or b""

@@ -83,9 +83,7 @@ class Upstream:
                 continue
             headers.append((name, encoded))
         if self.frame_ancestors is not None:
-            headers.append(
-                (b"content-security-policy", f"frame-ancestors {self.frame_ancestors}".encode("latin-1"))
-            )
+            headers.append((b"content-security-policy", f"frame-ancestors {self.frame_ancestors}".encode("latin-1")))
         if self.set_cookie is not None:
             headers.append((b"set-cookie", self.set_cookie.encode("latin-1")))
         return headers

@@ -42,9 +42,7 @@ def _subprotocols(scope: Scope) -> list[str]:
     return [p.strip() for p in value.decode("latin-1").split(",")] if value else []
 
 
-async def _client_to_upstream(
-    receive: Receive, ws: aiohttp.ClientWebSocketResponse, activity: Activity
-) -> None:
+async def _client_to_upstream(receive: Receive, ws: aiohttp.ClientWebSocketResponse, activity: Activity) -> None:
     while True:
         message = await receive()
         if message["type"] == "websocket.disconnect":

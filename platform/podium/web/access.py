@@ -32,9 +32,12 @@ def require_change_allowed(request: Request, form_token: str | None) -> Visitor:
     visitor = signed_in(request)
     token = form_token or request.headers.get(CSRF_HEADER)
     if not signer(request).csrf_ok(visitor.session, token):
-        raise PageError(403, "Request refused",
-                        f"This change did not carry a valid {CSRF_FIELD}: it did not come from a Podium "
-                        "page. Reload the page and try again.")
+        raise PageError(
+            403,
+            "Request refused",
+            f"This change did not carry a valid {CSRF_FIELD}: it did not come from a Podium "
+            "page. Reload the page and try again.",
+        )
     return visitor
 
 
@@ -59,9 +62,11 @@ def readable_space(request: Request, owner: str, name: str) -> Space:
     with ctx.db.session() as session:
         space = ctx.db.find_space(session, f"{owner}/{name}")
         if space is None or not may_read(visitor, space):
-            raise PageError(404, "Space not found",
-                            f"There is no space {owner}/{name}, or it is private and you are not signed "
-                            "in as its owner.")
+            raise PageError(
+                404,
+                "Space not found",
+                f"There is no space {owner}/{name}, or it is private and you are not signed in as its owner.",
+            )
         session.expunge(space)
     return space
 
@@ -76,7 +81,10 @@ def editable_space(request: Request, owner: str, name: str) -> Space:
     visitor = request.state.visitor
     if not may_edit(visitor, space):
         why = visitor.user.write_refusal(space.owner, f"change {space.space_id}") if visitor else None
-        raise PageError(403 if visitor else 401, "Only the owner can change this space",
-                        f"Sign in as {space.owner} (or an admin) with a write token to change {space.space_id}"
-                        + (f": {why}" if why else "."))
+        raise PageError(
+            403 if visitor else 401,
+            "Only the owner can change this space",
+            f"Sign in as {space.owner} (or an admin) with a write token to change {space.space_id}"
+            + (f": {why}" if why else "."),
+        )
     return space

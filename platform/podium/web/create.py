@@ -42,8 +42,9 @@ FIELDS = ("owner", "name", "sdk", "private", "source")
 @router.get("/new")
 def new_space_page(request: Request):
     if identify(request) is None:
-        raise PageError(401, "Sign in to create a space",
-                        "New spaces belong to someone: sign in with your Podium token first.")
+        raise PageError(
+            401, "Sign in to create a space", "New spaces belong to someone: sign in with your Podium token first."
+        )
     return render(request, "new.html", sdks=TEMPLATE_SDKS, form={})
 
 
@@ -65,8 +66,11 @@ async def _uploaded(form: FormData) -> list[tuple[str, bytes]]:
     paths in a plain form post too; a browser that sends bare names would scramble the folder."""
     folder = _chosen(form, "folder")
     if any("/" not in (item.filename or "") for item in folder):
-        raise ApiError(400, "Your browser sent the folder's files without their paths inside the folder, so "
-                            "they cannot be put in place. Upload the folder as a .zip, or turn JavaScript on.")
+        raise ApiError(
+            400,
+            "Your browser sent the folder's files without their paths inside the folder, so "
+            "they cannot be put in place. Upload the folder as a .zip, or turn JavaScript on.",
+        )
     files = without_top_folder([(item.filename or "", await item.read()) for item in folder])
     return files + [(item.filename or "", await item.read()) for item in _chosen(form, "files")]
 
@@ -79,8 +83,11 @@ async def _new_files(space_id: str, fields: dict[str, str], form: FormData, limi
             raise ApiError(400, "Choose a folder or a .zip to upload, or start from a template.")
         return upload_changes(space_id, files, limits)
     if _chosen(form, "folder") or _chosen(form, "files"):
-        raise ApiError(400, "You chose files, but “Start from” says a template: choose “My files” to upload "
-                            "them, or choose nothing to start from the template.")
+        raise ApiError(
+            400,
+            "You chose files, but “Start from” says a template: choose “My files” to upload "
+            "them, or choose nothing to start from the template.",
+        )
     try:
         return template_files(fields["sdk"], fields["name"])
     except ValueError as exc:
@@ -91,8 +98,14 @@ def _refused(request: Request, fields: dict[str, str], error: ApiError) -> Respo
     """The form again, saying why; to podium.js, the reason alone."""
     if asks_for_json(request):
         return JSONResponse({"error": error.message}, status_code=error.status)
-    return render(request, "new.html", status_code=error.status, sdks=TEMPLATE_SDKS, form=fields,
-                  flashes=[("error", error.message)])
+    return render(
+        request,
+        "new.html",
+        status_code=error.status,
+        sdks=TEMPLATE_SDKS,
+        form=fields,
+        flashes=[("error", error.message)],
+    )
 
 
 def _created(request: Request, visitor: Visitor, space_id: str) -> Response:
@@ -109,6 +122,7 @@ async def create_from_form(request: Request):
     visitor = signed_in(request)
     ctx = context_of(request)
     limits = ctx.settings.limits
+
     def from_a_podium_page(fields: FormData) -> None:  # before any file is read
         require_change_allowed(request, _text(fields, "csrf_token"))
 
@@ -121,9 +135,17 @@ async def create_from_form(request: Request):
     space_id = f"{fields['owner']}/{fields['name']}"
     try:
         changes = await _new_files(space_id, fields, form, limits)
-        await create_space(ctx, visitor.user, CreateRepo(type="space", name=fields["name"],
-                                                         organization=fields["owner"], sdk=fields["sdk"],
-                                                         private=fields["private"] == "true"))
+        await create_space(
+            ctx,
+            visitor.user,
+            CreateRepo(
+                type="space",
+                name=fields["name"],
+                organization=fields["owner"],
+                sdk=fields["sdk"],
+                private=fields["private"] == "true",
+            ),
+        )
     except ApiError as exc:
         return _refused(request, fields, exc)
     if fields["source"] == "upload":

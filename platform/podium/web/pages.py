@@ -37,9 +37,15 @@ def _view(request: Request, space: Space) -> SpaceView:
 def _space_page(request: Request, space: Space, tab: str, template: str, **context: object):
     settings = context_of(request).settings
     view = _view(request, space)
-    return render(request, template, space=view, tab=tab, can_edit=may_edit(request.state.visitor, space),
-                  snippets=embed_snippets(view, settings.pages_url),
-                  **context)
+    return render(
+        request,
+        template,
+        space=view,
+        tab=tab,
+        can_edit=may_edit(request.state.visitor, space),
+        snippets=embed_snippets(view, settings.pages_url),
+        **context,
+    )
 
 
 def _log_urls(space_id: str) -> tuple[str, str]:
@@ -50,18 +56,28 @@ def _log_urls(space_id: str) -> tuple[str, str]:
 def home(request: Request, q: str = "", sdk: str = "", tag: str = ""):
     spaces = [_view(request, s) for s in visible_spaces(request)]
     tags = sorted({t for s in spaces for t in s.tags})
-    shown = [s for s in spaces
-             if (not q or s.matches(q)) and (not sdk or s.sdk == sdk) and (not tag or tag in s.tags)]
+    shown = [s for s in spaces if (not q or s.matches(q)) and (not sdk or s.sdk == sdk) and (not tag or tag in s.tags)]
     shown.sort(key=lambda s: (not s.card.get("pinned"), s.title.lower()))
-    return render(request, "home.html", spaces=shown, q=q, sdk=sdk, tag=tag, sdks=SDKS, tags=tags,
-                  examples=context_of(request).examples)
+    return render(
+        request,
+        "home.html",
+        spaces=shown,
+        q=q,
+        sdk=sdk,
+        tag=tag,
+        sdks=SDKS,
+        tags=tags,
+        examples=context_of(request).examples,
+    )
 
 
 @router.get("/stages.json")
 def stages(request: Request):
     """Every visible space's stage, for the live badges on the home page."""
-    badges = {s.space_id: {"stage": s.stage, "label": stage_label(s.stage), "kind": stage_kind(s.stage)}
-              for s in visible_spaces(request)}
+    badges = {
+        s.space_id: {"stage": s.stage, "label": stage_label(s.stage), "kind": stage_kind(s.stage)}
+        for s in visible_spaces(request)
+    }
     return JSONResponse(badges, headers={"Cache-Control": "no-store"})
 
 
@@ -77,16 +93,22 @@ async def app_tab(request: Request, owner: str, name: str):
     message = PRIVATE_APP_MESSAGE if not view.browsable and stage.is_serving else STAGE_MESSAGES.get(stage, "")
     state = context_of(request).supervisor.status(space.space_id)
     # The build log tells the story until the app runs (it ends with the start); then the run log.
-    building = stage in (Stage.BUILDING, Stage.APP_STARTING, Stage.BUILD_ERROR, Stage.CONFIG_ERROR,
-                         Stage.NO_APP_FILE)
+    building = stage in (Stage.BUILDING, Stage.APP_STARTING, Stage.BUILD_ERROR, Stage.CONFIG_ERROR, Stage.NO_APP_FILE)
     log = state.build_log if building else state.run_log
     build_url, run_url = _log_urls(space.space_id)
     return _space_page(
-        request, space, "app", "space_app.html", show_frame=show_frame,
+        request,
+        space,
+        "app",
+        "space_app.html",
+        show_frame=show_frame,
         frame_src=f"/spaces/{space.space_id}/open" if space.private else view.app_url,
-        stage_is_transitional=stage.is_transitional, stage_message=message,
-        log_kind="build" if building else "run", log_lines=log.last(LOG_TAIL_LINES),
-        log_stream=build_url if building else run_url)
+        stage_is_transitional=stage.is_transitional,
+        stage_message=message,
+        log_kind="build" if building else "run",
+        log_lines=log.last(LOG_TAIL_LINES),
+        log_stream=build_url if building else run_url,
+    )
 
 
 @router.get("/spaces/{owner}/{name}/logs")
@@ -94,9 +116,16 @@ async def logs_tab(request: Request, owner: str, name: str):
     space = readable_space(request, owner, name)
     state = context_of(request).supervisor.status(space.space_id)
     build_url, run_url = _log_urls(space.space_id)
-    return _space_page(request, space, "logs", "space_logs.html",
-                       build_lines=state.build_log.last(LOG_TAIL_LINES), build_stream=build_url,
-                       run_lines=state.run_log.last(LOG_TAIL_LINES), run_stream=run_url)
+    return _space_page(
+        request,
+        space,
+        "logs",
+        "space_logs.html",
+        build_lines=state.build_log.last(LOG_TAIL_LINES),
+        build_stream=build_url,
+        run_lines=state.run_log.last(LOG_TAIL_LINES),
+        run_stream=run_url,
+    )
 
 
 @router.get("/spaces/{owner}/{name}/files")
@@ -115,16 +144,18 @@ def file_view(request: Request, owner: str, name: str, path: str):
     try:
         entry = next(f for f in (repo.files(space.sha) if space.sha else []) if f.path == path)
     except StopIteration:
-        raise PageError(404, "File not found",
-                        f"{space.space_id} has no file {path!r} at its current revision.") from None
+        raise PageError(
+            404, "File not found", f"{space.space_id} has no file {path!r} at its current revision."
+        ) from None
     too_large = entry.size > SHOWN_FILE_LIMIT
     data = b"" if too_large else repo.read(space.sha, path)
     try:
         text = None if too_large or b"\x00" in data else data.decode("utf-8")
     except UnicodeDecodeError:
         text = None
-    return _space_page(request, space, "files", "space_file.html", path=path, text=text, size=entry.size,
-                       too_large=too_large)
+    return _space_page(
+        request, space, "files", "space_file.html", path=path, text=text, size=entry.size, too_large=too_large
+    )
 
 
 @router.get("/spaces/{owner}/{name}/embed")
@@ -143,8 +174,9 @@ def _enter(request: Request, owner: str, name: str, embedded: bool) -> RedirectR
         signer = context_of(request).signer
         url = with_ticket(url, SpaceAccess(signer).ticket(space.space_id, request.state.visitor.user))
     # The ticket is good for a minute: neither this answer nor the page it leads to may be kept.
-    return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store",
-                                                           "Referrer-Policy": "no-referrer"})
+    return RedirectResponse(
+        url, status_code=303, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+    )
 
 
 @router.get("/spaces/{owner}/{name}/open")
@@ -162,15 +194,19 @@ def embed_frame(request: Request, owner: str, name: str):
 @router.get("/spaces/{owner}/{name}/badge.svg")
 def badge(request: Request, owner: str, name: str):
     space = readable_space(request, owner, name)
-    return Response(badge_svg(space.space_id, space.stage), media_type="image/svg+xml",
-                    headers={"Cache-Control": "no-cache, max-age=0"})
+    return Response(
+        badge_svg(space.space_id, space.stage),
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "no-cache, max-age=0"},
+    )
 
 
 @router.get("/spaces/{owner}/{name}/status.json")
 def status(request: Request, owner: str, name: str):
     space = readable_space(request, owner, name)
-    return JSONResponse({"stage": space.stage, "errorMessage": space.error_message},
-                        headers={"Cache-Control": "no-store"})
+    return JSONResponse(
+        {"stage": space.stage, "errorMessage": space.error_message}, headers={"Cache-Control": "no-store"}
+    )
 
 
 @router.get("/static/{name}")
@@ -179,8 +215,7 @@ def static(name: str):
     if path.parent != STATIC_DIR.resolve() or not path.is_file():
         return Response("Not found", status_code=404)
     # embed.js is loaded by other sites' pages as a module script: that needs CORS.
-    return FileResponse(path, headers={"Cache-Control": "public, max-age=300",
-                                       "Access-Control-Allow-Origin": "*"})
+    return FileResponse(path, headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"})
 
 
 @router.get("/spaces/{owner}/{name}/settings")
@@ -191,6 +226,12 @@ def settings_tab(request: Request, owner: str, name: str):
         record = ctx.db.find_space(session, space.space_id)
         variables = [(v.key, v.value) for v in record.variables]
         secret_keys = [s.key for s in record.secrets]  # only names: values never leave the database
-    return _space_page(request, space, "settings", "space_settings.html",
-                       variables=[{"key": k, "value": v} for k, v in variables],
-                       secrets=[{"key": k} for k in secret_keys], hardware_flavors=list(FLAVORS))
+    return _space_page(
+        request,
+        space,
+        "settings",
+        "space_settings.html",
+        variables=[{"key": k, "value": v} for k, v in variables],
+        secrets=[{"key": k} for k in secret_keys],
+        hardware_flavors=list(FLAVORS),
+    )

@@ -28,7 +28,6 @@ class PageRoute(APIRoute):
             except PageError as error:
                 if asks_for_json(request):
                     return JSONResponse({"error": error.message}, status_code=error.status)
-                return render(request, "error.html", status_code=error.status, title=error.title,
-                              message=error.message)
+                return render(request, "error.html", status_code=error.status, title=error.title, message=error.message)
 
         return handle

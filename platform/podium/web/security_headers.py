@@ -67,18 +67,31 @@ class SecurityHeaders:
     def __init__(self, app: ASGIApp, settings: Settings):
         self.app = app
         common = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
-        self._pages = _encoded({**common, "Content-Security-Policy": content_security_policy(settings, "'none'"),
-                                "X-Frame-Options": "DENY"})
-        self._framed_by_the_pages = _encoded({
-            **common, "Content-Security-Policy": content_security_policy(settings, "'self'"),
-            "X-Frame-Options": "SAMEORIGIN"})
+        self._pages = _encoded(
+            {
+                **common,
+                "Content-Security-Policy": content_security_policy(settings, "'none'"),
+                "X-Frame-Options": "DENY",
+            }
+        )
+        self._framed_by_the_pages = _encoded(
+            {
+                **common,
+                "Content-Security-Policy": content_security_policy(settings, "'self'"),
+                "X-Frame-Options": "SAMEORIGIN",
+            }
+        )
         self._framed_anywhere = _encoded({**common, "Content-Security-Policy": content_security_policy(settings, None)})
-        self._api_docs = _encoded({
-            **common, "X-Frame-Options": "DENY",
-            "Content-Security-Policy": f"default-src 'self'; script-src 'self' 'unsafe-inline' {_SWAGGER_CDN}; "
-                                       f"style-src 'self' 'unsafe-inline' {_SWAGGER_CDN}; img-src 'self' data: https:; "
-                                       "object-src 'none'; base-uri 'none'; form-action 'self'; "
-                                       "frame-ancestors 'none'"})
+        self._api_docs = _encoded(
+            {
+                **common,
+                "X-Frame-Options": "DENY",
+                "Content-Security-Policy": f"default-src 'self'; script-src 'self' 'unsafe-inline' {_SWAGGER_CDN}; "
+                f"style-src 'self' 'unsafe-inline' {_SWAGGER_CDN}; img-src 'self' data: https:; "
+                "object-src 'none'; base-uri 'none'; form-action 'self'; "
+                "frame-ancestors 'none'",
+            }
+        )
 
     def headers_for(self, path: str) -> list[tuple[bytes, bytes]]:
         if _FRAMED_ANYWHERE.match(path):

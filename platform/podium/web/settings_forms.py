@@ -38,8 +38,9 @@ def _owned(request: Request, owner: str, name: str, csrf_token: str) -> tuple[Vi
     return visitor, editable_space(request, owner, name)
 
 
-async def _answer(request: Request, visitor: Visitor, space: Space, change: Callable[[], object], done: str,
-                  to: str | None = None) -> RedirectResponse:
+async def _answer(
+    request: Request, visitor: Visitor, space: Space, change: Callable[[], object], done: str, to: str | None = None
+) -> RedirectResponse:
     """Make the change; back to the Settings tab with its error in words, or on to `to` saying `done`."""
     settings = f"/spaces/{space.space_id}/settings"
     try:
@@ -62,17 +63,28 @@ def _register(kind: str) -> None:
     kept = " (its value is not shown again)" if kind == "secrets" else ""
 
     @router.post(f"/spaces/{{owner}}/{{name}}/settings/{kind}", name=f"form_set_{kind}")
-    async def set_item(request: Request, owner: str, name: str, key: str = Form(""), value: str = Form(""),
-                       csrf_token: str = Form("")):
+    async def set_item(
+        request: Request, owner: str, name: str, key: str = Form(""), value: str = Form(""), csrf_token: str = Form("")
+    ):
         visitor, space = _owned(request, owner, name, csrf_token)
-        return await _answer(request, visitor, space, lambda: _edit_record(request, space, set_entry, kind, key, value),
-                             f"Saved {what} {key}{kept}. Restart the space to give it to the app now.")
+        return await _answer(
+            request,
+            visitor,
+            space,
+            lambda: _edit_record(request, space, set_entry, kind, key, value),
+            f"Saved {what} {key}{kept}. Restart the space to give it to the app now.",
+        )
 
     @router.post(f"/spaces/{{owner}}/{{name}}/settings/{kind}/delete", name=f"form_delete_{kind}")
     async def delete_item(request: Request, owner: str, name: str, key: str = Form(""), csrf_token: str = Form("")):
         visitor, space = _owned(request, owner, name, csrf_token)
-        return await _answer(request, visitor, space, lambda: _edit_record(request, space, delete_entry, kind, key),
-                             f"Deleted {what} {key}.")
+        return await _answer(
+            request,
+            visitor,
+            space,
+            lambda: _edit_record(request, space, delete_entry, kind, key),
+            f"Deleted {what} {key}.",
+        )
 
 
 for _kind in MODELS:
@@ -82,17 +94,26 @@ for _kind in MODELS:
 @router.post("/spaces/{owner}/{name}/settings/hardware")
 async def hardware(request: Request, owner: str, name: str, flavor: str = Form(""), csrf_token: str = Form("")):
     visitor, space = _owned(request, owner, name, csrf_token)
-    return await _answer(request, visitor, space, lambda: set_hardware(context_of(request), space.space_id, flavor),
-                         f"{space.space_id} is set to {flavor}; if it runs, it restarts there now.")
+    return await _answer(
+        request,
+        visitor,
+        space,
+        lambda: set_hardware(context_of(request), space.space_id, flavor),
+        f"{space.space_id} is set to {flavor}; if it runs, it restarts there now.",
+    )
 
 
 @router.post("/spaces/{owner}/{name}/settings/sleeptime")
 async def sleep_time(request: Request, owner: str, name: str, seconds: int = Form(), csrf_token: str = Form("")):
     visitor, space = _owned(request, owner, name, csrf_token)
     after = "never sleeps" if seconds < 0 else f"sleeps after {seconds} seconds without visitors"
-    return await _answer(request, visitor, space,
-                         lambda: set_sleep_time(context_of(request), space.space_id, seconds),
-                         f"{space.space_id} {after}.")
+    return await _answer(
+        request,
+        visitor,
+        space,
+        lambda: set_sleep_time(context_of(request), space.space_id, seconds),
+        f"{space.space_id} {after}.",
+    )
 
 
 @router.post("/spaces/{owner}/{name}/settings/restart")
@@ -100,16 +121,25 @@ async def restart(request: Request, owner: str, name: str, factory: str = Form("
     visitor, space = _owned(request, owner, name, csrf_token)
     rebuild = factory == "true"
     return await _answer(
-        request, visitor, space, lambda: restart_space(context_of(request), space.space_id, rebuild),
+        request,
+        visitor,
+        space,
+        lambda: restart_space(context_of(request), space.space_id, rebuild),
         f"Rebuilding {space.space_id} from scratch." if rebuild else f"Restarting {space.space_id}.",
-        to=f"/spaces/{space.space_id}/logs" if rebuild else f"/spaces/{space.space_id}")
+        to=f"/spaces/{space.space_id}/logs" if rebuild else f"/spaces/{space.space_id}",
+    )
 
 
 @router.post("/spaces/{owner}/{name}/settings/pause")
 async def pause(request: Request, owner: str, name: str, csrf_token: str = Form("")):
     visitor, space = _owned(request, owner, name, csrf_token)
-    return await _answer(request, visitor, space, lambda: pause_space(context_of(request), space.space_id),
-                         f"Paused {space.space_id}; restart it to run it again.")
+    return await _answer(
+        request,
+        visitor,
+        space,
+        lambda: pause_space(context_of(request), space.space_id),
+        f"Paused {space.space_id}; restart it to run it again.",
+    )
 
 
 @router.post("/spaces/{owner}/{name}/settings/delete")
@@ -117,7 +147,18 @@ async def delete(request: Request, owner: str, name: str, confirm: str = Form(""
     """Deleting asks for the space's name, typed: a slip of the keyboard must not delete a space."""
     visitor, space = _owned(request, owner, name, csrf_token)
     if confirm.strip() != space.space_id:
-        return flash.redirect(request, visitor, f"/spaces/{space.space_id}/settings", "error",
-                              f"Type {space.space_id} exactly to confirm; nothing was deleted.")
-    return await _answer(request, visitor, space, lambda: delete_space(context_of(request), space.space_id),
-                         f"Deleted {space.space_id}.", to="/")
+        return flash.redirect(
+            request,
+            visitor,
+            f"/spaces/{space.space_id}/settings",
+            "error",
+            f"Type {space.space_id} exactly to confirm; nothing was deleted.",
+        )
+    return await _answer(
+        request,
+        visitor,
+        space,
+        lambda: delete_space(context_of(request), space.space_id),
+        f"Deleted {space.space_id}.",
+        to="/",
+    )

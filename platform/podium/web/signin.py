@@ -32,9 +32,14 @@ def _local(target: str) -> str:
 def _signin_form(request: Request, next: str, status_code: int = 200, error: str | None = None) -> Response:
     """The form, with a CSRF token tied to the visitor's sign-in nonce (made here when missing)."""
     nonce = request.cookies.get(page_cookie(request, SIGNIN_COOKIE)) or secrets.token_urlsafe(18)
-    response = render(request, "signin.html", status_code=status_code, next=_local(next),
-                      signin_csrf=signer(request).signin_token(nonce),
-                      flashes=[("error", error)] if error else [])
+    response = render(
+        request,
+        "signin.html",
+        status_code=status_code,
+        next=_local(next),
+        signin_csrf=signer(request).signin_token(nonce),
+        flashes=[("error", error)] if error else [],
+    )
     set_page_cookie(request, response, SIGNIN_COOKIE, nonce, SIGNIN_LIFETIME_S, path="/signin")
     return response
 
@@ -47,15 +52,25 @@ def signin_page(request: Request, next: str = "/"):
 @router.post("/signin")
 def signin(request: Request, token: str = Form(""), next: str = Form("/"), csrf_token: str = Form("")):
     if not signer(request).signin_ok(request.cookies.get(page_cookie(request, SIGNIN_COOKIE)), csrf_token):
-        return _signin_form(request, next, 403, "This sign-in did not come from this Podium's sign-in form "
-                                                "(or the form is over an hour old). Sign in again here.")
+        return _signin_form(
+            request,
+            next,
+            403,
+            "This sign-in did not come from this Podium's sign-in form "
+            "(or the form is over an hour old). Sign in again here.",
+        )
     try:
         user = user_for_token(context_of(request).db, token.strip())
     except TokenRefused as exc:
         return _signin_form(request, next, 401, str(exc))
     if user is None:
-        return _signin_form(request, next, 401, "That token is not known here. Use the admin token printed "
-                                                "when Podium first started, or make one with `podium token`.")
+        return _signin_form(
+            request,
+            next,
+            401,
+            "That token is not known here. Use the admin token printed "
+            "when Podium first started, or make one with `podium token`.",
+        )
     response = RedirectResponse(_local(next), status_code=303)
     delete_page_cookie(request, response, SIGNIN_COOKIE, path="/signin")
     lifetime_s = session_lifetime_s(user, time.time())

@@ -19,7 +19,7 @@ short_description: {description}
 Started from Podium's {sdk} template. Edit `{app_file}` and upload again.
 """
 
-_GRADIO = '''import gradio as gr
+_GRADIO = """import gradio as gr
 
 
 def greet(name: str) -> str:
@@ -30,14 +30,14 @@ demo = gr.Interface(fn=greet, inputs=gr.Textbox(label="Name"), outputs=gr.Textbo
 
 if __name__ == "__main__":
     demo.launch()
-'''
+"""
 
-_STREAMLIT = '''import streamlit as st
+_STREAMLIT = """import streamlit as st
 
 st.title("Hello from Streamlit")
 name = st.text_input("Name", "world")
 st.write(f"Hello, {name}!")
-'''
+"""
 
 _STATIC = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Hello</title></head>
@@ -56,8 +56,15 @@ def template_files(sdk: str, name: str) -> list[Change]:
     if sdk not in _TEMPLATES:
         raise ValueError(f"there is no template for sdk {sdk!r}; templates exist for {', '.join(_TEMPLATES)}")
     app_file, source, emoji, color_from, color_to, description = _TEMPLATES[sdk]
-    readme = _README.format(title=name, emoji=emoji, color_from=color_from, color_to=color_to, sdk=sdk,
-                            app_file=app_file, description=description)
+    readme = _README.format(
+        title=name,
+        emoji=emoji,
+        color_from=color_from,
+        color_to=color_to,
+        sdk=sdk,
+        app_file=app_file,
+        description=description,
+    )
     return [Change("README.md", readme.encode()), Change(app_file, source.encode())]
 
 

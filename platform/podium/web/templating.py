@@ -16,6 +16,7 @@ HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
 STATIC_PREFIX = "/static/"
 
+
 def filesize(size: int) -> str:
     for unit in ("B", "KB", "MB"):
         if size < 1024:
@@ -35,7 +36,8 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     brought = flash.carried(request)
     context["flashes"] = [*context.get("flashes", []), *brought]
     response = templates.TemplateResponse(
-        request, template,
+        request,
+        template,
         {"user": visitor.user.name if visitor else None, "csrf": visitor.csrf if visitor else "", **context},
         status_code=status_code,
     )

@@ -23,15 +23,25 @@ LIFETIMES = [("7d", "7 days"), ("30d", "30 days"), ("90d", "90 days"), ("365d", 
 _HERE = "/tokens"
 
 
-def _page(request: Request, visitor: Visitor, status_code: int = 200, made: dict | None = None,
-          error: str | None = None) -> Response:
+def _page(
+    request: Request, visitor: Visitor, status_code: int = 200, made: dict | None = None, error: str | None = None
+) -> Response:
     try:
         tokens, refused = list_tokens(context_of(request), visitor.user), None
     except ApiError as exc:
         tokens, refused = [], exc.message
-    response = render(request, "tokens.html", status_code=status_code, tokens=tokens, refused=refused, made=made,
-                      roles=ROLES, lifetimes=LIFETIMES, admin=visitor.user.admin,
-                      flashes=[("error", error)] if error else [])
+    response = render(
+        request,
+        "tokens.html",
+        status_code=status_code,
+        tokens=tokens,
+        refused=refused,
+        made=made,
+        roles=ROLES,
+        lifetimes=LIFETIMES,
+        admin=visitor.user.admin,
+        flashes=[("error", error)] if error else [],
+    )
     if made is not None:  # the token itself is on this page: no cache may keep it
         response.headers["Cache-Control"] = "no-store"
     return response
@@ -43,8 +53,15 @@ def tokens_page(request: Request):
 
 
 @router.post(_HERE)
-def create(request: Request, name: str = Form(""), role: str = Form(WRITE), owner: str = Form(""),
-           expires: str = Form(""), user: str = Form(""), csrf_token: str = Form("")):
+def create(
+    request: Request,
+    name: str = Form(""),
+    role: str = Form(WRITE),
+    owner: str = Form(""),
+    expires: str = Form(""),
+    user: str = Form(""),
+    csrf_token: str = Form(""),
+):
     visitor = require_change_allowed(request, csrf_token)
     body = NewToken(name=name, role=role, owner=owner or None, expires_in=expires or None, user=user or None)
     try:
@@ -63,5 +80,10 @@ def revoke(request: Request, token_id: TokenId, csrf_token: str = Form("")):
         return flash.redirect(request, visitor, _HERE, "error", exc.message)
     if token_id == visitor.user.token_id:  # this session ended with its token: on to sign in again
         return RedirectResponse("/signin?next=" + _HERE, status_code=303)
-    return flash.redirect(request, visitor, _HERE, "ok", f"Revoked token {revoked['name']!r} of {revoked['user']}: "
-                                                         "it is refused from now on.")
+    return flash.redirect(
+        request,
+        visitor,
+        _HERE,
+        "ok",
+        f"Revoked token {revoked['name']!r} of {revoked['user']}: it is refused from now on.",
+    )

@@ -17,27 +17,31 @@ from podium.settings import Settings
 STAGE_MESSAGES = {
     Stage.NO_APP_FILE: "This space has no app file yet. Upload one (app.py by default) to start it.",
     Stage.CONFIG_ERROR: "The README's configuration is not valid, so the space cannot be built. "
-                        "Fix it and upload again.",
+    "Fix it and upload again.",
     Stage.BUILDING: "Building the environment. Log lines appear below as they happen.",
-    Stage.BUILD_ERROR: "The build failed. The last lines of the build log say why; "
-                       "fix the files and upload again.",
+    Stage.BUILD_ERROR: "The build failed. The last lines of the build log say why; fix the files and upload again.",
     Stage.APP_STARTING: "The environment is ready; the app is starting.",
-    Stage.RUNTIME_ERROR: "The app stopped with an error. Its last log lines are below; "
-                         "restart it from Settings.",
+    Stage.RUNTIME_ERROR: "The app stopped with an error. Its last log lines are below; restart it from Settings.",
     Stage.PAUSED: "The owner paused this space. It stays off until they restart it.",
     Stage.DELETING: "This space is being deleted.",
 }
 PRIVATE_APP_MESSAGE = (
     "This space is private. Here its app answers only clients that send a token (gradio_client with "
     "HF_TOKEN, huggingface_hub, curl with Authorization: Bearer). To use private spaces in the browser, "
-    "Podium must give each space a host of its own: set PODIUM_DOMAIN (see the README, \"Private "
-    "spaces in the browser\"). On the spaces' shared origin, other spaces' scripts could read it.")
+    'Podium must give each space a host of its own: set PODIUM_DOMAIN (see the README, "Private '
+    "spaces in the browser\"). On the spaces' shared origin, other spaces' scripts could read it."
+)
 
 
 _STAGE_KINDS = {
-    Stage.RUNNING: "ok", Stage.RUNNING_BUILDING: "ok", Stage.RUNNING_APP_STARTING: "ok",
-    Stage.BUILDING: "busy", Stage.APP_STARTING: "busy", Stage.DELETING: "busy",
-    Stage.STOPPED: "idle", Stage.PAUSED: "idle",
+    Stage.RUNNING: "ok",
+    Stage.RUNNING_BUILDING: "ok",
+    Stage.RUNNING_APP_STARTING: "ok",
+    Stage.BUILDING: "busy",
+    Stage.APP_STARTING: "busy",
+    Stage.DELETING: "busy",
+    Stage.STOPPED: "idle",
+    Stage.PAUSED: "idle",
 }
 
 
@@ -46,8 +50,12 @@ def stage_kind(stage: str) -> str:
     return _STAGE_KINDS.get(stage, "bad")  # type: ignore[call-overload]
 
 
-_STAGE_LABELS = {"RUNNING_BUILDING": "Running · building", "RUNNING_APP_STARTING": "Running · starting",
-                 "APP_STARTING": "Starting", "NO_APP_FILE": "No app file"}
+_STAGE_LABELS = {
+    "RUNNING_BUILDING": "Running · building",
+    "RUNNING_APP_STARTING": "Running · starting",
+    "APP_STARTING": "Starting",
+    "NO_APP_FILE": "No app file",
+}
 
 
 def stage_label(stage: str) -> str:
@@ -86,10 +94,21 @@ class SpaceView:
     def of(cls, space: Space, settings: Settings, repo: SpaceRepo) -> SpaceView:
         # A CONFIG_ERROR space has no recorded card; its README's raw front matter is filtered the same way.
         card = valid_entries(space.card_data or {}) or valid_entries(_readme_card(repo, space.sha))
-        return cls(id=space.space_id, owner=space.owner, name=space.name, sdk=space.sdk, stage=space.stage,
-                   private=space.private, hardware=space.hardware, sleep_time=space.sleep_time, sha=space.sha,
-                   error_message=space.error_message, card=card, url=settings.space_url(space.space_id),
-                   browsable=not space.private or settings.domain is not None)
+        return cls(
+            id=space.space_id,
+            owner=space.owner,
+            name=space.name,
+            sdk=space.sdk,
+            stage=space.stage,
+            private=space.private,
+            hardware=space.hardware,
+            sleep_time=space.sleep_time,
+            sha=space.sha,
+            error_message=space.error_message,
+            card=card,
+            url=settings.space_url(space.space_id),
+            browsable=not space.private or settings.domain is not None,
+        )
 
     @property
     def title(self) -> str:
@@ -125,8 +144,8 @@ def embed_snippets(space: SpaceView, pages_url: str) -> dict[str, str]:
     """What the Embed dialog offers: an iframe, the <podium-space> element, and the status badge."""
     return {
         "iframe": f'<iframe src="{space.embed_url}" title="{html.escape(space.title)}" frameborder="0" '
-                  'width="850" height="450"></iframe>',
+        'width="850" height="450"></iframe>',
         "script": f'<script type="module" src="{pages_url}/static/embed.js"></script>\n'
-                  f'<podium-space space="{space.id}"></podium-space>',
+        f'<podium-space space="{space.id}"></podium-space>',
         "badge": f"[![{space.id}]({pages_url}/spaces/{space.id}/badge.svg)]({pages_url}/spaces/{space.id})",
     }

@@ -32,8 +32,15 @@ def bootstrap(
     try:
         bootstrap_base(engine, typer.echo, tag=bases.BOOTSTRAP_BASE, force=force)
         if ml:
-            bootstrap_ml_base(engine, typer.echo, base=bases.BOOTSTRAP_BASE, tag=bases.ML_BASE, wheels=wheels,
-                              uv_bin=Path(uv.find_uv_bin()), force=force)
+            bootstrap_ml_base(
+                engine,
+                typer.echo,
+                base=bases.BOOTSTRAP_BASE,
+                tag=bases.ML_BASE,
+                wheels=wheels,
+                uv_bin=Path(uv.find_uv_bin()),
+                force=force,
+            )
     except RunnerError as exc:
         typer.echo(f"podium images bootstrap: {exc}", err=True)
         if exc.tail:

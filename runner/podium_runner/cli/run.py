@@ -74,8 +74,9 @@ async def _serve(backend: ProcessBackend, plan: BuildPlan, space_id: str, host: 
         typer.echo(f"==> {space_id} is running at {instance.url}/ (ready in {seconds:.1f} s; Ctrl-C stops)")
         while (ended := await backend.poll(instance)) is None:
             await asyncio.sleep(0.5)
-        raise StartError(f"{space_id}: the app stopped ({ended.reason}). Last log lines:\n"
-                         + "\n".join(instance.logs.last()))
+        raise StartError(
+            f"{space_id}: the app stopped ({ended.reason}). Last log lines:\n" + "\n".join(instance.logs.last())
+        )
     finally:
         await backend.stop(instance)
         await backend.close()

@@ -33,10 +33,19 @@ _NO_GPU_DRIVER = "could not select device driver"
 class DockerBackend(Backend):
     name: ClassVar[str] = "docker"
 
-    def __init__(self, *, docker_host: str | None = None, base_image: str = DEFAULT_BASE,
-                 ml_base_image: str | None = None, flavors: Mapping[str, Flavor] = FLAVORS,
-                 ca_certificates: list[Path] | None = None, buildkit: bool | None = None,
-                 gpu_runtime: bool | None = None, reach_by_ip: bool = False, cache_key: bytes | None = None):
+    def __init__(
+        self,
+        *,
+        docker_host: str | None = None,
+        base_image: str = DEFAULT_BASE,
+        ml_base_image: str | None = None,
+        flavors: Mapping[str, Flavor] = FLAVORS,
+        ca_certificates: list[Path] | None = None,
+        buildkit: bool | None = None,
+        gpu_runtime: bool | None = None,
+        reach_by_ip: bool = False,
+        cache_key: bytes | None = None,
+    ):
         """`gpu_runtime` None: ask the engine (runtimes, then a probe container) before the first GPU
         space. `reach_by_ip`: reach spaces at their container IP and publish no port, for Podium
         running in a container itself (its own image), where the host's loopback is out of reach; the
@@ -45,10 +54,15 @@ class DockerBackend(Backend):
         build or container can read."""
         self.engine = Engine(docker_host)
         self.flavors = flavors
-        self.builder = ImageBuilder(self.engine, base_image=base_image, ml_base_image=ml_base_image,
-                                    host=HostPackageSettings.from_host(ca_certificates),
-                                    uv_bin=Path(uv.find_uv_bin()), buildkit=buildkit,
-                                    cache_ids=CacheIds(cache_key or self._engine_key))
+        self.builder = ImageBuilder(
+            self.engine,
+            base_image=base_image,
+            ml_base_image=ml_base_image,
+            host=HostPackageSettings.from_host(ca_certificates),
+            uv_bin=Path(uv.find_uv_bin()),
+            buildkit=buildkit,
+            cache_ids=CacheIds(cache_key or self._engine_key),
+        )
         self._gpu_runtime = gpu_runtime
         self.reach_by_ip = reach_by_ip
         self.network = network.for_mode(reach_by_ip)
@@ -56,8 +70,9 @@ class DockerBackend(Backend):
 
     # -- build ----------------------------------------------------------------------------------
 
-    async def prepare(self, plan: BuildPlan, log: LogSink, *, rebuild: bool = False,
-                      space_id: str | None = None) -> Environment:
+    async def prepare(
+        self, plan: BuildPlan, log: LogSink, *, rebuild: bool = False, space_id: str | None = None
+    ) -> Environment:
         key = (plan.build_key, plan.code_hash, space_id.partition("/")[0] if space_id else None)
         task = self._builds.get(key)
         if task is None:
@@ -76,8 +91,7 @@ class DockerBackend(Backend):
             loop.call_soon_threadsafe(log, line)
 
         built = await self.engine.run(self.builder.build, plan, threadsafe_log, rebuild=rebuild, space_id=space_id)
-        return Environment(backend=self.name, key=built.tag.partition(":")[2], location=built.tag,
-                           reused=built.reused)
+        return Environment(backend=self.name, key=built.tag.partition(":")[2], location=built.tag, reused=built.reused)
 
     # -- run ------------------------------------------------------------------------------------
 
@@ -85,8 +99,9 @@ class DockerBackend(Backend):
         try:
             return self.flavors[ctx.hardware]
         except KeyError:
-            raise StartError(f"{ctx.space_id}: unknown hardware flavor {ctx.hardware!r}; "
-                             f"use one of: {', '.join(self.flavors)}") from None
+            raise StartError(
+                f"{ctx.space_id}: unknown hardware flavor {ctx.hardware!r}; use one of: {', '.join(self.flavors)}"
+            ) from None
 
     async def gpu_runtime(self, image: str) -> bool:
         """Whether this engine can give containers GPUs; asked once, then remembered."""
@@ -100,8 +115,12 @@ class DockerBackend(Backend):
             return True
         # dockerd registers its "gpu" device driver only with the NVIDIA hook on its PATH; a probe
         # container settles it without guessing about the engine's host.
-        probe = client.containers.create(image, command=["true"], labels={containers.LABEL_MANAGED: "probe"},
-                                         device_requests=[DeviceRequest(count=-1, capabilities=[["gpu"]])])
+        probe = client.containers.create(
+            image,
+            command=["true"],
+            labels={containers.LABEL_MANAGED: "probe"},
+            device_requests=[DeviceRequest(count=-1, capabilities=[["gpu"]])],
+        )
         try:
             probe.start()
             return True
@@ -115,34 +134,57 @@ class DockerBackend(Backend):
     async def start(self, plan: BuildPlan, env: Environment, ctx: RunContext, log: LogSink) -> Instance:
         flavor = self._flavor(ctx)
         if flavor.gpus and len(ctx.gpu_ids) < flavor.gpus:
-            raise StartError(f"{ctx.space_id}: hardware {flavor.name} needs {flavor.gpus} GPU(s) but "
-                             f"{len(ctx.gpu_ids)} were given; allocate them with podium_runner.gpus first")
+            raise StartError(
+                f"{ctx.space_id}: hardware {flavor.name} needs {flavor.gpus} GPU(s) but "
+                f"{len(ctx.gpu_ids)} were given; allocate them with podium_runner.gpus first"
+            )
         if ctx.gpu_ids and not await self.gpu_runtime(env.location):
             raise StartError(self._no_gpu_message(ctx))
         # Inside the container the app listens on the space's own port on every interface; the
         # engine publishes it on the host's loopback only.
         inner = replace(ctx, host="0.0.0.0", port=plan.app_port)
         launch = plan.launch(inner)
-        container_id = await self.engine.run(self._create_and_start, plan, env, ctx, flavor, launch.argv,
-                                             launch.env)
+        container_id = await self.engine.run(self._create_and_start, plan, env, ctx, flavor, launch.argv, launch.env)
         return await self._instance(container_id, LogTail(log), tail=None)
 
-    def create(self, plan: BuildPlan, env: Environment, ctx: RunContext, flavor: Flavor,
-               argv: tuple[str, ...], environment: dict[str, str]) -> Any:
+    def create(
+        self,
+        plan: BuildPlan,
+        env: Environment,
+        ctx: RunContext,
+        flavor: Flavor,
+        argv: tuple[str, ...],
+        environment: dict[str, str],
+    ) -> Any:
         """The container for one start, created but not started (what `start` hands the engine)."""
         client = self.engine.client
         network.ensure(client, self.network, ctx.space_id)
         settings = containers.run_settings(
-            image=env.location, name=containers.container_name(ctx.space_id, secrets.token_hex(3)),
-            space_id=ctx.space_id, network=self.network.name, app_port=plan.app_port,
-            publish_host=None if self.reach_by_ip else "127.0.0.1", publish_port=ctx.port,
-            command=list(argv) or None, environment=environment, flavor=flavor,
-            host_cpus=client.info().get("NCPU") or 1, model_cache=ctx.model_cache, gpu_ids=ctx.gpu_ids,
+            image=env.location,
+            name=containers.container_name(ctx.space_id, secrets.token_hex(3)),
+            space_id=ctx.space_id,
+            network=self.network.name,
+            app_port=plan.app_port,
+            publish_host=None if self.reach_by_ip else "127.0.0.1",
+            publish_port=ctx.port,
+            command=list(argv) or None,
+            environment=environment,
+            flavor=flavor,
+            host_cpus=client.info().get("NCPU") or 1,
+            model_cache=ctx.model_cache,
+            gpu_ids=ctx.gpu_ids,
         )
         return client.containers.create(**settings)
 
-    def _create_and_start(self, plan: BuildPlan, env: Environment, ctx: RunContext, flavor: Flavor,
-                          argv: tuple[str, ...], environment: dict[str, str]) -> str:
+    def _create_and_start(
+        self,
+        plan: BuildPlan,
+        env: Environment,
+        ctx: RunContext,
+        flavor: Flavor,
+        argv: tuple[str, ...],
+        environment: dict[str, str],
+    ) -> str:
         container = self.create(plan, env, ctx, flavor, argv, environment)
         try:
             container.start()
@@ -151,15 +193,18 @@ class DockerBackend(Backend):
             if _NO_GPU_DRIVER in str(exc):
                 self._gpu_runtime = False
                 raise StartError(self._no_gpu_message(ctx)) from exc
-            raise StartError(f"{ctx.space_id}: the Docker engine could not start the container: "
-                             f"{exc.explanation or exc}") from exc
+            raise StartError(
+                f"{ctx.space_id}: the Docker engine could not start the container: {exc.explanation or exc}"
+            ) from exc
         return container.id
 
     @staticmethod
     def _no_gpu_message(ctx: RunContext) -> str:
-        return (f"{ctx.space_id}: {NO_GPU_RUNTIME}, so Docker cannot give the space GPU(s) "
-                f"{','.join(ctx.gpu_ids)}. Install the NVIDIA Container Toolkit and restart dockerd, "
-                f"or choose a cpu-* hardware flavor")
+        return (
+            f"{ctx.space_id}: {NO_GPU_RUNTIME}, so Docker cannot give the space GPU(s) "
+            f"{','.join(ctx.gpu_ids)}. Install the NVIDIA Container Toolkit and restart dockerd, "
+            f"or choose a cpu-* hardware flavor"
+        )
 
     async def _instance(self, container_id: str, logs: LogTail, tail: int | None) -> Instance:
         attrs = await self.engine.run(lambda: self.engine.client.api.inspect_container(container_id))
@@ -167,13 +212,13 @@ class DockerBackend(Backend):
         self._follow_logs(container_id, logs, asyncio.get_running_loop(), tail)
         return instance
 
-    def _follow_logs(self, container_id: str, logs: LogTail, loop: asyncio.AbstractEventLoop,
-                     tail: int | None) -> None:
+    def _follow_logs(self, container_id: str, logs: LogTail, loop: asyncio.AbstractEventLoop, tail: int | None) -> None:
         def follow() -> None:
             splitter = LineSplitter()  # an app printing without newlines costs Podium bounded memory
             try:
-                stream = self.engine.client.api.logs(container_id, stream=True, follow=True,
-                                                     tail="all" if tail is None else tail)
+                stream = self.engine.client.api.logs(
+                    container_id, stream=True, follow=True, tail="all" if tail is None else tail
+                )
                 for chunk in stream:
                     for line in splitter.feed(chunk):
                         loop.call_soon_threadsafe(logs, line)
@@ -199,6 +244,7 @@ class DockerBackend(Backend):
                 container.remove(force=True)
             except docker.errors.NotFound:
                 pass
+
         await self.engine.run(stop_and_remove)
 
     async def delete_data(self, space_id: str) -> None:
@@ -207,6 +253,7 @@ class DockerBackend(Backend):
                 self.engine.client.volumes.get(containers.volume_name(space_id)).remove()
             except docker.errors.NotFound:
                 pass
+
         await self.engine.run(remove_volume)
 
     async def poll(self, instance: Instance) -> Exit | None:
@@ -215,6 +262,7 @@ class DockerBackend(Backend):
                 return self.engine.client.api.inspect_container(instance.instance_id)["State"]
             except docker.errors.NotFound:
                 return None
+
         state = await self.engine.run(inspect)
         if state is None:
             return Exit(code=None, reason="the container was removed")
@@ -234,14 +282,17 @@ class DockerBackend(Backend):
                 return self.engine.client.api.inspect_container(saved.id)
             except docker.errors.NotFound:
                 return None
+
         attrs = await self.engine.run(inspect)
         if attrs is None or not attrs["State"].get("Running"):
             return None
         on = containers.networks_of(attrs)
         if self.network.name not in on:
-            log(f"{state.get('space_id', '?')}: its container {saved.name or saved.id[:12]} runs on the "
+            log(
+                f"{state.get('space_id', '?')}: its container {saved.name or saved.id[:12]} runs on the "
                 f"Docker network {', '.join(on) or '(none)'}, not on {self.network.name}; removed it, "
-                f"to start it again there")
+                f"to start it again there"
+            )
             await self._remove(saved.id)
             return None
         # Only new lines: what the container printed before is already in the caller's log.
@@ -251,8 +302,12 @@ class DockerBackend(Backend):
         def managed() -> list[dict[str, Any]]:
             api = self.engine.client.api
             found = api.containers(all=True, filters={"label": f"{containers.LABEL_MANAGED}=1"})
-            return [containers.instance_of(api.inspect_container(item["Id"]), self._reach_on, LogTail()).state
-                    for item in found if item["Id"] not in known]
+            return [
+                containers.instance_of(api.inspect_container(item["Id"]), self._reach_on, LogTail()).state
+                for item in found
+                if item["Id"] not in known
+            ]
+
         return await self.engine.run(managed)
 
     async def close(self) -> None:

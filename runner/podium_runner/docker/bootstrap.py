@@ -70,23 +70,34 @@ def _carry_host_apt_settings(root: Path, apt_dir: Path = _APT) -> None:
             shutil.copy(path, root / "etc/apt/apt.conf.d" / path.name)
 
 
-def bootstrap_base(engine: Engine, log: LogSink, *, tag: str = bases.BOOTSTRAP_BASE,
-                   host: HostPackageSettings | None = None, force: bool = False) -> bool:
+def bootstrap_base(
+    engine: Engine,
+    log: LogSink,
+    *,
+    tag: str = bases.BOOTSTRAP_BASE,
+    host: HostPackageSettings | None = None,
+    force: bool = False,
+) -> bool:
     """Build `tag` unless it exists. Returns whether it built."""
     if not force and engine.image_exists(tag):
         log(f"{tag} exists already; nothing to do (--force builds it again)")
         return False
     debootstrap = shutil.which("debootstrap")
     if debootstrap is None:
-        raise BuildError("debootstrap is not installed; run `apt-get install debootstrap` (Podium needs it "
-                         "to build a base image without a registry)")
+        raise BuildError(
+            "debootstrap is not installed; run `apt-get install debootstrap` (Podium needs it "
+            "to build a base image without a registry)"
+        )
     host = host or HostPackageSettings.from_host()
     mirror = host_mirror()
     with tempfile.TemporaryDirectory(prefix="podium-base-") as tmp:
         root = Path(tmp) / "rootfs"
         log(f"debootstrap {SUITE} from {mirror} with {', '.join(PACKAGES)}")
-        _run([debootstrap, "--variant=minbase", f"--include={','.join(PACKAGES)}", SUITE, str(root), mirror],
-             log, "debootstrap")
+        _run(
+            [debootstrap, "--variant=minbase", f"--include={','.join(PACKAGES)}", SUITE, str(root), mirror],
+            log,
+            "debootstrap",
+        )
         _carry_host_apt_settings(root)
         if host.ca_certificates:
             target = root / "usr/local/share/ca-certificates/podium"
@@ -102,11 +113,18 @@ def bootstrap_base(engine: Engine, log: LogSink, *, tag: str = bases.BOOTSTRAP_B
         _run(["tar", "--numeric-owner", "-C", str(root), "-cf", str(archive), "."], log, "packing the rootfs")
         repository, _, name = tag.partition(":")
         log(f"importing it as {tag}")
-        engine.sync(lambda: engine.client.api.import_image_from_file(
-            str(archive), repository=repository, tag=name or "latest",
-            changes=["ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                     "ENV LANG=C.UTF-8", 'CMD ["python3"]'],
-        ))
+        engine.sync(
+            lambda: engine.client.api.import_image_from_file(
+                str(archive),
+                repository=repository,
+                tag=name or "latest",
+                changes=[
+                    "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                    "ENV LANG=C.UTF-8",
+                    'CMD ["python3"]',
+                ],
+            )
+        )
     if not engine.image_exists(tag):
         raise BuildError(f"docker import did not produce {tag}; see the engine's log")
     return True
@@ -116,14 +134,24 @@ def torch_wheel(folder: Path, python_version: str = BASE_PYTHON) -> Path:
     tag = "cp" + python_version.replace(".", "")
     wheels = sorted(folder.glob(f"torch-*-{tag}-{tag}-*linux*x86_64.whl"))
     if not wheels:
-        raise BuildError(f"no CPU torch wheel for Python {python_version} in {folder}; put one there "
-                         f"(pip download torch --index-url https://download.pytorch.org/whl/cpu -d {folder})")
+        raise BuildError(
+            f"no CPU torch wheel for Python {python_version} in {folder}; put one there "
+            f"(pip download torch --index-url https://download.pytorch.org/whl/cpu -d {folder})"
+        )
     return wheels[-1]
 
 
-def bootstrap_ml_base(engine: Engine, log: LogSink, *, base: str = bases.BOOTSTRAP_BASE,
-                      tag: str = bases.ML_BASE, wheels: Path = Path("/opt/wheels"), uv_bin: Path,
-                      host: HostPackageSettings | None = None, force: bool = False) -> bool:
+def bootstrap_ml_base(
+    engine: Engine,
+    log: LogSink,
+    *,
+    base: str = bases.BOOTSTRAP_BASE,
+    tag: str = bases.ML_BASE,
+    wheels: Path = Path("/opt/wheels"),
+    uv_bin: Path,
+    host: HostPackageSettings | None = None,
+    force: bool = False,
+) -> bool:
     if not force and engine.image_exists(tag):
         log(f"{tag} exists already; nothing to do (--force builds it again)")
         return False
@@ -135,7 +163,11 @@ def bootstrap_ml_base(engine: Engine, log: LogSink, *, base: str = bases.BOOTSTR
     wheel = torch_wheel(wheels)
     torch_version = wheel.name.split("-")[1]
     recipe = dockerfile.ml_base_dockerfile(
-        base, host, torch_wheel=wheel.name, torch_version=torch_version, python_version=BASE_PYTHON,
+        base,
+        host,
+        torch_wheel=wheel.name,
+        torch_version=torch_version,
+        python_version=BASE_PYTHON,
         packages=ML_PACKAGES,
         labels={bases.ML_TORCH_LABEL: torch_version, bases.ML_PYTHON_LABEL: BASE_PYTHON},
     )

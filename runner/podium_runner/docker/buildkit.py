@@ -41,7 +41,7 @@ def _fields(data: bytes) -> Iterator[tuple[int, int | bytes]]:
             yield number, value
         elif wire == 2:
             size, pos = _varint(data, pos)
-            yield number, data[pos:pos + size]
+            yield number, data[pos : pos + size]
             pos += size
         elif wire == 1:
             pos += 8

@@ -49,10 +49,10 @@ def own_cache_mounts(dockerfile: str, owner_cache_id: str) -> str:
             flag = _FLAG.match(dockerfile, gap.end())
             if flag is None:
                 break
-            out.append(dockerfile[cursor:gap.end()])
+            out.append(dockerfile[cursor : gap.end()])
             text = flag.group()
             if text.lower().startswith("--mount="):
-                text = "--mount=" + _own_mount(text[len("--mount="):], owner_cache_id)
+                text = "--mount=" + _own_mount(text[len("--mount=") :], owner_cache_id)
             out.append(text)
             cursor = flag.end()
         position = cursor

@@ -35,10 +35,22 @@ def container_name(space_id: str, suffix: str) -> str:
     return "podium-" + re.sub(r"[^a-zA-Z0-9_.-]+", "-", space_id.replace("/", "--")) + "-" + suffix
 
 
-def run_settings(*, image: str, name: str, space_id: str, network: str, app_port: int,
-                 publish_host: str | None, publish_port: int, command: list[str] | None,
-                 environment: dict[str, str], flavor: Flavor, host_cpus: int, model_cache: str | None,
-                 gpu_ids: tuple[str, ...]) -> dict[str, Any]:
+def run_settings(
+    *,
+    image: str,
+    name: str,
+    space_id: str,
+    network: str,
+    app_port: int,
+    publish_host: str | None,
+    publish_port: int,
+    command: list[str] | None,
+    environment: dict[str, str],
+    flavor: Flavor,
+    host_cpus: int,
+    model_cache: str | None,
+    gpu_ids: tuple[str, ...],
+) -> dict[str, Any]:
     """Keyword arguments for docker-py's `containers.create`."""
     volumes: dict[str, dict[str, str]] = {volume_name(space_id): {"bind": DATA_DIR, "mode": "rw"}}
     if model_cache:
@@ -61,7 +73,9 @@ def run_settings(*, image: str, name: str, space_id: str, network: str, app_port
         "nano_cpus": int(min(flavor.cpus, host_cpus) * 1_000_000_000),
         "pids_limit": flavor.pids,
         "labels": {
-            LABEL_MANAGED: "1", LABEL_SPACE: space_id, LABEL_GPUS: ",".join(gpu_ids),
+            LABEL_MANAGED: "1",
+            LABEL_SPACE: space_id,
+            LABEL_GPUS: ",".join(gpu_ids),
             LABEL_APP_PORT: str(app_port),
         },
         "detach": True,

@@ -49,13 +49,20 @@ def _toolchain(base: str, host: HostPackageSettings, constraints: str) -> list[s
     return lines + [
         "COPY podium/uv /usr/local/bin/uv",
         f"COPY podium/host-constraints.txt {IMAGE_CONSTRAINTS}",
-        _env_line({
-            "SSL_CERT_FILE": "/etc/ssl/certs/ca-certificates.crt", "UV_SYSTEM_CERTS": "1",
-            "UV_PYTHON_DOWNLOADS": "never", "UV_COMPILE_BYTECODE": "1", "UV_LINK_MODE": "copy",
-            "UV_CACHE_DIR": UV_CACHE, "UV_CONSTRAINT": constraints, "VIRTUAL_ENV": VENV,
-            "PATH": f"{VENV}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            **host.env,
-        }),
+        _env_line(
+            {
+                "SSL_CERT_FILE": "/etc/ssl/certs/ca-certificates.crt",
+                "UV_SYSTEM_CERTS": "1",
+                "UV_PYTHON_DOWNLOADS": "never",
+                "UV_COMPILE_BYTECODE": "1",
+                "UV_LINK_MODE": "copy",
+                "UV_CACHE_DIR": UV_CACHE,
+                "UV_CONSTRAINT": constraints,
+                "VIRTUAL_ENV": VENV,
+                "PATH": f"{VENV}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                **host.env,
+            }
+        ),
     ]
 
 
@@ -78,8 +85,15 @@ def _toolchain_files(context: BuildContext, host: HostPackageSettings, uv_bin: P
         context.add_file(f"podium/ca/{path.name}", path)
 
 
-def dependency_dockerfile(plan: BuildPlan, base: str, host: HostPackageSettings, *, buildkit: bool,
-                          cache_id: str | None = None, ml_base: bool = False) -> str:
+def dependency_dockerfile(
+    plan: BuildPlan,
+    base: str,
+    host: HostPackageSettings,
+    *,
+    buildkit: bool,
+    cache_id: str | None = None,
+    ml_base: bool = False,
+) -> str:
     """`cache_id`: the uv cache the space's owner mounts (build_cache.py); without it or without
     BuildKit, uv runs without a cache."""
     cache_id = cache_id if buildkit else None
@@ -94,8 +108,10 @@ def dependency_dockerfile(plan: BuildPlan, base: str, host: HostPackageSettings,
             f"{packages} && rm -rf /var/lib/apt/lists/*"
         )
     lines += _user_and_venv(deps.python_version)
-    for name, requirements in (("pre-requirements.txt", deps.pre_requirements),
-                               ("requirements.txt", deps.requirements)):
+    for name, requirements in (
+        ("pre-requirements.txt", deps.pre_requirements),
+        ("requirements.txt", deps.requirements),
+    ):
         if requirements:
             lines += [f"COPY --chown=1000:1000 deps/{name} ./", _install(f"-r {name}", cache_id)]
     if deps.sdk_requirement:
@@ -103,8 +119,16 @@ def dependency_dockerfile(plan: BuildPlan, base: str, host: HostPackageSettings,
     return "\n".join(lines) + "\n"
 
 
-def ml_base_dockerfile(base: str, host: HostPackageSettings, *, torch_wheel: str, torch_version: str,
-                       python_version: str, packages: tuple[str, ...], labels: dict[str, str]) -> str:
+def ml_base_dockerfile(
+    base: str,
+    host: HostPackageSettings,
+    *,
+    torch_wheel: str,
+    torch_version: str,
+    python_version: str,
+    packages: tuple[str, ...],
+    labels: dict[str, str],
+) -> str:
     """The "ml" base: torch (CPU, from a local wheel bind-mounted so no layer keeps it), then the rest.
 
     Only torch is pinned for the spaces built on it: a space may ask for another gradio or
@@ -135,8 +159,10 @@ def dependency_context(plan: BuildPlan, dockerfile: str, host: HostPackageSettin
     context = BuildContext()
     context.add_bytes("Dockerfile", dockerfile.encode())
     _toolchain_files(context, host, uv_bin)
-    for name, requirements in (("pre-requirements.txt", deps.pre_requirements),
-                               ("requirements.txt", deps.requirements)):
+    for name, requirements in (
+        ("pre-requirements.txt", deps.pre_requirements),
+        ("requirements.txt", deps.requirements),
+    ):
         if requirements:
             context.add_bytes(f"deps/{name}", ("\n".join(requirements) + "\n").encode())
     # Local packages the requirements point at (./wheels/x.whl) sit where the lines expect them.
@@ -154,16 +180,25 @@ def app_dockerfile(plan: BuildPlan, deps_image: str) -> str:
     argv = plan.launch(RunContext(space_id="space/app", port=plan.app_port, host="0.0.0.0")).argv
     env = {
         # The root filesystem is read-only at run time: caches and HOME go to the /tmp tmpfs.
-        "HOME": "/tmp", "XDG_CACHE_HOME": "/tmp/.cache", "MPLCONFIGDIR": "/tmp/matplotlib",
-        "GRADIO_TEMP_DIR": "/tmp/gradio", "PYTHONUNBUFFERED": "1", "PORT": str(plan.app_port),
+        "HOME": "/tmp",
+        "XDG_CACHE_HOME": "/tmp/.cache",
+        "MPLCONFIGDIR": "/tmp/matplotlib",
+        "GRADIO_TEMP_DIR": "/tmp/gradio",
+        "PYTHONUNBUFFERED": "1",
+        "PORT": str(plan.app_port),
     }
-    return "\n".join([
-        f"FROM {deps_image}",
-        f"COPY --chown=1000:1000 app/ {APP_DIR}/",
-        _env_line(env),
-        f"EXPOSE {plan.app_port}",
-        f"CMD {json.dumps(list(argv))}",
-    ]) + "\n"
+    return (
+        "\n".join(
+            [
+                f"FROM {deps_image}",
+                f"COPY --chown=1000:1000 app/ {APP_DIR}/",
+                _env_line(env),
+                f"EXPOSE {plan.app_port}",
+                f"CMD {json.dumps(list(argv))}",
+            ]
+        )
+        + "\n"
+    )
 
 
 def app_context(plan: BuildPlan, dockerfile: str) -> bytes:
@@ -178,8 +213,10 @@ def space_dockerfile_context(plan: BuildPlan, owner_cache_id: str) -> bytes:
     become its owner's own (cache_mounts.py)."""
     source = (plan.space_root / plan.app_file).resolve()
     if not source.is_relative_to(plan.space_root.resolve()):
-        raise BuildError(f"{plan.space_root.name}: {plan.app_file} is a link out of the space; put the Dockerfile "
-                         f"itself in the space")
+        raise BuildError(
+            f"{plan.space_root.name}: {plan.app_file} is a link out of the space; put the Dockerfile "
+            f"itself in the space"
+        )
     context = BuildContext()
     context.add_tree("", plan.space_root, skip=(plan.app_file,))
     text = source.read_text(errors="surrogateescape")

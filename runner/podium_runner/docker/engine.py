@@ -53,8 +53,11 @@ class Engine:
     def client(self) -> docker.DockerClient:
         if self._client is None:
             try:
-                self._client = docker.DockerClient(base_url=self.base_url, timeout=120) if self.base_url \
+                self._client = (
+                    docker.DockerClient(base_url=self.base_url, timeout=120)
+                    if self.base_url
                     else docker.from_env(timeout=120)
+                )
             except docker.errors.DockerException as exc:
                 raise self.unavailable(exc) from exc
         return self._client
@@ -90,23 +93,40 @@ class Engine:
                 return True
             except docker.errors.ImageNotFound:
                 return False
+
         return self.sync(lookup)
 
-    def build(self, context: bytes, tag: str, log: LogSink, *, buildkit: bool, what: str,
-              labels: dict[str, str] | None = None, dockerfile: str = "Dockerfile") -> str:
+    def build(
+        self,
+        context: bytes,
+        tag: str,
+        log: LogSink,
+        *,
+        buildkit: bool,
+        what: str,
+        labels: dict[str, str] | None = None,
+        dockerfile: str = "Dockerfile",
+    ) -> str:
         """Build `context` (a GNU tar) as `tag`, streaming the log to `log`. Returns the image id.
 
         Raises `BuildError` with the last lines of the log when the build fails."""
         return self.sync(self._build, context, tag, log, buildkit, what, labels or {}, dockerfile)
 
-    def _build(self, context: bytes, tag: str, log: LogSink, buildkit: bool, what: str,
-               labels: dict[str, str], dockerfile: str) -> str:
+    def _build(
+        self, context: bytes, tag: str, log: LogSink, buildkit: bool, what: str, labels: dict[str, str], dockerfile: str
+    ) -> str:
         api = self.client.api
         params = {"t": tag, "rm": 1, "forcerm": 1, "labels": json.dumps(labels), "dockerfile": dockerfile}
         if buildkit:
             params["version"] = "2"
-        response = api._post(api._url("/build"), params=params, data=context,
-                             headers={"Content-Type": "application/x-tar"}, stream=True, timeout=None)
+        response = api._post(
+            api._url("/build"),
+            params=params,
+            data=context,
+            headers={"Content-Type": "application/x-tar"},
+            stream=True,
+            timeout=None,
+        )
         if response.status_code >= 400:
             raise BuildError(f"{what}: the Docker engine refused the build: {response.text.strip()}")
         decoder = TraceDecoder()

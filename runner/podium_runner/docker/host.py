@@ -19,8 +19,11 @@ from podium_runner.pip_settings import pip_settings
 HOST_CA_DIR = Path("/usr/local/share/ca-certificates")
 IMAGE_CONSTRAINTS = "/etc/podium/host-constraints.txt"
 # pip key, uv variable, and how uv wants several values joined.
-_INDEX_SETTINGS = (("index-url", "UV_DEFAULT_INDEX", " "), ("extra-index-url", "UV_INDEX", " "),
-                   ("find-links", "UV_FIND_LINKS", ","))
+_INDEX_SETTINGS = (
+    ("index-url", "UV_DEFAULT_INDEX", " "),
+    ("extra-index-url", "UV_INDEX", " "),
+    ("find-links", "UV_FIND_LINKS", ","),
+)
 
 
 def _remote(values: str) -> list[str]:
@@ -35,8 +38,9 @@ class HostPackageSettings:
     left_out: tuple[str, ...]  # settings that name host paths, reported in the build log
 
     @classmethod
-    def from_host(cls, ca_certificates: Sequence[Path] | None = None,
-                  environ: Mapping[str, str] | None = None) -> HostPackageSettings:
+    def from_host(
+        cls, ca_certificates: Sequence[Path] | None = None, environ: Mapping[str, str] | None = None
+    ) -> HostPackageSettings:
         """The host's settings; `ca_certificates` None means every .crt under HOST_CA_DIR."""
         environ = os.environ if environ is None else environ
         pip = pip_settings(environ)
@@ -58,8 +62,7 @@ class HostPackageSettings:
                 left_out.append(f"constraint {path} (unreadable)")
         if ca_certificates is None:
             ca_certificates = sorted(HOST_CA_DIR.rglob("*.crt")) if HOST_CA_DIR.is_dir() else []
-        return cls(env=env, constraints=constraints, ca_certificates=tuple(ca_certificates),
-                   left_out=tuple(left_out))
+        return cls(env=env, constraints=constraints, ca_certificates=tuple(ca_certificates), left_out=tuple(left_out))
 
     @property
     def fingerprint(self) -> str:

@@ -36,8 +36,17 @@ class BuiltImage:
 
 
 class ImageBuilder:
-    def __init__(self, engine: Engine, *, base_image: str, ml_base_image: str | None,
-                 host: HostPackageSettings, uv_bin: Path, cache_ids: CacheIds, buildkit: bool | None = None):
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        base_image: str,
+        ml_base_image: str | None,
+        host: HostPackageSettings,
+        uv_bin: Path,
+        cache_ids: CacheIds,
+        buildkit: bool | None = None,
+    ):
         self.engine = engine
         self.cache_ids = cache_ids
         self.base_image = base_image
@@ -85,8 +94,14 @@ class ImageBuilder:
                 log(f"image {tag} exists; reusing it")
                 return BuiltImage(tag, reused=True)
             log(f"building the space's own {plan.app_file} as {tag}")
-            self.engine.build(dockerfile.space_dockerfile_context(plan, owner_cache), tag, log, buildkit=self.buildkit,
-                              what=what, dockerfile=plan.app_file)
+            self.engine.build(
+                dockerfile.space_dockerfile_context(plan, owner_cache),
+                tag,
+                log,
+                buildkit=self.buildkit,
+                what=what,
+                dockerfile=plan.app_file,
+            )
             return BuiltImage(tag, reused=False)
         if plan.kind != "python":
             raise BuildError(f"{what}: the docker backend does not build {plan.kind} spaces")
@@ -104,13 +119,21 @@ class ImageBuilder:
     def _dependency_image(self, plan: BuildPlan, log: LogSink, rebuild: bool, cache_id: str) -> tuple[str, bool]:
         assert plan.deps is not None
         base, ml = self.pick_base(plan)
-        recipe = dockerfile.dependency_dockerfile(plan, base, self.host, buildkit=self.buildkit, cache_id=cache_id,
-                                                  ml_base=ml)
+        recipe = dockerfile.dependency_dockerfile(
+            plan, base, self.host, buildkit=self.buildkit, cache_id=cache_id, ml_base=ml
+        )
         # The base's id joins the hash, so a re-bootstrapped base makes new dependency images; the
         # owner's cache id too, with BuildKit or without: what one owner's build code made is never
         # another owner's image (process/environments.py says why).
-        key = _hash(RECIPE_FORMAT, recipe, self._image_id(base) or base, plan.deps.local_files,
-                    self.host.fingerprint, self.uv_version, cache_id)
+        key = _hash(
+            RECIPE_FORMAT,
+            recipe,
+            self._image_id(base) or base,
+            plan.deps.local_files,
+            self.host.fingerprint,
+            self.uv_version,
+            cache_id,
+        )
         tag = f"{DEPS_REPO}:{key}"
         if not rebuild and self.engine.image_exists(tag):
             log(f"dependency image {tag} exists; reusing it (only the app's code is added)")

@@ -45,8 +45,13 @@ class SpacesNetwork:
 
     def settings(self) -> dict[str, object]:
         """Keyword arguments for docker-py's `api.create_network`."""
-        return {"name": self.name, "driver": "bridge", "options": {ICC_OPTION: str(self.icc).lower()},
-                "labels": {link_local.MANAGED_LABEL: "1"}, "check_duplicate": True}
+        return {
+            "name": self.name,
+            "driver": "bridge",
+            "options": {ICC_OPTION: str(self.icc).lower()},
+            "labels": {link_local.MANAGED_LABEL: "1"},
+            "check_duplicate": True,
+        }
 
     def differences(self, attrs: dict) -> list[str]:
         """How an existing network (inspect data) differs from what Podium needs, in words."""
@@ -88,18 +93,23 @@ def ensure(client: docker.DockerClient, network: SpacesNetwork, space_id: str) -
             attrs = client.api.inspect_network(network.name)
         differences = network.differences(attrs)
         if differences:
-            raise StartError(f"{space_id}: the Docker network {network.name} exists, but {'; '.join(differences)}. "
-                             f"Stop the containers on it and remove it (docker network rm {network.name}); "
-                             f"Podium creates it again as it needs it")
+            raise StartError(
+                f"{space_id}: the Docker network {network.name} exists, but {'; '.join(differences)}. "
+                f"Stop the containers on it and remove it (docker network rm {network.name}); "
+                f"Podium creates it again as it needs it"
+            )
         if network.podium_joins:
             _join(client, network, space_id)
     unblocked = link_local.block(attrs)
     if unblocked and network.name not in _warned_unblocked:
         _warned_unblocked.add(network.name)
-        logger.warning("WARNING: spaces on the Docker network %s can reach link-local addresses (cloud metadata, "
-                       "169.254.0.0/16): Podium could not block them, %s. Drop that traffic on the engine's host "
-                       "(iptables -I DOCKER-USER -i <the network's bridge> -d 169.254.0.0/16 -j DROP)",
-                       network.name, unblocked)
+        logger.warning(
+            "WARNING: spaces on the Docker network %s can reach link-local addresses (cloud metadata, "
+            "169.254.0.0/16): Podium could not block them, %s. Drop that traffic on the engine's host "
+            "(iptables -I DOCKER-USER -i <the network's bridge> -d 169.254.0.0/16 -j DROP)",
+            network.name,
+            unblocked,
+        )
 
 
 def own_container_id(mountinfo: Path = Path("/proc/self/mountinfo")) -> str | None:
@@ -125,7 +135,9 @@ def _join(client: docker.DockerClient, network: SpacesNetwork, space_id: str) ->
     try:
         client.api.connect_container_to_network(container_id, network.name)
     except docker.errors.APIError as exc:
-        raise StartError(f"{space_id}: Podium could not connect its own container {container_id[:12]} to the "
-                         f"Docker network {network.name}, where it reaches spaces at their IPs: "
-                         f"{exc.explanation or exc}. Run Podium's container with --network {network.name}, "
-                         f"or on the host's network without PODIUM_DOCKER_REACH_BY_IP") from None
+        raise StartError(
+            f"{space_id}: Podium could not connect its own container {container_id[:12]} to the "
+            f"Docker network {network.name}, where it reaches spaces at their IPs: "
+            f"{exc.explanation or exc}. Run Podium's container with --network {network.name}, "
+            f"or on the host's network without PODIUM_DOCKER_REACH_BY_IP"
+        ) from None

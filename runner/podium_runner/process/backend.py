@@ -43,7 +43,13 @@ SANDBOX_FOLDER = "sandbox"  # in an instance's run folder: its app copy, home an
 # Host variables an app may need that say nothing about the host's user (certificates, locale, where
 # the GPU driver's libraries are).
 _PASSED_THROUGH = (
-    "LANG", "LC_ALL", "TZ", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "LD_LIBRARY_PATH",
+    "LANG",
+    "LC_ALL",
+    "TZ",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+    "LD_LIBRARY_PATH",
 )
 
 
@@ -112,9 +118,7 @@ def _runs(details: ProcessDetails) -> bool:
 
 
 def _no_process(plan: BuildPlan) -> ValueError:
-    return ValueError(
-        f"{plan.space_root.name}: static spaces have no process; the platform serves their files"
-    )
+    return ValueError(f"{plan.space_root.name}: static spaces have no process; the platform serves their files")
 
 
 class ProcessBackend(Backend):
@@ -141,9 +145,7 @@ class ProcessBackend(Backend):
         volume_reason = loop_unavailable_reason() if sandbox != "off" else None
         missing = reason or network_reason or filter_reason or volume_reason
         if sandbox == "on" and missing:
-            raise ValueError(
-                f"the process backend cannot sandbox apps: {missing}. Install it, or run with sandbox off"
-            )
+            raise ValueError(f"the process backend cannot sandbox apps: {missing}. Install it, or run with sandbox off")
         self.folders = folders
         self.sandboxed = sandbox != "off" and reason is None
         self.network_isolated = self.sandboxed and network_reason is None
@@ -201,8 +203,7 @@ class ProcessBackend(Backend):
         problems = []
         if not self.sandboxed:
             problems.append(
-                f"apps run as plain child processes with this user's rights, not sandboxed "
-                f"({self._unsandboxed_reason})"
+                f"apps run as plain child processes with this user's rights, not sandboxed ({self._unsandboxed_reason})"
             )
         elif not self.network_isolated:
             problems.append(
@@ -212,8 +213,9 @@ class ProcessBackend(Backend):
         if self.sandboxed and not self.kernel_filtered:
             problems.append(f"apps may make every kernel call ({self._narrowing_reasons[0]})")
         if self.sandboxed and self.data_volumes is None:
-            problems.append(f"a space's /data has no size limit, so one app can fill Podium's disk "
-                            f"({self._narrowing_reasons[1]})")
+            problems.append(
+                f"a space's /data has no size limit, so one app can fill Podium's disk ({self._narrowing_reasons[1]})"
+            )
         if self.limits is None:
             problems.append("no memory, pids or cpu limits apply (no writable cgroups)")
         if problems:
@@ -240,11 +242,7 @@ class ProcessBackend(Backend):
         run_dir = self.folders.runs / instance_id
         run_dir.mkdir(parents=True)
         log_path = run_dir / "app.log"
-        argv = (
-            [str(env_dir / "bin" / "python"), *launch.argv[1:]]
-            if launch.argv[0] == "python"
-            else list(launch.argv)
-        )
+        argv = [str(env_dir / "bin" / "python"), *launch.argv[1:]] if launch.argv[0] == "python" else list(launch.argv)
         variables = {key: os.environ[key] for key in _PASSED_THROUGH if key in os.environ}
         network = AppNetwork(run_dir, ctx.host, ctx.port) if self.network_isolated else None
         handover = None
@@ -332,8 +330,13 @@ class ProcessBackend(Backend):
             details = replace(details, network=network.saved())
         self._children[instance_id] = child
         instance = Instance(
-            backend=self.name, instance_id=instance_id, space_id=ctx.space_id, url=f"http://{ctx.host}:{ctx.port}",
-            gpu_ids=ctx.gpu_ids, details=details, logs=LogTail(log),
+            backend=self.name,
+            instance_id=instance_id,
+            space_id=ctx.space_id,
+            url=f"http://{ctx.host}:{ctx.port}",
+            gpu_ids=ctx.gpu_ids,
+            details=details,
+            logs=LogTail(log),
         )
         (run_dir / STATE_FILE).write_text(json.dumps(instance.state))
         self._follow(instance, offset=0)

@@ -171,8 +171,10 @@ class DataVolumes:
         if older is not None:
             needed = int(_bytes_in(older) * _MIGRATION_MARGIN) + _MIGRATION_OVERHEAD_BYTES
             if needed > size_bytes:
-                log(f"{name}: its data ({needed >> 20} MB with room for the filesystem) is larger than its "
-                    f"/data size ({size_bytes >> 20} MB); the new volume gets {needed >> 20} MB to keep it all")
+                log(
+                    f"{name}: its data ({needed >> 20} MB with room for the filesystem) is larger than its "
+                    f"/data size ({size_bytes >> 20} MB); the new volume gets {needed >> 20} MB to keep it all"
+                )
                 size_bytes = needed
             log(f"{name}: moving its data folder into a volume of its own ({size_bytes >> 20} MB)")
         partial = image.with_suffix(".partial")

@@ -106,9 +106,7 @@ class EnvironmentStore:
         for old in self._generations(key)[:-2]:  # keep the new one and the one before it
             shutil.rmtree(old, ignore_errors=True)
 
-    async def ensure(
-        self, deps: DependencySet, space: Path, log: LogSink, *, rebuild: bool = False
-    ) -> Environment:
+    async def ensure(self, deps: DependencySet, space: Path, log: LogSink, *, rebuild: bool = False) -> Environment:
         """The environment for `deps`, built now if needed. `space` is the folder that relative
         requirement paths (`./wheels/x.whl`) are read from."""
         self.root.mkdir(parents=True, exist_ok=True)
@@ -124,9 +122,7 @@ class EnvironmentStore:
             try:
                 if self.is_ready(deps) and not rebuild:
                     log(f"Reusing environment {deps.key} (same requirements as an earlier build)")
-                    return Environment(
-                        backend="process", key=deps.key, location=str(self.path(deps)), reused=True
-                    )
+                    return Environment(backend="process", key=deps.key, location=str(self.path(deps)), reused=True)
                 generation = await self._build(deps, space, log)
                 self._make_current(deps.key, generation)
                 return Environment(backend="process", key=deps.key, location=str(generation))
@@ -255,8 +251,10 @@ class EnvironmentStore:
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
                 umask=0o022,  # the environment must be readable by the apps' uids
-                pass_fds=(*((kernel_filter,) if kernel_filter is not None else ()),
-                          *(network.child_fds if network else ())),
+                pass_fds=(
+                    *((kernel_filter,) if kernel_filter is not None else ()),
+                    *(network.child_fds if network else ()),
+                ),
             )
             assert process.stdout is not None
             try:

@@ -57,17 +57,26 @@ def network_unavailable_reason() -> str | None:
     """Why apps cannot get a network namespace of their own here, or None when they can."""
     missing = [tool for tool in TOOLS if system_tool(tool) is None]
     if missing:
-        return (f"{' and '.join(missing)} not installed, so apps would share the host's network "
-                f"(Debian: apt-get install slirp4netns iproute2 util-linux)")
+        return (
+            f"{' and '.join(missing)} not installed, so apps would share the host's network "
+            f"(Debian: apt-get install slirp4netns iproute2 util-linux)"
+        )
     return None
 
 
 def host_addresses() -> list[str]:
     """The host's own IPv4 addresses, loopback aside (127.0.0.0/8 inside the namespace is its own)."""
-    listing = subprocess.run([_required("ip"), "-4", "-j", "addr", "show"], capture_output=True, text=True,
-                             check=True, env=ROOT_ENVIRONMENT)
-    return sorted({address["local"] for link in json.loads(listing.stdout) for address in link.get("addr_info", [])
-                   if not address["local"].startswith("127.")})
+    listing = subprocess.run(
+        [_required("ip"), "-4", "-j", "addr", "show"], capture_output=True, text=True, check=True, env=ROOT_ENVIRONMENT
+    )
+    return sorted(
+        {
+            address["local"]
+            for link in json.loads(listing.stdout)
+            for address in link.get("addr_info", [])
+            if not address["local"].startswith("127.")
+        }
+    )
 
 
 def _required(name: str) -> str:
@@ -102,8 +111,16 @@ class AppNetwork:
         resolv = self.run_dir / "resolv.conf"
         resolv.write_text(f"nameserver {SLIRP_DNS}\n")
         resolv.chmod(0o644)
-        return ["--unshare-net", "--info-fd", str(self._info[1]), "--block-fd", str(self._block[0]),
-                "--ro-bind", str(resolv), "/etc/resolv.conf"]
+        return [
+            "--unshare-net",
+            "--info-fd",
+            str(self._info[1]),
+            "--block-fd",
+            str(self._block[0]),
+            "--ro-bind",
+            str(resolv),
+            "/etc/resolv.conf",
+        ]
 
     async def plumb(self, sandbox_pid: int) -> None:
         """Connect the namespace of the sandbox started as `sandbox_pid`, then let the app run. On
@@ -132,8 +149,10 @@ class AppNetwork:
             stop_saved(self._slirp)
             detail = exc.stderr.strip() if isinstance(exc, subprocess.CalledProcessError) else exc
             messages = self._log_path().read_text(errors="replace").strip() if self._log_path().exists() else ""
-            raise StartError(f"could not give the app a network of its own ({step}): {detail}"
-                             + (f"\nslirp4netns said:\n{messages[-2000:]}" if messages else "")) from None
+            raise StartError(
+                f"could not give the app a network of its own ({step}): {detail}"
+                + (f"\nslirp4netns said:\n{messages[-2000:]}" if messages else "")
+            ) from None
         finally:
             shutil.rmtree(api_folder, ignore_errors=True)
             for fd in (self._info[0], self._block[1], self._exit[0]):  # slirp4netns holds its own copy
@@ -151,10 +170,26 @@ class AppNetwork:
         try:
             with self._log_path().open("ab") as log:
                 slirp = subprocess.Popen(
-                    [_required("slirp4netns"), "--configure", "--mtu=65520", "--disable-host-loopback",
-                     "--enable-sandbox", "--enable-seccomp", "--api-socket", str(api_socket),
-                     "--ready-fd", str(ready_write), "--exit-fd", str(self._exit[0]), str(pid), _TAP],
-                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=ROOT_ENVIRONMENT,
+                    [
+                        _required("slirp4netns"),
+                        "--configure",
+                        "--mtu=65520",
+                        "--disable-host-loopback",
+                        "--enable-sandbox",
+                        "--enable-seccomp",
+                        "--api-socket",
+                        str(api_socket),
+                        "--ready-fd",
+                        str(ready_write),
+                        "--exit-fd",
+                        str(self._exit[0]),
+                        str(pid),
+                        _TAP,
+                    ],
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=ROOT_ENVIRONMENT,
                     pass_fds=(ready_write, self._exit[0]),
                     start_new_session=True,  # not stopped with Podium: it serves an app that may outlive it
                 )
@@ -170,8 +205,10 @@ class AppNetwork:
 
     async def _forward_port(self, socket_path: Path) -> None:
         """Forward host:port to the app's port inside."""
-        request = {"execute": "add_hostfwd", "arguments": {
-            "proto": "tcp", "host_addr": self.host, "host_port": self.port, "guest_port": self.port}}
+        request = {
+            "execute": "add_hostfwd",
+            "arguments": {"proto": "tcp", "host_addr": self.host, "host_port": self.port, "guest_port": self.port},
+        }
         reader, writer = await asyncio.wait_for(asyncio.open_unix_connection(str(socket_path)), _PLUMBING_TIMEOUT_S)
         try:
             writer.write(json.dumps(request).encode())
@@ -204,8 +241,14 @@ async def _loopback_up(pid: int) -> None:
 def _prohibit(pid: int, destinations: list[str]) -> None:
     """Routes in the namespace of `pid` that refuse every connection to `destinations`."""
     commands = "".join(f"route add prohibit {destination}\n" for destination in destinations)
-    subprocess.run([_required("nsenter"), f"--net=/proc/{pid}/ns/net", "--", _required("ip"), "-batch", "-"],
-                   input=commands, text=True, capture_output=True, check=True, env=ROOT_ENVIRONMENT)
+    subprocess.run(
+        [_required("nsenter"), f"--net=/proc/{pid}/ns/net", "--", _required("ip"), "-batch", "-"],
+        input=commands,
+        text=True,
+        capture_output=True,
+        check=True,
+        env=ROOT_ENVIRONMENT,
+    )
 
 
 def stop_saved(saved: dict[str, int] | None) -> None:

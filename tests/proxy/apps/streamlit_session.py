@@ -19,9 +19,7 @@ async def session(url: str, query: str, origin: str | None, connect: str | None)
         host, port = connect.rsplit(":", 1)
         where = {"host": host, "port": int(port)}
     try:
-        ws = await websockets.connect(
-            url, subprotocols=["streamlit", "placeholder-xsrf"], origin=origin, **where
-        )
+        ws = await websockets.connect(url, subprotocols=["streamlit", "placeholder-xsrf"], origin=origin, **where)
     except websockets.InvalidStatus as error:
         return {"rejected": error.response.status_code}
     messages, texts = [], []
