@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 from starlette.requests import HTTPConnection
 
 from podium.db import Database
+from podium.lifecycle.supervisor import Supervisor
 from podium.settings import Settings
 from podium.signing import Signer
-from podium.supervisor import Supervisor
 
 if TYPE_CHECKING:
     from podium.examples.bundled import ExamplesProgress

@@ -18,11 +18,11 @@ from podium.context import Context
 from podium.db import Database
 from podium.examples.bundled import ExamplesProgress, load_bundled_examples
 from podium.http_date import AccurateDate
+from podium.lifecycle.supervisor import Supervisor
 from podium.proxy import ProxyApp
 from podium.settings import Settings
 from podium.signing import signer_for
 from podium.spaces_origin import SpaceResolver
-from podium.supervisor import Supervisor
 
 log = logging.getLogger("podium")
 

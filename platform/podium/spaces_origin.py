@@ -23,12 +23,12 @@ from podium.auth import TokenRefused, User, bearer_token, user_for_token, user_f
 from podium.context import Context
 from podium.cookies import ACCESS_COOKIE, AFFINITY_COOKIE, PODIUM_COOKIES
 from podium.db import Database, Space
+from podium.lifecycle.space_state import affinity_key
 from podium.proxy import Resolution, Upstream
 from podium.proxy.headers import header, host_name
 from podium.proxy.pages import send_error
 from podium.settings import PATH_PREFIX, address_of
 from podium.space_access import SpaceAccess
-from podium.space_state import affinity_key
 
 _REFRESH_S = 2
 

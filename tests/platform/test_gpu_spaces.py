@@ -14,9 +14,9 @@ from collections.abc import AsyncIterator
 import anyio
 import pytest
 from podium.db import Database, Space
+from podium.lifecycle.supervisor import Supervisor
 from podium.repos import Change
 from podium.settings import Settings
-from podium.supervisor import Supervisor
 from podium_runner.stages import Stage
 from podium_runner.testing import FakeBackend
 

@@ -15,11 +15,11 @@ from podium_runner.backend import BackendUnavailable
 from podium_runner.stages import Stage
 
 from podium.db import Database
-from podium.deploys import ERROR_TAIL_LINES
-from podium.space_state import SpaceState
+from podium.lifecycle.deploys import ERROR_TAIL_LINES
+from podium.lifecycle.space_state import SpaceState
 
 if TYPE_CHECKING:
-    from podium.supervisor import Supervisor
+    from podium.lifecycle.supervisor import Supervisor
 
 log = logging.getLogger("podium.supervisor")
 

@@ -22,10 +22,10 @@ from podium_runner.plan import BuildPlan, RunContext, make_plan
 from podium_runner.spec import SpaceConfigError, load_spec
 from podium_runner.stages import Stage
 
-from podium.space_state import SpaceState, affinity_key
+from podium.lifecycle.space_state import SpaceState, affinity_key
 
 if TYPE_CHECKING:
-    from podium.supervisor import Supervisor
+    from podium.lifecycle.supervisor import Supervisor
 
 log = logging.getLogger("podium.supervisor")
 

@@ -26,16 +26,16 @@ from podium_runner.backend import Backend, BackendUnavailable, Instance
 from podium_runner.gpus import GpuAllocator, inventory
 from podium_runner.stages import Stage
 
-from podium import deploys, recovery, watcher
-from podium.build_queue import BuildQueue
 from podium.db import Database
-from podium.deploys import LATEST_FAILURES, Intent
-from podium.history import History
+from podium.lifecycle import deploys, recovery, watcher
+from podium.lifecycle.build_queue import BuildQueue
+from podium.lifecycle.deploys import LATEST_FAILURES, Intent
+from podium.lifecycle.history import History
+from podium.lifecycle.space_state import SpaceState, SpaceStatus
+from podium.lifecycle.watcher import AsleepBehind
 from podium.logstream import LogStream
 from podium.repos import SpaceRepo
 from podium.settings import Settings
-from podium.space_state import SpaceState, SpaceStatus
-from podium.watcher import AsleepBehind
 
 log = logging.getLogger("podium.supervisor")
 

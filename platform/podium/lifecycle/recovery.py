@@ -18,10 +18,10 @@ from podium_runner.stages import Stage
 from sqlalchemy import select
 
 from podium.db import Space
-from podium.deploys import LATEST_FAILURES, Intent
+from podium.lifecycle.deploys import LATEST_FAILURES, Intent
 
 if TYPE_CHECKING:
-    from podium.supervisor import Supervisor
+    from podium.lifecycle.supervisor import Supervisor
 
 log = logging.getLogger("podium.supervisor")
 
