@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import re
 import shutil
 import signal
 import subprocess
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -19,38 +18,20 @@ from podium_runner.backend import Backend, Environment, Exit, Instance, LogSink,
 from podium_runner.hardware import flavor
 from podium_runner.plan import BuildPlan, RunContext
 from podium_runner.process import procs, seccomp
-from podium_runner.process.app_environment import Handover
-from podium_runner.process.cgroups import DEFAULT_LIMITS, CgroupSet, Limits, cgroups_available
+from podium_runner.process.cgroups import DEFAULT_LIMITS, Limits, cgroups_available
 from podium_runner.process.data_volume import DataVolumes, loop_unavailable_reason
+from podium_runner.process.ended import describe_exit, release, remove_run, still_runs
 from podium_runner.process.environments import OwnerStores
-from podium_runner.process.instance_state import ProcessDetails, details_of, instance_from
+from podium_runner.process.instance_state import STATE_FILE, ProcessDetails, details_of, instance_from
+from podium_runner.process.launch import launch_app
 from podium_runner.process.logfile import follow, last_lines
-from podium_runner.process.network import INSIDE_HOST, AppNetwork, network_unavailable_reason, stop_saved
-from podium_runner.process.sandbox import (
-    ROOT_ENVIRONMENT,
-    Sandbox,
-    sandbox_unavailable_reason,
-    space_uid,
-    system_tool,
-)
+from podium_runner.process.network import network_unavailable_reason
+from podium_runner.process.sandbox import sandbox_unavailable_reason
 from podium_runner.spec import PACKAGES, SpaceConfigError
 
 logger = logging.getLogger("podium_runner.process")
 
 SandboxMode = Literal["auto", "on", "off"]
-STATE_FILE = "state.json"
-SANDBOX_FOLDER = "sandbox"  # in an instance's run folder: its app copy, home and /tmp, gone at exit
-# Host variables an app may need that say nothing about the host's user (certificates, locale, where
-# the GPU driver's libraries are).
-_PASSED_THROUGH = (
-    "LANG",
-    "LC_ALL",
-    "TZ",
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
-    "REQUESTS_CA_BUNDLE",
-    "LD_LIBRARY_PATH",
-)
 
 
 @dataclass(frozen=True)
@@ -78,43 +59,6 @@ def _installed_on_host(package: str) -> bool:
 
 def _slug(space_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "--", space_id)
-
-
-def _link_copy(source: Path, target: Path) -> Path:
-    """`source` as a tree of hardlinks (a copy across filesystems) in folders of mode 0755: the space's
-    own folders may be private to its owner (0700), which the app's uid could not enter."""
-
-    def link(src: str, dst: str) -> None:
-        try:
-            os.link(src, dst)
-        except OSError:
-            shutil.copy2(src, dst)
-
-    shutil.copytree(source, target, copy_function=link, ignore=shutil.ignore_patterns(".git"), symlinks=True)
-    for folder in [target, *(p for p in target.rglob("*") if p.is_dir() and not p.is_symlink())]:
-        folder.chmod(0o755)
-    return target
-
-
-def _release(details: ProcessDetails) -> None:
-    """Free what an ended instance held: its cgroups, its sandbox folder, its saved state (not its log,
-    which its follower may still be reading)."""
-    if details.cgroups is not None:
-        details.cgroups.kill_all()
-        details.cgroups.remove()
-    stop_saved(details.network)
-    shutil.rmtree(details.run_dir / SANDBOX_FOLDER, ignore_errors=True)
-    (details.run_dir / STATE_FILE).unlink(missing_ok=True)
-
-
-def _remove_run(details: ProcessDetails) -> None:
-    """Delete an ended instance's run folder, its log included: the caller has every line it needs."""
-    shutil.rmtree(details.run_dir, ignore_errors=True)
-
-
-def _runs(details: ProcessDetails) -> bool:
-    """Whether the instance's process still runs (not another process that got its pid since)."""
-    return details.start_ticks is not None and procs.is_same_process(details.pid, details.start_ticks)
 
 
 def _no_process(plan: BuildPlan) -> ValueError:
@@ -237,97 +181,20 @@ class ProcessBackend(Backend):
     async def _launch(
         self, plan: BuildPlan, env: Environment, ctx: RunContext, log: LogSink, instance_id: str
     ) -> Instance:
-        launch = plan.launch(replace(ctx, host=INSIDE_HOST) if self.network_isolated else ctx)
-        env_dir = Path(env.location)
         run_dir = self.folders.runs / instance_id
         run_dir.mkdir(parents=True)
-        log_path = run_dir / "app.log"
-        argv = [str(env_dir / "bin" / "python"), *launch.argv[1:]] if launch.argv[0] == "python" else list(launch.argv)
-        variables = {key: os.environ[key] for key in _PASSED_THROUGH if key in os.environ}
-        network = AppNetwork(run_dir, ctx.host, ctx.port) if self.network_isolated else None
-        handover = None
-        kernel_filter = None
-        if self.sandboxed:
-            scratch = run_dir / SANDBOX_FOLDER
-            data_dir = await self._data_folder(ctx, log)
-            kernel_filter = seccomp.program_fd() if self.kernel_filtered else None
-            sandbox = Sandbox(
-                env_dir,
-                await asyncio.to_thread(_link_copy, plan.space_root, scratch / "app"),
-                data_dir,
-                scratch,
-                space_uid(ctx.space_id),
-                ctx.model_cache,
-                die_with_parent=not self.outlive_caller,
-                gpu_ids=ctx.gpu_ids,
-                seccomp_fd=kernel_filter,
-                network_args=tuple(network.bwrap_args()) if network else (),
-            )
-            sandbox.prepare()
-            # The space's variables reach the app alone, after privileges dropped (app_environment.py);
-            # the root-run processes before it get a fixed environment.
-            handover = Handover(variables | sandbox.environment() | launch.env | sandbox.gpu_environment())
-            argv, cwd = sandbox.wrap(handover.argv(str(env_dir / "bin" / "python"), argv)), "/"
-            variables = ROOT_ENVIRONMENT
-        else:
-            cwd = str(plan.space_root)
-            variables |= {
-                "PATH": f"{env_dir}/bin:{os.environ.get('PATH', '/usr/bin:/bin')}",
-                "HOME": os.environ.get("HOME", "/tmp"),
-            } | launch.env
-            setpriv = system_tool("setpriv")  # not through the PATH above, which starts with the space's bin/
-            if not self.outlive_caller and setpriv:
-                argv = [setpriv, "--pdeathsig", "KILL", "--", *argv]
-        cgroups = None
-        if self.limits is not None:
-            try:
-                cgroups = CgroupSet.create(instance_id, self.limits)
-                argv = cgroups.join_argv(argv)
-            except OSError as exc:
-                log(f"WARNING: no resource limits for {ctx.space_id}: could not create its cgroups ({exc})")
-        inherited = (
-            *(network.child_fds if network else ()),
-            *((handover.fd,) if handover else ()),
-            *((kernel_filter,) if kernel_filter is not None else ()),
+        child, details = await launch_app(
+            plan,
+            env,
+            ctx,
+            log,
+            run_dir,
+            data_dir=await self._data_folder(ctx, log) if self.sandboxed else None,
+            network_isolated=self.network_isolated,
+            kernel_filtered=self.kernel_filtered,
+            outlive_caller=self.outlive_caller,
+            limits=self.limits,
         )
-        try:
-            with log_path.open("ab") as out:  # appending: the app writes on at the end when the file rotates
-                child = subprocess.Popen(
-                    argv,
-                    cwd=cwd,
-                    env=variables,
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                    pass_fds=inherited,
-                )
-        finally:
-            if handover is not None:
-                handover.close()
-            if kernel_filter is not None:
-                os.close(kernel_filter)
-        details = ProcessDetails(
-            pid=child.pid,
-            start_ticks=procs.start_ticks(child.pid),
-            port=ctx.port,
-            host=ctx.host,
-            log_path=log_path,
-            env_key=env.key,
-            sandboxed=self.sandboxed,
-            cgroups=cgroups,
-            started_at=time.time(),
-        )
-        if network is not None:
-            try:
-                await network.plumb(child.pid)
-            except StartError as exc:
-                child.wait()
-                said = "\n".join(last_lines(log_path, 20))  # bwrap's own message, if it stopped first
-                _release(details)
-                _remove_run(details)
-                raise StartError(f"{ctx.space_id}: {exc}" + (f"\nThe sandbox said:\n{said}" if said else "")) from None
-            details = replace(details, network=network.saved())
         self._children[instance_id] = child
         instance = Instance(
             backend=self.name,
@@ -369,7 +236,7 @@ class ProcessBackend(Backend):
         any more, and restarts and deploys leave no folder behind."""
         details = details_of(instance)
         await follow(details.log_path, instance.logs, lambda: self._ended(instance) is not None, offset=offset)
-        await asyncio.to_thread(_remove_run, details)
+        await asyncio.to_thread(remove_run, details)
 
     def _ended(self, instance: Instance) -> Exit | None:
         """How the instance ended, or None while it runs. Frees what it held once it has ended."""
@@ -382,28 +249,12 @@ class ProcessBackend(Backend):
             code = child.poll()
             if code is None:
                 return None
-        elif _runs(details):
+        elif still_runs(details):
             return None
-        ended = self._describe_exit(child.returncode if child else None, details.sandboxed, details.cgroups)
+        ended = describe_exit(child.returncode if child else None, details.sandboxed, details.cgroups, self.limits)
         self._exits[instance_id] = ended
-        _release(details)
+        release(details)
         return ended
-
-    def _describe_exit(self, code: int | None, sandboxed: bool, cgroups: CgroupSet | None) -> Exit:
-        if cgroups is not None and cgroups.oom_killed():
-            limit = f" (limit {self.limits.memory_mb} MB)" if self.limits and self.limits.memory_mb else ""
-            return Exit(code, f"out of memory{limit}")
-        if code is None:
-            return Exit(None, "exited while its caller was away (exit code unknown)")
-        # bwrap reports a child killed by a signal as 128 + the signal number, as shells do.
-        signal_number = -code if code < 0 else (code - 128 if sandboxed and code > 128 else None)
-        if signal_number:
-            try:
-                name = signal.Signals(signal_number).name
-            except ValueError:
-                name = str(signal_number)
-            return Exit(code, f"killed by signal {name}")
-        return Exit(code, f"exited with code {code}")
 
     async def poll(self, instance: Instance) -> Exit | None:
         ended = self._ended(instance)
@@ -430,15 +281,15 @@ class ProcessBackend(Backend):
         if follower is not None:
             await follower  # it deletes the run folder once it has read the last line
         else:
-            _remove_run(details)
+            remove_run(details)
         self._children.pop(instance.instance_id, None)
 
     async def adopt(self, state: dict[str, Any], log: LogSink) -> Instance | None:
         instance = instance_from(state, LogTail(log))
         details = details_of(instance)
-        if not _runs(details):
-            _release(details)
-            _remove_run(details)
+        if not still_runs(details):
+            release(details)
+            remove_run(details)
             return None
         instance.logs.lines.extend(last_lines(details.log_path, instance.logs.lines.maxlen or 0))
         self._follow(instance, offset=details.log_path.stat().st_size)
@@ -458,11 +309,11 @@ class ProcessBackend(Backend):
                 continue
             state = json.loads(state_file.read_text())
             details = ProcessDetails.from_dict(state)
-            if _runs(details):
+            if still_runs(details):
                 found.append(state)
             else:  # it ended while nobody watched: free what it left behind
-                _release(details)
-                _remove_run(details)
+                release(details)
+                remove_run(details)
         return found
 
     def _runs_here(self, instance_id: str) -> bool:

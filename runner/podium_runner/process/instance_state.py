@@ -14,6 +14,10 @@ from typing import Any
 from podium_runner.backend import Instance, LogTail
 from podium_runner.process.cgroups import CgroupSet
 
+# What an instance's run folder holds besides its log (app.log):
+STATE_FILE = "state.json"  # its saved state, for `list_orphans`
+SANDBOX_FOLDER = "sandbox"  # its app copy, home and /tmp, gone at exit
+
 
 @dataclass(frozen=True)
 class ProcessDetails:
