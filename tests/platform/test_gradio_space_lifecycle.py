@@ -20,7 +20,7 @@ import httpx
 import pytest
 from gradio_client import Client
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
-from podium_runner.process.environments import owner_folder
+from podium_runner.process.owners import owner_folder
 
 from tests.platform.spaces import echo_space
 from tests.support.process_spaces import TEST_CACHE

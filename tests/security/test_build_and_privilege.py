@@ -23,8 +23,8 @@ from podium_runner.backend import BuildError
 from podium_runner.plan import RunContext, make_plan
 from podium_runner.process import ProcessBackend, ProcessFolders, procs
 from podium_runner.process.build_sandbox import BUILD_UID_RANGE_SIZE, BUILD_UID_RANGE_START
-from podium_runner.process.environments import OWN_CACHE, owner_folder
 from podium_runner.process.network import network_unavailable_reason
+from podium_runner.process.owners import OWN_CACHE, owner_folder
 from podium_runner.process.sandbox import UID_RANGE_SIZE, UID_RANGE_START, sandbox_unavailable_reason, space_uid
 from podium_runner.spec import load_spec
 

@@ -6,7 +6,7 @@ could rewrite the wheels every other space installs. So each owner's builds moun
 `podium-uv-<HMAC(key, owner)>`: the key stays with Podium, so no other owner can compute the name,
 and a Dockerfile that guesses any other id gets a new, empty cache of its own. One owner's builds do
 share theirs (an owner's own build code may change what that owner's later builds install, as on the
-process backend; environments.py says why that is the boundary).
+process backend; process/owners.py says why that is the boundary).
 """
 
 from __future__ import annotations

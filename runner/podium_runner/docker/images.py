@@ -124,7 +124,7 @@ class ImageBuilder:
         )
         # The base's id joins the hash, so a re-bootstrapped base makes new dependency images; the
         # owner's cache id too, with BuildKit or without: what one owner's build code made is never
-        # another owner's image (process/environments.py says why).
+        # another owner's image (process/owners.py says why).
         key = _hash(
             RECIPE_FORMAT,
             recipe,

@@ -21,11 +21,11 @@ from podium_runner.process import procs, seccomp
 from podium_runner.process.cgroups import DEFAULT_LIMITS, Limits, cgroups_available
 from podium_runner.process.data_volume import DataVolumes, loop_unavailable_reason
 from podium_runner.process.ended import describe_exit, release, remove_run, still_runs
-from podium_runner.process.environments import OwnerStores
 from podium_runner.process.instance_state import STATE_FILE, ProcessDetails, details_of, instance_from
 from podium_runner.process.launch import launch_app
 from podium_runner.process.logfile import follow, last_lines
 from podium_runner.process.network import network_unavailable_reason
+from podium_runner.process.owners import OwnerStores
 from podium_runner.process.sandbox import sandbox_unavailable_reason
 from podium_runner.spec import PACKAGES, SpaceConfigError
 

@@ -8,7 +8,7 @@ host's loopback, its addresses and link-local ones do not; environments.py decid
 environment: the host's package settings (pip_settings.py) and certificates, nothing else of Podium's.
 It sees, read-only: /usr and a few /etc files, the base interpreter, uv, and the local files those
 settings name (a `file://` index, find-links folders, a constraints file). Writable: its owner's
-folder of builds (environments.py), where unix permissions leave it only that owner's uv cache and
+folder of builds (owners.py), where unix permissions leave it only that owner's uv cache and
 the generation being built (the folder itself and its links are root's), and a private copy of the
 space's files its requirements point at (`./evilpkg`, where setuptools writes its egg-info), bound
 where the space is so that relative paths hold. Podium's data folder, the space's other files, other
