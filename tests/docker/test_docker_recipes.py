@@ -13,9 +13,10 @@ from podium_runner.docker import bases, dockerfile
 from podium_runner.docker.buildkit import TraceDecoder
 from podium_runner.docker.context import BuildContext
 from podium_runner.docker.host import HostPackageSettings
+from podium_runner.front_matter_rules import HARDWARE_FLAVORS
 from podium_runner.hardware import FLAVORS, flavor
 from podium_runner.plan import DependencySet, make_plan
-from podium_runner.spec import HARDWARE_FLAVORS, load_spec
+from podium_runner.spec import load_spec
 
 from tests.support.process_spaces import write_space
 

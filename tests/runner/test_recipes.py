@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 from podium_runner.backend import BackendUnavailable, BuildError, StartError
+from podium_runner.front_matter_rules import SDKS
 from podium_runner.plan import RunContext, make_plan
 from podium_runner.recipes import RECIPES
-from podium_runner.spec import SDKS, SpaceConfigError, load_spec
+from podium_runner.spec import SpaceConfigError, load_spec
 from podium_runner.stages import SpaceFailure, Stage
 
 from tests.support.process_spaces import write_space

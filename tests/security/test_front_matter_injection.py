@@ -24,9 +24,10 @@ import yaml
 from podium.web.views import SpaceView
 from podium_runner.docker import dockerfile
 from podium_runner.docker.host import HostPackageSettings
+from podium_runner.front_matter_rules import RULES
 from podium_runner.plan import DependencySet, make_plan
 from podium_runner.requirement_lines import check_line
-from podium_runner.spec import RULES, SpaceConfigError, load_spec, split_front_matter, valid_entries
+from podium_runner.spec import SpaceConfigError, load_spec, split_front_matter, valid_entries
 from podium_runner.stages import Stage
 
 from tests.support.podium_server import PodiumServer

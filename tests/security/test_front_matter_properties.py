@@ -13,9 +13,10 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from podium_runner.front_matter_rules import RULES
 from podium_runner.plan import make_plan
 from podium_runner.requirement_lines import check_line, local_path
-from podium_runner.spec import RULES, SpaceConfigError, load_spec
+from podium_runner.spec import SpaceConfigError, load_spec
 
 # Values that reach a command line, a Dockerfile, a requirement file or a URL.
 COMMAND_AND_URL_KEYS = (

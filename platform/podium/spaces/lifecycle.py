@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import threading
 
+from podium_runner.front_matter_rules import SDKS
 from podium_runner.hardware import FLAVORS
-from podium_runner.spec import SDKS
 from podium_runner.stages import Stage
 from pydantic import BaseModel
 from sqlalchemy.orm import Session

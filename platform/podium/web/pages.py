@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from podium_runner.front_matter_rules import SDKS
 from podium_runner.hardware import FLAVORS
-from podium_runner.spec import SDKS
 from podium_runner.stages import Stage
 
 from podium.db import Space

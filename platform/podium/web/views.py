@@ -86,7 +86,7 @@ class SpaceView:
     sleep_time: int | None
     sha: str | None
     error_message: str | None
-    card: dict[str, Any]  # only entries that follow podium_runner.spec.RULES: a README that failed them shows none
+    card: dict[str, Any]  # only entries that follow front_matter_rules.RULES: a README that failed them shows none
     url: str  # the space's own origin (never the pages' origin unless configured so)
     browsable: bool  # whether a signed-in reader can use the app in the browser (podium.space_access)
 
