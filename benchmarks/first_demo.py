@@ -68,6 +68,15 @@ def _stage_times(api: HfApi, space_id: str) -> dict[str, float]:
     sys.exit(f"{space_id} did not run within {TIMEOUT_S} s (stages seen: {', '.join(seen)})")
 
 
+def _print(marks: list[tuple[str, float]]) -> None:
+    """Each step's seconds and share of the whole."""
+    total = marks[-1][1] - marks[0][1]
+    print(f"{'step (clean clone -> first demo answering)':54} {'seconds':>8} {'share':>7}")
+    for (_, before), (label, at) in zip(marks, marks[1:], strict=False):
+        print(f"{label:54} {at - before:8.1f} {(at - before) / total:7.1%}")
+    print(f"{'total':54} {total:8.1f} {1:7.1%}")
+
+
 def main() -> None:
     for port in (PAGES_PORT, SPACES_PORT):
         if port_taken(port):
@@ -104,16 +113,11 @@ def main() -> None:
             )
             assert answer == "hi", answer
             marks.append(("first gradio_client answer", time.perf_counter()))
+            _print(marks)  # before the clean-up, which stops what the clone's Podium left running
         finally:
             server.stop()
             stop_spaces_left_running(checkout)
             shutil.rmtree(checkout, ignore_errors=True)
-
-    total = marks[-1][1] - marks[0][1]
-    print(f"{'step (clean clone -> first demo answering)':54} {'seconds':>8} {'share':>7}")
-    for (_, before), (label, at) in zip(marks, marks[1:], strict=False):
-        print(f"{label:54} {at - before:8.1f} {(at - before) / total:7.1%}")
-    print(f"{'total':54} {total:8.1f} {1:7.1%}")
 
 
 if __name__ == "__main__":

@@ -86,6 +86,8 @@ def start_serve(
 
 
 def stop_spaces_left_running(folder: Path) -> None:
+    """Start Podium again on `folder` to adopt what the first left running, and stop it all: apps,
+    their network helpers and their /data volumes (an adopted space's volume is unmounted too)."""
     env = environment_without_podium_settings(PODIUM_STOP_SPACES_ON_EXIT="true")
     process = start_serve(folder, [], env, "cleanup.log")
     deadline = time.monotonic() + 120
@@ -98,6 +100,9 @@ def stop_spaces_left_running(folder: Path) -> None:
         process.wait(120)
     except subprocess.TimeoutExpired:
         process.kill()
+    mounts = Path("/proc/self/mounts").read_text().split("\n")
+    left = [line.split()[1] for line in mounts if line and line.split()[1].startswith(str(folder))]
+    assert not left, f"volumes still mounted after Podium stopped its spaces: {left}"
 
 
 def readme_blocks() -> list[tuple[str, str]]:

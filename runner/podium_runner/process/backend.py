@@ -293,6 +293,9 @@ class ProcessBackend(Backend):
             return None
         instance.logs.lines.extend(last_lines(details.log_path, instance.logs.lines.maxlen or 0))
         self._follow(instance, offset=details.log_path.stat().st_size)
+        if self.data_volumes is not None and self.data_volumes.folder(_slug(instance.space_id)).is_mount():
+            # Mounted by the Podium before this one: this one unmounts it when the apps end with it.
+            self._mounted.add(_slug(instance.space_id))
         return instance
 
     async def list_orphans(self, known: set[str]) -> list[dict[str, Any]]:
