@@ -1,12 +1,12 @@
-"""Which `podium_runner` backend runs spaces, chosen by `PODIUM_BACKEND`. The only place that names one."""
+"""Which `podium_runner` backend runs spaces, chosen by `PODIUM_BACKEND`, built from Podium's settings
+by `podium_runner.backends` (the platform imports no backend's internals)."""
 
 from __future__ import annotations
 
 import logging
 
-import docker
-from docker.errors import DockerException
 from podium_runner.backend import Backend
+from podium_runner.backends import docker_backend, docker_unavailable_reason, process_backend
 
 from podium.settings import Settings
 from podium.signing import signer_for
@@ -15,9 +15,7 @@ log = logging.getLogger("podium")
 
 
 def _docker(settings: Settings) -> Backend:
-    from podium_runner.docker import DockerBackend
-
-    return DockerBackend(
+    return docker_backend(
         docker_host=settings.docker_host,
         base_image=settings.docker_base_image,
         ml_base_image=settings.docker_ml_base_image,
@@ -28,17 +26,13 @@ def _docker(settings: Settings) -> Backend:
 
 
 def _process(settings: Settings) -> Backend:
-    from podium_runner.process import ProcessBackend, ProcessFolders
-
-    home = settings.data_dir / "process"
-    shared = settings.environments_dir
-    folders = ProcessFolders(
-        environments=(shared or home) / "environments",
-        uv_cache=(shared or home) / "uv-cache",
-        data=settings.space_data_dir,
-        runs=home / "runs",
+    return process_backend(
+        settings.data_dir / "process",
+        settings.space_data_dir,
+        environments=settings.environments_dir,
+        outlive_caller=not settings.stop_spaces_on_exit,
+        data_size_gb=settings.space_data_gb,
     )
-    return ProcessBackend(folders, outlive_caller=not settings.stop_spaces_on_exit, data_size_gb=settings.space_data_gb)
 
 
 def make_backend(settings: Settings) -> Backend:
@@ -47,9 +41,7 @@ def make_backend(settings: Settings) -> Backend:
     if settings.backend == "docker":
         return _docker(settings)
     # auto: docker when an engine answers, else processes.
-    try:
-        docker.from_env(timeout=3).ping()
-    except DockerException as exc:
-        log.warning("PODIUM_BACKEND=auto: no Docker engine answers (%s); running spaces as processes", exc)
+    if reason := docker_unavailable_reason(settings.docker_host):
+        log.warning("PODIUM_BACKEND=auto: no Docker engine answers (%s); running spaces as processes", reason)
         return _process(settings)
     return _docker(settings)

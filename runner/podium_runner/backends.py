@@ -1,0 +1,56 @@
+"""Backends by name: the one module that knows every backend. Callers (the platform, `podium run`)
+pass plain settings and get the `Backend` interface; none imports a backend's internals."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Literal
+
+from podium_runner.backend import Backend
+
+log = logging.getLogger("podium_runner")
+
+BackendName = Literal["process", "docker", "auto"]
+
+
+def process_backend(
+    home: Path, data: Path, *, environments: Path | None, outlive_caller: bool, data_size_gb: float | None
+) -> Backend:
+    """Spaces as sandboxed processes: run folders under `home`, environments and the uv cache under
+    `environments` (shared by several Podiums, or `home` when None), each space's /data under `data`."""
+    from podium_runner.process import ProcessBackend, ProcessFolders
+
+    shared = environments or home
+    folders = ProcessFolders(
+        environments=shared / "environments", uv_cache=shared / "uv-cache", data=data, runs=home / "runs"
+    )
+    return ProcessBackend(folders, outlive_caller=outlive_caller, data_size_gb=data_size_gb)
+
+
+def docker_backend(
+    *, docker_host: str | None, base_image: str, ml_base_image: str | None, reach_by_ip: bool, cache_key: bytes
+) -> Backend:
+    """Spaces as containers of the engine at `docker_host`; `cache_key` keys each owner's BuildKit cache."""
+    from podium_runner.docker import DockerBackend
+
+    return DockerBackend(
+        docker_host=docker_host,
+        base_image=base_image,
+        ml_base_image=ml_base_image,
+        reach_by_ip=reach_by_ip,
+        cache_key=cache_key,
+    )
+
+
+def docker_unavailable_reason(docker_host: str | None) -> str | None:
+    """Why no Docker engine answers at `docker_host` (for `auto`), or None when one does."""
+    import docker
+    from docker.errors import DockerException
+
+    try:
+        client = docker.DockerClient(base_url=docker_host, timeout=3) if docker_host else docker.from_env(timeout=3)
+        client.ping()
+    except DockerException as exc:
+        return str(exc)
+    return None
