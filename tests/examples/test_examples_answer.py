@@ -10,18 +10,10 @@ from playwright.sync_api import Browser, sync_playwright
 
 from tests.examples.checks import GRADIO_CHECKS, STREAMLIT_CHECKS, use_streamlit_app
 from tests.examples.conftest import OWNER
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.podium_server import PodiumServer
 
 pytestmark = pytest.mark.slow
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def space_url(podium: PodiumServer, task: str) -> str:
@@ -31,7 +23,7 @@ def space_url(podium: PodiumServer, task: str) -> str:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
 

@@ -187,7 +187,7 @@ class _Unguarded(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def browser() -> Iterator[Browser]:
-    from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS
+    from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 
     with sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

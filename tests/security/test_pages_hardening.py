@@ -18,21 +18,13 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from podium.web import templating
 from podium.web.routes import router as page_router
 
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.podium_server import PodiumServer
 from tests.support.process_spaces import free_port
 from tests.support.tokens import pages_session
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SPACE = "admin/hardened"
 # Every violation a page causes, as the browser reports it to the page itself.
 RECORD_VIOLATIONS = """
