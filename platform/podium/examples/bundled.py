@@ -7,14 +7,13 @@ so one environment serves all of them. On later starts nothing is committed agai
 files changed; the spaces come back like any other.
 
 Without the Hub (`--offline`, `HF_HUB_OFFLINE=1`, or the Hub not answering) every model id an example
-names is served from tiny random stand-ins (`standins.py`) written into `data/example-models`, which
+names is served from tiny random stand-ins (`spaces_examples/standins.py`) written into `data/example-models`, which
 becomes Podium's model cache, and each example gets `HF_HUB_OFFLINE=1`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import httpx
 from huggingface_hub import constants
+from huggingface_hub.utils.sha import git_hash
 from podium_runner.plan import make_plan
 from podium_runner.spec import SpaceSpec
 from podium_runner.stages import Stage
@@ -76,16 +76,12 @@ def _files(spec: SpaceSpec) -> list[Change]:
     ]
 
 
-def _git_blob(content: bytes) -> str:
-    """The id git gives a file's content, as the repository's listing shows it."""
-    return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()
-
-
 async def _unchanged(ctx: Context, space_id: str, files: list[Change]) -> bool:
     repo = ctx.supervisor.repo(space_id)
     current = {entry.path: entry.blob for entry in await asyncio.to_thread(repo.files, "main")}
     current.pop(".gitattributes", None)
-    return current == {change.path: _git_blob(change.content or b"") for change in files}
+    # git_hash is the id git gives a file's content, as the repository's listing shows it.
+    return current == {change.path: git_hash(change.content or b"") for change in files}
 
 
 async def _create_missing(ctx: Context, specs: dict[str, SpaceSpec], offline: bool) -> None:
