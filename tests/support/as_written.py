@@ -105,9 +105,9 @@ def stop_spaces_left_running(folder: Path) -> None:
     assert not left, f"volumes still mounted after Podium stopped its spaces: {left}"
 
 
-def readme_blocks() -> list[tuple[str, str]]:
-    """The README's code blocks that a test runs as written: (language, code), in order."""
-    marker = "<!-- tests/firstrun/test_readme_commands.py runs this block as written -->"
+def readme_blocks(runner: str = "tests/firstrun/test_readme_commands.py runs this block") -> list[tuple[str, str]]:
+    """The README's code blocks marked `<!-- {runner} as written -->`: (language, code), in order."""
+    marker = f"<!-- {runner} as written -->"
     blocks = []
     for part in (ROOT / "README.md").read_text().split(marker)[1:]:
         match = re.match(r"\s*```(\w+)\n(.*?)\n```", part, re.S)
