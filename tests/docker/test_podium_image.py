@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import subprocess
 import time
-from pathlib import Path
 
 import docker
 import httpx
@@ -13,12 +15,10 @@ from gradio_client import Client
 from huggingface_hub import HfApi
 
 from tests.platform.spaces import echo_space
-from tests.support.process_spaces import free_port
+from tests.support.as_written import ROOT, environment_without_podium_settings, port_taken, readme_blocks
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).parents[2]
-IMAGE = "podium:test"
 _TOKEN = re.compile(r"admin token \(shown once, keep it\): (\S+)")
 
 
@@ -29,37 +29,51 @@ def _answers(url: str) -> bool:
         return False
 
 
+README_BLOCK = "tests/docker/test_podium_image.py runs this block"
+NAME, VOLUME = "podium", "podium-data"  # the README's names
+SPACE = "admin/echo"
+
+
+def _remove_what_the_readme_made(client: docker.DockerClient) -> None:
+    """The README's container and volume, and the space container and volume this module's Podium started
+    (the README does not ask Podium to stop its spaces when it stops)."""
+    for container in [*client.containers.list(all=True, filters={"name": f"^{NAME}$"}),
+                      *client.containers.list(all=True, filters={"label": f"org.podium.space={SPACE}"})]:  # fmt: skip
+        container.remove(force=True)
+    for volume in (VOLUME, "podium-data-admin--echo"):
+        with contextlib.suppress(docker.errors.NotFound):
+            client.volumes.get(volume).remove(force=True)
+
+
 @pytest.fixture(scope="module")
-def podium_container(docker_client: docker.DockerClient, base_image: str):
-    docker_client.images.build(path=str(ROOT), tag=IMAGE, buildargs={"BASE_IMAGE": base_image}, rm=True)
-    port, spaces_port = free_port(), free_port()
-    socket_group = str(Path("/var/run/docker.sock").stat().st_gid)
-    container = docker_client.containers.run(
-        IMAGE,
-        detach=True,
-        group_add=[socket_group],
-        volumes={"/var/run/docker.sock": {"bind": "/var/run/docker.sock", "mode": "rw"}},
-        ports={"7860/tcp": ("127.0.0.1", port), "7861/tcp": ("127.0.0.1", spaces_port)},
-        environment={
-            "PODIUM_DOCKER_BASE_IMAGE": base_image,
-            "PODIUM_STOP_SPACES_ON_EXIT": "true",
-            "PODIUM_PUBLIC_URL": f"http://127.0.0.1:{port}",
-            "PODIUM_SPACES_PUBLIC_URL": f"http://127.0.0.1:{spaces_port}",
-        },
+def podium_container(docker_client: docker.DockerClient):
+    """Podium's image built and started by the README's block, typed as written in the checkout."""
+    for port in (7860, 7861):
+        assert not port_taken(port), f"port {port} is taken: stop whatever listens there (another Podium?)"
+    _remove_what_the_readme_made(docker_client)
+    (block,) = readme_blocks(README_BLOCK)
+    env = environment_without_podium_settings(PATH=f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}")
+    typed = subprocess.run(
+        ["bash", "-c", "set -euo pipefail\n" + block[1]], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900
     )
+    assert typed.returncode == 0, f"the README's image block failed:\n{(typed.stdout + typed.stderr)[-6000:]}"
+    container = docker_client.containers.get(NAME)
+    url, spaces_url = "http://127.0.0.1:7860", "http://127.0.0.1:7861"
     try:
         deadline = time.monotonic() + 60
-        while not (match := _TOKEN.search(container.logs().decode())) and time.monotonic() < deadline:
+        logs = typed.stdout  # `docker logs podium`, as written, may run before the token is printed
+        while not (match := _TOKEN.search(logs)) and time.monotonic() < deadline:
             time.sleep(0.5)
+            logs = subprocess.run(["docker", "logs", NAME], capture_output=True, text=True).stdout
         assert match, container.logs().decode()
         # The token is printed before the server listens: wait for the API itself.
-        while not _answers(f"http://127.0.0.1:{port}/api/spaces") and time.monotonic() < deadline:
+        while not _answers(f"{url}/api/spaces") and time.monotonic() < deadline:
             time.sleep(0.5)
-        yield container, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{spaces_port}", match.group(1)
+        yield container, url, spaces_url, match.group(1)
     finally:
         container.stop(timeout=30)
         print(container.logs().decode()[-3000:])
-        container.remove(force=True)
+        _remove_what_the_readme_made(docker_client)
 
 
 def test_the_image_runs_podium_unprivileged_and_healthy(podium_container):
@@ -72,14 +86,14 @@ def test_the_image_runs_podium_unprivileged_and_healthy(podium_container):
 def test_the_containerised_podium_builds_and_serves_a_space(podium_container, tmp_path, docker_client):
     container, url, spaces_url, token = podium_container
     api = HfApi(endpoint=url, token=token)
-    api.create_repo("admin/echo", repo_type="space", space_sdk="gradio")
-    api.upload_folder(repo_id="admin/echo", folder_path=echo_space(tmp_path / "echo"), repo_type="space")
+    api.create_repo(SPACE, repo_type="space", space_sdk="gradio")
+    api.upload_folder(repo_id=SPACE, folder_path=echo_space(tmp_path / "echo"), repo_type="space")
     deadline = time.monotonic() + 600
-    while (stage := api.get_space_runtime("admin/echo").stage) in ("BUILDING", "APP_STARTING"):
+    while (stage := api.get_space_runtime(SPACE).stage) in ("BUILDING", "APP_STARTING"):
         assert time.monotonic() < deadline, container.logs().decode()[-3000:]
         time.sleep(1)
     assert stage == "RUNNING", container.logs().decode()[-3000:]
     client = Client(f"{spaces_url}/apps/admin/echo/", verbose=False)
     assert client.predict("from the image", api_name="/echo") == "echo: from the image"
-    (space,) = docker_client.containers.list(filters={"label": "org.podium.space=admin/echo"})
+    (space,) = docker_client.containers.list(filters={"label": f"org.podium.space={SPACE}"})
     assert space.attrs["HostConfig"]["PortBindings"] in ({}, None)  # reached by its IP, published nowhere
