@@ -4,6 +4,9 @@
 #   docker run -d -v /var/run/docker.sock:/var/run/docker.sock --group-add "$(stat -c %g /var/run/docker.sock)" \
 #       -v podium-data:/data -p 7860:7860 -p 7861:7861 podium
 #
+# Spaces' secrets are encrypted with a key kept outside /data and its backups (podium.secret_box): keep it
+# across containers with -v podium-keys:/home/podium/.config/podium, or pass PODIUM_SECRETS_KEY.
+#
 # Any Debian-based image with Python 3.11+ and python3-venv works as the base; CI uses the one
 # `podium images bootstrap` builds from Debian packages, for hosts without a registry.
 ARG BASE_IMAGE=python:3.11-slim

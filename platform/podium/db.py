@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, create_engine, event, func, select
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, object_session, relationship, sessionmaker
 
 from podium import migrations
+from podium.secret_box import SecretBox, SecretsKeyError
 from podium.settings import host_label
 
 
@@ -76,12 +77,28 @@ class Variable(_KeyValue, Base):
 
 
 class Secret(_KeyValue, Base):
-    """Values are write-only: the API returns keys, descriptions and dates, never `value`."""
+    """Values are write-only: the API returns keys, descriptions and dates, never `value`. `value` holds the
+    value encrypted (podium.secret_box): `seal` sets it, `reveal` reads it, with the session's key."""
 
     __tablename__ = "secrets"
     __table_args__ = (UniqueConstraint("space_id", "key"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
+
+    def seal(self, plain: str) -> None:
+        self.value = secret_box_of(self).encrypt(plain)
+
+    def reveal(self) -> str:
+        return secret_box_of(self).decrypt(self.value)
+
+
+def secret_box_of(row: Base) -> SecretBox:
+    """The secrets key of the database `row` belongs to (`Database(secret_box=...)`)."""
+    session = object_session(row)
+    box = session.info.get("secret_box") if session is not None else None
+    if box is None:
+        raise SecretsKeyError("this database was opened without a secrets key, so it cannot read or store secrets")
+    return box
 
 
 class Build(Base):
@@ -128,20 +145,30 @@ class Token(Base):
 
 
 class Database:
-    def __init__(self, url: str, logs_dir: Path | None = None):
+    def __init__(self, url: str, logs_dir: Path | None = None, secret_box: SecretBox | None = None):
+        """`secret_box` encrypts and decrypts spaces' secrets; without one they can be neither stored nor read."""
         connect_args = {"check_same_thread": False} if url.startswith("sqlite") else {}
         self.engine = create_engine(url, connect_args=connect_args)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         # The schema changes only through migrations, never `create_all` (podium.migrations).
-        migrations.upgrade(self.engine, logs_dir)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        migrations.upgrade(self.engine, logs_dir, secret_box)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False, info={"secret_box": secret_box})
+        if secret_box is not None:
+            self.check_secrets_key()
 
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session that commits when the block ends without error."""
         with self._sessions() as session, session.begin():
             yield session
+
+    def check_secrets_key(self) -> None:
+        """Refuse at once, naming the key, a database whose secrets another key encrypted: found later, every
+        start of a space with a secret would fail instead."""
+        with self.session() as session:
+            for secret in session.scalars(select(Secret)):
+                secret.reveal()
 
     def find_space(self, session: Session, space_id: str) -> Space | None:
         owner, _, name = space_id.partition("/")

@@ -20,6 +20,7 @@ from podium.examples.bundled import ExamplesProgress, load_bundled_examples
 from podium.http_date import AccurateDate
 from podium.lifecycle.supervisor import Supervisor
 from podium.proxy import ProxyApp
+from podium.secret_box import box_for
 from podium.settings import Settings
 from podium.signing import signer_for
 from podium.spaces_origin import SpaceResolver
@@ -37,7 +38,7 @@ class _Server(uvicorn.Server):
 
 def open_context(settings: Settings) -> Context:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.db_url, settings.logs_dir)
+    db = Database(settings.db_url, settings.logs_dir, box_for(settings, create=True))
     return Context(
         settings=settings,
         db=db,

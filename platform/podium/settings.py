@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, field_validator
+from pydantic import BaseModel, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Spaces are served under this path in path mode (/apps/{owner}/{name}/); the proxy routes by it.
@@ -93,8 +93,12 @@ class Settings(BaseSettings):
     docker_reach_by_ip: bool = False
     # GPU device ids Podium may hand out (JSON list, e.g. '["0","1"]'); None asks nvidia-smi.
     gpus: list[str] | None = None
+    # Spaces' secrets are encrypted at rest with this key (podium.secret_box): the key itself, or a file
+    # holding it, outside the data folder and its backups (None: ~/.config/podium/secrets.key, made on first start).
+    secrets_key: SecretStr | None = None
+    secrets_key_file: Path | None = None
 
-    @field_validator("data_dir", "environments_dir", "model_cache", mode="after")
+    @field_validator("data_dir", "environments_dir", "model_cache", "secrets_key_file", mode="after")
     @classmethod
     def _absolute(cls, folder: Path | str | None) -> Path | str | None:
         """Folders are resolved once, when the settings are read: a relative `./data` means the folder

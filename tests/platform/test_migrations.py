@@ -21,6 +21,7 @@ from huggingface_hub import HfApi
 from huggingface_hub.errors import HfHubHTTPError
 from podium import migrations
 from podium.db import Base
+from podium.secret_box import load_secret_box
 from sqlalchemy import create_engine
 
 from tests.platform.spaces import static_space
@@ -107,8 +108,9 @@ def test_a_data_folder_of_the_previous_release_keeps_everything(previous_release
     assert as_alice.get_space_variables("alice/notes")["GREETING"].value == "hello"
     secrets = httpx.get(f"{new.url}/api/spaces/alice/notes/secrets", headers={"Authorization": f"Bearer {alice}"})
     assert list(secrets.json()) == ["API_KEY"]
-    with sqlite3.connect(new.data_dir / "podium.db") as db:  # write-only through the API: its value is here
-        assert db.execute("SELECT value FROM secrets WHERE key = 'API_KEY'").fetchall() == [("s3cret",)]
+    with sqlite3.connect(new.data_dir / "podium.db") as db:  # write-only through the API, encrypted at rest
+        (stored,) = db.execute("SELECT value FROM secrets WHERE key = 'API_KEY'").fetchone()
+    assert stored != "s3cret" and load_secret_box(None, None, new.data_dir, create=False).decrypt(stored) == "s3cret"
     assert new.wait_for_stage("alice/notes", token=alice)["stage"] == "RUNNING"
     served = httpx.get(f"{new.spaces_url}/apps/alice/notes/", headers={"Authorization": f"Bearer {alice}"})
     assert served.status_code == 200 and "A static space" in served.text

@@ -9,6 +9,7 @@ import typer
 
 from podium.cli import app
 from podium.examples.bundled import ExamplesProgress, model_cache_for, offline_reason
+from podium.secret_box import SecretsKeyError
 from podium.server import serve as serve_podium
 from podium.settings import Settings
 
@@ -38,4 +39,8 @@ def serve(
     settings.model_cache = model_cache_for(
         settings.data_dir, settings.model_cache, offline_examples=bool(progress and progress.offline_reason)
     )
-    asyncio.run(serve_podium(settings, examples=progress))
+    try:
+        asyncio.run(serve_podium(settings, examples=progress))
+    except SecretsKeyError as exc:
+        typer.echo(f"podium serve: {exc}", err=True)
+        raise typer.Exit(2) from None

@@ -109,7 +109,7 @@ async def _steps(sup: Supervisor, state: SpaceState, sha: str, intent: Intent, *
         if space is None:
             return
         space.sdk, space.card_data = spec.sdk, spec.card_data()
-        env = {v.key: v.value for v in space.variables} | {s.key: s.value for s in space.secrets}
+        env = {v.key: v.value for v in space.variables} | {s.key: s.reveal() for s in space.secrets}
         hardware = space.hardware
 
     if plan.kind == "static":

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
@@ -21,18 +22,23 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect
 
+if TYPE_CHECKING:
+    from podium.secret_box import SecretBox
+
 log = logging.getLogger("podium.migrations")
 BASELINE = "0001_baseline"
 # Tables every database made by the release before migrations has (the baseline's own tables).
 _BASELINE_TABLES = {"spaces", "tokens", "variables", "secrets", "builds", "runs"}
 
 
-def _config(engine: Engine, logs_dir: Path | None = None) -> Config:
+def _config(engine: Engine, logs_dir: Path | None = None, secret_box: SecretBox | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).parent))
     config.attributes["engine"] = engine
     # Where spaces' side files are, for revisions that move them into the database (0003).
     config.attributes["logs_dir"] = logs_dir
+    # The key that encrypts secrets stored in plain text before (0004).
+    config.attributes["secret_box"] = secret_box
     return config
 
 
@@ -57,13 +63,16 @@ def head_revision() -> str:
     return ScriptDirectory(str(Path(__file__).parent)).get_current_head()
 
 
-def upgrade(engine: Engine, logs_dir: Path | None = None) -> tuple[str | None, str]:
+def upgrade(
+    engine: Engine, logs_dir: Path | None = None, secret_box: SecretBox | None = None
+) -> tuple[str | None, str]:
     """Bring the database to the newest schema; (revision before, revision after). `logs_dir` is the
-    spaces' logs folder (`Settings.logs_dir`), whose side files a revision may move into the database."""
+    spaces' logs folder (`Settings.logs_dir`), whose side files a revision may move into the database;
+    `secret_box` the secrets key, which a revision encrypting stored secrets needs when there are some."""
     before, head = current_revision(engine), head_revision()
     if before == head:
         return before, head
-    config = _config(engine, logs_dir)
+    config = _config(engine, logs_dir, secret_box)
     with _quiet_alembic():
         if before is None and _BASELINE_TABLES <= set(inspect(engine).get_table_names()):
             # Made by `create_all` before migrations existed: it is the baseline, as it stands.

@@ -87,10 +87,10 @@ async def create_space(ctx: Context, user: User, body: CreateRepo) -> str:
             stage="NO_APP_FILE",
             error_message="the space has no app file yet; upload one",
         )
+        session.add(space)  # first: a secret is sealed with the key of the session it joins
         for kind, entries in (("secrets", body.secrets), ("variables", body.variables)):
             for entry in entries:
                 set_entry(space, kind, entry.key, entry.value, entry.description)
-        session.add(space)
     repo = ctx.supervisor.repo(space_id)
     await asyncio.to_thread(repo.init)
     sha = await asyncio.to_thread(repo.commit, [_FIRST_FILE], "initial commit")

@@ -27,15 +27,19 @@ def check_key(space_id: str, kind: str, key: str) -> str:
 
 
 def set_entry(space: Space, kind: str, key: str, value: str, description: str | None = None) -> None:
-    """Add or replace one of the space's `kind` ("variables" or "secrets") in the open session."""
+    """Add or replace one of the space's `kind` ("variables" or "secrets") in the open session (a secret is
+    stored encrypted, `Secret.seal`)."""
     rows = getattr(space, kind)
     row = next((r for r in rows if r.key == key), None)
     if row is None:
-        rows.append(MODELS[kind](key=check_key(space.space_id, kind, key), value=value, description=description))
+        row = MODELS[kind](key=check_key(space.space_id, kind, key), description=description)
+        rows.append(row)
+    elif description is not None:
+        row.description = description
+    if isinstance(row, Secret):
+        row.seal(value)
     else:
         row.value = value
-        if description is not None:
-            row.description = description
 
 
 def delete_entry(space: Space, kind: str, key: str) -> None:
