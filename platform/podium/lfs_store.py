@@ -2,7 +2,8 @@
 
 Objects are kept as git-lfs keeps them in a clone, `<data folder>/lfs/objects/<oid[0:2]>/<oid[2:4]>/<oid>`,
 one store for every space: an object is named by the sha256 of its content, so two spaces holding the
-same file hold one copy, and a space can read an object only through a pointer in its own repository.
+same file hold one copy. A space may point to an object only once it proved it has the content (it
+uploaded it, see `grant`): knowing an object's sha256 is not enough to read another space's file.
 An object is never trusted from its name: it is written to a temporary file while its sha256 is
 computed, and only moved into place once that hash and its size are what the uploader declared.
 
@@ -176,10 +177,30 @@ class _Incoming:
         os.replace(self.temporary, final)  # two uploads of one object write the same bytes
 
 
-def smudge(folder: Path, data_folder: Path) -> None:
+# In a space's bare repository, one empty file per object the space may point to. git ignores the
+# folder, and it moves with the repository.
+GRANTS = "podium-lfs-objects"
+
+
+def grant(repo: Path, oid: str) -> None:
+    """Let the space whose repository is `repo` point to `oid`: it uploaded the content itself."""
+    marker = repo / GRANTS / check_oid(oid)
+    marker.parent.mkdir(exist_ok=True)
+    marker.touch()
+
+
+def granted(repo: Path, oid: str) -> bool:
+    """Whether the space whose repository is `repo` may point to `oid` (and read its content)."""
+    try:
+        return (repo / GRANTS / check_oid(oid)).is_file()
+    except ValueError:
+        return False
+
+
+def smudge(folder: Path, data_folder: Path, repo: Path) -> None:
     """Replace every LFS pointer in a checked-out `folder` with its object's content, so a build sees
-    the real files. A pointer whose object the store lacks stays as it is (commits and pushes refuse
-    those, so only a pointer committed as plain text can be one)."""
+    the real files. A pointer the space may not follow (`granted`) or whose object the store lacks
+    stays as it is: commits and pushes refuse those, so only a pointer committed as text is one."""
     for root, _dirs, files in os.walk(folder):
         for name in files:
             path = Path(root) / name
@@ -189,7 +210,7 @@ def smudge(folder: Path, data_folder: Path) -> None:
             if pointer is None:
                 continue
             stored = object_path(data_folder, pointer.oid)
-            if not stored.is_file() or stored.stat().st_size != pointer.size:
+            if not granted(repo, pointer.oid) or not stored.is_file() or stored.stat().st_size != pointer.size:
                 continue
             replacement = path.with_name(f".{name}.lfs-{secrets.token_hex(4)}")
             with open(stored, "rb") as source, open(replacement, "xb") as target:
