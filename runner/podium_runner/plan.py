@@ -217,19 +217,15 @@ def dependency_set(spec: SpaceSpec, *, host_python: str = HOST_PYTHON) -> Depend
 def make_plan(spec: SpaceSpec) -> BuildPlan:
     """The build plan for a validated spec. Raises `SpaceConfigError` for what no backend can build."""
     recipe = recipe_for(spec.sdk)
-    kind = recipe.kind
-    if kind == "docker" and spec.packages:
-        raise SpaceConfigError(
-            "docker spaces install system packages in their own Dockerfile, not from packages.txt",
-            file=PACKAGES,
-        )
+    if spec.packages and recipe.packages_txt_refused:
+        raise SpaceConfigError(recipe.packages_txt_refused, file=PACKAGES)
     return BuildPlan(
         space_root=spec.root,
-        kind=kind,
+        kind=recipe.kind,
         sdk=spec.sdk,
         app_file=spec.app_file,
         app_port=spec.app_port,
-        deps=dependency_set(spec) if kind == "python" else None,
+        deps=dependency_set(spec) if recipe.python_environment else None,
         system_packages=spec.packages,
         accepts_root_path=recipe.accepts_root_path,
         startup_timeout_s=spec.card.startup_duration_timeout,

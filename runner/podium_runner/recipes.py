@@ -1,10 +1,21 @@
 """One recipe per sdk: how a space of that sdk is built and started, in one small object.
 
-A recipe says which environment the space needs (`kind`), the port and app file it has unless its
-README says otherwise, how its command line and variables look for one start, the path that answers
-once it is ready, and whether it takes the URL prefix it is served under itself (Gradio's
-GRADIO_ROOT_PATH, Streamlit's baseUrlPath) or needs the proxy to strip it. The plan, the backends, the
-supervisor and `podium run` ask the recipe instead of comparing sdk names. A new sdk is a new recipe.
+A recipe says which environment the space needs (`kind`), the backends that run it, the port and app
+file it has unless its README says otherwise, how its command line and variables look for one start,
+the path that answers once it is ready, whether it takes the URL prefix it is served under itself
+(Gradio's GRADIO_ROOT_PATH, Streamlit's baseUrlPath) or needs the proxy to strip it, and how its page is
+embedded. The plan, the backends, the supervisor, `podium run` and the pages ask the recipe instead of
+comparing sdk names or kinds. A new sdk is a new recipe.
+
+Why a static space's files are served by Podium itself, not by a process on a backend: on Hugging Face a
+static space has no process, no hardware and no sleep; it is RUNNING as soon as its commit lands, and
+pausing it is refused (pages, API and CLI say so). A file server per static space would cost each one a
+sandbox (its uid, network namespace, /data volume and cgroup), a Python interpreter, a health check
+and a wake from sleep, and on the docker backend an image with a Python in it, to send files Podium
+already has checked out. No code of the space runs when its files are served: Starlette's StaticFiles
+reads only inside the checkout (it resolves symlinks and refuses what lands outside it) and answers
+GET and HEAD, and the spaces origin adds the same headers (CSP frame-ancestors) as for an app. So
+`serves_files` recipes name no backend, and the deploy asks the recipe which path a space takes.
 """
 
 from __future__ import annotations
@@ -14,6 +25,13 @@ from typing import ClassVar, Literal
 
 Kind = Literal["python", "static", "docker"]
 """What a space is built into: a Python environment (uv), nothing (files served as they are), its own image."""
+
+# The backends that run each kind, by `Backend.name`; none: Podium serves the files itself.
+_BACKENDS: dict[Kind, frozenset[str]] = {
+    "python": frozenset({"process", "docker"}),
+    "docker": frozenset({"docker"}),
+    "static": frozenset(),
+}
 
 
 @dataclass(frozen=True)
@@ -32,6 +50,38 @@ class Recipe:
     app_file: ClassVar[str]  # the file the space runs when the README names no app_file
     accepts_root_path: ClassVar[bool] = True
     cross_site_cookies: ClassVar[frozenset[str]] = frozenset()  # cookies the app sets for its own host only
+    embed_query: ClassVar[str] = ""  # what its page's URL adds when embedded in another page
+    # Why packages.txt does not apply to it, where it does not.
+    packages_txt_refused: ClassVar[str] = ""
+
+    @property
+    def backends(self) -> frozenset[str]:
+        """The backends (`Backend.name`) that build and run it."""
+        return _BACKENDS[self.kind]
+
+    def refused_by(self, backend: str) -> str | None:
+        """Why the backend named `backend` cannot run a space of this sdk ("a docker space ..."), or None."""
+        if self.serves_files:
+            return f"a {self.sdk} space, whose files Podium serves itself; no backend runs it"
+        if backend in self.backends:
+            return None
+        needed = " or ".join(sorted(self.backends))
+        return f"a {self.sdk} space (sdk: {self.sdk}), which needs the {needed} backend; run Podium with that backend"
+
+    @property
+    def serves_files(self) -> bool:
+        """Podium serves the space's files itself: no backend, no process (the module's docstring says why)."""
+        return self.kind == "static"
+
+    @property
+    def python_environment(self) -> bool:
+        """Its requirements are installed into a Python environment (a uv one; on docker, a dependency image)."""
+        return self.kind == "python"
+
+    @property
+    def own_dockerfile(self) -> bool:
+        """Its image is built from the space's own Dockerfile (its app file)."""
+        return self.kind == "docker"
 
     def command(self, app_file: str, host: str, port: int, root: str) -> Command:
         """How the app starts listening on `host`:`port` and serving under `root` ("" or "/a/b")."""
@@ -54,6 +104,8 @@ class Streamlit(Recipe):
     # `_streamlit_xsrf` cookie echoed in a header, which another site's page cannot read. The proxy
     # presents the app's own Origin on WebSockets, after its own check.
     cross_site_cookies = frozenset({"_streamlit_xsrf"})
+    # Embedded, Streamlit hides its own menu and padding and sizes itself for the parent.
+    embed_query = "embed=true"
 
     def command(self, app_file: str, host: str, port: int, root: str) -> Command:
         # fmt: off
@@ -74,13 +126,14 @@ class Docker(Recipe):
 
     sdk, kind, port, app_file = "docker", "docker", 7860, "Dockerfile"
     accepts_root_path = False
+    packages_txt_refused = "docker spaces install system packages in their own Dockerfile, not from packages.txt"
 
     def command(self, app_file: str, host: str, port: int, root: str) -> Command:
         return Command(())
 
 
 class Static(Recipe):
-    """Files the platform serves itself: no process, no port."""
+    """Files Podium serves itself: no process, no port (the module's docstring says why)."""
 
     sdk, kind, port, app_file = "static", "static", 0, "index.html"
 

@@ -88,6 +88,42 @@ def test_a_static_space_has_no_process(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("sdk", "backends", "python_environment", "own_dockerfile", "serves_files"),
+    [
+        ("gradio", {"process", "docker"}, True, False, False),
+        ("streamlit", {"process", "docker"}, True, False, False),
+        ("docker", {"docker"}, False, True, False),
+        ("static", set(), False, False, True),
+    ],
+)
+def test_each_recipe_says_what_runs_it_and_what_it_builds(
+    sdk: str, backends: set[str], python_environment: bool, own_dockerfile: bool, serves_files: bool
+) -> None:
+    recipe = RECIPES[sdk]
+    assert (recipe.backends, recipe.python_environment, recipe.own_dockerfile, recipe.serves_files) == (
+        backends,
+        python_environment,
+        own_dockerfile,
+        serves_files,
+    )
+    for backend in ("process", "docker"):
+        refused = recipe.refused_by(backend)
+        assert (refused is None) == (backend in backends)
+        if refused is not None:
+            assert refused.startswith(f"a {sdk} space")
+
+
+def test_a_docker_space_refuses_packages_txt_and_only_streamlit_embeds_with_a_query(tmp_path: Path) -> None:
+    files = {"packages.txt": "curl\n", "Dockerfile": "FROM scratch\n"}
+    with pytest.raises(SpaceConfigError, match="in their own Dockerfile, not from packages.txt") as caught:
+        make_plan(load_spec(write_space(tmp_path, "sdk: docker", "", app_file="serve.py", files=files)))
+    assert caught.value.file == "packages.txt"
+    assert {sdk: recipe.embed_query for sdk, recipe in RECIPES.items() if recipe.embed_query} == {
+        "streamlit": "embed=true"
+    }
+
+
+@pytest.mark.parametrize(
     ("error", "stage"),
     [
         (SpaceConfigError("bad"), Stage.CONFIG_ERROR),

@@ -99,7 +99,7 @@ async def _steps(sup: Supervisor, state: SpaceState, sha: str, intent: Intent, *
     try:
         spec = await asyncio.to_thread(load_spec, worktree)
         plan = make_plan(spec)
-        if plan.kind != "static":
+        if not plan.recipe.serves_files:
             sup.backend.check(plan)
     except SpaceConfigError as exc:
         sup.fail(state, sha, exc.stage, str(exc))
@@ -112,7 +112,7 @@ async def _steps(sup: Supervisor, state: SpaceState, sha: str, intent: Intent, *
         env = {v.key: v.value for v in space.variables} | {s.key: s.reveal() for s in space.secrets}
         hardware = space.hardware
 
-    if plan.kind == "static":
+    if plan.recipe.serves_files:  # Podium serves them itself (podium_runner.recipes says why)
         await sup.retire(state, reason="replaced by a static revision")
         state.static_root, state.plan = worktree, plan
         sup.set_stage(space_id, *_stage_when_serving(sup, space_id, intent), serving_sha=sha, instance_state=None)

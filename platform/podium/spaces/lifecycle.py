@@ -11,6 +11,7 @@ import threading
 
 from podium_runner.front_matter_rules import SDKS
 from podium_runner.hardware import FLAVORS
+from podium_runner.recipes import recipe_for
 from podium_runner.stages import Stage
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -126,8 +127,9 @@ def restart_space(ctx: Context, space_id: str, factory: bool = False) -> None:
 
 async def pause_space(ctx: Context, space_id: str) -> None:
     with ctx.db.session() as session:
-        if space_record(ctx, session, space_id).sdk == "static":
-            raise ApiError(400, f"{space_id} is a static space; it has no process to pause")
+        sdk = space_record(ctx, session, space_id).sdk
+        if recipe_for(sdk).serves_files:
+            raise ApiError(400, f"{space_id} is a {sdk} space; it has no process to pause")
     await ctx.supervisor.pause(space_id)
 
 

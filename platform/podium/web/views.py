@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from podium_runner.recipes import RECIPES
 from podium_runner.spec import README, SpaceConfigError, split_front_matter, valid_entries
 from podium_runner.stages import Stage
 
@@ -129,11 +130,12 @@ class SpaceView:
 
     @property
     def embed_url(self) -> str:
-        # Streamlit hides its own menu and padding when embedded, and then sizes itself for the parent.
-        if self.sdk != "streamlit":
+        """The app's page as an embed loads it: with what its recipe adds then (Streamlit's embed=true)."""
+        recipe = RECIPES.get(self.sdk)
+        if recipe is None or not recipe.embed_query:
             return self.app_url
         parts = urlsplit(self.app_url)  # base_path may bring a query of its own
-        return urlunsplit(parts._replace(query="&".join(filter(None, [parts.query, "embed=true"]))))
+        return urlunsplit(parts._replace(query="&".join(filter(None, [parts.query, recipe.embed_query]))))
 
     def matches(self, query: str) -> bool:
         text = " ".join([self.id, self.title, str(self.card.get("short_description") or ""), *self.tags])

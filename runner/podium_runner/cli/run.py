@@ -117,7 +117,7 @@ def run(
         if sandbox not in ("auto", "on", "off"):
             raise SpaceConfigError(f"must be auto, on or off (got {sandbox!r})", file="--sandbox")
         _check_port_free(host, port)
-        if space_plan.kind == "static":
+        if space_plan.recipe.serves_files:
             _serve_static(folder, space_id, host, port)
         else:
             backend = ProcessBackend(ProcessFolders.under(home), sandbox=sandbox)  # type: ignore[arg-type]

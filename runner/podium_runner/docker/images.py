@@ -87,7 +87,7 @@ class ImageBuilder:
         """The app image for `plan`, building the dependency image first when it is missing. Its uv cache
         is that of `space_id`'s owner (build_cache.py), so dependency images are per owner too."""
         what = plan.space_root.name
-        if plan.kind == "docker":
+        if plan.recipe.own_dockerfile:
             owner_cache = self.cache_ids.for_space(space_id)  # per owner, as dependency images are
             tag = f"{SPACE_REPO}:{_hash(RECIPE_FORMAT, 'docker', plan.code_hash, plan.app_file, owner_cache)}"
             if not rebuild and self.engine.image_exists(tag):
@@ -103,8 +103,8 @@ class ImageBuilder:
                 dockerfile=plan.app_file,
             )
             return BuiltImage(tag, reused=False)
-        if plan.kind != "python":
-            raise BuildError(f"{what}: the docker backend does not build {plan.kind} spaces")
+        if plan.deps is None:
+            raise BuildError(f"{what}: the docker backend builds no image for {plan.sdk} spaces")
         deps_tag, deps_reused = self._dependency_image(plan, log, rebuild, self.cache_ids.for_space(space_id))
         app_recipe = dockerfile.app_dockerfile(plan, deps_tag)
         tag = f"{SPACE_REPO}:{_hash(RECIPE_FORMAT, app_recipe, plan.code_hash)}"

@@ -61,10 +61,6 @@ def _slug(space_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "--", space_id)
 
 
-def _no_process(plan: BuildPlan) -> ValueError:
-    return ValueError(f"{plan.space_root.name}: static spaces have no process; the platform serves their files")
-
-
 class ProcessBackend(Backend):
     name: ClassVar[str] = "process"
 
@@ -116,12 +112,8 @@ class ProcessBackend(Backend):
 
     def check(self, plan: BuildPlan) -> None:
         name = plan.space_root.name
-        if plan.kind == "docker":
-            raise SpaceConfigError(
-                f"{name} is a docker space (sdk: docker), which needs the docker backend; "
-                f"run Podium with the docker backend",
-                key="sdk",
-            )
+        if refused := plan.recipe.refused_by(self.name):
+            raise SpaceConfigError(f"{name} is {refused}", key="sdk")
         for package in plan.system_packages:
             if not _installed_on_host(package):
                 raise SpaceConfigError(
@@ -134,9 +126,8 @@ class ProcessBackend(Backend):
     async def prepare(
         self, plan: BuildPlan, log: LogSink, *, rebuild: bool = False, space_id: str | None = None
     ) -> Environment:
-        if plan.deps is None:
-            raise _no_process(plan)
         self.check(plan)
+        assert plan.deps is not None  # check() refused the recipes without a Python environment
         store = self.environments.for_space(space_id)
         return await store.ensure(plan.deps, plan.space_root, log, rebuild=rebuild)
 
@@ -168,8 +159,6 @@ class ProcessBackend(Backend):
             log(message)
 
     async def start(self, plan: BuildPlan, env: Environment, ctx: RunContext, log: LogSink) -> Instance:
-        if plan.deps is None:
-            raise _no_process(plan)
         self._warn_once(log)
         instance_id = f"{_slug(ctx.space_id)}-{ctx.port}-{time.time_ns() // 1_000_000}"
         self._starting.add(instance_id)
