@@ -16,6 +16,7 @@ from pathlib import Path
 from podium_runner.spec import DEFAULT_STARTUP_TIMEOUT_S
 from podium_runner.stages import Stage
 from sqlalchemy.orm import Session
+from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -198,7 +199,9 @@ class _StaticSpace:
     """A static space's files, under its path-mode prefix or at the root in host mode."""
 
     def __init__(self, root: Path, frame_ancestors: str):
-        self.files = StaticFiles(directory=root, html=True)
+        # StaticFiles raises its 404 and 405 (a missing file, a symlink out of the checkout, a POST):
+        # the middleware answers them, where they would otherwise reach uvicorn as a 500.
+        self.files = ExceptionMiddleware(StaticFiles(directory=root, html=True))
         self.csp = f"frame-ancestors {frame_ancestors}".encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

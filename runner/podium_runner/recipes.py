@@ -9,13 +9,15 @@ comparing sdk names or kinds. A new sdk is a new recipe.
 
 Why a static space's files are served by Podium itself, not by a process on a backend: on Hugging Face a
 static space has no process, no hardware and no sleep; it is RUNNING as soon as its commit lands, and
-pausing it is refused (pages, API and CLI say so). A file server per static space would cost each one a
-sandbox (its uid, network namespace, /data volume and cgroup), a Python interpreter, a health check
-and a wake from sleep, and on the docker backend an image with a Python in it, to send files Podium
-already has checked out. No code of the space runs when its files are served: Starlette's StaticFiles
-reads only inside the checkout (it resolves symlinks and refuses what lands outside it) and answers
-GET and HEAD, and the spaces origin adds the same headers (CSP frame-ancestors) as for an app. So
-`serves_files` recipes name no backend, and the deploy asks the recipe which path a space takes.
+pausing it is refused (pages, API and CLI say so). A file server per static space would hold, for as
+long as the site is up, a sandbox (its uid, network namespace and slirp4netns, /data volume, cgroup)
+and a Python interpreter, would sleep and wake like an app, and on the docker backend would need an
+image built per revision, all to send files Podium already has checked out. Speed is not the reason:
+a sandboxed stdlib server answers about 0.16 s after its start. Security is not either way: no code of
+the space runs when Podium serves its files (Starlette's StaticFiles reads only inside the checkout,
+resolving symlinks and refusing what lands outside it, and answers GET and HEAD), and the spaces
+origin adds the same headers (CSP frame-ancestors) as for an app. So `serves_files` recipes name no
+backend, and the deploy, `podium run` and the pause refusal ask the recipe which path a space takes.
 """
 
 from __future__ import annotations
