@@ -18,6 +18,7 @@ from pathlib import Path
 
 from podium_runner.recipes import Kind, Recipe, recipe_for
 from podium_runner.requirement_lines import local_path
+from podium_runner.sdk_extras import sdk_extras
 from podium_runner.spec import PACKAGES, REQUIREMENTS, SpaceConfigError, SpaceSpec
 
 # What Podium installs when a space names no sdk_version. One place, so docs and tests agree.
@@ -48,21 +49,39 @@ class DependencySet:
     pre_requirements: tuple[str, ...] = ()
     requirements: tuple[str, ...] = ()
     sdk_requirement: str | None = None
+    # What Hugging Face installs with the sdk, in the sdk's step (podium_runner.sdk_extras).
+    sdk_extras: tuple[str, ...] = ()
     # Content hashes of files inside the space that requirements point at (`./wheels/x.whl`).
     local_files: tuple[tuple[str, str], ...] = ()
 
     @property
     def key(self) -> str:
         """Content hash naming the environment: same key, same packages."""
-        payload = json.dumps({"format": PLAN_FORMAT, **asdict(self)}, sort_keys=True)
+        fields = asdict(self)
+        if not self.sdk_extras:  # sets without extras keep the key they had before extras existed
+            del fields["sdk_extras"]
+        payload = json.dumps({"format": PLAN_FORMAT, **fields}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
     def install_steps(self) -> list[tuple[str, ...]]:
         """Requirement groups in Hugging Face's order: pre-requirements, requirements, then the sdk."""
-        steps = [self.pre_requirements, self.requirements]
-        if self.sdk_requirement:
-            steps.append((self.sdk_requirement,))
-        return [step for step in steps if step]
+        return [step for step in (self.pre_requirements, self.requirements, self.sdk_step) if step]
+
+    @property
+    def sdk_step(self) -> tuple[str, ...]:
+        """The sdk (unless requirements.txt pins it) and its extras, installed last as on Hugging Face."""
+        return ((self.sdk_requirement,) if self.sdk_requirement else ()) + self.sdk_extras
+
+
+@dataclass(frozen=True)
+class PlatformAddress:
+    """Where an app reaches the platform's endpoints for apps (Podium's OpenID Connect provider): `url` as
+    the host's processes reach it, `socket` a Unix socket serving the same for an app in a network of its
+    own (podium_runner.process.platform_door), and the variables that tell the app where it reaches them."""
+
+    url: str
+    socket: str | None = None
+    variables: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -79,6 +98,7 @@ class RunContext:
     model_cache: str | None = None
     gpu_ids: tuple[str, ...] = ()
     hardware: str = "cpu-basic"
+    platform: PlatformAddress | None = None
 
 
 @dataclass(frozen=True)
@@ -152,6 +172,8 @@ class BuildPlan:
         env |= command.env
         # The caller's variables and secrets come last but may not change where the app listens.
         env |= {key: value for key, value in ctx.env.items() if key not in _WHERE_IT_LISTENS}
+        if ctx.platform is not None:
+            env |= dict.fromkeys(ctx.platform.variables, ctx.platform.url)
         return Launch(argv=command.argv, env=env, health_path=command.health_path)
 
 
@@ -203,6 +225,13 @@ def dependency_set(spec: SpaceSpec, *, host_python: str = HOST_PYTHON) -> Depend
         # As on Hugging Face, the README's sdk_version wins over a pin in requirements.txt.
         requirements = tuple(line for line in requirements if requirement_name(line) != sdk)
         sdk_requirement = f"{sdk}=={sdk_version}"
+    named = {requirement_name(line) for line in (*spec.pre_requirements, *requirements)}
+    # The sdk's extras, but not one the space pins itself (the sdk's own extra keeps the space's sdk pin).
+    extras = tuple(
+        extra.requirement
+        for extra in sdk_extras(sdk)
+        if requirement_name(extra.requirement) == sdk or requirement_name(extra.requirement) not in named
+    )
     local = _check_local_requirements(spec, spec.pre_requirements, "pre-requirements.txt")
     local += _check_local_requirements(spec, requirements, REQUIREMENTS)
     return DependencySet(
@@ -210,6 +239,7 @@ def dependency_set(spec: SpaceSpec, *, host_python: str = HOST_PYTHON) -> Depend
         pre_requirements=spec.pre_requirements,
         requirements=requirements,
         sdk_requirement=sdk_requirement,
+        sdk_extras=extras,
         local_files=tuple(local),
     )
 

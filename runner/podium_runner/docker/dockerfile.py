@@ -114,8 +114,8 @@ def dependency_dockerfile(
     ):
         if requirements:
             lines += [f"COPY --chown=1000:1000 deps/{name} ./", _install(f"-r {name}", cache_id)]
-    if deps.sdk_requirement:
-        lines.append(_install(shlex.quote(deps.sdk_requirement), cache_id))
+    if deps.sdk_step:
+        lines.append(_install(" ".join(shlex.quote(requirement) for requirement in deps.sdk_step), cache_id))
     return "\n".join(lines) + "\n"
 
 
