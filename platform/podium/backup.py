@@ -1,0 +1,312 @@
+"""A consistent snapshot of a Podium's data, taken while it runs, and a fresh data folder made from one.
+
+A backup is a folder:
+
+    manifest.json        written last: a folder without it is an incomplete backup, which restore refuses
+    podium.db            the database, copied with SQLite's online backup API (a point in time, while Podium writes)
+    repos/OWNER/NAME.bundle         every ref of the space's repository (`git bundle --all`)
+    repos/OWNER/NAME.lfs-grants     the LFS objects the space may point to (podium.lfs_store.grant), one per line
+    lfs/objects/...      the LFS objects, in git-lfs's layout (podium.lfs_store)
+    settings.json        the settings the backup was taken with, for the operator to start the restored Podium alike
+
+The database is copied first, then the repositories: a commit moves the repository before the database
+(podium.spaces.files), so every revision the database names is in the bundles; a commit that landed in
+between is restored as the space's head, which then builds. LFS objects come last, since an object is
+stored before any commit points to it. Secrets stay encrypted with the operator's key
+(podium.secret_box), which a backup never holds: restore checks that the key it is given is the one the
+manifest names. Not included: spaces' /data volumes, build and run logs, environments (rebuilt from the
+repositories), and the pages' session secret (visitors sign in again).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+
+from podium import lfs_store, migrations
+from podium.repos import SpaceRepo
+from podium.secret_box import SecretBox, SecretsKeyError, box_for
+from podium.settings import Settings
+
+FORMAT = 1
+MANIFEST = "manifest.json"
+DATABASE = "podium.db"
+
+
+class BackupError(RuntimeError):
+    """A backup or a restore that cannot be done; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Summary:
+    spaces: int
+    lfs_objects: int
+    size_bytes: int
+    seconds: float
+
+
+def _sqlite_path(settings: Settings) -> Path:
+    url = make_url(settings.db_url)
+    if url.get_backend_name() != "sqlite" or not url.database:
+        # pg_dump --format=custom before the repositories, pg_restore on restore: not written yet.
+        raise BackupError(
+            f"podium backup handles SQLite databases only; {url.render_as_string(hide_password=True)} is "
+            f"{url.get_backend_name()}: back it up with its own tools (pg_dump) and the data folder with this command "
+            "once it supports them"
+        )
+    return Path(url.database)
+
+
+def _git(*args: str) -> str:
+    result = subprocess.run(["git", *args], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise BackupError(f"git {' '.join(args[:3])} failed: {result.stderr.strip()}")
+    return result.stdout
+
+
+def _snapshot_database(source: Path, dest: Path) -> None:
+    """SQLite's online backup: a consistent copy while Podium keeps writing (pages are copied in steps,
+    restarted if a writer changes them meanwhile)."""
+    if not source.is_file():
+        raise BackupError(f"no database at {source}: is PODIUM_DATA_DIR the data folder of the Podium to back up?")
+    with sqlite3.connect(source) as live, sqlite3.connect(dest) as copy:
+        live.backup(copy, pages=256, sleep=0.005)
+    copy = sqlite3.connect(dest)
+    try:
+        copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+    finally:
+        copy.close()
+
+
+def _spaces_in(database: Path) -> list[tuple[str, str | None]]:
+    with sqlite3.connect(database) as db:
+        return [(f"{owner}/{name}", sha) for owner, name, sha in db.execute("SELECT owner, name, sha FROM spaces")]
+
+
+def _has_secrets(database: Path) -> bool:
+    with sqlite3.connect(database) as db:
+        return db.execute("SELECT count(*) FROM secrets").fetchone()[0] > 0
+
+
+def _secret_values(database: Path) -> list[str]:
+    with sqlite3.connect(database) as db:
+        return [value for (value,) in db.execute("SELECT value FROM secrets")]
+
+
+def _bundle(repo: Path, dest: Path) -> bool:
+    """The repository's every ref in one file; False for a repository without any commit (nothing to bundle)."""
+    if not _git("--git-dir", str(repo), "for-each-ref", "--count=1").strip():
+        return False
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    _git("--git-dir", str(repo), "bundle", "create", "--quiet", str(dest), "--all")
+    _git("--git-dir", str(repo), "bundle", "verify", "--quiet", str(dest))
+    return True
+
+
+def _grants(repo: Path) -> list[str]:
+    folder = repo / lfs_store.GRANTS
+    return sorted(path.name for path in folder.iterdir()) if folder.is_dir() else []
+
+
+def _copy_lfs_objects(source: Path, dest: Path) -> int:
+    """Objects in place (named by their sha256), never a temporary file still being written."""
+    copied = 0
+    for path in sorted(source.rglob("*")) if source.is_dir() else []:
+        if not path.is_file() or path.is_symlink():
+            continue
+        try:
+            lfs_store.check_oid(path.name)
+        except ValueError:
+            continue
+        target = dest / path.relative_to(source)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+        copied += 1
+    return copied
+
+
+def _settings_record(settings: Settings) -> dict[str, Any]:
+    record = settings.model_dump(mode="json", exclude={"secrets_key"})
+    if settings.database_url:
+        record["database_url"] = make_url(settings.database_url).render_as_string(hide_password=True)
+    return record
+
+
+def _folder_size(folder: Path) -> int:
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+
+
+def _secrets_key_id(settings: Settings, database: Path) -> str | None:
+    """The id of the key the snapshot's secrets need (None without secrets), checked against them."""
+    if not _has_secrets(database):
+        return None
+    try:
+        box = box_for(settings, create=False)
+        for value in _secret_values(database):
+            box.decrypt(value)
+    except SecretsKeyError as exc:
+        raise BackupError(
+            f"this backup holds secrets, and its manifest names the key they need, but {exc}. Run podium backup "
+            "with the PODIUM_SECRETS_KEY_FILE (or PODIUM_SECRETS_KEY) that podium serve runs with"
+        ) from None
+    return box.key_id
+
+
+def backup(settings: Settings, dest: Path) -> Summary:
+    """Write a backup of the Podium whose data folder `settings` names into `dest` (new or empty)."""
+    started = time.monotonic()
+    if dest.exists() and any(dest.iterdir()):
+        raise BackupError(f"{dest} is not empty: back up into a new folder")
+    if dest.resolve().is_relative_to(settings.data_dir.resolve()):
+        raise BackupError(f"{dest} is inside the data folder {settings.data_dir}: back up somewhere else")
+    dest.mkdir(parents=True, exist_ok=True)
+    database = dest / DATABASE
+    _snapshot_database(_sqlite_path(settings), database)
+    key_id = _secrets_key_id(settings, database)
+
+    spaces: list[dict[str, Any]] = []
+    for space_id, sha in _spaces_in(database):
+        repo = settings.repos_dir / f"{space_id}.git"
+        entry: dict[str, Any] = {"id": space_id, "sha": sha}
+        if not repo.is_dir():
+            entry["repository"] = "deleted while the backup ran"
+        elif _bundle(repo, dest / "repos" / f"{space_id}.bundle"):
+            entry["repository"] = "bundle"
+            if grants := _grants(repo):
+                (dest / "repos" / f"{space_id}.lfs-grants").write_text("\n".join(grants) + "\n")
+        else:
+            entry["repository"] = "empty"
+        spaces.append(entry)
+    lfs_objects = _copy_lfs_objects(lfs_store.objects_dir(settings.data_dir), dest / "lfs" / "objects")
+
+    (dest / "settings.json").write_text(json.dumps(_settings_record(settings), indent=2) + "\n")
+    with sqlite3.connect(database) as db:
+        revision = db.execute("SELECT version_num FROM alembic_version").fetchone()
+    manifest = {
+        "format": FORMAT,
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "data_dir": str(settings.data_dir),
+        "schema_revision": revision[0] if revision else None,
+        "secrets_key_id": key_id,
+        "spaces": spaces,
+        "lfs_objects": lfs_objects,
+        "not_included": ["spaces' /data volumes", "build and run logs", "environments", "the pages' session secret"],
+    }
+    draft = dest / f"{MANIFEST}.draft"
+    draft.write_text(json.dumps(manifest, indent=2) + "\n")
+    os.replace(draft, dest / MANIFEST)
+    return Summary(len(spaces), lfs_objects, _folder_size(dest), time.monotonic() - started)
+
+
+def read_manifest(src: Path) -> dict[str, Any]:
+    try:
+        manifest = json.loads((src / MANIFEST).read_text())
+    except FileNotFoundError:
+        raise BackupError(
+            f"{src} has no {MANIFEST}: it is not a Podium backup, or one that did not finish; use another"
+        ) from None
+    if manifest.get("format") != FORMAT:
+        raise BackupError(f"{src} is a backup of format {manifest.get('format')!r}; this Podium reads format {FORMAT}")
+    return manifest
+
+
+def _check_key(settings: Settings, src: Path, manifest: dict[str, Any]) -> SecretBox | None:
+    wanted = manifest.get("secrets_key_id")
+    if wanted is None:
+        return None
+    try:
+        box = box_for(settings, create=False)
+    except SecretsKeyError as exc:
+        raise BackupError(f"{src} holds secrets encrypted with the key whose id is {wanted}; {exc}") from None
+    if box.key_id != wanted:
+        raise BackupError(
+            f"{src} holds secrets encrypted with the key whose id is {wanted}, but {box.source} holds the key "
+            f"{box.key_id}: set PODIUM_SECRETS_KEY_FILE to the key file of the Podium that was backed up"
+        )
+    return box
+
+
+def _check_fresh(settings: Settings, database: Path) -> None:
+    taken = [path for path in (database, settings.repos_dir) if path.exists()]
+    if taken:
+        raise BackupError(
+            f"{settings.data_dir} already holds a Podium ({', '.join(map(str, taken))}): restore into a new, empty "
+            "data folder (PODIUM_DATA_DIR)"
+        )
+
+
+def _restore_repository(settings: Settings, src: Path, space: dict[str, Any]) -> str | None:
+    """The space's repository from its bundle; the head of main it has (None for an empty one)."""
+    space_id = space["id"]
+    repo = SpaceRepo(settings.repos_dir / f"{space_id}.git")
+    repo.init()
+    if space["repository"] == "bundle":
+        bundle = src / "repos" / f"{space_id}.bundle"
+        _git("--git-dir", str(repo.path), "fetch", "--quiet", str(bundle), "+refs/*:refs/*")
+        grants = src / "repos" / f"{space_id}.lfs-grants"
+        for oid in grants.read_text().split() if grants.exists() else []:
+            lfs_store.grant(repo.path, oid)
+    return repo.head()
+
+
+def restore(settings: Settings, src: Path) -> Summary:
+    """A fresh data folder (`settings.data_dir`) holding the Podium backed up in `src`. Its spaces build and
+    start when `podium serve` starts on it (instances of the backed-up machine are not adopted)."""
+    started = time.monotonic()
+    manifest = read_manifest(src)
+    database = _sqlite_path(settings)
+    _check_fresh(settings, database)
+    box = _check_key(settings, src, manifest)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    draft = database.with_name(f"{database.name}.restoring")
+    with sqlite3.connect(src / DATABASE) as backed_up, sqlite3.connect(draft) as copy:
+        backed_up.backup(copy)
+    if box is not None:
+        for value in _secret_values(draft):
+            box.decrypt(value)
+
+    heads: dict[str, str | None] = {}
+    gone: list[str] = []
+    for space in manifest["spaces"]:
+        if space["repository"] == "deleted while the backup ran":
+            gone.append(space["id"])
+        else:
+            heads[space["id"]] = _restore_repository(settings, src, space)
+    lfs_objects = _copy_lfs_objects(src / "lfs" / "objects", lfs_store.objects_dir(settings.data_dir))
+
+    with sqlite3.connect(draft) as db:
+        db.execute("PRAGMA foreign_keys=ON")
+        for space_id in gone:
+            owner, _, name = space_id.partition("/")
+            db.execute("DELETE FROM spaces WHERE owner = ? AND name = ?", (owner, name))
+        for space_id, head in heads.items():
+            owner, _, name = space_id.partition("/")
+            # The repository is the truth about revisions; the instances ran on another machine (or Podium).
+            db.execute(
+                "UPDATE spaces SET sha = ?, instance_state = NULL WHERE owner = ? AND name = ?", (head, owner, name)
+            )
+        db.execute(
+            "UPDATE runs SET ended_at = ?, end_reason = 'backed up while running' WHERE ended_at IS NULL",
+            (dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(sep=" "),),
+        )
+    os.replace(draft, database)
+    return Summary(len(heads), lfs_objects, _folder_size(settings.data_dir), time.monotonic() - started)
+
+
+def schema_note(manifest: dict[str, Any]) -> str:
+    """What `podium serve` will do to the restored database's schema."""
+    head = migrations.head_revision()
+    revision = manifest.get("schema_revision")
+    if revision == head:
+        return f"its schema is this release's ({head})"
+    return f"its schema ({revision or 'before migrations'}) is upgraded to {head} when podium serve starts"

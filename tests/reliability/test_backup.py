@@ -1,0 +1,218 @@
+"""Backup and restore (issue 17 item 6): `podium backup` takes a consistent snapshot while Podium runs a
+space and an upload is in flight; `podium restore` onto a fresh data folder gives back every space with
+its history, variables and secrets, which build and answer; secrets are readable only with the key the
+operator keeps, which no backup holds."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography.fernet import Fernet
+
+from tests.support.podium_server import PODIUM, PodiumServer
+from tests.support.process_spaces import free_port, stdlib_app, write_space
+
+SECRET_VALUE = "backup-secret-5d1e"  # found nowhere in a backup: the value is stored encrypted
+# A gradio-sdk space whose app (the standard library's server, up in a moment from the shared Gradio
+# environment) answers with its variable and its secret, so a restored space shows both reached it.
+REPORTS_SETTINGS = stdlib_app(
+    """
+    REPORT["version"] = open("VERSION").read().strip()
+    REPORT["greeting"] = os.environ.get("GREETING")
+    REPORT["secret"] = os.environ.get("API_KEY")
+    """
+)
+SPACE, STATIC = "alice/settings-report", "alice/notes"
+
+
+def podium_cli(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
+    environment = {**os.environ, **env}
+    return subprocess.run([str(PODIUM), *args], capture_output=True, text=True, env=environment, timeout=timeout)
+
+
+def key_file(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "secrets.key"
+    path.write_bytes(Fernet.generate_key())
+    return path
+
+
+class SlowUpload:
+    """A commit (huggingface_hub's NDJSON commit API) whose body streams for as long as the backup runs."""
+
+    def __init__(self, server: PodiumServer, space_id: str):
+        self.started, self.release = threading.Event(), threading.Event()
+        self.response: httpx.Response | None = None
+        self.thread = threading.Thread(target=self._send, args=(server, space_id), daemon=True)
+
+    def _body(self) -> Iterator[bytes]:
+        yield json.dumps({"key": "header", "value": {"summary": "a late file"}}).encode() + b"\n"
+        self.started.set()
+        self.release.wait(60)  # the backup is taken now
+        content = base64.b64encode(b"late\n" * 1000).decode()
+        yield json.dumps(
+            {"key": "file", "value": {"path": "late.txt", "content": content, "encoding": "base64"}}
+        ).encode()
+
+    def _send(self, server: PodiumServer, space_id: str) -> None:
+        headers = {"Authorization": f"Bearer {server.token}", "Content-Type": "application/x-ndjson"}
+        self.response = httpx.post(
+            f"{server.url}/api/spaces/{space_id}/commit/main", content=self._body(), headers=headers, timeout=120
+        )
+
+    def __enter__(self) -> SlowUpload:
+        self.thread.start()
+        assert self.started.wait(30), "the upload did not start"
+        time.sleep(0.5)  # its header is on the server, which now waits for the file
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release.set()
+        self.thread.join(90)
+
+
+def history(server: PodiumServer, space_id: str) -> list[str]:
+    """The commits of the space's main branch, newest first, from its repository on disk."""
+    repo = server.data_dir / "repos" / f"{space_id}.git"
+    listed = subprocess.run(["git", "--git-dir", str(repo), "rev-list", "main"], capture_output=True, text=True)
+    assert listed.returncode == 0, listed.stderr
+    return listed.stdout.split()
+
+
+def report(server: PodiumServer, space_id: str) -> dict:
+    answer = httpx.get(f"{server.spaces_url}/apps/{space_id}/", timeout=30)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+@pytest.fixture(scope="module")
+def original(start_podium, tmp_path_factory) -> tuple[PodiumServer, dict[str, str]]:
+    """A Podium with two spaces (one with a history of two revisions, a variable and a secret), running."""
+    keys = key_file(tmp_path_factory.mktemp("operator-keys"))
+    env = {"PODIUM_SECRETS_KEY_FILE": str(keys)}
+    server = start_podium(env=env)
+    folder = tmp_path_factory.mktemp("spaces")
+    space = write_space(folder / "report", "sdk: gradio", REPORTS_SETTINGS, files={"VERSION": "v1"})
+    api = server.api()
+    api.create_repo(SPACE, repo_type="space", space_sdk="gradio")
+    api.add_space_variable(SPACE, "GREETING", "hello")
+    api.add_space_secret(SPACE, "API_KEY", SECRET_VALUE)
+    api.upload_folder(repo_id=SPACE, folder_path=space, repo_type="space")
+    (space / "VERSION").write_text("v2")
+    api.upload_folder(repo_id=SPACE, folder_path=space, repo_type="space")
+    notes = write_space(folder / "notes", "sdk: static", "<h1>Notes</h1>\n", app_file="index.html")
+    server.push(STATIC, notes, sdk="static")
+    assert server.wait_for_stage(SPACE)["stage"] == "RUNNING"
+    assert report(server, SPACE) == {"version": "v2", "greeting": "hello", "secret": SECRET_VALUE}
+    return server, env
+
+
+@pytest.fixture(scope="module")
+def backed_up(original, tmp_path_factory) -> tuple[Path, list[str]]:
+    """A backup taken while the space runs and an upload to it is in flight; its history at that moment."""
+    server, env = original
+    dest = tmp_path_factory.mktemp("backups") / "snapshot"
+    before = history(server, SPACE)
+    with SlowUpload(server, SPACE) as upload:
+        made = podium_cli("backup", str(dest), env={**env, "PODIUM_DATA_DIR": str(server.data_dir)})
+    assert made.returncode == 0, made.stderr
+    assert "backed up 2 space(s)" in made.stdout
+    # The upload was acknowledged after the backup, and landed in the live Podium.
+    assert upload.response is not None and upload.response.status_code == 200, upload.response
+    assert history(server, SPACE)[0] == upload.response.json()["commitOid"] != before[0]
+    return dest, before
+
+
+def test_a_backup_holds_every_space_and_no_secret_in_clear(original, backed_up):
+    server, _env = original
+    dest, _before = backed_up
+    manifest = json.loads((dest / "manifest.json").read_text())
+    assert {space["id"] for space in manifest["spaces"]} == {SPACE, STATIC}
+    assert manifest["secrets_key_id"] and all(space["repository"] == "bundle" for space in manifest["spaces"])
+    for path in dest.rglob("*"):
+        if path.is_file():
+            assert SECRET_VALUE.encode() not in path.read_bytes(), f"{path} holds the secret in clear"
+    assert not (server.data_dir / "podium.db").read_bytes().count(SECRET_VALUE.encode())
+    again = podium_cli("backup", str(dest), env={"PODIUM_DATA_DIR": str(server.data_dir)})
+    assert again.returncode == 1 and "is not empty" in again.stderr
+
+
+def test_a_restored_podium_has_every_space_with_its_history_variables_and_secrets(
+    original, backed_up, request, tmp_path
+):
+    server, env = original
+    dest, before = backed_up
+    fresh = tmp_path / "restored" / "data"
+    restored = podium_cli("restore", str(dest), env={**env, "PODIUM_DATA_DIR": str(fresh)})
+    assert restored.returncode == 0, restored.stderr
+    assert "restored 2 space(s)" in restored.stdout
+
+    started = time.monotonic()
+    # No admin token is printed: the restored database holds the original's, which works on the copy.
+    copy = PodiumServer(fresh, free_port(), free_port(), env, token=server.token).start()
+    request.addfinalizer(copy.stop)
+    assert copy.wait_for_stage(SPACE)["stage"] == "RUNNING", copy.log()[-3000:]
+    # The snapshot is the moment of the backup: the upload still in flight then is not in it.
+    assert history(copy, SPACE) == before
+    assert report(copy, SPACE) == {"version": "v2", "greeting": "hello", "secret": SECRET_VALUE}
+    assert copy.api().get_space_variables(SPACE)["GREETING"].value == "hello"
+    assert list(copy.http().get(f"/api/spaces/{SPACE}/secrets").json()) == ["API_KEY"]
+    assert copy.wait_for_stage(STATIC)["stage"] == "RUNNING"
+    assert "<h1>Notes</h1>" in httpx.get(f"{copy.spaces_url}/apps/{STATIC}/", timeout=30).text
+    print(f"restored Podium: spaces back and answering in {time.monotonic() - started:.1f} s")
+    # A second restore into a data folder that holds a Podium is refused.
+    twice = podium_cli("restore", str(dest), env={**env, "PODIUM_DATA_DIR": str(fresh)})
+    assert twice.returncode == 1 and "already holds a Podium" in twice.stderr
+
+
+def test_secrets_are_readable_only_with_the_operators_key(original, backed_up, tmp_path):
+    _server, env = original
+    dest, _before = backed_up
+    wanted = json.loads((dest / "manifest.json").read_text())["secrets_key_id"]
+    missing = podium_cli(
+        "restore",
+        str(dest),
+        env={"PODIUM_DATA_DIR": str(tmp_path / "a"), "PODIUM_SECRETS_KEY_FILE": str(tmp_path / "no-such.key")},
+    )
+    assert missing.returncode == 1 and wanted in missing.stderr and "no secrets key at" in missing.stderr
+    other = podium_cli(
+        "restore",
+        str(dest),
+        env={"PODIUM_DATA_DIR": str(tmp_path / "b"), "PODIUM_SECRETS_KEY_FILE": str(key_file(tmp_path / "other"))},
+    )
+    assert other.returncode == 1 and f"key whose id is {wanted}" in other.stderr
+    # Nothing was left behind by the refusals.
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+    # A data folder copied without its key (the database as it is): podium serve refuses it, naming the key.
+    copied = tmp_path / "copied"
+    assert podium_cli("restore", str(dest), env={**env, "PODIUM_DATA_DIR": str(copied)}).returncode == 0
+    serve = subprocess.run(
+        [str(PODIUM), "serve", "--port", str(free_port()), "--spaces-port", str(free_port())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            **os.environ,
+            "PODIUM_DATA_DIR": str(copied),
+            "PODIUM_SECRETS_KEY_FILE": str(key_file(tmp_path / "wrong")),
+        },
+    )
+    assert serve.returncode == 2 and "cannot be decrypted" in serve.stderr, serve.stderr[-2000:]
+
+
+def test_an_unfinished_backup_is_refused(original, tmp_path):
+    _server, env = original
+    (tmp_path / "half").mkdir()
+    (tmp_path / "half" / "podium.db").write_bytes(b"")
+    refused = podium_cli("restore", str(tmp_path / "half"), env={**env, "PODIUM_DATA_DIR": str(tmp_path / "data")})
+    assert refused.returncode == 1 and "did not finish" in refused.stderr
