@@ -144,6 +144,72 @@ class Token(Base):
     last_used_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
 
+
+class OAuthClient(Base):
+    """The OAuth app of a space whose README says `hf_oauth: true` (podium.oauth). Its secret is stored
+    nowhere: it is derived from the data folder's secret and `secret_generation` (podium.oauth.clients)."""
+
+    __tablename__ = "oauth_clients"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"), unique=True)
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    secret_generation: Mapped[int] = mapped_column(default=1)
+    # Space-separated, as OAUTH_SCOPES: `openid profile` and what `hf_oauth_scopes` adds.
+    scopes: Mapped[str] = mapped_column(String(512), default="openid profile")
+    expiration_minutes: Mapped[int] = mapped_column(default=480)
+    # `hf_oauth_authorized_org`: who may sign in (JSON list of names); None: every Podium user.
+    authorized: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=now)
+
+
+class OAuthCode(Base):
+    """An authorization code, by its SHA-256: good once, for a minute or two, for one client."""
+
+    __tablename__ = "oauth_codes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("oauth_clients.id", ondelete="CASCADE"))
+    user: Mapped[str] = mapped_column(String(96))
+    redirect_uri: Mapped[str] = mapped_column()
+    scope: Mapped[str] = mapped_column(String(512))
+    nonce: Mapped[str | None] = mapped_column(default=None)
+    code_challenge: Mapped[str | None] = mapped_column(String(128), default=None)
+    code_challenge_method: Mapped[str | None] = mapped_column(String(8), default=None)
+    auth_time: Mapped[int] = mapped_column()
+    expires_at: Mapped[dt.datetime] = mapped_column()
+    # Set when redeemed: a second use is refused and revokes what the first one gave.
+    used_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+
+class OAuthToken(Base):
+    """An access token given to a space's app for a user, by its SHA-256."""
+
+    __tablename__ = "oauth_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("oauth_clients.id", ondelete="CASCADE"))
+    code_id: Mapped[int | None] = mapped_column(ForeignKey("oauth_codes.id", ondelete="CASCADE"), default=None)
+    user: Mapped[str] = mapped_column(String(96))
+    scope: Mapped[str] = mapped_column(String(512))
+    expires_at: Mapped[dt.datetime] = mapped_column()
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+
+class SpaceRedirect(Base):
+    """A name a space had before it moved (`podium.spaces.move`): calls to it are sent on to the space's name
+    now, as the Hub does, until a space takes the old name again."""
+
+    __tablename__ = "space_redirects"
+    __table_args__ = (UniqueConstraint("owner", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner: Mapped[str] = mapped_column(String(96))
+    name: Mapped[str] = mapped_column(String(96))
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=now)
+    space: Mapped[Space] = relationship()
+
+
 class Database:
     def __init__(self, url: str, logs_dir: Path | None = None, secret_box: SecretBox | None = None):
         """`secret_box` encrypts and decrypts spaces' secrets; without one they can be neither stored nor read."""
@@ -173,6 +239,12 @@ class Database:
     def find_space(self, session: Session, space_id: str) -> Space | None:
         owner, _, name = space_id.partition("/")
         return session.scalar(select(Space).where(Space.owner == owner, Space.name == name))
+
+    def moved_space(self, session: Session, space_id: str) -> Space | None:
+        """The space that was called `space_id` before it moved, if no space is called that now."""
+        owner, _, name = space_id.partition("/")
+        redirect = session.scalar(select(SpaceRedirect).where(SpaceRedirect.owner == owner, SpaceRedirect.name == name))
+        return redirect.space if redirect is not None else None
 
     def find_space_by_host_label(self, session: Session, label: str) -> Space | None:
         """The space whose host-mode address is `label` (`host_label`). Creation keeps each label to one
