@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Coroutine
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar
 
 from podium_runner.backend import Backend, Instance
 from podium_runner.hardware import FLAVORS
@@ -15,17 +12,12 @@ from podium_runner.spec import load_spec
 
 from tests.support.process_spaces import GRADIO_HELLO, stdlib_app, write_space
 
-T = TypeVar("T")
 # Small limits so that the memory hog and the fork bomb hit them fast on a shared 2-core machine.
 TEST_FLAVORS = {
     **FLAVORS,
     "cpu-basic": replace(FLAVORS["cpu-basic"], cpus=1, memory_mb=768, pids=128),
     "t4-small": replace(FLAVORS["t4-small"], cpus=1, memory_mb=768, pids=128),
 }
-
-
-def run(coroutine: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coroutine)
 
 
 async def start_container(backend: Backend, plan: BuildPlan, ctx: RunContext, cleanup: list[str]) -> Instance:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import aiohttp
+import pytest
 from podium_runner.docker import DockerBackend
 from podium_runner.health import wait_until_ready
 from podium_runner.plan import RunContext
 
-from tests.docker.spaces import TEST_FLAVORS, run, start_container, stdlib_space
+from tests.docker.spaces import TEST_FLAVORS, start_container, stdlib_space
 from tests.support.process_spaces import free_port
 
 
-def test_a_restarted_podium_adopts_the_running_container_without_restarting_it(
+@pytest.mark.anyio
+async def test_a_restarted_podium_adopts_the_running_container_without_restarting_it(
     backend, base_image, tmp_path, cleanup, docker_client
 ):
     plan = stdlib_space(
@@ -27,7 +29,7 @@ def test_a_restarted_podium_adopts_the_running_container_without_restarting_it(
         await wait_until_ready(backend, instance, "/", 60)
         return instance.state
 
-    state = run(before_restart())
+    state = await before_restart()
     started_at = docker_client.api.inspect_container(state["id"])["State"]["StartedAt"]
 
     restarted = DockerBackend(base_image=base_image, flavors=TEST_FLAVORS)  # a new Podium process
@@ -45,7 +47,7 @@ def test_a_restarted_podium_adopts_the_running_container_without_restarting_it(
         gone = await restarted.adopt(state, lambda _line: None)
         return mine, instance, running, answered, known_now, started_then, gone
 
-    mine, instance, running, answered, known_now, started_then, gone = run(after_restart())
+    mine, instance, running, answered, known_now, started_then, gone = await after_restart()
     assert mine == [state]  # the labels alone rebuild the state Podium had saved
     assert instance.space_id == "alice/steady" and instance.url == f"http://127.0.0.1:{ctx.port}"
     assert running is None and answered == 200
@@ -54,7 +56,8 @@ def test_a_restarted_podium_adopts_the_running_container_without_restarting_it(
     assert gone is None  # once stopped, there is nothing to adopt
 
 
-def test_a_container_the_previous_release_saved_is_adopted(backend, base_image, tmp_path, cleanup):
+@pytest.mark.anyio
+async def test_a_container_the_previous_release_saved_is_adopted(backend, base_image, tmp_path, cleanup):
     """The previous release saved a container's state without "instance_id"; the upgraded Podium
     adopts it from that record, and finds it by its labels (unchanged) as well."""
     plan = stdlib_space(
@@ -70,7 +73,7 @@ def test_a_container_the_previous_release_saved_is_adopted(backend, base_image, 
         await wait_until_ready(backend, instance, "/", 60)
         return {key: instance.state[key] for key in ("id", "name", "space_id", "image", "url", "gpu_ids")}
 
-    previous = run(before_upgrade())
+    previous = await before_upgrade()
     upgraded = DockerBackend(base_image=base_image, flavors=TEST_FLAVORS)
 
     async def after_upgrade():
@@ -85,7 +88,7 @@ def test_a_container_the_previous_release_saved_is_adopted(backend, base_image, 
         await upgraded.stop(instance)
         return instance, running, found, unknown
 
-    instance, running, found, unknown = run(after_upgrade())
+    instance, running, found, unknown = await after_upgrade()
     assert running is None and instance.instance_id == previous["id"]
     assert (instance.space_id, instance.url) == ("alice/kept", f"http://127.0.0.1:{ctx.port}")
     assert [{key: orphan[key] for key in previous} for orphan in found] == [previous]

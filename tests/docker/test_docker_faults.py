@@ -18,11 +18,12 @@ from podium_runner.docker import DockerBackend
 from podium_runner.health import wait_until_ready
 from podium_runner.plan import RunContext
 
-from tests.docker.spaces import TEST_FLAVORS, run, start_container, stdlib_space
+from tests.docker.spaces import TEST_FLAVORS, start_container, stdlib_space
 from tests.support.process_spaces import free_port
 
 
-def test_an_app_allocating_past_its_memory_limit_is_killed_as_out_of_memory(backend, tmp_path, cleanup):
+@pytest.mark.anyio
+async def test_an_app_allocating_past_its_memory_limit_is_killed_as_out_of_memory(backend, tmp_path, cleanup):
     plan = stdlib_space(
         tmp_path / "hog",
         """
@@ -41,12 +42,13 @@ def test_an_app_allocating_past_its_memory_limit_is_killed_as_out_of_memory(back
         await backend.stop(instance)
         return failure.value, ended
 
-    failure, ended = run(story())
+    failure, ended = await story()
     assert ended.reason == "out of memory" and ended.code == 137
     assert "the app stopped before it answered (out of memory)" in str(failure)
 
 
-def test_a_fork_bomb_stops_at_the_pids_limit_and_the_space_still_stops(backend, tmp_path, cleanup, docker_client):
+@pytest.mark.anyio
+async def test_a_fork_bomb_stops_at_the_pids_limit_and_the_space_still_stops(backend, tmp_path, cleanup, docker_client):
     plan = stdlib_space(
         tmp_path / "forks",
         """
@@ -73,7 +75,7 @@ def test_a_fork_bomb_stops_at_the_pids_limit_and_the_space_still_stops(backend, 
         await backend.stop(instance, timeout=2)
         return highest, time.monotonic() - started
 
-    highest, stop_took = run(story())
+    highest, stop_took = await story()
     assert limit - 5 <= highest <= limit  # it reached the limit and never passed it
     assert stop_took < 30
     with pytest.raises(docker.errors.NotFound):
@@ -137,7 +139,10 @@ class SocketRelay:
         self._connections.clear()
 
 
-def test_the_engine_going_away_gives_a_clear_error_and_podium_recovers_when_it_is_back(base_image, tmp_path, cleanup):
+@pytest.mark.anyio
+async def test_the_engine_going_away_gives_a_clear_error_and_podium_recovers_when_it_is_back(
+    base_image, tmp_path, cleanup
+):
     relay = SocketRelay(tmp_path / "engine.sock")
     relay.start()
     backend = DockerBackend(docker_host=f"unix://{relay.path}", base_image=base_image, flavors=TEST_FLAVORS)
@@ -157,14 +162,15 @@ def test_the_engine_going_away_gives_a_clear_error_and_podium_recovers_when_it_i
         await backend.stop(instance)
         return gone.value, still_running
 
-    gone, still_running = run(story())
+    gone, still_running = await story()
     assert f"the Docker engine at unix://{relay.path} does not answer" in str(gone)
     assert "Start dockerd" in str(gone)
     assert still_running is None  # the container kept running; Podium picks it up again
 
 
-def test_no_engine_at_all_is_a_clear_error(base_image, tmp_path):
+@pytest.mark.anyio
+async def test_no_engine_at_all_is_a_clear_error(base_image, tmp_path):
     backend = DockerBackend(docker_host=f"unix://{tmp_path}/nothing.sock", base_image=base_image)
     plan = stdlib_space(tmp_path / "lonely")
     with pytest.raises(BackendUnavailable, match="does not answer.*Start dockerd"):
-        run(backend.prepare(plan, lambda _line: None))
+        await backend.prepare(plan, lambda _line: None)

@@ -13,7 +13,7 @@ from podium_runner.docker.containers import LABEL_SPACE
 from podium_runner.gpus import Gpu, GpuAllocator, GpuUnavailable, inventory
 from podium_runner.plan import RunContext
 
-from tests.docker.spaces import TEST_FLAVORS, run, stdlib_space
+from tests.docker.spaces import TEST_FLAVORS, stdlib_space
 from tests.support.process_spaces import free_port
 
 
@@ -45,9 +45,9 @@ def test_nvidia_smi_absent_means_no_gpus():
 
 
 @pytest.fixture(scope="module")
-def gpu_space(backend: DockerBackend, tmp_path_factory):
+async def gpu_space(backend: DockerBackend, tmp_path_factory, anyio_backend):
     plan = stdlib_space(tmp_path_factory.mktemp("gpu"), 'REPORT["cuda"] = os.environ["CUDA_VISIBLE_DEVICES"]')
-    env = run(backend.prepare(plan, lambda _line: None))
+    env = await backend.prepare(plan, lambda _line: None)
     return plan, env
 
 
@@ -69,37 +69,43 @@ def _space_containers(docker_client, space_id: str) -> list:
     return docker_client.containers.list(all=True, filters={"label": f"{LABEL_SPACE}={space_id}"})
 
 
-def test_an_engine_without_the_nvidia_runtime_is_detected_before_the_space_starts(base_image, gpu_space, docker_client):
+@pytest.mark.anyio
+async def test_an_engine_without_the_nvidia_runtime_is_detected_before_the_space_starts(
+    base_image, gpu_space, docker_client
+):
     plan, env = gpu_space
     backend = DockerBackend(base_image=base_image, flavors=TEST_FLAVORS)  # asks the engine itself
     ctx = RunContext(space_id="alice/gpu-probe", port=free_port(), hardware="t4-small", gpu_ids=("0",))
     with pytest.raises(StartError) as refused:
-        run(backend.start(plan, env, ctx, lambda _line: None))
+        await backend.start(plan, env, ctx, lambda _line: None)
     assert NO_GPU_RUNTIME in str(refused.value)
     assert "Install the NVIDIA Container Toolkit" in str(refused.value)
     assert _space_containers(docker_client, "alice/gpu-probe") == []
 
 
-def test_the_engines_own_refusal_leaves_no_container_behind(base_image, gpu_space, docker_client):
+@pytest.mark.anyio
+async def test_the_engines_own_refusal_leaves_no_container_behind(base_image, gpu_space, docker_client):
     plan, env = gpu_space
     # As if the runtime were announced but the engine cannot select the driver when the container starts.
     backend = DockerBackend(base_image=base_image, flavors=TEST_FLAVORS, gpu_runtime=True)
     ctx = RunContext(space_id="alice/gpu-refused", port=free_port(), hardware="t4-small", gpu_ids=("0",))
     with pytest.raises(StartError, match=NO_GPU_RUNTIME):
-        run(backend.start(plan, env, ctx, lambda _line: None))
+        await backend.start(plan, env, ctx, lambda _line: None)
     assert _space_containers(docker_client, "alice/gpu-refused") == []
     assert backend._gpu_runtime is False  # later GPU spaces are refused before any container
 
 
-def test_a_gpu_flavor_without_allocated_devices_is_refused(backend, gpu_space):
+@pytest.mark.anyio
+async def test_a_gpu_flavor_without_allocated_devices_is_refused(backend, gpu_space):
     plan, env = gpu_space
     ctx = RunContext(space_id="alice/gpu", port=free_port(), hardware="t4-small")
     with pytest.raises(StartError, match="hardware t4-small needs 1 GPU\\(s\\) but 0 were given"):
-        run(backend.start(plan, env, ctx, lambda _line: None))
+        await backend.start(plan, env, ctx, lambda _line: None)
 
 
-def test_an_unknown_flavor_is_refused_with_the_known_ones(backend, gpu_space):
+@pytest.mark.anyio
+async def test_an_unknown_flavor_is_refused_with_the_known_ones(backend, gpu_space):
     plan, env = gpu_space
     ctx = RunContext(space_id="alice/gpu", port=free_port(), hardware="h100-giant")
     with pytest.raises(StartError, match="unknown hardware flavor 'h100-giant'; use one of: cpu-basic, "):
-        run(backend.start(plan, env, ctx, lambda _line: None))
+        await backend.start(plan, env, ctx, lambda _line: None)

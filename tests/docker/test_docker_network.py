@@ -21,7 +21,7 @@ from podium_runner.docker.network import ICC_OPTION, SpacesNetwork
 from podium_runner.health import wait_until_ready
 from podium_runner.plan import RunContext
 
-from tests.docker.spaces import TEST_FLAVORS, run, start_container, stdlib_space
+from tests.docker.spaces import TEST_FLAVORS, start_container, stdlib_space
 from tests.support.process_spaces import free_port
 
 # Gradio's `spaces` package serves its reload endpoint on 7887 with no authentication.
@@ -60,7 +60,8 @@ async def _get(url: str) -> int:
         return response.status
 
 
-def test_a_space_cannot_reach_another_but_podium_reaches_both_and_they_reach_the_host(
+@pytest.mark.anyio
+async def test_a_space_cannot_reach_another_but_podium_reaches_both_and_they_reach_the_host(
     backend, tmp_path, cleanup, docker_client
 ):
     private = stdlib_space(tmp_path / "private", RELOAD_SERVER)
@@ -79,7 +80,7 @@ def test_a_space_cannot_reach_another_but_podium_reaches_both_and_they_reach_the
             await wait_until_ready(backend, instance, "/", 60)
         return started, [await _get(instance.url) for instance in started]
 
-    (target, prober), answers = run(start_both())
+    (target, prober), answers = await start_both()
     assert [instance.url for instance in (target, prober)] == [f"http://127.0.0.1:{ctx.port}" for ctx in contexts]
     assert answers == [200, 200]  # Podium, through the published loopback ports
 
@@ -105,7 +106,8 @@ def test_a_space_cannot_reach_another_but_podium_reaches_both_and_they_reach_the
     assert accepted[0][0] == _address(docker_client, prober, "podium-spaces")
 
 
-def test_a_container_an_older_podium_left_on_the_default_bridge_is_replaced(
+@pytest.mark.anyio
+async def test_a_container_an_older_podium_left_on_the_default_bridge_is_replaced(
     base_image, backend, tmp_path, cleanup, docker_client
 ):
     plan = stdlib_space(tmp_path / "veteran")
@@ -124,7 +126,7 @@ def test_a_container_an_older_podium_left_on_the_default_bridge_is_replaced(
         await wait_until_ready(backend, new, "/", 60)
         return old, adopted, new, await _get(new.url)
 
-    old, adopted, new, answer = run(story())
+    old, adopted, new, answer = await story()
     assert adopted is None
     with pytest.raises(docker.errors.NotFound):
         docker_client.containers.get(old.state["id"])
@@ -136,10 +138,11 @@ def test_a_container_an_older_podium_left_on_the_default_bridge_is_replaced(
         "podium-spaces"
     ]
     assert new.url == f"http://127.0.0.1:{ctx.port}" and answer == 200
-    assert run(backend.adopt(new.state, log.append)) is not None  # once there, it is adopted as it runs
+    assert await backend.adopt(new.state, log.append) is not None  # once there, it is adopted as it runs
 
 
-def test_podium_reaching_spaces_by_ip_gets_a_network_where_it_can(base_image, tmp_path, cleanup, docker_client):
+@pytest.mark.anyio
+async def test_podium_reaching_spaces_by_ip_gets_a_network_where_it_can(base_image, tmp_path, cleanup, docker_client):
     by_ip = DockerBackend(base_image=base_image, flavors=TEST_FLAVORS, reach_by_ip=True)
     plan = stdlib_space(tmp_path / "plain")
     ctx = RunContext(space_id="alice/plain", port=free_port())
@@ -149,7 +152,7 @@ def test_podium_reaching_spaces_by_ip_gets_a_network_where_it_can(base_image, tm
         await wait_until_ready(by_ip, instance, "/", 60)
         return instance, await _get(instance.url)
 
-    instance, answer = run(story())
+    instance, answer = await story()
     assert instance.url == f"http://{_address(docker_client, instance, 'podium-spaces-shared')}:7860"
     assert answer == 200
     assert docker_client.api.inspect_container(instance.state["id"])["HostConfig"]["PortBindings"] in ({}, None)

@@ -20,14 +20,14 @@ from podium_runner.docker.dockerfile import DATA_DIR
 from podium_runner.health import wait_until_ready
 from podium_runner.plan import RunContext
 
-from tests.docker.spaces import TEST_FLAVORS, gradio_space, run, start_container, stdlib_space
+from tests.docker.spaces import TEST_FLAVORS, gradio_space, start_container, stdlib_space
 from tests.support.process_spaces import free_port
 
 SPACE = "alice/greeter"
 
 
 @pytest.fixture(scope="module")
-def greeter(backend: DockerBackend, tmp_path_factory, docker_client):
+async def greeter(backend: DockerBackend, tmp_path_factory, docker_client, anyio_backend):
     """The Greeter space, built and running behind a port on 127.0.0.1, with a model cache mounted."""
     plan = gradio_space(tmp_path_factory.mktemp("greeter"), nonce=uuid.uuid4().hex)
     models = tmp_path_factory.mktemp("models")
@@ -42,9 +42,9 @@ def greeter(backend: DockerBackend, tmp_path_factory, docker_client):
         await wait_until_ready(backend, instance, plan.launch(ctx).health_path, 120)
         return env, instance
 
-    env, instance = run(start())
+    env, instance = await start()
     yield plan, env, instance, ctx, build_log
-    run(backend.stop(instance))
+    await backend.stop(instance)
 
 
 def test_the_build_log_streams_line_by_line_from_buildkit(greeter):
@@ -95,11 +95,12 @@ def test_the_apps_output_reaches_the_instance_log(greeter):
     assert any("Running on local URL" in line for line in instance.logs.lines)
 
 
-def test_a_code_only_change_reuses_the_dependency_image(greeter, backend, docker_client, tmp_path):
+@pytest.mark.anyio
+async def test_a_code_only_change_reuses_the_dependency_image(greeter, backend, docker_client, tmp_path):
     plan, env, *_ = greeter
     changed = gradio_space(tmp_path / "greeter", greeting="Howdy", nonce=uuid.uuid4().hex)
     log: list[str] = []
-    new_env = run(backend.prepare(changed, log.append))
+    new_env = await backend.prepare(changed, log.append)
     assert new_env.location != env.location and not new_env.reused
     assert any("dependency image" in line and "exists; reusing it" in line for line in log), log
     old_layers = docker_client.images.get(env.location).attrs["RootFS"]["Layers"]
@@ -108,13 +109,15 @@ def test_a_code_only_change_reuses_the_dependency_image(greeter, backend, docker
     assert new_layers[:-1] == old_layers[:-1] and new_layers[-1] != old_layers[-1]
 
 
-def test_the_same_code_again_builds_nothing(greeter, backend):
+@pytest.mark.anyio
+async def test_the_same_code_again_builds_nothing(greeter, backend):
     plan, env, *_ = greeter
-    again = run(backend.prepare(plan, lambda _line: None))
+    again = await backend.prepare(plan, lambda _line: None)
     assert again.location == env.location and again.reused
 
 
-def test_data_persists_in_the_spaces_volume_and_the_rest_is_read_only(backend, tmp_path, cleanup):
+@pytest.mark.anyio
+async def test_data_persists_in_the_spaces_volume_and_the_rest_is_read_only(backend, tmp_path, cleanup):
     prelude = """
         import pathlib
         for path in ("/tmp/scratch.txt", "/data/counter.txt", "/home/user/app/note.txt", "/etc/motd2"):
@@ -136,12 +139,12 @@ def test_data_persists_in_the_spaces_volume_and_the_rest_is_read_only(backend, t
         await backend.stop(instance)
         return report
 
-    report = run(story())
+    report = await story()
     assert report["/tmp/scratch.txt"] == "written" and report["/data/counter.txt"] == "written"
     assert report["/home/user/app/note.txt"] == "Read-only file system"
     assert report["/etc/motd2"] == "Read-only file system"
     # The next start of the same space finds what it wrote to /data.
-    assert "counter.txt" in run(story())["data"]
+    assert "counter.txt" in (await story())["data"]
     docker.from_env().volumes.get(volume_name("alice/writer")).remove(force=True)
 
 

@@ -7,7 +7,6 @@ the stand-in builder runs in it: the stand-ins must be in the model cache before
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -34,13 +33,15 @@ def specs() -> dict[str, SpaceSpec]:
 
 
 @pytest.fixture(scope="session")
-def examples_python(specs: dict[str, SpaceSpec], tmp_path_factory: pytest.TempPathFactory) -> Path:
+async def examples_python(
+    specs: dict[str, SpaceSpec], tmp_path_factory: pytest.TempPathFactory, anyio_backend: str
+) -> Path:
     """The Python of the examples' one shared environment, built (or reused) by the process backend."""
     plans = {make_plan(spec).build_key: make_plan(spec) for spec in specs.values()}
     assert len(plans) == 1, f"the examples should share one environment, they need {len(plans)}"
     backend = ProcessBackend(shared_folders(tmp_path_factory.mktemp("examples-env")))
     lines: list[str] = []
-    environment = asyncio.run(backend.prepare(next(iter(plans.values())), lines.append, space_id=f"{OWNER}/any"))
+    environment = await backend.prepare(next(iter(plans.values())), lines.append, space_id=f"{OWNER}/any")
     return Path(environment.location) / "bin" / "python"
 
 
