@@ -11,6 +11,7 @@ from podium.api.errors import api_error_handler
 from podium.body_limits import RequestBodyLimit
 from podium.context import Context
 from podium.errors import ApiError
+from podium.hub import ROUTERS as HUB_ROUTERS
 from podium.settings import PATH_PREFIX
 from podium.web.routes import router as pages_router
 from podium.web.security_headers import SecurityHeaders
@@ -30,6 +31,8 @@ def create_app(ctx: Context) -> FastAPI:
     app.add_middleware(RequestBodyLimit, limits=ctx.settings.limits)
     for module in (repos, commits, spaces, settings_kv, logs, tokens):
         app.include_router(module.router)
+    for hub_router in HUB_ROUTERS:  # huggingface_hub's file and ref calls (podium.hub)
+        app.include_router(hub_router)
     app.include_router(pages_router)
     if not ctx.settings.spaces_on_pages_origin:
         spaces_url = ctx.settings.spaces_url

@@ -1,17 +1,23 @@
-"""Each space is a bare git repository on disk: every upload is a commit, a revision is a commit sha.
+"""Each space is a bare git repository on disk: every upload is a commit on a branch (`main` unless the
+client names another), and a revision is a branch, a tag or a commit sha.
 
 Commits are written with git's plumbing into a private index, so no working tree is ever shared
-between uploads; builds get their own checkout of one revision (`checkout`).
+between uploads; builds get their own checkout of one revision (`checkout`). Branch and tag names come
+from clients: `check_ref_name` refuses anything git could read as an option, a path or a revision
+expression, and git only ever sees them as full `refs/heads/...` or `refs/tags/...` names.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tarfile
 import tempfile
+import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 BRANCH = "main"
@@ -25,6 +31,110 @@ _COMMITTER = {
 
 class RevisionNotFound(LookupError):
     pass
+
+
+class EntryNotFound(LookupError):
+    """No file or folder at that path in that revision."""
+
+
+class BadRefName(ValueError):
+    """A branch or tag name Podium refuses, with the reason in words."""
+
+
+class RefExists(ValueError):
+    """A branch or tag that cannot be created because the name is taken."""
+
+
+MAX_REF_NAME = 200
+_REF_CHARACTERS = re.compile(r"[A-Za-z0-9._/-]+")
+_FULL_SHA = re.compile(r"[0-9a-f]{40}")
+_SHORT_SHA = re.compile(r"[0-9a-f]{4,40}")
+_NO_OBJECT = "0" * 40
+BRANCHES, TAGS = "refs/heads/", "refs/tags/"
+
+
+def _ref_name_problem(name: str) -> str | None:
+    if not name:
+        return "it is empty"
+    if len(name) > MAX_REF_NAME:
+        return f"it is longer than {MAX_REF_NAME} characters"
+    if not _REF_CHARACTERS.fullmatch(name):
+        return "use only letters, digits, '.', '_', '-' and '/'"
+    if name.startswith("-"):
+        return "it starts with '-'"
+    if name == "HEAD" or name.startswith("refs/"):
+        return "'HEAD' and names under 'refs/' are git's own"
+    if _FULL_SHA.fullmatch(name):
+        return "it reads as a commit sha"
+    if ".." in name:
+        return "it contains '..'"
+    if any(not part or part.startswith(".") or part.endswith((".", ".lock")) for part in name.split("/")):
+        return "a part between '/' is empty, starts or ends with '.', or ends with '.lock'"
+    return None
+
+
+def check_ref_name(name: str, what: str) -> str:
+    """`name` if it may name a branch or tag (`what`), else BadRefName saying why."""
+    if (problem := _ref_name_problem(name)) is not None:
+        raise BadRefName(f"{name[:MAX_REF_NAME]!r} is not a valid {what} name: {problem}")
+    return name
+
+
+def _revision_candidates(revision: str) -> list[str]:
+    """What git may look up for a client's revision, best first: a full ref name, a branch, a tag, a
+    (short) sha. Anything else (`HEAD~1`, `main@{1}`, `-x`, `:/text`) names nothing."""
+    for namespace in (BRANCHES, TAGS):
+        if revision.startswith(namespace) and _ref_name_problem(revision.removeprefix(namespace)) is None:
+            return [revision]
+    candidates = [BRANCHES + revision, TAGS + revision] if _ref_name_problem(revision) is None else []
+    return candidates + ([revision] if _SHORT_SHA.fullmatch(revision) else [])
+
+
+@dataclass(frozen=True)
+class GitRef:
+    """A branch or tag: its short name, its full ref and the commit it points at (a tag peeled)."""
+
+    name: str
+    ref: str
+    target: str
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    """One file (`blob`) or folder (`tree`) of a revision; a folder's size is 0."""
+
+    path: str
+    kind: str
+    oid: str
+    size: int
+
+    @property
+    def is_folder(self) -> bool:
+        return self.kind == "tree"
+
+
+def _tree_entries(listing: bytes) -> list[TreeEntry]:
+    """`git ls-tree -l -z` records as entries (submodules, which spaces never have, left out)."""
+    entries = []
+    for record in filter(None, listing.decode().split("\0")):
+        meta, path = record.split("\t", 1)
+        _mode, kind, oid, size = meta.split()
+        if kind in ("blob", "tree"):
+            entries.append(TreeEntry(path=path, kind=kind, oid=oid, size=0 if kind == "tree" else int(size)))
+    return entries
+
+
+def _hub_date(timestamp: int) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+@dataclass(frozen=True)
+class CommitRecord:
+    id: str
+    title: str
+    message: str
+    author: str
+    date: str  # ISO 8601 in UTC with milliseconds and a Z, as the Hub writes dates
 
 
 class PathConflict(ValueError):
@@ -100,39 +210,169 @@ class SpaceRepo:
     def delete(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
 
-    def head(self) -> str | None:
+    def _target(self, ref: str) -> str | None:
+        """The commit a full ref name (`refs/...`, never an option) points at, or None."""
         try:
-            return self._git("rev-parse", "--verify", "--quiet", f"refs/heads/{BRANCH}").decode().strip() or None
+            return self._git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").decode().strip() or None
         except RuntimeError:
             return None
 
+    def head(self, branch: str = BRANCH) -> str | None:
+        """The commit `branch` points at; None before its first commit or when there is no such branch."""
+        return self._target(BRANCHES + check_ref_name(branch, "branch"))
+
     def resolve(self, revision: str) -> str:
-        """The commit sha a revision (branch name or sha) names."""
+        """The commit sha a client's revision names: a branch, a tag, `refs/heads/...` or `refs/tags/...`,
+        or a full or short sha; a branch wins over a tag of the same name, both over a sha."""
+        if candidates := _revision_candidates(revision):
+            # Each line is an object name for git, never an option: the candidates are checked names.
+            answer = self._git(
+                "cat-file", "--batch-check", stdin="".join(f"{name}^{{commit}}\n" for name in candidates).encode()
+            )
+            for line in answer.decode().splitlines():
+                sha, _, kind = line.partition(" ")
+                if kind.startswith("commit "):
+                    return sha
+        raise RevisionNotFound(revision)
+
+    def refs(self) -> tuple[list[GitRef], list[GitRef]]:
+        """The branches and the tags, by name; a tag's target is the commit it names, even when annotated."""
+        listing = self._git(
+            "for-each-ref", "--format=%(refname)%00%(objectname)%00%(*objectname)", BRANCHES, TAGS
+        ).decode()
+        branches: list[GitRef] = []
+        tags: list[GitRef] = []
+        for line in listing.splitlines():
+            ref, target, peeled = line.split("\0")
+            namespace, kept = (BRANCHES, branches) if ref.startswith(BRANCHES) else (TAGS, tags)
+            kept.append(GitRef(name=ref.removeprefix(namespace), ref=ref, target=peeled or target))
+        return branches, tags
+
+    def _create_ref(self, ref: str, target: str) -> None:
         try:
-            return self._git("rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}").decode().strip()
+            self._git("update-ref", ref, target, _NO_OBJECT)  # the zero id: only if the ref does not exist yet
         except RuntimeError:
-            raise RevisionNotFound(revision) from None
+            if self._target(ref) is not None:
+                raise RefExists(f"Reference {ref} already exists") from None
+            raise RefExists(
+                f"Reference {ref} clashes with an existing one: a name cannot be both 'a' and 'a/b'"
+            ) from None
+
+    def _delete_ref(self, ref: str) -> None:
+        if self._target(ref) is None:
+            raise RevisionNotFound(ref)
+        self._git("update-ref", "-d", ref)
+
+    def create_branch(self, name: str, start: str) -> str:
+        """A new branch at the commit `start` names; returns that commit."""
+        ref = BRANCHES + check_ref_name(name, "branch")
+        target = self.resolve(start)
+        self._create_ref(ref, target)
+        return target
+
+    def delete_branch(self, name: str) -> None:
+        self._delete_ref(BRANCHES + check_ref_name(name, "branch"))
+
+    def create_tag(self, name: str, revision: str, message: str | None = None) -> str:
+        """A tag at the commit `revision` names, annotated when there is a message; returns that commit."""
+        target = self.resolve(revision)
+        ref = TAGS + check_ref_name(name, "tag")
+        tagged = target
+        if message:
+            # A tag object, written by mktag (which checks it); git messages cannot hold NUL bytes.
+            tagger = f"podium <podium@localhost> {int(time.time())} +0000"
+            body = f"object {target}\ntype commit\ntag {name}\ntagger {tagger}\n\n{message.replace(chr(0), '')}\n"
+            tagged = self._git("mktag", stdin=body.encode()).decode().strip()
+        self._create_ref(ref, tagged)
+        return target
+
+    def delete_tag(self, name: str) -> None:
+        self._delete_ref(TAGS + check_ref_name(name, "tag"))
+
+    def entry(self, sha: str, path: str) -> TreeEntry | None:
+        """The file or folder at `path` in commit `sha`, or None (also for paths no file can have)."""
+        parts = path.split("/")
+        if "\0" in path or any(part in ("", ".", "..") for part in parts):
+            return None
+        found = _tree_entries(self._git("ls-tree", "-l", "-z", sha, "--", path))
+        return found[0] if found and found[0].path == path else None
+
+    def tree(self, sha: str, folder: str = "", recursive: bool = False) -> list[TreeEntry]:
+        """The entries of `folder` (the root when empty) in commit `sha`, with every one below it when
+        `recursive`, folders included, each folder before what it holds. EntryNotFound if no such folder."""
+        tree = sha
+        if folder:
+            found = self.entry(sha, folder)
+            if found is None or not found.is_folder:
+                raise EntryNotFound(folder)
+            tree = found.oid
+        listing = self._git("ls-tree", *(["-r", "-t"] if recursive else []), "-l", "-z", tree)
+        prefix = f"{folder}/" if folder else ""
+        return [TreeEntry(prefix + e.path, e.kind, e.oid, e.size) for e in _tree_entries(listing)]
 
     def files(self, revision: str) -> list[FileEntry]:
-        sha = self.resolve(revision)
-        out = self._git("ls-tree", "-r", "-l", "-z", sha).decode()
-        entries = []
-        for record in filter(None, out.split("\0")):
-            meta, path = record.split("\t", 1)
-            _mode, _kind, blob, size = meta.split()
-            entries.append(FileEntry(path=path, size=int(size), blob=blob))
-        return entries
+        return [
+            FileEntry(path=entry.path, size=entry.size, blob=entry.oid)
+            for entry in self.tree(self.resolve(revision), recursive=True)
+            if not entry.is_folder
+        ]
 
     def read(self, revision: str, path: str) -> bytes:
         return self._git("cat-file", "blob", f"{self.resolve(revision)}:{path}")
 
-    def log(self, revision: str = BRANCH, limit: int = 50) -> list[dict[str, str]]:
-        out = self._git("log", f"-{limit}", "--format=%H%x00%cI%x00%s", self.resolve(revision)).decode()
-        return [dict(zip(("id", "date", "title"), line.split("\0"), strict=True)) for line in out.splitlines()]
+    def blob(self, oid: str) -> bytes:
+        return self._git("cat-file", "blob", oid)
 
-    def commit(self, changes: list[Change], summary: str, description: str = "", parent: str | None = None) -> str:
-        """Apply `changes` on top of `parent` (default: the head) and move the branch; returns the sha."""
-        parent = parent or self.head()
+    def small_blobs(self, oids: list[str]) -> dict[str, bytes]:
+        """The content of several blobs in one git process (for telling LFS pointers from files)."""
+        if not oids:
+            return {}
+        answer = self._git("cat-file", "--batch", stdin="".join(f"{oid}\n" for oid in oids).encode())
+        contents, at = {}, 0
+        for oid in oids:
+            header_end = answer.index(b"\n", at)
+            size = int(answer[at:header_end].split()[2])
+            contents[oid] = answer[header_end + 1 : header_end + 1 + size]
+            at = header_end + 1 + size + 1
+        return contents
+
+    def log(
+        self, revision: str = BRANCH, limit: int = 50, skip: int = 0, path: str | None = None
+    ) -> list[CommitRecord]:
+        """Up to `limit` commits reachable from `revision`, newest first, after the first `skip`; only
+        those that changed `path` when one is given."""
+        listing = self._git(
+            "log",
+            "-z",
+            f"--max-count={limit}",
+            f"--skip={skip}",
+            "--format=%H%x00%an%x00%ct%x00%s%x00%b",
+            self.resolve(revision),
+            "--",
+            *([path] if path else []),
+        ).decode(errors="replace")
+        fields = listing.split("\0")
+        return [
+            CommitRecord(id=sha, author=author, date=_hub_date(int(stamp)), title=title, message=body.strip())
+            for sha, author, stamp, title, body in zip(*[iter(fields)] * 5, strict=False)
+        ]
+
+    def count(self, revision: str) -> int:
+        return int(self._git("rev-list", "--count", self.resolve(revision)))
+
+    def commit(
+        self,
+        changes: list[Change],
+        summary: str,
+        description: str = "",
+        parent: str | None = None,
+        branch: str = BRANCH,
+    ) -> str:
+        """Apply `changes` on top of `parent` (default: the branch's head) and move `branch` there; returns
+        the sha. Only `main` may be born by a commit: another branch must exist first (create_branch)."""
+        parent = parent or self.head(branch)
+        if parent is None and branch != BRANCH:
+            raise RevisionNotFound(BRANCHES + branch)
         with tempfile.TemporaryDirectory() as tmp:
             # A private index, and an empty work tree that index commands require but never touch.
             env = {"GIT_INDEX_FILE": str(Path(tmp) / "index"), "GIT_WORK_TREE": tmp}
@@ -164,7 +404,7 @@ class SpaceRepo:
         message = summary + (f"\n\n{description}" if description else "")
         parents = ["-p", parent] if parent else []
         sha = self._git("commit-tree", tree, *parents, "-m", message).decode().strip()
-        self._git("update-ref", f"refs/heads/{BRANCH}", sha, *([parent] if parent else []))
+        self._git("update-ref", BRANCHES + branch, sha, parent or _NO_OBJECT)
         return sha
 
     def checkout(self, revision: str, dest: Path) -> Path:

@@ -62,7 +62,7 @@ class Preupload(BaseModel):
     files: list[PreuploadFile]
 
 
-@router.post("/api/spaces/{owner}/{name}/preupload/{revision}")
+@router.post("/api/spaces/{owner}/{name}/preupload/{revision:path}")
 async def preupload(owner: str, name: str, revision: str, body: Preupload, request: Request) -> dict[str, Any]:
     ctx = context_of(request)
     space_id = f"{owner}/{name}"
@@ -154,14 +154,12 @@ def _commit_answer(request: Request, space_id: str, sha: str) -> dict[str, Any]:
     }
 
 
-@router.post("/api/spaces/{owner}/{name}/commit/{revision}")
+@router.post("/api/spaces/{owner}/{name}/commit/{revision:path}")
 async def commit(owner: str, name: str, revision: str, request: Request) -> dict[str, Any]:
     ctx = context_of(request)
     space_id = f"{owner}/{name}"
     with ctx.db.session() as session:
         writable_space(request, session, space_id)
-    if revision != "main":
-        raise ApiError(400, f"{space_id}: Podium spaces have one branch, 'main' (got {revision!r})")
     if request.query_params.get("create_pr") in ("1", "true", "True"):
         raise ApiError(400, f"{space_id}: pull requests are not supported; commit to main")
     lines = _body_lines(request, space_id, ctx.settings.limits)
@@ -173,6 +171,7 @@ async def commit(owner: str, name: str, revision: str, request: Request) -> dict
         str(header.get("summary") or ""),
         str(header.get("description") or ""),
         header.get("parentCommit"),
+        branch=revision,
     )
     return _commit_answer(request, space_id, sha)
 

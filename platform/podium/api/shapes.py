@@ -8,7 +8,6 @@ from typing import Any
 from podium_runner.stages import Stage
 
 from podium.db import Space
-from podium.repos import FileEntry
 from podium.settings import Settings
 
 
@@ -35,7 +34,7 @@ def runtime_json(space: Space, settings: Settings) -> dict[str, Any]:
     }
 
 
-def space_json(space: Space, settings: Settings, files: list[FileEntry] | None) -> dict[str, Any]:
+def space_json(space: Space, settings: Settings) -> dict[str, Any]:
     card = space.card_data or {}
     data: dict[str, Any] = {
         "_id": str(space.id),
@@ -56,6 +55,4 @@ def space_json(space: Space, settings: Settings, files: list[FileEntry] | None) 
         "subdomain": settings.space_subdomain(space.space_id),
         "runtime": runtime_json(space, settings),
     }
-    if files is not None:
-        data["siblings"] = [{"rfilename": entry.path, "size": entry.size} for entry in files]
     return data

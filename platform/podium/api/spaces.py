@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -14,8 +13,10 @@ from podium.api.deps import current_user, readable_space, writable_space
 from podium.api.shapes import runtime_json, space_json
 from podium.context import Context, context_of
 from podium.db import Space
-from podium.errors import revision_not_found
-from podium.repos import RevisionNotFound
+from podium.hub.access import open_repo
+from podium.hub.entries import siblings_json
+from podium.hub.repo_types import SPACE
+from podium.repos import BRANCH
 from podium.spaces.lifecycle import pause_space, restart_space, set_hardware, set_sleep_time
 
 router = APIRouter()
@@ -34,22 +35,18 @@ async def list_spaces(
         spaces = [s for s in session.scalars(query) if not s.private or (user and user.can_read(s))]
         if search:
             spaces = [s for s in spaces if search.lower() in s.space_id.lower()]
-        return [space_json(s, ctx.settings, None) for s in spaces[:limit]]
+        return [space_json(s, ctx.settings) for s in spaces[:limit]]
 
 
-async def _info(request: Request, owner: str, name: str, revision: str) -> dict[str, Any]:
+async def _info(request: Request, owner: str, name: str, revision: str, blobs: bool) -> dict[str, Any]:
     ctx = context_of(request)
-    space_id = f"{owner}/{name}"
+    repo = open_repo(request, SPACE.name, owner, name)
+    sha = await repo.resolve(revision)
     with ctx.db.session() as session:
-        space = readable_space(request, session, space_id)
-        try:
-            files = await asyncio.to_thread(ctx.supervisor.repo(space_id).files, revision)
-            sha = await asyncio.to_thread(ctx.supervisor.repo(space_id).resolve, revision)
-        except RevisionNotFound:
-            raise revision_not_found(space_id, revision) from None
-        data = space_json(space, ctx.settings, files)
-        data["sha"] = sha
-        return data
+        data = space_json(readable_space(request, session, repo.repo_id), ctx.settings)
+    data["sha"] = sha
+    data["siblings"] = await siblings_json(repo, sha, blobs)
+    return data
 
 
 @router.get("/api/spaces/hardware")
@@ -58,27 +55,14 @@ async def hardware_flavors() -> list[dict[str, Any]]:
 
 
 @router.get("/api/spaces/{owner}/{name}")
-async def space_info(owner: str, name: str, request: Request) -> dict[str, Any]:
-    return await _info(request, owner, name, "main")
+async def space_info(owner: str, name: str, request: Request, blobs: bool = False) -> dict[str, Any]:
+    """huggingface_hub's `space_info`; `blobs` (its `files_metadata=True`) adds the files' sizes and ids."""
+    return await _info(request, owner, name, BRANCH, blobs)
 
 
-@router.get("/api/spaces/{owner}/{name}/revision/{revision}")
-async def space_info_at(owner: str, name: str, revision: str, request: Request) -> dict[str, Any]:
-    return await _info(request, owner, name, revision)
-
-
-@router.get("/api/spaces/{owner}/{name}/tree/{revision}")
-async def tree(owner: str, name: str, revision: str, request: Request) -> list[dict[str, Any]]:
-    """The files of a revision (huggingface_hub's `list_repo_files`, used by `delete_patterns`)."""
-    ctx = context_of(request)
-    space_id = f"{owner}/{name}"
-    with ctx.db.session() as session:
-        readable_space(request, session, space_id)
-    try:
-        files = await asyncio.to_thread(ctx.supervisor.repo(space_id).files, revision)
-    except RevisionNotFound:
-        raise revision_not_found(space_id, revision) from None
-    return [{"type": "file", "path": entry.path, "size": entry.size, "oid": entry.blob} for entry in files]
+@router.get("/api/spaces/{owner}/{name}/revision/{revision:path}")
+async def space_info_at(owner: str, name: str, revision: str, request: Request, blobs: bool = False) -> dict[str, Any]:
+    return await _info(request, owner, name, revision, blobs)
 
 
 @router.get("/api/spaces/{owner}/{name}/runtime")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 
 from podium.context import Context
-from podium.errors import ApiError
-from podium.repos import Change, PathConflict
+from podium.errors import ApiError, revision_not_found
+from podium.repos import BRANCH, BadRefName, Change, PathConflict, RevisionNotFound, SpaceRepo
 from podium.settings import Limits
 from podium.upload_form import upload_too_large
 from podium.uploads import UploadRejected, archive_changes, checked_file, is_archive
@@ -25,25 +25,44 @@ async def apply_commit(
     summary: str,
     description: str = "",
     parent: str | None = None,
+    branch: str = BRANCH,
 ) -> str:
-    """Commit `changes` to the space's repository, record the new head and deploy it."""
+    """Commit `changes` to `branch` of the space's repository; on `main`, record the new head and deploy
+    it. Other branches are only refs: nothing is built from them, as on the Hub."""
     repo = ctx.supervisor.repo(space_id)
     async with ctx.commit_locks[space_id]:
-        head = await asyncio.to_thread(repo.head)
+        head = await asyncio.to_thread(_branch_head, repo, space_id, branch)
         if parent and parent != head:
             raise ApiError(
                 412,
-                f"{space_id}: the parent commit {parent[:8]} is not the head of main "
+                f"{space_id}: the parent commit {parent[:8]} is not the head of {branch} "
                 f"({(head or '')[:8]}); someone else committed first. Retry on top of it",
             )
         try:
-            sha = await asyncio.to_thread(repo.commit, changes, summary or "Upload files", description, head)
+            sha = await asyncio.to_thread(repo.commit, changes, summary or "Upload files", description, head, branch)
         except PathConflict as exc:
             raise ApiError(409, f"{space_id}: {exc}") from None
+        if branch != BRANCH:
+            return sha
         with ctx.db.session() as session:
             ctx.db.find_space(session, space_id).sha = sha
     ctx.supervisor.deploy(space_id, sha)
     return sha
+
+
+def _branch_head(repo: SpaceRepo, space_id: str, branch: str) -> str | None:
+    """The head of the branch a commit goes to: `main` may have none yet, any other must exist."""
+    try:
+        head = repo.head(branch)
+    except BadRefName as exc:
+        raise ApiError(400, f"{space_id}: commits go to a branch, and {exc}") from None
+    if head is not None or branch == BRANCH:
+        return head
+    try:
+        repo.resolve(branch)
+    except RevisionNotFound:
+        raise revision_not_found(space_id, branch) from None
+    raise ApiError(400, f"{space_id}: {branch!r} is a tag or a commit; commits go to a branch (see create_branch)")
 
 
 def upload_changes(space_id: str, files: list[tuple[str, bytes]], limits: Limits) -> list[Change]:

@@ -1,0 +1,87 @@
+"""Branches and tags, real git refs in the repository: `refs` (huggingface_hub's `list_repo_refs`),
+`branch/{name}` (`create_branch` from a `startingPoint`, `delete_branch`), `tag/{revision}`
+(`create_tag`, annotated when it has a message) and `tag/{name}` (`delete_tag`).
+
+Names are checked by `repos.check_ref_name` (400 saying why); a taken name is the Hub's 409
+"Reference ... already exists", a missing one its 404 `RevisionNotFound`. `main` cannot be deleted: it
+is the branch Podium deploys. Other branches and tags are only refs: nothing is built from them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+
+from podium.errors import ApiError
+from podium.hub.access import open_repo, quoted_tail
+from podium.hub.repo_types import API, TAIL
+from podium.repos import BRANCH, BRANCHES, TAGS, GitRef
+
+router = APIRouter()
+
+
+def _ref_json(ref: GitRef) -> dict[str, str]:
+    return {"name": ref.name, "ref": ref.ref, "targetCommit": ref.target}
+
+
+@router.get(API + "/refs")
+async def refs(repo_type: str, owner: str, name: str, request: Request, include_prs: bool = False) -> dict[str, Any]:
+    repo = open_repo(request, repo_type, owner, name)
+    branches, tags = await repo.run(repo.git.refs)
+    data: dict[str, Any] = {
+        "branches": [_ref_json(ref) for ref in branches],
+        "converts": [],
+        "tags": [_ref_json(ref) for ref in tags],
+    }
+    if include_prs:
+        data["pullRequests"] = []  # Podium has no pull requests
+    return data
+
+
+class NewBranch(BaseModel):
+    startingPoint: str | None = None
+
+
+@router.post(API + "/branch/" + TAIL)
+async def create_branch(
+    repo_type: str, owner: str, name: str, tail: str, request: Request, body: NewBranch | None = None
+) -> dict[str, str]:
+    repo = open_repo(request, repo_type, owner, name, write=True)
+    branch = unquote(quoted_tail(request, tail))
+    target = await repo.run(repo.git.create_branch, branch, (body and body.startingPoint) or BRANCH)
+    return {"name": branch, "ref": BRANCHES + branch, "targetCommit": target}
+
+
+@router.delete(API + "/branch/" + TAIL)
+async def delete_branch(repo_type: str, owner: str, name: str, tail: str, request: Request) -> dict[str, str]:
+    repo = open_repo(request, repo_type, owner, name, write=True)
+    branch = unquote(quoted_tail(request, tail))
+    if branch == BRANCH:
+        raise ApiError(403, f"{repo.repo_id}: Cannot delete {BRANCHES}{BRANCH}: it is the branch Podium deploys")
+    await repo.run(repo.git.delete_branch, branch)
+    return {}
+
+
+class NewTag(BaseModel):
+    tag: str
+    message: str | None = None
+
+
+@router.post(API + "/tag/" + TAIL)
+async def create_tag(
+    repo_type: str, owner: str, name: str, tail: str, body: NewTag, request: Request
+) -> dict[str, str]:
+    repo = open_repo(request, repo_type, owner, name, write=True)
+    revision = unquote(quoted_tail(request, tail))
+    target = await repo.run(repo.git.create_tag, body.tag, revision, body.message)
+    return {"name": body.tag, "ref": TAGS + body.tag, "targetCommit": target}
+
+
+@router.delete(API + "/tag/" + TAIL)
+async def delete_tag(repo_type: str, owner: str, name: str, tail: str, request: Request) -> dict[str, str]:
+    repo = open_repo(request, repo_type, owner, name, write=True)
+    await repo.run(repo.git.delete_tag, unquote(quoted_tail(request, tail)))
+    return {}
