@@ -24,30 +24,23 @@ async def test_a_restarted_podium_adopts_the_running_container_without_restartin
     )
     ctx = RunContext(space_id="alice/steady", port=free_port())
 
-    async def before_restart():
-        instance = await start_container(backend, plan, ctx, cleanup)
-        await wait_until_ready(backend, instance, "/", 60)
-        return instance.state
-
-    state = await before_restart()
+    started = await start_container(backend, plan, ctx, cleanup)
+    await wait_until_ready(backend, started, "/", 60)
+    state = started.state
     started_at = docker_client.api.inspect_container(state["id"])["State"]["StartedAt"]
 
     restarted = DockerBackend(base_image=base_image, flavors=TEST_FLAVORS)  # a new Podium process
 
-    async def after_restart():
-        orphans = await restarted.list_orphans(known=set())
-        mine = [orphan for orphan in orphans if orphan["id"] == state["id"]]
-        instance = await restarted.adopt(mine[0], lambda _line: None)
-        running = await restarted.poll(instance)
-        async with aiohttp.ClientSession() as session, session.get(instance.url) as response:
-            answered = response.status
-        known_now = await restarted.list_orphans(known={state["id"]})
-        started_then = docker_client.api.inspect_container(state["id"])["State"]["StartedAt"]
-        await restarted.stop(instance)
-        gone = await restarted.adopt(state, lambda _line: None)
-        return mine, instance, running, answered, known_now, started_then, gone
-
-    mine, instance, running, answered, known_now, started_then, gone = await after_restart()
+    orphans = await restarted.list_orphans(known=set())
+    mine = [orphan for orphan in orphans if orphan["id"] == state["id"]]
+    instance = await restarted.adopt(mine[0], lambda _line: None)
+    running = await restarted.poll(instance)
+    async with aiohttp.ClientSession() as session, session.get(instance.url) as response:
+        answered = response.status
+    known_now = await restarted.list_orphans(known={state["id"]})
+    started_then = docker_client.api.inspect_container(state["id"])["State"]["StartedAt"]
+    await restarted.stop(instance)
+    gone = await restarted.adopt(state, lambda _line: None)
     assert mine == [state]  # the labels alone rebuild the state Podium had saved
     assert instance.space_id == "alice/steady" and instance.url == f"http://127.0.0.1:{ctx.port}"
     assert running is None and answered == 200
@@ -68,27 +61,18 @@ async def test_a_container_the_previous_release_saved_is_adopted(backend, base_i
     )
     ctx = RunContext(space_id="alice/kept", port=free_port())
 
-    async def before_upgrade():
-        instance = await start_container(backend, plan, ctx, cleanup)
-        await wait_until_ready(backend, instance, "/", 60)
-        return {key: instance.state[key] for key in ("id", "name", "space_id", "image", "url", "gpu_ids")}
-
-    previous = await before_upgrade()
+    started = await start_container(backend, plan, ctx, cleanup)
+    await wait_until_ready(backend, started, "/", 60)
+    previous = {key: started.state[key] for key in ("id", "name", "space_id", "image", "url", "gpu_ids")}
     upgraded = DockerBackend(base_image=base_image, flavors=TEST_FLAVORS)
 
-    async def after_upgrade():
-        instance = await upgraded.adopt(previous, lambda _line: None)
-        running = await upgraded.poll(instance)
-        found = [orphan for orphan in await upgraded.list_orphans(known=set()) if orphan["id"] == previous["id"]]
-        unknown = [
-            orphan
-            for orphan in await upgraded.list_orphans(known={instance.instance_id})
-            if orphan["id"] == previous["id"]
-        ]
-        await upgraded.stop(instance)
-        return instance, running, found, unknown
-
-    instance, running, found, unknown = await after_upgrade()
+    instance = await upgraded.adopt(previous, lambda _line: None)
+    running = await upgraded.poll(instance)
+    found = [orphan for orphan in await upgraded.list_orphans(known=set()) if orphan["id"] == previous["id"]]
+    unknown = [
+        orphan for orphan in await upgraded.list_orphans(known={instance.instance_id}) if orphan["id"] == previous["id"]
+    ]
+    await upgraded.stop(instance)
     assert running is None and instance.instance_id == previous["id"]
     assert (instance.space_id, instance.url) == ("alice/kept", f"http://127.0.0.1:{ctx.port}")
     assert [{key: orphan[key] for key in previous} for orphan in found] == [previous]

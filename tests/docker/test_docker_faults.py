@@ -34,17 +34,13 @@ async def test_an_app_allocating_past_its_memory_limit_is_killed_as_out_of_memor
     )
     ctx = RunContext(space_id="alice/hog", port=free_port())
 
-    async def story():
-        instance = await start_container(backend, plan, ctx, cleanup)
-        with pytest.raises(StartError) as failure:
-            await wait_until_ready(backend, instance, "/", 60)
-        ended = await backend.poll(instance)
-        await backend.stop(instance)
-        return failure.value, ended
-
-    failure, ended = await story()
+    instance = await start_container(backend, plan, ctx, cleanup)
+    with pytest.raises(StartError) as failure:
+        await wait_until_ready(backend, instance, "/", 60)
+    ended = await backend.poll(instance)
+    await backend.stop(instance)
     assert ended.reason == "out of memory" and ended.code == 137
-    assert "the app stopped before it answered (out of memory)" in str(failure)
+    assert "the app stopped before it answered (out of memory)" in str(failure.value)
 
 
 @pytest.mark.anyio
@@ -64,18 +60,15 @@ async def test_a_fork_bomb_stops_at_the_pids_limit_and_the_space_still_stops(bac
     ctx = RunContext(space_id="alice/forks", port=free_port())
     limit = TEST_FLAVORS["cpu-basic"].pids
 
-    async def story():
-        instance = await start_container(backend, plan, ctx, cleanup)
-        container = docker_client.containers.get(instance.state["id"])
-        highest = 0
-        deadline = time.monotonic() + 30
-        while highest < limit - 5 and time.monotonic() < deadline:
-            highest = max(highest, container.stats(stream=False)["pids_stats"].get("current", 0))
-        started = time.monotonic()
-        await backend.stop(instance, timeout=2)
-        return highest, time.monotonic() - started
-
-    highest, stop_took = await story()
+    instance = await start_container(backend, plan, ctx, cleanup)
+    container = docker_client.containers.get(instance.state["id"])
+    highest = 0
+    deadline = time.monotonic() + 30
+    while highest < limit - 5 and time.monotonic() < deadline:
+        highest = max(highest, container.stats(stream=False)["pids_stats"].get("current", 0))
+    started = time.monotonic()
+    await backend.stop(instance, timeout=2)
+    stop_took = time.monotonic() - started
     assert limit - 5 <= highest <= limit  # it reached the limit and never passed it
     assert stop_took < 30
     with pytest.raises(docker.errors.NotFound):
@@ -149,22 +142,18 @@ async def test_the_engine_going_away_gives_a_clear_error_and_podium_recovers_whe
     plan = stdlib_space(tmp_path / "steady", 'REPORT["ok"] = True')
     ctx = RunContext(space_id="alice/steady", port=free_port())
 
-    async def story():
-        instance = await start_container(backend, plan, ctx, cleanup)
-        await wait_until_ready(backend, instance, "/", 60)
-        relay.stop()
-        with pytest.raises(BackendUnavailable) as gone:
-            await backend.poll(instance)
-        with pytest.raises(BackendUnavailable):
-            await backend.prepare(plan, lambda _line: None)
-        relay.start()
-        still_running = await backend.poll(instance)
-        await backend.stop(instance)
-        return gone.value, still_running
-
-    gone, still_running = await story()
-    assert f"the Docker engine at unix://{relay.path} does not answer" in str(gone)
-    assert "Start dockerd" in str(gone)
+    instance = await start_container(backend, plan, ctx, cleanup)
+    await wait_until_ready(backend, instance, "/", 60)
+    relay.stop()
+    with pytest.raises(BackendUnavailable) as gone:
+        await backend.poll(instance)
+    with pytest.raises(BackendUnavailable):
+        await backend.prepare(plan, lambda _line: None)
+    relay.start()
+    still_running = await backend.poll(instance)
+    await backend.stop(instance)
+    assert f"the Docker engine at unix://{relay.path} does not answer" in str(gone.value)
+    assert "Start dockerd" in str(gone.value)
     assert still_running is None  # the container kept running; Podium picks it up again
 
 

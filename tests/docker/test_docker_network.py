@@ -71,16 +71,14 @@ async def test_a_space_cannot_reach_another_but_podium_reaches_both_and_they_rea
         RunContext(space_id="alice/curious", port=free_port()),
     ]
 
-    async def start_both():
-        started = [
-            await start_container(backend, plan, ctx, cleanup)
-            for plan, ctx in zip((private, curious), contexts, strict=True)
-        ]
-        for instance in started:
-            await wait_until_ready(backend, instance, "/", 60)
-        return started, [await _get(instance.url) for instance in started]
-
-    (target, prober), answers = await start_both()
+    started = [
+        await start_container(backend, plan, ctx, cleanup)
+        for plan, ctx in zip((private, curious), contexts, strict=True)
+    ]
+    for instance in started:
+        await wait_until_ready(backend, instance, "/", 60)
+    answers = [await _get(instance.url) for instance in started]
+    target, prober = started
     assert [instance.url for instance in (target, prober)] == [f"http://127.0.0.1:{ctx.port}" for ctx in contexts]
     assert answers == [200, 200]  # Podium, through the published loopback ports
 
@@ -116,17 +114,14 @@ async def test_a_container_an_older_podium_left_on_the_default_bridge_is_replace
     older.network = SpacesNetwork("bridge", icc=True)  # where every space ran before they had their own
     log: list[str] = []
 
-    async def story():
-        old = await start_container(older, plan, ctx, cleanup)
-        await wait_until_ready(older, old, "/", 60)
-        (orphan,) = [state for state in await backend.list_orphans(known=set()) if state["id"] == old.state["id"]]
-        adopted = await backend.adopt(orphan, log.append)
-        # The space starts again, on the same port, on the spaces network.
-        new = await start_container(backend, plan, ctx, cleanup)
-        await wait_until_ready(backend, new, "/", 60)
-        return old, adopted, new, await _get(new.url)
-
-    old, adopted, new, answer = await story()
+    old = await start_container(older, plan, ctx, cleanup)
+    await wait_until_ready(older, old, "/", 60)
+    (orphan,) = [state for state in await backend.list_orphans(known=set()) if state["id"] == old.state["id"]]
+    adopted = await backend.adopt(orphan, log.append)
+    # The space starts again, on the same port, on the spaces network.
+    new = await start_container(backend, plan, ctx, cleanup)
+    await wait_until_ready(backend, new, "/", 60)
+    answer = await _get(new.url)
     assert adopted is None
     with pytest.raises(docker.errors.NotFound):
         docker_client.containers.get(old.state["id"])
@@ -147,12 +142,9 @@ async def test_podium_reaching_spaces_by_ip_gets_a_network_where_it_can(base_ima
     plan = stdlib_space(tmp_path / "plain")
     ctx = RunContext(space_id="alice/plain", port=free_port())
 
-    async def story():
-        instance = await start_container(by_ip, plan, ctx, cleanup)
-        await wait_until_ready(by_ip, instance, "/", 60)
-        return instance, await _get(instance.url)
-
-    instance, answer = await story()
+    instance = await start_container(by_ip, plan, ctx, cleanup)
+    await wait_until_ready(by_ip, instance, "/", 60)
+    answer = await _get(instance.url)
     assert instance.url == f"http://{_address(docker_client, instance, 'podium-spaces-shared')}:7860"
     assert answer == 200
     assert docker_client.api.inspect_container(instance.state["id"])["HostConfig"]["PortBindings"] in ({}, None)

@@ -36,13 +36,9 @@ async def greeter(backend: DockerBackend, tmp_path_factory, docker_client, anyio
     build_log: list[str] = []
     ctx = RunContext(space_id=SPACE, port=free_port(), root_path=f"/apps/{SPACE}", model_cache=str(models))
 
-    async def start():
-        env = await backend.prepare(plan, build_log.append)
-        instance = await backend.start(plan, env, ctx, lambda _line: None)
-        await wait_until_ready(backend, instance, plan.launch(ctx).health_path, 120)
-        return env, instance
-
-    env, instance = await start()
+    env = await backend.prepare(plan, build_log.append)
+    instance = await backend.start(plan, env, ctx, lambda _line: None)
+    await wait_until_ready(backend, instance, plan.launch(ctx).health_path, 120)
     yield plan, env, instance, ctx, build_log
     await backend.stop(instance)
 
