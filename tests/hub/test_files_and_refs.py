@@ -327,12 +327,17 @@ def test_a_commit_to_a_branch_lands_there_and_main_keeps_serving(
     assert refs["main"] == main_sha and refs["dev"] not in (main_sha, dev_sha)
     assert api.list_repo_commits(space_id, repo_type="space", revision="dev")[1].commit_id == dev_sha
 
-    runtime = hub.wait_for_stage(space_id, timeout=60)
-    assert (runtime["stage"], runtime["sha"]) == ("RUNNING", main_sha)  # nothing deployed from dev
-    assert api.space_info(space_id).sha == main_sha
-    assert httpx.get(app, follow_redirects=True).content == INDEX_V1
     assert not api.file_exists(space_id, "dev.txt", repo_type="space")
     assert api.file_exists(space_id, "dev.txt", repo_type="space", revision="dev")
+    assert api.revision_exists(space_id, "dev", repo_type="space")
+    assert not api.revision_exists(space_id, "nope", repo_type="space")
+
+    fs = HfFileSystem(endpoint=hub.url, token=hub.token)  # writes through the file system land on dev too
+    with fs.open(f"spaces/{space_id}@dev/written.txt", "wb") as remote:
+        remote.write(b"written on dev\n")
+    assert fs.cat(f"spaces/{space_id}@dev/written.txt") == b"written on dev\n"
+    api.delete_file("dev.txt", space_id, repo_type="space", revision="dev")
+    assert not api.file_exists(space_id, "dev.txt", repo_type="space", revision="dev")
 
     with pytest.raises(RevisionNotFoundError):
         _commit(api, space_id, {"x.txt": b"x"}, "Nowhere", revision="no-such-branch")
@@ -340,6 +345,11 @@ def test_a_commit_to_a_branch_lands_there_and_main_keeps_serving(
     with pytest.raises(BadRequestError, match="commits go to a branch"):
         _commit(api, space_id, {"x.txt": b"x"}, "On a tag", revision="t1")
     assert api.list_repo_refs(space_id, repo_type="space").tags[0].target_commit == main_sha
+
+    runtime = hub.wait_for_stage(space_id, timeout=60)
+    assert (runtime["stage"], runtime["sha"]) == ("RUNNING", main_sha)  # nothing was deployed from dev
+    assert api.space_info(space_id).sha == main_sha
+    assert httpx.get(app, follow_redirects=True).content == INDEX_V1
 
 
 BAD_REF_NAMES = [
