@@ -8,6 +8,7 @@ from fastapi.responses import RedirectResponse
 from podium import __version__
 from podium.api import commits, logs, repos, settings_kv, spaces, tokens
 from podium.api.errors import api_error_handler
+from podium.api.renamed import RenamedSpaces
 from podium.body_limits import RequestBodyLimit
 from podium.context import Context
 from podium.errors import ApiError
@@ -29,6 +30,7 @@ def create_app(ctx: Context) -> FastAPI:
     app.add_middleware(SecurityHeaders, settings=ctx.settings)
     app.add_exception_handler(ApiError, api_error_handler)
     app.add_middleware(RequestBodyLimit, limits=ctx.settings.limits)
+    app.add_middleware(RenamedSpaces)
     for module in (repos, commits, spaces, settings_kv, logs, tokens):
         app.include_router(module.router)
     for hub_router in HUB_ROUTERS:  # huggingface_hub's file and ref calls (podium.hub)

@@ -165,6 +165,11 @@ class Backend(abc.ABC):
         """Remove the space's persistent /data for good: the space is deleted and none of its instances runs."""
         return None
 
+    async def move_data(self, space_id: str, new_id: str) -> None:
+        """Give the space's persistent /data to the name `new_id` (the space moved; none of its instances
+        runs); refuse with `BackendUnavailable` where it cannot, before anything moved."""
+        return None
+
     async def list_orphans(self, known: set[str]) -> list[dict[str, Any]]:
         """States of instances this backend runs that are not in `known` (instance ids)."""
         return []

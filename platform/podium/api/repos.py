@@ -1,7 +1,10 @@
-"""Creating and deleting spaces, and who the caller is: `/api/repos/*`, `/api/whoami-v2`."""
+"""Creating, duplicating, moving and deleting spaces, their repository settings, and who the caller is:
+`/api/repos/*`, `/api/spaces/{id}/duplicate` and `/settings`, `/api/whoami-v2`."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -13,20 +16,67 @@ from podium.api.deps import pages_url_for, require_user, writable_space
 from podium.auth import User
 from podium.context import context_of
 from podium.errors import ApiError
+from podium.spaces.duplicate import DuplicateSpace, duplicate_space
 from podium.spaces.lifecycle import CreateRepo, create_space, delete_space
+from podium.spaces.move import move_space
+from podium.spaces.repo_settings import update_settings
 
 router = APIRouter()
 
 
-@router.post("/api/repos/create")
-async def create_repo(body: CreateRepo, request: Request) -> dict[str, Any]:
+@contextmanager
+def _urls_for(request: Request) -> Iterator[None]:
+    """A 409 for a space that exists carries its `url`, which huggingface_hub reads (`exist_ok=True`), on
+    the host the client called."""
     try:
-        space_id = await create_space(context_of(request), require_user(request), body)
+        yield
     except ApiError as exc:
-        if "url" in exc.fields:  # the URL the client called, as for a new space
+        if "url" in exc.fields:
             exc.fields["url"] = pages_url_for(request) + exc.fields["url"]
         raise
+
+
+@router.post("/api/repos/create")
+async def create_repo(body: CreateRepo, request: Request) -> dict[str, Any]:
+    with _urls_for(request):
+        space_id = await create_space(context_of(request), require_user(request), body)
     return {"url": f"{pages_url_for(request)}/spaces/{space_id}", "name": space_id, "id": space_id}
+
+
+@router.post("/api/spaces/{owner}/{name}/duplicate")
+async def duplicate_repo(owner: str, name: str, body: DuplicateSpace, request: Request) -> dict[str, Any]:
+    with _urls_for(request):
+        space_id = await duplicate_space(context_of(request), require_user(request), f"{owner}/{name}", body)
+    # Files are copied before the answer, so none is pending (the Hub may copy LFS files later).
+    return {"url": f"{pages_url_for(request)}/spaces/{space_id}", "filesCopyPending": False}
+
+
+class MoveRepo(BaseModel):
+    fromRepo: str
+    toRepo: str
+    type: str | None = None
+
+
+@router.post("/api/repos/move")
+async def move_repo(body: MoveRepo, request: Request) -> dict[str, Any]:
+    if body.type != "space":
+        raise ApiError(400, f"Podium hosts spaces only; pass repo_type='space' (got {body.type or 'model'!r})")
+    with _urls_for(request):
+        space_id = await move_space(context_of(request), require_user(request), body.fromRepo, body.toRepo)
+    return {"url": f"{pages_url_for(request)}/spaces/{space_id}"}
+
+
+@router.put("/api/spaces/{owner}/{name}/settings")
+async def repo_settings(owner: str, name: str, request: Request) -> dict[str, Any]:
+    ctx = context_of(request)
+    with ctx.db.session() as session:
+        writable_space(request, session, f"{owner}/{name}")
+    try:
+        body = await request.json()
+    except ValueError:
+        raise ApiError(400, 'the settings must be a JSON object, such as {"visibility": "private"}') from None
+    update_settings(ctx, f"{owner}/{name}", body)
+    return {}
 
 
 class DeleteRepo(BaseModel):

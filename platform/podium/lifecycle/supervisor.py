@@ -211,6 +211,23 @@ class Supervisor:
         await self.backend.delete_data(space_id)
         await asyncio.to_thread(self.repo(space_id).delete)
 
+    async def move(self, space_id: str, new_id: str) -> None:
+        """Stop the space and take what Podium keeps of it on disk (its /data, repository and logs) to
+        `new_id`'s places, its record being the caller's to rename; an app runs under one name only, so
+        the caller starts it again under the new one. Its work trees go (checkouts are made again)."""
+        await self._halt(space_id, Stage.STOPPED, f"moving to {new_id}")
+        await self.backend.move_data(space_id, new_id)  # may refuse; the space then stays where it is
+        state = self.states.pop(space_id)
+        state.build_log.release()
+        state.run_log.release()
+        owner, _, name = space_id.partition("/")
+        await asyncio.to_thread(shutil.rmtree, self.settings.worktrees_dir / owner / name, True)
+        places = [(self.repo(space_id).path, self.repo(new_id).path), (self._logs_of(space_id), self._logs_of(new_id))]
+        for old, new in places:
+            if old.exists():
+                new.parent.mkdir(parents=True, exist_ok=True)
+                await asyncio.to_thread(old.rename, new)
+
     async def _halt(self, space_id: str, stage: Stage, message: str | None) -> None:
         state = self.state(space_id)
         if state.busy:

@@ -14,11 +14,12 @@ from podium_runner.hardware import FLAVORS
 from podium_runner.recipes import recipe_for
 from podium_runner.stages import Stage
 from pydantic import BaseModel
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from podium.auth import User
 from podium.context import Context
-from podium.db import Space
+from podium.db import Space, SpaceRedirect
 from podium.errors import ApiError, not_found
 from podium.names import check_name
 from podium.repos import Change
@@ -28,7 +29,7 @@ from podium.spaces.variables import set_entry
 _FIRST_FILE = Change(".gitattributes", b"# Podium stores every file in git; no LFS is needed.\n")
 # Checking that a space's id and host-mode address are free and taking them is one step: no other
 # create, on another thread or at an await a later change might add, can take them in between.
-_CLAIMING_AN_ADDRESS = threading.Lock()
+CLAIMING_AN_ADDRESS = threading.Lock()
 
 
 class KeyValue(BaseModel):
@@ -56,28 +57,16 @@ async def create_space(ctx: Context, user: User, body: CreateRepo) -> str:
     """Make the space `body` asks for, as `user`, with its first commit; its id, or an ApiError in words."""
     if body.type != "space":
         raise ApiError(400, f"Podium hosts spaces only; pass repo_type='space' (got {body.type or 'model'!r})")
-    owner = check_name(body.organization or user.name, "owner name")
-    name = check_name(body.name, "space name")
-    if (refusal := user.write_refusal(owner, f"create spaces under {owner!r}")) is not None:
-        raise ApiError(403, refusal)
+    space_id = new_space_id(user, body.organization or user.name, body.name, "create spaces under")
     sdk = body.sdk or "gradio"
     if sdk not in SDKS:
         raise ApiError(400, f"sdk {sdk!r} is not supported; use one of {', '.join(SDKS)}")
     hardware = body.hardware or ctx.settings.default_hardware
     if hardware not in FLAVORS:
         raise ApiError(400, f"hardware {hardware!r} is unknown; use one of {', '.join(FLAVORS)}")
-    space_id = f"{owner}/{name}"
-    with _CLAIMING_AN_ADDRESS, ctx.db.session() as session:
-        if ctx.db.find_space(session, space_id) is not None:
-            # huggingface_hub's create_repo(exist_ok=True) reads the existing repository's `url`.
-            raise ApiError(409, f"You already created this space repo: {space_id}", url=f"/spaces/{space_id}")
-        if (twin := ctx.db.address_taken(session, space_id)) is not None:
-            raise ApiError(
-                409,
-                f"{space_id} would share its address {ctx.settings.space_subdomain(space_id)} with "
-                f"{twin.space_id} (a host name joins owner and name with '-', in lower case "
-                "with '-' for '_' and '.'); choose another name",
-            )
+    owner, _, name = space_id.partition("/")
+    with CLAIMING_AN_ADDRESS, ctx.db.session() as session:
+        claim_id(ctx, session, space_id)
         space = Space(
             owner=owner,
             name=name,
@@ -98,6 +87,38 @@ async def create_space(ctx: Context, user: User, body: CreateRepo) -> str:
     with ctx.db.session() as session:
         ctx.db.find_space(session, space_id).sha = sha
     return space_id
+
+
+def new_space_id(user: User, owner: str, name: str, action: str) -> str:
+    """`owner/name` for a new space (created, duplicated or moved there) once both names are valid and
+    `user` may write to `owner` ("create spaces under" is the `action` refused otherwise)."""
+    owner, name = check_name(owner, "owner name"), check_name(name, "space name")
+    if (refusal := user.write_refusal(owner, f"{action} {owner!r}")) is not None:
+        raise ApiError(403, refusal)
+    return f"{owner}/{name}"
+
+
+def claim_id(ctx: Context, session: Session, space_id: str, moving: Space | None = None) -> None:
+    """Take `space_id` for a new space or for `moving`, once `check_id_free`; the redirect an earlier move
+    left at it goes, as the name is free again. The caller holds CLAIMING_AN_ADDRESS until it commits."""
+    check_id_free(ctx, session, space_id, moving)
+    owner, _, name = space_id.partition("/")
+    session.execute(delete(SpaceRedirect).where(SpaceRedirect.owner == owner, SpaceRedirect.name == name))
+
+
+def check_id_free(ctx: Context, session: Session, space_id: str, moving: Space | None = None) -> None:
+    """Refuse (409) `space_id` where a space has it or would share its host-mode address (`moving`, the
+    space that takes it, may keep its own address)."""
+    if ctx.db.find_space(session, space_id) is not None:
+        # huggingface_hub's create_repo(exist_ok=True) reads the existing repository's `url`.
+        raise ApiError(409, f"You already created this space repo: {space_id}", url=f"/spaces/{space_id}")
+    if (twin := ctx.db.address_taken(session, space_id)) is not None and twin is not moving:
+        raise ApiError(
+            409,
+            f"{space_id} would share its address {ctx.settings.space_subdomain(space_id)} with "
+            f"{twin.space_id} (a host name joins owner and name with '-', in lower case "
+            "with '-' for '_' and '.'); choose another name",
+        )
 
 
 async def delete_space(ctx: Context, space_id: str) -> None:
@@ -133,13 +154,13 @@ async def pause_space(ctx: Context, space_id: str) -> None:
     await ctx.supervisor.pause(space_id)
 
 
-def _sleep_time(seconds: int) -> int | None:
+def sleep_time_of(seconds: int) -> int | None:
     return None if seconds < 0 else seconds  # Hugging Face uses -1 for "never sleep"
 
 
 def set_sleep_time(ctx: Context, space_id: str, seconds: int) -> None:
     with ctx.db.session() as session:
-        space_record(ctx, session, space_id).sleep_time = _sleep_time(seconds)
+        space_record(ctx, session, space_id).sleep_time = sleep_time_of(seconds)
     ctx.supervisor.touch(space_id)
 
 
@@ -152,7 +173,7 @@ def set_hardware(ctx: Context, space_id: str, flavor: str, sleep_time_seconds: i
         changed = space.hardware != flavor
         space.hardware = flavor
         if sleep_time_seconds is not None:
-            space.sleep_time = _sleep_time(sleep_time_seconds)
+            space.sleep_time = sleep_time_of(sleep_time_seconds)
         sha, stage = space.sha, Stage(space.stage)
     if changed and sha and stage not in (Stage.PAUSED, Stage.STOPPED):
         ctx.supervisor.deploy(space_id, sha)

@@ -14,7 +14,16 @@ import docker.errors
 import uv
 from docker.types import DeviceRequest
 
-from podium_runner.backend import Backend, Environment, Exit, Instance, LogSink, LogTail, StartError
+from podium_runner.backend import (
+    Backend,
+    BackendUnavailable,
+    Environment,
+    Exit,
+    Instance,
+    LogSink,
+    LogTail,
+    StartError,
+)
 from podium_runner.docker import containers, network
 from podium_runner.docker.bases import DEFAULT_BASE
 from podium_runner.docker.build_cache import CacheIds
@@ -255,6 +264,20 @@ class DockerBackend(Backend):
                 pass
 
         await self.engine.run(remove_volume)
+
+    async def move_data(self, space_id: str, new_id: str) -> None:
+        def refuse_if_any() -> None:
+            try:
+                self.engine.client.volumes.get(containers.volume_name(space_id))
+            except docker.errors.NotFound:
+                return
+            # A volume cannot be renamed; left behind, it would be the /data of the next space of that name.
+            raise BackendUnavailable(
+                f"{space_id} keeps files in /data (docker volume {containers.volume_name(space_id)}), which the "
+                "docker backend cannot move yet; copy them out and delete the volume to move the space"
+            )
+
+        await self.engine.run(refuse_if_any)
 
     async def poll(self, instance: Instance) -> Exit | None:
         def inspect() -> dict[str, Any] | None:

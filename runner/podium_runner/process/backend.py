@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import re
 import shutil
 import signal
@@ -26,7 +27,7 @@ from podium_runner.process.launch import launch_app
 from podium_runner.process.logfile import follow, last_lines
 from podium_runner.process.network import network_unavailable_reason
 from podium_runner.process.owners import OwnerStores
-from podium_runner.process.sandbox import sandbox_unavailable_reason
+from podium_runner.process.sandbox import sandbox_unavailable_reason, space_uid
 from podium_runner.spec import PACKAGES, SpaceConfigError
 
 logger = logging.getLogger("podium_runner.process")
@@ -214,6 +215,29 @@ class ProcessBackend(Backend):
     async def delete_data(self, space_id: str) -> None:
         self._mounted.discard(_slug(space_id))
         await asyncio.to_thread(DataVolumes(self.folders.data).remove, _slug(space_id))
+
+    async def move_data(self, space_id: str, new_id: str) -> None:
+        self._mounted.discard(_slug(space_id))
+        await asyncio.to_thread(DataVolumes(self.folders.data).move, _slug(space_id), _slug(new_id))
+        await asyncio.to_thread(self._hand_data_over, new_id, space_uid(space_id))
+
+    def _hand_data_over(self, space_id: str, old_uid: int) -> None:
+        """The files of a space's /data belong to the uid of its id (sandbox.space_uid): after a move, to
+        the new id's. A volume is mounted for that, and stays mounted for the next start."""
+        name = _slug(space_id)
+        if self.data_volumes is None:
+            folder = self.folders.data / name
+        elif self.data_volumes.image(name).exists():
+            size = self.data_volumes.image(name).stat().st_size
+            folder = self.data_volumes.mount(name, size, lambda _line: None)
+            self._mounted.add(name)
+        else:
+            return
+        new_uid = space_uid(space_id)
+        for root, folders, files in os.walk(folder):
+            for entry in (root, *(os.path.join(root, item) for item in (*folders, *files))):
+                if os.lstat(entry).st_uid == old_uid:
+                    os.lchown(entry, new_uid, new_uid)
 
     def _follow(self, instance: Instance, offset: int) -> None:
         task = asyncio.get_running_loop().create_task(self._forward(instance, offset))

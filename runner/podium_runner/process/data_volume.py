@@ -217,6 +217,24 @@ class DataVolumes:
             except OSError:
                 _run("umount", "--lazy", str(folder))  # busy in Podium's namespace: gone once unused
 
+    def move(self, name: str, new_name: str) -> None:
+        """Give space `name`'s volume and data folder to `new_name` (the space moved): unmounted, renamed.
+        Refused (FileExistsError) where `new_name` has data of its own, which is never overwritten."""
+        old_folder, new_folder = self.folder(name), self.folder(new_name)
+        first, second = sorted((name, new_name))  # two moves between the same names lock in one order
+        with self._locked(first), self._locked(second):
+            self._unmount(old_folder)
+            self._finish_migration(name)
+            if self.image(new_name).exists() or (new_folder.is_dir() and any(new_folder.iterdir())):
+                raise FileExistsError(f"{new_name} already has a /data volume; delete it first")
+            if self.image(name).exists():
+                self.image(name).rename(self.image(new_name))
+            if old_folder.is_dir():
+                if new_folder.is_dir():
+                    new_folder.rmdir()  # an empty mount point left by an earlier space of that name
+                old_folder.rename(new_folder)
+        (self.images / f"{name}.lock").unlink(missing_ok=True)
+
     def remove(self, name: str) -> None:
         """Unmount and delete the space's volume and data folder, for good (the space is deleted)."""
         folder = self.folder(name)
