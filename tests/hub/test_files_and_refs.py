@@ -47,6 +47,7 @@ FIRST_FILES = {
     "data/nested/deep.txt": b"deep\n",
     "data/nested/deeper/leaf.txt": b"leaf\n",
     "big.bin": BIG,
+    "odd names/é #1 %41 +&?.txt": b"odd\n",  # each character the client must quote, read back as named
 }
 
 
@@ -76,6 +77,7 @@ def test_files_download_at_a_branch_a_tag_and_a_sha(hub: PodiumServer, space: di
     assert _download(hub, tmp_path, "index.html") == INDEX_V2
     assert _download(hub, tmp_path, "data/nested/deeper/leaf.txt") == b"leaf\n"
     assert _download(hub, tmp_path, "big.bin") == BIG
+    assert _download(hub, tmp_path, "odd names/é #1 %41 +&?.txt") == b"odd\n"
     assert _download(hub, tmp_path, "index.html", revision="v1") == INDEX_V1
     assert _download(hub, tmp_path, "data/top.txt", revision=space["first"]) == b"top v1\n"
     assert _download(hub, tmp_path, "data/top.txt", revision=space["first"][:7]) == b"top v1\n"
@@ -126,6 +128,8 @@ def test_resolve_answers_the_headers_and_ranges_the_client_reads(hub: PodiumServ
         tail = http.get(url, headers={"Range": "bytes=-10"})
         assert (tail.status_code, tail.content) == (206, BIG[-10:])
         assert http.get(url, headers={"Range": f"bytes={len(BIG)}-"}).status_code == 416
+        backwards = http.get(url, headers={"Range": "bytes=20-10"})  # no range at all: the whole file
+        assert (backwards.status_code, backwards.content) == (200, BIG)
 
         missing = http.head(f"{hub.url}/spaces/{SPACE}/resolve/main/missing.txt")
         assert (missing.status_code, missing.headers["x-error-code"]) == (404, "EntryNotFound")
@@ -172,7 +176,7 @@ def test_list_repo_tree_has_folders_pages_and_last_commits(
 ) -> None:
     api = hub_api()
     root = {entry.path: entry for entry in api.list_repo_tree(SPACE, repo_type="space")}
-    assert set(root) == {".gitattributes", "README.md", "index.html", "big.bin", "data"}
+    assert set(root) == {".gitattributes", "README.md", "index.html", "big.bin", "data", "odd names"}
     assert isinstance(root["data"], RepoFolder) and isinstance(root["big.bin"], RepoFile)
     assert root["big.bin"].size == len(BIG) and root["big.bin"].blob_id == git_hash(BIG)
 
@@ -200,7 +204,7 @@ def test_list_repo_tree_has_folders_pages_and_last_commits(
             listed += [entry["path"] for entry in page.json()]
             url = page.links.get("next", {}).get("url")
         assert listed == [entry.path for entry in api.list_repo_tree(SPACE, recursive=True, repo_type="space")]
-        assert len(listed) == 10
+        assert len(listed) == 12
         assert http.get(f"/api/spaces/{SPACE}/tree/main?cursor=bm9wZQ").status_code == 400
 
 

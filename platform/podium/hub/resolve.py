@@ -69,7 +69,8 @@ def _content(repo: HubRepo, sha: str, path: str) -> _Content | None:
 
 def _byte_range(header: str | None, size: int) -> tuple[int, int] | None | str:
     """The one range a `Range` header asks for, as (first, last) byte; None to send everything (no
-    header, or several ranges, which a server may answer whole); "unsatisfiable" for a 416."""
+    header, an invalid one, or several ranges, which a server may answer whole); "unsatisfiable" for a
+    416."""
     if not header or "," in header or not (match := _RANGE.fullmatch(header.strip())):
         return None
     first, last = match.groups()
@@ -79,10 +80,11 @@ def _byte_range(header: str | None, size: int) -> tuple[int, int] | None | str:
         suffix = int(last)
         return (max(size - suffix, 0), size - 1) if suffix and size else "unsatisfiable"
     start = int(first)
-    end = min(int(last), size - 1) if last else size - 1
-    if start >= size or end < start:
+    if last and int(last) < start:  # not a range at all: ignored, as RFC 9110 says
+        return None
+    if start >= size:
         return "unsatisfiable"
-    return start, end
+    return start, min(int(last), size - 1) if last else size - 1
 
 
 async def _resolve(request: Request, repo_type: str, owner: str, name: str, tail: str) -> Response:
