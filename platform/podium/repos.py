@@ -172,13 +172,6 @@ class _TreeShape:
 
 
 @dataclass(frozen=True)
-class FileEntry:
-    path: str
-    size: int
-    blob: str
-
-
-@dataclass(frozen=True)
 class Change:
     """One operation of a commit: write `content` at `path`, or delete `path` (a file or a folder)."""
 
@@ -310,12 +303,9 @@ class SpaceRepo:
         prefix = f"{folder}/" if folder else ""
         return [TreeEntry(prefix + e.path, e.kind, e.oid, e.size) for e in _tree_entries(listing)]
 
-    def files(self, revision: str) -> list[FileEntry]:
-        return [
-            FileEntry(path=entry.path, size=entry.size, blob=entry.oid)
-            for entry in self.tree(self.resolve(revision), recursive=True)
-            if not entry.is_folder
-        ]
+    def files(self, revision: str) -> list[TreeEntry]:
+        """Every file of a revision, folders left out."""
+        return [entry for entry in self.tree(self.resolve(revision), recursive=True) if not entry.is_folder]
 
     def read(self, revision: str, path: str) -> bytes:
         return self._git("cat-file", "blob", f"{self.resolve(revision)}:{path}")

@@ -71,7 +71,7 @@ async def preupload(owner: str, name: str, revision: str, body: Preupload, reque
     limits = ctx.settings.limits
     try:
         existing = {
-            entry.path: entry.blob for entry in await asyncio.to_thread(ctx.supervisor.repo(space_id).files, revision)
+            entry.path: entry.oid for entry in await asyncio.to_thread(ctx.supervisor.repo(space_id).files, revision)
         }
     except RevisionNotFound:
         raise revision_not_found(space_id, revision) from None

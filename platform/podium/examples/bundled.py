@@ -78,7 +78,7 @@ def _files(spec: SpaceSpec) -> list[Change]:
 
 async def _unchanged(ctx: Context, space_id: str, files: list[Change]) -> bool:
     repo = ctx.supervisor.repo(space_id)
-    current = {entry.path: entry.blob for entry in await asyncio.to_thread(repo.files, "main")}
+    current = {entry.path: entry.oid for entry in await asyncio.to_thread(repo.files, "main")}
     current.pop(".gitattributes", None)
     # git_hash is the id git gives a file's content, as the repository's listing shows it.
     return current == {change.path: git_hash(change.content or b"") for change in files}
