@@ -252,6 +252,8 @@ def test_list_repo_commits_newest_first_in_pages(
         second_page = http.get(first_page.links["next"]["url"])
         assert [c["id"] for c in second_page.json()] == [space["first"]]
         assert int(first_page.headers["x-total-count"]) == len(commits)
+    files_page = httpx.get(f"{hub.url}/spaces/{SPACE}/files").text  # the pages read the same history
+    assert "Second version" in files_page and space["second"][:7] in files_page
     formatted = hub_api().list_repo_commits(SPACE, repo_type="space", formatted=True)
     assert formatted[0].formatted_title == "Second version"
     with pytest.raises(RevisionNotFoundError):
