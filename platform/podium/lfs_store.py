@@ -24,6 +24,10 @@ import secrets
 from collections.abc import AsyncIterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from podium.settings import Settings
 
 SPEC_VERSION = "https://git-lfs.github.com/spec/v1"
 # git-lfs never reads a blob of this size or more as a pointer (its `blobSizeCutoff`).
@@ -90,6 +94,11 @@ class LfsStore:
     def __init__(self, data_folder: Path, max_object_size: int):
         self.data_folder = data_folder
         self.max_object_size = max_object_size
+
+    @classmethod
+    def of(cls, settings: Settings) -> LfsStore:
+        """The store of a running Podium: its data folder, objects up to max_file_size."""
+        return cls(settings.data_dir, settings.limits.max_file_size)
 
     def path(self, oid: str) -> Path:
         return object_path(self.data_folder, oid)

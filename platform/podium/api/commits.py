@@ -11,15 +11,19 @@ import base64
 import binascii
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
+from podium import lfs_store
 from podium.api.deps import pages_url_for, writable_space
 from podium.body_limits import allow_upload
-from podium.context import context_of
+from podium.context import Context, context_of
 from podium.errors import ApiError, revision_not_found
+from podium.lfs_store import LfsPointer, LfsStore, ObjectRejected
+from podium.lfs_tracking import in_lfs
 from podium.repos import Change, RevisionNotFound
 from podium.settings import Limits
 from podium.spaces.files import apply_commit, rejected, replace_files, upload_changes
@@ -82,14 +86,29 @@ async def preupload(owner: str, name: str, revision: str, body: Preupload, reque
         except UploadRejected as exc:
             raise rejected(space_id, exc) from None
         if file.size > limits.max_file_size:
-            # Podium stores every file inline in git (no LFS), so the limit applies here already.
             raise rejected(space_id, too_large(f"{path!r}", "max_file_size", limits.max_file_size))
+        # Every file comes inline: huggingface_hub would send `lfs` ones through Xet, which Podium does
+        # not speak. The commit stores large and LFS-tracked files in LFS itself (podium.lfs_tracking).
         answer.append({"path": path, "uploadMode": "regular", "shouldIgnore": False, "oid": existing.get(path)})
     return {"files": answer}
 
 
+def _lfs_file(space_id: str, number: int, value: dict[str, Any], repo: Path, store: LfsStore) -> Change:
+    """An `lfsFile` line: the pointer to an object this space uploaded through the LFS batch API."""
+    path, oid, size = safe_path(value["path"]), value["oid"], value["size"]
+    if value.get("algo", "sha256") != "sha256":
+        raise ApiError(400, f"{space_id}: line {number}: LFS objects are named by sha256 only")
+    if not (lfs_store.granted(repo, oid) and store.has(oid, size)):
+        raise ApiError(
+            422,
+            f"{space_id}: line {number}: {path!r} names the LFS object {oid} of {size} bytes, which this "
+            "space has not uploaded; upload it through the LFS batch API first (huggingface_hub and git lfs do)",
+        )
+    return Change(path, LfsPointer(oid, size).text())
+
+
 async def _commit_operations(
-    space_id: str, lines: AsyncIterator[tuple[int, bytes]], limits: Limits
+    space_id: str, lines: AsyncIterator[tuple[int, bytes]], limits: Limits, repo: Path, store: LfsStore
 ) -> tuple[dict[str, Any], list[Change]]:
     """The header and the changes of an NDJSON commit body, or a 400 naming the bad line."""
     header: dict[str, Any] | None = None
@@ -127,11 +146,7 @@ async def _commit_operations(
             elif key in ("deletedFile", "deletedFolder"):
                 changes.append(Change(safe_path(value["path"]), delete_folder=key == "deletedFolder"))
             elif key == "lfsFile":
-                raise ApiError(
-                    400,
-                    f"{space_id}: line {number}: {value.get('path')!r} was sent through LFS, "
-                    f"which Podium does not use; files up to max_file_size go inline",
-                )
+                changes.append(_lfs_file(space_id, number, value, repo, store))
             else:
                 raise ApiError(
                     400,
@@ -144,6 +159,16 @@ async def _commit_operations(
     if header is None:
         raise ApiError(400, f"{space_id}: the commit is empty; it needs a header line")
     return header, changes
+
+
+async def _in_lfs(ctx: Context, space_id: str, changes: list[Change]) -> list[Change]:
+    """`changes` with the files the Hub keeps in LFS stored there (podium.lfs_tracking)."""
+    repo = ctx.supervisor.repo(space_id)
+    head = await asyncio.to_thread(repo.head)
+    try:
+        return await asyncio.to_thread(in_lfs, changes, LfsStore.of(ctx.settings), repo.path, head)
+    except ObjectRejected as exc:
+        raise ApiError(exc.status, f"{space_id}: {exc}") from None
 
 
 def _commit_answer(request: Request, space_id: str, sha: str) -> dict[str, Any]:
@@ -163,11 +188,14 @@ async def commit(owner: str, name: str, revision: str, request: Request) -> dict
     if request.query_params.get("create_pr") in ("1", "true", "True"):
         raise ApiError(400, f"{space_id}: pull requests are not supported; commit to main")
     lines = _body_lines(request, space_id, ctx.settings.limits)
-    header, changes = await _commit_operations(space_id, lines, ctx.settings.limits)
+    repo = ctx.supervisor.repo(space_id)
+    header, changes = await _commit_operations(
+        space_id, lines, ctx.settings.limits, repo.path, LfsStore.of(ctx.settings)
+    )
     sha = await apply_commit(
         ctx,
         space_id,
-        changes,
+        await _in_lfs(ctx, space_id, changes),
         str(header.get("summary") or ""),
         str(header.get("description") or ""),
         header.get("parentCommit"),
@@ -187,6 +215,6 @@ async def upload(owner: str, name: str, request: Request) -> dict[str, Any]:
         writable_space(request, session, space_id)
     form = await read_upload_form(request, space_id, limits)
     files = [(item.filename or "", await item.read()) for _, item in form.multi_items() if not isinstance(item, str)]
-    changes = upload_changes(space_id, files, limits)
+    changes = await _in_lfs(ctx, space_id, upload_changes(space_id, files, limits))
     sha = await replace_files(ctx, space_id, changes, str(form.get("summary") or ""))
     return _commit_answer(request, space_id, sha)

@@ -1,0 +1,64 @@
+"""Which files a space keeps in Git LFS, by the Hub's rule: files larger than 10 MiB, and files the
+space's `.gitattributes` sends to LFS (`filter=lfs`, as the Hub's default attributes do for `*.bin`,
+`*.safetensors`, ...). git holds a pointer for them, the object store the content (podium.lfs_store).
+
+Files sent inline by the commit API or an upload follow the rule too: Podium stores them as LFS
+itself. huggingface_hub 2 sends any file its `preupload` marks `lfs` through Xet, Hugging Face's
+storage protocol, which Podium does not speak; so `preupload` marks every file `regular`, and the
+Hub's result (a pointer in git, the content in LFS) comes from this conversion instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+from podium import lfs_store
+from podium.lfs_store import LfsPointer, LfsStore
+from podium.repos import Change
+from podium.settings import MiB
+
+LFS_THRESHOLD = 10 * MiB
+GITATTRIBUTES = ".gitattributes"
+
+
+def tracked_paths(repo: Path, revision: str | None, paths: list[str]) -> set[str]:
+    """Those of `paths` that the `.gitattributes` of `revision` (a commit sha) send to LFS, as git
+    itself reads the patterns (`git check-attr` on the revision's tree, in a private index)."""
+    if revision is None or not paths:
+        return set()
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "GIT_INDEX_FILE": str(Path(tmp) / "index"), "GIT_CONFIG_NOSYSTEM": "1"}
+        git = ["git", "--git-dir", str(repo)]
+        subprocess.run([*git, "read-tree", revision], env=env, check=True, capture_output=True)
+        listing = subprocess.run(
+            [*git, "check-attr", "--cached", "-z", "--stdin", "filter"],
+            input="\0".join(paths).encode(),
+            env=env,
+            check=True,
+            capture_output=True,
+        ).stdout.decode(errors="surrogateescape")
+    fields = listing.split("\0")
+    return {fields[i] for i in range(0, len(fields) - 2, 3) if fields[i + 2] == "lfs"}
+
+
+def in_lfs(changes: list[Change], store: LfsStore, repo: Path, head: str | None) -> list[Change]:
+    """`changes` with every file the Hub's rule keeps in LFS stored in `store` and written as its
+    pointer, which the space may then follow (`lfs_store.grant`)."""
+    written = [change for change in changes if change.content is not None]
+    tracked = tracked_paths(repo, head, [change.path for change in written if change.path != GITATTRIBUTES])
+    converted = []
+    for change in changes:
+        content = change.content
+        if not content or not (len(content) > LFS_THRESHOLD or change.path in tracked):
+            converted.append(change)
+            continue
+        pointer = LfsPointer(hashlib.sha256(content).hexdigest(), len(content))
+        if not store.has(pointer.oid, pointer.size):
+            store.store_bytes(pointer.oid, content)
+        lfs_store.grant(repo, pointer.oid)
+        converted.append(Change(change.path, pointer.text()))
+    return converted
