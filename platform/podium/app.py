@@ -12,6 +12,8 @@ from podium.api.renamed import RenamedSpaces
 from podium.body_limits import RequestBodyLimit
 from podium.context import Context
 from podium.errors import ApiError
+from podium.git_http import lfs_api
+from podium.git_http import routes as git_routes
 from podium.hub import ROUTERS as HUB_ROUTERS
 from podium.settings import PATH_PREFIX
 from podium.web.routes import router as pages_router
@@ -35,6 +37,8 @@ def create_app(ctx: Context) -> FastAPI:
         app.include_router(module.router)
     for hub_router in HUB_ROUTERS:  # huggingface_hub's file and ref calls (podium.hub)
         app.include_router(hub_router)
+    app.include_router(git_routes.router)
+    app.include_router(lfs_api.router)
     app.include_router(pages_router)
     if not ctx.settings.spaces_on_pages_origin:
         spaces_url = ctx.settings.spaces_url

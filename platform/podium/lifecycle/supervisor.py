@@ -26,6 +26,7 @@ from podium_runner.backend import Backend, BackendUnavailable, Instance
 from podium_runner.gpus import GpuAllocator, inventory
 from podium_runner.stages import Stage
 
+from podium import lfs_store
 from podium.db import Database
 from podium.lifecycle import deploys, recovery, watcher
 from podium.lifecycle.build_queue import BuildQueue
@@ -79,10 +80,15 @@ class Supervisor:
         return SpaceRepo(self.settings.repos_dir / f"{space_id}.git")
 
     async def checkout(self, space_id: str, sha: str) -> Path:
-        """The files of revision `sha`, in a work tree of their own (made once, reused afterwards)."""
+        """The files of revision `sha`, in a work tree of their own (made once, reused afterwards), with
+        the content of its LFS files in place of their pointers (again each time: a checkout cut short
+        before that is completed by the next)."""
         owner, _, name = space_id.partition("/")
         worktree = self.settings.worktrees_dir / owner / name / sha
-        return await asyncio.to_thread(self.repo(space_id).checkout, sha, worktree)
+        repo = self.repo(space_id)
+        await asyncio.to_thread(repo.checkout, sha, worktree)
+        await asyncio.to_thread(lfs_store.smudge, worktree, self.settings.data_dir, repo.path)
+        return worktree
 
     def stage_of(self, space_id: str) -> tuple[Stage, str | None]:
         with self.db.session() as session:

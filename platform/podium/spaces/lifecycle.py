@@ -25,8 +25,48 @@ from podium.names import check_name
 from podium.repos import Change
 from podium.spaces.variables import set_entry
 
-# Hugging Face seeds every new repository with a .gitattributes file, so `main` exists from the start.
-_FIRST_FILE = Change(".gitattributes", b"# Podium stores every file in git; no LFS is needed.\n")
+# Hugging Face seeds every new repository with its .gitattributes, so `main` exists from the start and
+# model formats go to Git LFS (podium.lfs_tracking reads it; git lfs clients do too).
+_LFS_PATTERNS = (
+    "*.7z",
+    "*.arrow",
+    "*.bin",
+    "*.bz2",
+    "*.ckpt",
+    "*.ftz",
+    "*.gz",
+    "*.h5",
+    "*.joblib",
+    "*.lfs.*",
+    "*.mlmodel",
+    "*.model",
+    "*.msgpack",
+    "*.npy",
+    "*.npz",
+    "*.onnx",
+    "*.ot",
+    "*.parquet",
+    "*.pb",
+    "*.pickle",
+    "*.pkl",
+    "*.pt",
+    "*.pth",
+    "*.rar",
+    "*.safetensors",
+    "saved_model/**/*",
+    "*.tar.*",
+    "*.tar",
+    "*.tflite",
+    "*.tgz",
+    "*.wasm",
+    "*.xz",
+    "*.zip",
+    "*.zst",
+    "*tfevents*",
+)
+_FIRST_FILE = Change(
+    ".gitattributes", "".join(f"{pattern} filter=lfs diff=lfs merge=lfs -text\n" for pattern in _LFS_PATTERNS).encode()
+)
 # Checking that a space's id and host-mode address are free and taking them is one step: no other
 # create, on another thread or at an await a later change might add, can take them in between.
 CLAIMING_AN_ADDRESS = threading.Lock()
