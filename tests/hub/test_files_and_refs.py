@@ -8,6 +8,7 @@ Every space here is a static one (no environment to build), made by commits thro
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -39,14 +40,17 @@ SPACE = "admin/files"
 README = b"---\ntitle: Files\nsdk: static\n---\n# Files\n"
 INDEX_V1 = b"<h1>version one</h1>\n"
 INDEX_V2 = b"<h1>version two</h1>\n"
-BIG = os.urandom(200_000)  # more than one read, more than one range
+BIG = os.urandom(200_000)  # more than one read, more than one range; kept in git
+WEIGHTS = os.urandom(300_000)  # `*.bin`: the Hub's .gitattributes keep it in LFS
+WEIGHTS_OID = hashlib.sha256(WEIGHTS).hexdigest()
 FIRST_FILES = {
     "README.md": README,
     "index.html": INDEX_V1,
     "data/top.txt": b"top v1\n",
     "data/nested/deep.txt": b"deep\n",
     "data/nested/deeper/leaf.txt": b"leaf\n",
-    "big.bin": BIG,
+    "big.dat": BIG,
+    "weights.bin": WEIGHTS,
     "odd names/é #1 %41 +&?.txt": b"odd\n",  # each character the client must quote, read back as named
 }
 
@@ -76,7 +80,8 @@ def _download(hub: PodiumServer, tmp_path: Path, path: str, **kwargs: object) ->
 def test_files_download_at_a_branch_a_tag_and_a_sha(hub: PodiumServer, space: dict[str, str], tmp_path: Path) -> None:
     assert _download(hub, tmp_path, "index.html") == INDEX_V2
     assert _download(hub, tmp_path, "data/nested/deeper/leaf.txt") == b"leaf\n"
-    assert _download(hub, tmp_path, "big.bin") == BIG
+    assert _download(hub, tmp_path, "big.dat") == BIG
+    assert _download(hub, tmp_path, "weights.bin") == WEIGHTS
     assert _download(hub, tmp_path, "odd names/é #1 %41 +&?.txt") == b"odd\n"
     assert _download(hub, tmp_path, "index.html", revision="v1") == INDEX_V1
     assert _download(hub, tmp_path, "data/top.txt", revision=space["first"]) == b"top v1\n"
@@ -102,7 +107,8 @@ def test_snapshot_download_takes_a_whole_revision(hub: PodiumServer, space: dict
     assert at_tag.name == space["first"]
     assert {str(p.relative_to(at_tag)) for p in at_tag.rglob("*") if p.is_file()} >= set(FIRST_FILES)
     assert (at_tag / "index.html").read_bytes() == INDEX_V1
-    assert (at_tag / "big.bin").read_bytes() == BIG
+    assert (at_tag / "big.dat").read_bytes() == BIG
+    assert (at_tag / "weights.bin").read_bytes() == WEIGHTS
     latest = Path(snapshot_download(SPACE, allow_patterns=["data/*"], **kwargs))
     assert latest.name == space["second"]
     assert (latest / "data/top.txt").read_bytes() == b"top v2\n"
@@ -110,7 +116,7 @@ def test_snapshot_download_takes_a_whole_revision(hub: PodiumServer, space: dict
 
 
 def test_resolve_answers_the_headers_and_ranges_the_client_reads(hub: PodiumServer, space: dict[str, str]) -> None:
-    url = f"{hub.url}/spaces/{SPACE}/resolve/main/big.bin"
+    url = f"{hub.url}/spaces/{SPACE}/resolve/main/big.dat"
     with hub.http() as http:
         head = http.head(url)
         assert head.status_code == 200
@@ -120,6 +126,7 @@ def test_resolve_answers_the_headers_and_ranges_the_client_reads(hub: PodiumServ
         assert head.headers["accept-ranges"] == "bytes"
         assert head.headers["content-type"] == "application/octet-stream"  # a stranger's file is never rendered
         assert head.content == b""
+        assert "x-linked-etag" not in head.headers  # kept in git, not in LFS
 
         middle = http.get(url, headers={"Range": "bytes=1000-1999"})
         assert middle.status_code == 206
@@ -141,9 +148,41 @@ def test_resolve_answers_the_headers_and_ranges_the_client_reads(hub: PodiumServ
             assert answer.headers.get("x-error-code") == "RevisionNotFound", hostile
 
     fs = HfFileSystem(endpoint=hub.url, token=hub.token)
-    with fs.open(f"spaces/{SPACE}/big.bin", "rb", block_size=4096) as remote:  # read through range requests
+    with fs.open(f"spaces/{SPACE}/big.dat", "rb", block_size=4096) as remote:  # read through range requests
         remote.seek(150_000)
         assert remote.read(5000) == BIG[150_000:155_000]
+
+
+def test_an_lfs_file_reads_as_on_the_hub(
+    hub: PodiumServer, hub_api: Callable[..., HfApi], space: dict[str, str]
+) -> None:
+    """git holds a pointer, the content comes from the LFS store: the headers, listings and sizes say
+    what the Hub says of an LFS file (its sha256 and real size), the bytes are the content."""
+    with hub.http() as http:
+        head = http.head(f"/spaces/{SPACE}/resolve/v1/weights.bin")
+        assert head.status_code == 200
+        assert head.headers["x-linked-etag"] == head.headers["etag"] == f'"{WEIGHTS_OID}"'
+        assert head.headers["x-linked-size"] == head.headers["content-length"] == str(len(WEIGHTS))
+        assert head.headers["x-repo-commit"] == space["first"]
+        ranged = http.get(f"/spaces/{SPACE}/resolve/main/weights.bin", headers={"Range": "bytes=299990-"})
+        assert (ranged.status_code, ranged.content) == (206, WEIGHTS[-10:])
+
+    api = hub_api()
+    [listed] = [e for e in api.list_repo_tree(SPACE, repo_type="space") if e.path == "weights.bin"]
+    pointer = f"version https://git-lfs.github.com/spec/v1\noid sha256:{WEIGHTS_OID}\nsize {len(WEIGHTS)}\n".encode()
+    assert (listed.size, listed.blob_id) == (len(WEIGHTS), git_hash(pointer))
+    assert (listed.lfs.sha256, listed.lfs.size, listed.lfs.pointer_size) == (WEIGHTS_OID, len(WEIGHTS), len(pointer))
+    [info] = api.get_paths_info(SPACE, "weights.bin", repo_type="space")
+    assert info.lfs.sha256 == WEIGHTS_OID
+    siblings = {sibling.rfilename: sibling for sibling in api.space_info(SPACE, files_metadata=True).siblings}
+    assert (siblings["weights.bin"].size, siblings["weights.bin"].lfs.sha256) == (len(WEIGHTS), WEIGHTS_OID)
+    assert siblings["big.dat"].lfs is None
+
+    fs = HfFileSystem(endpoint=hub.url, token=hub.token)
+    assert fs.info(f"spaces/{SPACE}/weights.bin")["size"] == len(WEIGHTS)
+    with fs.open(f"spaces/{SPACE}/weights.bin", "rb", block_size=4096) as remote:
+        remote.seek(123_456)
+        assert remote.read(1000) == WEIGHTS[123_456:124_456]
 
 
 def test_a_private_space_is_invisible_without_a_token_that_may_read_it(
@@ -176,9 +215,9 @@ def test_list_repo_tree_has_folders_pages_and_last_commits(
 ) -> None:
     api = hub_api()
     root = {entry.path: entry for entry in api.list_repo_tree(SPACE, repo_type="space")}
-    assert set(root) == {".gitattributes", "README.md", "index.html", "big.bin", "data", "odd names"}
-    assert isinstance(root["data"], RepoFolder) and isinstance(root["big.bin"], RepoFile)
-    assert root["big.bin"].size == len(BIG) and root["big.bin"].blob_id == git_hash(BIG)
+    assert set(root) == {".gitattributes", "README.md", "index.html", "big.dat", "weights.bin", "data", "odd names"}
+    assert isinstance(root["data"], RepoFolder) and isinstance(root["big.dat"], RepoFile)
+    assert root["big.dat"].size == len(BIG) and root["big.dat"].blob_id == git_hash(BIG)
 
     folder = {entry.path for entry in api.list_repo_tree(SPACE, "data/nested", repo_type="space")}
     assert folder == {"data/nested/deep.txt", "data/nested/deeper"}
@@ -204,7 +243,7 @@ def test_list_repo_tree_has_folders_pages_and_last_commits(
             listed += [entry["path"] for entry in page.json()]
             url = page.links.get("next", {}).get("url")
         assert listed == [entry.path for entry in api.list_repo_tree(SPACE, recursive=True, repo_type="space")]
-        assert len(listed) == 12
+        assert len(listed) == 13
         assert http.get(f"/api/spaces/{SPACE}/tree/main?cursor=bm9wZQ").status_code == 400
 
 
@@ -230,7 +269,7 @@ def test_paths_info_and_hf_file_system(hub: PodiumServer, hub_api: Callable[...,
 
     info = hub_api().space_info(SPACE, files_metadata=True)
     siblings = {sibling.rfilename: sibling for sibling in info.siblings}
-    assert siblings["big.bin"].size == len(BIG) and siblings["big.bin"].blob_id == git_hash(BIG)
+    assert siblings["big.dat"].size == len(BIG) and siblings["big.dat"].blob_id == git_hash(BIG)
     assert siblings["data/nested/deeper/leaf.txt"].size == 5
     assert "data/nested" not in siblings  # files only
     assert all(sibling.size is None for sibling in hub_api().space_info(SPACE).siblings)  # as on the Hub
