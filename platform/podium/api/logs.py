@@ -31,7 +31,21 @@ async def _events(stream: LogStream, live: bool) -> AsyncIterator[bytes]:
         yield b"".join(map(_event, batch)) if batch else b": keep-alive\n\n"
 
 
-@router.get("/api/spaces/{owner}/{name}/logs/{kind}")
+# An event stream, not JSON: the description says so, for clients and for tests/reliability/test_api_fuzz.py.
+_EVENT_STREAM = {
+    200: {
+        "description": "Server-Sent Events: one `data:` JSON line per log line",
+        # Each event's `data` is a JSON object: the line (`data`) and when it was written (`timestamp`).
+        "content": {
+            "text/event-stream": {
+                "schema": {"type": "object", "properties": {"data": {"type": "string"}}, "required": ["data"]}
+            }
+        },
+    }
+}
+
+
+@router.get("/api/spaces/{owner}/{name}/logs/{kind}", response_class=StreamingResponse, responses=_EVENT_STREAM)
 async def logs(owner: str, name: str, kind: Literal["build", "run"], request: Request) -> StreamingResponse:
     ctx = context_of(request)
     space_id = f"{owner}/{name}"

@@ -17,7 +17,7 @@ from podium.hub.access import open_repo
 from podium.hub.entries import siblings_json
 from podium.hub.repo_types import SPACE
 from podium.repos import BRANCH
-from podium.spaces.lifecycle import pause_space, restart_space, set_hardware, set_sleep_time
+from podium.spaces.lifecycle import SleepSeconds, pause_space, restart_space, set_hardware, set_sleep_time
 
 router = APIRouter()
 
@@ -101,7 +101,7 @@ async def pause(owner: str, name: str, request: Request) -> dict[str, Any]:
 
 
 class SleepTime(BaseModel):
-    seconds: int
+    seconds: SleepSeconds
 
 
 @router.post("/api/spaces/{owner}/{name}/sleeptime")
@@ -112,7 +112,7 @@ async def sleeptime(owner: str, name: str, body: SleepTime, request: Request) ->
 
 class HardwareRequest(BaseModel):
     flavor: str
-    sleepTimeSeconds: int | None = None
+    sleepTimeSeconds: SleepSeconds | None = None
 
 
 @router.post("/api/spaces/{owner}/{name}/hardware")

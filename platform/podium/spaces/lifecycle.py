@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from typing import Annotated
 
 from podium_runner.front_matter_rules import SDKS
 from podium_runner.hardware import FLAVORS
 from podium_runner.recipes import recipe_for
 from podium_runner.stages import Stage
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator, Field
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
@@ -72,6 +73,17 @@ _FIRST_FILE = Change(
 CLAIMING_AN_ADDRESS = threading.Lock()
 
 
+def _a_number(value: object) -> object:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("a number of seconds, such as 3600 (-1: never sleep)")
+    return value
+
+
+# Seconds without traffic before a space sleeps (Hugging Face's -1: never). A bounded number, so `true`, "7"
+# or a number no database column holds is refused with a 422, not stored as 1 or answered with a 500.
+SleepSeconds = Annotated[int, Field(ge=-1, le=2**31 - 1), BeforeValidator(_a_number)]
+
+
 class KeyValue(BaseModel):
     key: str
     value: str
@@ -88,7 +100,7 @@ class CreateRepo(BaseModel):
     visibility: str | None = None
     sdk: str | None = None
     hardware: str | None = None
-    sleepTimeSeconds: int | None = None
+    sleepTimeSeconds: SleepSeconds | None = None
     secrets: list[KeyValue] = []
     variables: list[KeyValue] = []
 
