@@ -24,8 +24,9 @@ from podium.errors import ApiError
 from podium.names import check_name
 
 MAX_NAME = 128
-# A token's id as the database can hold it: anything larger is a 422, not a database error.
-TokenId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+# A token's id as every database Podium runs on holds it (an INTEGER column: 32 bits on PostgreSQL):
+# anything larger is a 422, not a database error.
+TokenId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 class NewToken(BaseModel):

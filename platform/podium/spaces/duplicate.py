@@ -22,7 +22,14 @@ from podium.context import Context
 from podium.db import Space
 from podium.errors import ApiError, not_found
 from podium.lfs_store import GRANTS
-from podium.spaces.lifecycle import CLAIMING_AN_ADDRESS, KeyValue, claim_id, new_space_id, sleep_time_of
+from podium.spaces.lifecycle import (
+    CLAIMING_AN_ADDRESS,
+    KeyValue,
+    SleepSeconds,
+    claim_id,
+    new_space_id,
+    sleep_time_of,
+)
 from podium.spaces.repo_settings import private_for
 from podium.spaces.variables import set_entry
 
@@ -39,7 +46,7 @@ class DuplicateSpace(BaseModel):
     private: bool | None = None  # what clients before `visibility` sent
     hardware: str | None = None
     storageTier: str | None = None
-    sleepTimeSeconds: int | None = None
+    sleepTimeSeconds: SleepSeconds | None = None
     secrets: list[KeyValue] = []
     variables: list[KeyValue] = []
     volumes: list[dict[str, Any]] | None = None
