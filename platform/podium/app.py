@@ -7,7 +7,7 @@ from fastapi.responses import RedirectResponse
 
 from podium import __version__
 from podium.api import commits, logs, repos, settings_kv, spaces, tokens
-from podium.api.errors import api_error_handler, document_refusals
+from podium.api.errors import api_error_handler
 from podium.api.renamed import RenamedSpaces
 from podium.body_limits import RequestBodyLimit
 from podium.context import Context
@@ -15,6 +15,7 @@ from podium.errors import ApiError
 from podium.git_http import lfs_api
 from podium.git_http import routes as git_routes
 from podium.hub import ROUTERS as HUB_ROUTERS
+from podium.oauth.routes import consent_router, provider_router
 from podium.settings import PATH_PREFIX
 from podium.web.routes import router as pages_router
 from podium.web.security_headers import SecurityHeaders
@@ -29,7 +30,6 @@ def create_app(ctx: Context) -> FastAPI:
         redoc_url=None,
     )
     app.state.podium = ctx
-    document_refusals(app)
     app.add_middleware(SecurityHeaders, settings=ctx.settings)
     app.add_exception_handler(ApiError, api_error_handler)
     app.add_middleware(RequestBodyLimit, limits=ctx.settings.limits)
@@ -41,6 +41,8 @@ def create_app(ctx: Context) -> FastAPI:
     app.include_router(git_routes.router)
     app.include_router(lfs_api.router)
     app.include_router(pages_router)
+    app.include_router(provider_router)
+    app.include_router(consent_router)
     if not ctx.settings.spaces_on_pages_origin:
         spaces_url = ctx.settings.spaces_url
 

@@ -19,6 +19,7 @@ from podium.db import Database
 from podium.examples.bundled import ExamplesProgress, load_bundled_examples
 from podium.http_date import AccurateDate
 from podium.lifecycle.supervisor import Supervisor
+from podium.oauth.door import bind_door, create_door_app
 from podium.proxy import ProxyApp
 from podium.secret_box import box_for
 from podium.settings import Settings
@@ -100,8 +101,12 @@ async def serve(settings: Settings, examples: ExamplesProgress | None = None) ->
             )
         )
 
+    # Apps reach the OpenID Connect provider here from inside their sandbox (podium.oauth.door).
+    door_socket = bind_door(settings)
+    door = _Server(uvicorn.Config(create_door_app(ctx), log_level="warning", proxy_headers=False))
+
     def stop() -> None:
-        for server in servers:
+        for server in (*servers, door):
             server.should_exit = True
 
     loop = asyncio.get_running_loop()
@@ -113,7 +118,7 @@ async def serve(settings: Settings, examples: ExamplesProgress | None = None) ->
     if examples is not None:
         background.append(asyncio.create_task(load_bundled_examples(ctx, examples, _say)))
     try:
-        await asyncio.gather(*(server.serve() for server in servers))
+        await asyncio.gather(*(server.serve() for server in servers), door.serve(sockets=[door_socket]))
     finally:
         for task in background:
             task.cancel()

@@ -23,6 +23,8 @@ from podium_runner.spec import SpaceConfigError, load_spec
 from podium_runner.stages import Stage
 
 from podium.lifecycle.space_state import SpaceState, affinity_key
+from podium.oauth.config import oauth_request
+from podium.oauth.deploy import app_oauth
 
 if TYPE_CHECKING:
     from podium.lifecycle.supervisor import Supervisor
@@ -99,6 +101,7 @@ async def _steps(sup: Supervisor, state: SpaceState, sha: str, intent: Intent, *
     try:
         spec = await asyncio.to_thread(load_spec, worktree)
         plan = make_plan(spec)
+        asked_oauth = oauth_request(spec.card_data())  # hf_oauth: a bad value is a CONFIG_ERROR
         if not plan.recipe.serves_files:
             sup.backend.check(plan)
     except SpaceConfigError as exc:
@@ -110,6 +113,8 @@ async def _steps(sup: Supervisor, state: SpaceState, sha: str, intent: Intent, *
             return
         space.sdk, space.card_data = spec.sdk, spec.card_data()
         env = {v.key: v.value for v in space.variables} | {s.key: s.reveal() for s in space.secrets}
+        oauth = app_oauth(settings, session, space, asked_oauth)
+        env |= oauth.variables
         hardware = space.hardware
 
     if plan.recipe.serves_files:  # Podium serves them itself (podium_runner.recipes says why)
@@ -151,6 +156,7 @@ async def _steps(sup: Supervisor, state: SpaceState, sha: str, intent: Intent, *
         model_cache=settings.model_cache,
         gpu_ids=gpu_ids,
         hardware=hardware,
+        platform=oauth.platform,
     )
     try:
         instance = await sup.backend.start(plan, environment, ctx, state.run_log)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
 import subprocess
 import time
 from dataclasses import replace
@@ -19,6 +20,7 @@ from podium_runner.process.ended import release, remove_run
 from podium_runner.process.instance_state import SANDBOX_FOLDER, ProcessDetails
 from podium_runner.process.logfile import last_lines
 from podium_runner.process.network import INSIDE_HOST, AppNetwork
+from podium_runner.process.platform_door import inside, open_door
 from podium_runner.process.sandbox import ROOT_ENVIRONMENT, Sandbox, space_uid, system_tool
 
 # Host variables an app may need that say nothing about the host's user (certificates, locale, where
@@ -67,7 +69,7 @@ async def launch_app(
     folder bound at its /data, is given when it runs sandboxed, None when it runs as a plain child process;
     the other flags are the backend's."""
     sandboxed = data_dir is not None
-    launch = plan.launch(replace(ctx, host=INSIDE_HOST) if network_isolated else ctx)
+    launch = plan.launch(replace(ctx, host=INSIDE_HOST, platform=inside(ctx.platform)) if network_isolated else ctx)
     env_dir = Path(env.location)
     log_path = run_dir / "app.log"
     argv = [str(env_dir / "bin" / "python"), *launch.argv[1:]] if launch.argv[0] == "python" else list(launch.argv)
@@ -148,7 +150,10 @@ async def launch_app(
     if network is not None:
         try:
             await network.plumb(child.pid)
-        except StartError as exc:
+            if ctx.platform is not None and ctx.platform.socket:
+                await open_door(network.namespace_pid, ctx.platform.socket, run_dir / "platform-door.log")
+        except (StartError, OSError) as exc:
+            procs.signal_all(procs.tree(child.pid), signal.SIGKILL)  # the app may run already
             child.wait()
             said = "\n".join(last_lines(log_path, 20))  # bwrap's own message, if it stopped first
             release(details)

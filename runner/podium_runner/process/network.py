@@ -100,6 +100,7 @@ class AppNetwork:
     _block: tuple[int, int] = field(default_factory=os.pipe, init=False)  # bwrap waits for a byte
     _exit: tuple[int, int] = field(default_factory=os.pipe, init=False)  # slirp4netns stops at EOF
     _slirp: dict[str, int] | None = field(default=None, init=False)
+    namespace_pid: int | None = field(default=None, init=False)  # the namespace's first process, once plumbed
 
     @property
     def child_fds(self) -> tuple[int, ...]:
@@ -133,6 +134,7 @@ class AppNetwork:
         step = "learning the namespace's first process from bwrap"
         try:
             info = await asyncio.wait_for(asyncio.to_thread(_read_json, self._info[0]), _PLUMBING_TIMEOUT_S)
+            self.namespace_pid = info["child-pid"]
             step = "waiting for bwrap to bring up the namespace's loopback"
             await asyncio.wait_for(_loopback_up(info["child-pid"]), _PLUMBING_TIMEOUT_S)
             step = "starting slirp4netns"

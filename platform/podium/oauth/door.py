@@ -1,0 +1,54 @@
+"""The door apps reach Podium through from inside their sandbox: a Unix socket in the data folder
+(`door/door.sock`) serving the provider's server-side endpoints (discovery, token, userinfo, JWKS) and
+nothing else; no page, no API, no space. The process backend relays an app's `127.0.0.1:7850` to it
+(podium_runner.process.platform_door), only for spaces with `hf_oauth: true`.
+
+The folder is 0711 and the socket 0666: the relay runs as `nobody` and enters the folder before it
+drops root, so the modes above it (a private data folder) do not matter; any local user who can reach the
+folder's path may use the door, which answers what Podium's public pages answer anyway. A socket path has
+at most 107 bytes, which a data folder's may exceed, so it is bound through the folder's descriptor.
+
+Issue 12 (`HF_ENDPOINT` inside spaces) can widen this door to the Hub's read API the same way: another
+router here, another variable in `PlatformAddress.variables`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+
+from fastapi import FastAPI
+
+from podium.body_limits import RequestBodyLimit
+from podium.context import Context
+from podium.oauth.deploy import DOOR_SOCKET, door_socket
+from podium.oauth.routes import provider_router
+from podium.settings import Settings
+
+
+def create_door_app(ctx: Context) -> FastAPI:
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.podium = ctx
+    app.add_middleware(RequestBodyLimit, limits=ctx.settings.limits)
+    app.include_router(provider_router)
+    return app
+
+
+def bind_door(settings: Settings) -> socket.socket:
+    """The door's listening socket, made afresh (one a Podium before left behind is replaced)."""
+    folder = door_socket(settings).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o711)
+    folder_fd = os.open(folder, os.O_PATH | os.O_DIRECTORY)
+    try:
+        short = f"/proc/self/fd/{folder_fd}/{DOOR_SOCKET}"
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(short)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.bind(short)
+        os.chmod(short, 0o666)
+    finally:
+        os.close(folder_fd)
+    sock.listen(128)
+    return sock
