@@ -29,11 +29,6 @@ _COMMITTER = {
 }
 
 
-# Podium's git reads no system or user configuration: where `git lfs install` ran (Debian's git-lfs
-# package runs it system-wide), `git archive` would otherwise run git-lfs's smudge filter on a checkout.
-_NO_MACHINE_CONFIG = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
-
-
 class RevisionNotFound(LookupError):
     pass
 
@@ -195,7 +190,7 @@ class SpaceRepo:
             input=stdin,
             capture_output=True,
             # Paths are file names, never pathspec magic: a file named ":0" or "*" means just that file.
-            env={**os.environ, **_COMMITTER, **_NO_MACHINE_CONFIG, "GIT_LITERAL_PATHSPECS": "1", **(env or {})},
+            env={**os.environ, **_COMMITTER, "GIT_LITERAL_PATHSPECS": "1", **(env or {})},
         )
         if result.returncode != 0:
             raise RuntimeError(f"git {args[0]} failed in {self.path}: {result.stderr.decode(errors='replace')}")
@@ -362,9 +357,12 @@ class SpaceRepo:
         description: str = "",
         parent: str | None = None,
         branch: str = BRANCH,
+        author: str | None = None,
     ) -> str:
         """Apply `changes` on top of `parent` (default: the branch's head) and move `branch` there; returns
-        the sha. Only `main` may be born by a commit: another branch must exist first (create_branch)."""
+        the sha. Only `main` may be born by a commit: another branch must exist first (create_branch).
+        `author` is the user the commit is for (its history shows them, as the Hub's does); Podium commits it.
+        """
         parent = parent or self.head(branch)
         if parent is None and branch != BRANCH:
             raise RevisionNotFound(BRANCHES + branch)
@@ -398,7 +396,8 @@ class SpaceRepo:
             tree = self._git("write-tree", env=env).decode().strip()
         message = summary + (f"\n\n{description}" if description else "")
         parents = ["-p", parent] if parent else []
-        sha = self._git("commit-tree", tree, *parents, "-m", message).decode().strip()
+        by = {"GIT_AUTHOR_NAME": author, "GIT_AUTHOR_EMAIL": f"{author}@podium"} if author else None
+        sha = self._git("commit-tree", tree, *parents, "-m", message, env=by).decode().strip()
         self._git("update-ref", BRANCHES + branch, sha, parent or _NO_OBJECT)
         return sha
 

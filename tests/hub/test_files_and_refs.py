@@ -280,7 +280,7 @@ def test_list_repo_commits_newest_first_in_pages(
 ) -> None:
     commits = hub_api().list_repo_commits(SPACE, repo_type="space")
     assert [c.commit_id for c in commits[:2]] == [space["second"], space["first"]]
-    assert commits[0].title == "Second version" and commits[0].authors
+    assert commits[0].title == "Second version" and commits[0].authors == ["admin"]  # who committed it
     assert commits[0].created_at >= commits[1].created_at
     assert [c.commit_id for c in hub_api().list_repo_commits(SPACE, repo_type="space", revision="v1")][0] == (
         space["first"]

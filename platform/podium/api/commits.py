@@ -18,7 +18,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from podium import lfs_store
-from podium.api.deps import pages_url_for, writable_space
+from podium.api.deps import pages_url_for, require_user, writable_space
 from podium.body_limits import allow_upload
 from podium.context import Context, context_of
 from podium.errors import ApiError, revision_not_found
@@ -200,6 +200,7 @@ async def commit(owner: str, name: str, revision: str, request: Request) -> dict
         str(header.get("description") or ""),
         header.get("parentCommit"),
         branch=revision,
+        author=require_user(request).name,
     )
     return _commit_answer(request, space_id, sha)
 
@@ -216,5 +217,5 @@ async def upload(owner: str, name: str, request: Request) -> dict[str, Any]:
     form = await read_upload_form(request, space_id, limits)
     files = [(item.filename or "", await item.read()) for _, item in form.multi_items() if not isinstance(item, str)]
     changes = await _in_lfs(ctx, space_id, upload_changes(space_id, files, limits))
-    sha = await replace_files(ctx, space_id, changes, str(form.get("summary") or ""))
+    sha = await replace_files(ctx, space_id, changes, str(form.get("summary") or ""), require_user(request).name)
     return _commit_answer(request, space_id, sha)

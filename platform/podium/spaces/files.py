@@ -26,9 +26,10 @@ async def apply_commit(
     description: str = "",
     parent: str | None = None,
     branch: str = BRANCH,
+    author: str | None = None,
 ) -> str:
-    """Commit `changes` to `branch` of the space's repository; on `main`, record the new head and deploy
-    it. Other branches are only refs: nothing is built from them, as on the Hub."""
+    """Commit `changes` to `branch` of the space's repository (as `author`, the user); on `main`, record
+    the new head and deploy it. Other branches are only refs: nothing is built from them, as on the Hub."""
     repo = ctx.supervisor.repo(space_id)
     async with ctx.commit_locks[space_id]:
         head = await asyncio.to_thread(_branch_head, repo, space_id, branch)
@@ -39,7 +40,9 @@ async def apply_commit(
                 f"({(head or '')[:8]}); someone else committed first. Retry on top of it",
             )
         try:
-            sha = await asyncio.to_thread(repo.commit, changes, summary or "Upload files", description, head, branch)
+            sha = await asyncio.to_thread(
+                repo.commit, changes, summary or "Upload files", description, head, branch, author
+            )
         except PathConflict as exc:
             raise ApiError(409, f"{space_id}: {exc}") from None
         if branch != BRANCH:
@@ -85,9 +88,13 @@ def upload_changes(space_id: str, files: list[tuple[str, bytes]], limits: Limits
     return changes
 
 
-async def replace_files(ctx: Context, space_id: str, changes: list[Change], summary: str | None = None) -> str:
+async def replace_files(
+    ctx: Context, space_id: str, changes: list[Change], summary: str | None = None, author: str | None = None
+) -> str:
     """Commit `changes` as the whole content of the space: files they lack are removed."""
     kept = {change.path for change in changes}
     current = await asyncio.to_thread(ctx.supervisor.repo(space_id).files, "main")
     removed = [Change(entry.path) for entry in current if entry.path not in kept and entry.path != ".gitattributes"]
-    return await apply_commit(ctx, space_id, changes + removed, summary or f"Upload {len(changes)} file(s)")
+    return await apply_commit(
+        ctx, space_id, changes + removed, summary or f"Upload {len(changes)} file(s)", author=author
+    )
