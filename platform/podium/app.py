@@ -7,7 +7,7 @@ from fastapi.responses import RedirectResponse
 
 from podium import __version__
 from podium.api import commits, logs, repos, settings_kv, spaces, tokens
-from podium.api.errors import api_error_handler
+from podium.api.errors import api_error_handler, document_refusals
 from podium.api.renamed import RenamedSpaces
 from podium.body_limits import RequestBodyLimit
 from podium.context import Context
@@ -30,6 +30,7 @@ def create_app(ctx: Context) -> FastAPI:
         redoc_url=None,
     )
     app.state.podium = ctx
+    document_refusals(app)
     app.add_middleware(SecurityHeaders, settings=ctx.settings)
     app.add_exception_handler(ApiError, api_error_handler)
     app.add_middleware(RequestBodyLimit, limits=ctx.settings.limits)
