@@ -147,11 +147,12 @@ class BuildPlan:
         owner, _, name = ctx.space_id.partition("/")
         env = {
             # Hugging Face's marker of a Space, which apps check and Gradio acts on (its REST API stays
-            # behind the queue, its config names the space, ...). Gradio 5 and 6 also start their Spaces
-            # hot-reload watcher then, which needs HF's `spaces` package: where a space does not install
-            # it, the watcher stops with one traceback in the app's log and the app runs on. No variable
-            # turns the watcher off alone, and where `spaces` is installed its reload server listens on
-            # 0.0.0.0:7887 and rewrites and reloads the app's code for anyone who asks.
+            # behind the queue, its config names the space, real OAuth for gr.LoginButton, ...). Gradio 5
+            # and 6 also start their Spaces hot-reload watcher then, with HF's `spaces` package, which every
+            # Gradio space gets (sdk_extras.py). No variable turns the watcher off alone: its reload server
+            # listens on 0.0.0.0:7887 and rewrites and reloads the app's code for anyone who reaches it:
+            # the sandbox's network namespace and the docker network keep it to the app itself, but an app
+            # run without a network of its own (no sandbox) opens it on the host.
             "SYSTEM": "spaces",
             "SPACE_ID": ctx.space_id,
             "SPACE_AUTHOR_NAME": owner,
