@@ -426,3 +426,19 @@ def test_dot_dot_as_a_ref_name_is_refused(hub: PodiumServer, space: dict[str, st
             assert "not a valid" in answer.json()["error"]
         tag = http.post(f"/api/spaces/{SPACE}/tag/main", json={"tag": ".."})
         assert tag.status_code == 400 and "not a valid tag name" in tag.json()["error"]
+
+
+def test_paths_and_pages_outside_the_tree_name_nothing(hub: PodiumServer, space: dict[str, str]) -> None:
+    """A hostile path or page parameter is a 404 or a 400, never a file outside the revision's tree."""
+    with hub.http() as http:
+        # (a literal `../` never leaves httpx: it folds dot segments away before sending)
+        for path in ("..%2F..%2Fconfig", "%2E%2E/HEAD", "data/..%2F..%2FHEAD", ".git/config", "%00", "a%0Ab"):
+            answer = http.get(f"/spaces/{SPACE}/resolve/main/{path}")
+            assert (answer.status_code, answer.headers.get("x-error-code")) == (404, "EntryNotFound"), path
+            listing = http.get(f"/api/spaces/{SPACE}/tree/main/{path}")
+            assert listing.status_code == 404, path
+        assert http.post(f"/api/spaces/{SPACE}/paths-info/main", data={"paths": ["../../config"]}).json() == []
+        too_many = http.post(f"/api/spaces/{SPACE}/paths-info/main", json={"paths": ["x"] * 10_001})
+        assert too_many.status_code == 400
+        for query in ("p=-1", "limit=0", "limit=100000", "p=x"):
+            assert http.get(f"/api/spaces/{SPACE}/commits/main?{query}").status_code in (400, 422), query
