@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,6 +110,16 @@ def static_space(api: HfApi, space_id: str, html: bytes, private: bool = False) 
         CommitOperationAdd(path_in_repo="index.html", path_or_fileobj=html),
     ]
     return api.create_commit(space_id, operations, commit_message="a static page", repo_type="space").oid
+
+
+def deployed(server: PodiumServer, space_id: str, sha: str, timeout: float = 60) -> dict:
+    """The runtime once the space serves `sha` (or has settled elsewhere past `timeout`)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        runtime = server.wait_for_stage(space_id, timeout=timeout)
+        if runtime["sha"] == sha or time.monotonic() > deadline:
+            return runtime
+        time.sleep(0.3)
 
 
 def served(server: PodiumServer, space_id: str, path: str = "") -> httpx.Response:

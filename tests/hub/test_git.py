@@ -17,7 +17,7 @@ import pytest
 from huggingface_hub import HfApi
 
 from tests.hub import git_fixtures
-from tests.hub.git_fixtures import Git, remote, served, static_space
+from tests.hub.git_fixtures import Git, deployed, remote, served, static_space
 from tests.support.podium_server import PodiumServer
 from tests.support.process_spaces import free_port
 from tests.support.tokens import make_token
@@ -105,8 +105,7 @@ def test_a_push_to_main_deploys_it(
     git("commit", "--quiet", "-am", "edit the page", cwd=clone)
     pushed = git("push", remote(hub, PUBLIC, hub.token), "main", cwd=clone)
     assert "main -> main" in pushed.stderr
-    runtime = hub.wait_for_stage(PUBLIC, timeout=60)
-    assert (runtime["stage"], runtime["sha"]) == ("RUNNING", git.head(clone))
+    assert deployed(hub, PUBLIC, git.head(clone))["stage"] == "RUNNING"
     assert served(hub, PUBLIC).text == "<h1>pushed with git</h1>\n"
     assert hub.api().space_info(PUBLIC).sha == git.head(clone)
 
