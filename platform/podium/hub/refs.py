@@ -5,6 +5,8 @@
 Names are checked by `repos.check_ref_name` (400 saying why); a taken name is the Hub's 409
 "Reference ... already exists", a missing one its 404 `RevisionNotFound`. `main` cannot be deleted: it
 is the branch Podium deploys. Other branches and tags are only refs: nothing is built from them.
+Branches change under the repository's commit lock, so a commit to a branch being deleted either
+lands before or finds no branch (a 404), never half a ref update.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from urllib.parse import unquote
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
+from podium.context import context_of
 from podium.errors import ApiError
 from podium.hub.access import open_repo, quoted_tail
 from podium.hub.repo_types import API, TAIL
@@ -51,7 +54,8 @@ async def create_branch(
 ) -> dict[str, str]:
     repo = open_repo(request, repo_type, owner, name, write=True)
     branch = unquote(quoted_tail(request, tail))
-    target = await repo.run(repo.git.create_branch, branch, (body and body.startingPoint) or BRANCH)
+    async with context_of(request).commit_locks[repo.repo_id]:  # never under a commit on its way
+        target = await repo.run(repo.git.create_branch, branch, (body and body.startingPoint) or BRANCH)
     return {"name": branch, "ref": BRANCHES + branch, "targetCommit": target}
 
 
@@ -61,7 +65,8 @@ async def delete_branch(repo_type: str, owner: str, name: str, tail: str, reques
     branch = unquote(quoted_tail(request, tail))
     if branch == BRANCH:
         raise ApiError(403, f"{repo.repo_id}: Cannot delete {BRANCHES}{BRANCH}: it is the branch Podium deploys")
-    await repo.run(repo.git.delete_branch, branch)
+    async with context_of(request).commit_locks[repo.repo_id]:  # a commit to it finishes first
+        await repo.run(repo.git.delete_branch, branch)
     return {}
 
 
