@@ -8,6 +8,9 @@ the client secret on a page or in a log, and what the door into Podium opens fro
 
 from __future__ import annotations
 
+import contextlib
+import time
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -226,3 +229,43 @@ def test_the_client_secret_is_on_no_page_in_no_log_and_not_stored(host_mode_hub,
     seen |= {str(path): path.read_bytes().decode("latin-1") for path in files if path.is_file()}
     assert any(path.name == "podium.db" for path in files)
     assert [where for where, text in seen.items() if oauth_app.secret in text] == []
+
+
+def test_a_space_that_stops_asking_loses_its_client_and_its_tokens(hub, static_client, admin_visitor, tmp_path):
+    client = static_client("admin/static-off")
+    code, _ = admin_visitor.code_for(client)
+    bearer = {"Authorization": f"Bearer {redeem(hub, client, code).json()['access_token']}"}
+    assert httpx.get(f"{hub.url}/oauth/userinfo", headers=bearer).status_code == 200
+    (tmp_path / "README.md").write_text("---\nsdk: static\nhf_oauth: false\n---\n")
+    (tmp_path / "index.html").write_text(oauth_fixtures.HTML)
+    hub.api().upload_folder(repo_id="admin/static-off", repo_type="space", folder_path=tmp_path)
+    deadline = time.monotonic() + 30
+    while admin_visitor.authorize(client).status_code != 400:  # once the new revision is deployed
+        assert time.monotonic() < deadline, "the client still answers after hf_oauth: false was deployed"
+        time.sleep(0.2)
+    assert httpx.get(f"{hub.url}/oauth/userinfo", headers=bearer).status_code == 401
+
+
+def _relays_to(hub: PodiumServer) -> list[int]:
+    """The door relays (podium_runner/process/platform_door.py) that lead to this Podium's door."""
+    door = str(hub.data_dir / "door" / "door.sock")
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):
+            words = cmdline.read_bytes().split(b"\0")
+            if door.encode() in words and any(word.endswith(b"platform_door.py") for word in words):
+                found.append(int(cmdline.parent.name))
+    return found
+
+
+def test_the_door_ends_with_its_app(host_mode_hub, oauth_app):
+    hub = host_mode_hub
+    relays = _relays_to(hub)
+    assert len(relays) == 1  # one app asks for OAuth: one relay
+    status = dict(line.split(":", 1) for line in Path(f"/proc/{relays[0]}/status").read_text().splitlines())
+    assert set(status["Uid"].split()) == set(status["Gid"].split()) == {"65534"}  # nobody, every id
+    assert hub.http().post("/api/spaces/admin/oauth-app/pause").status_code == 200
+    deadline = time.monotonic() + 30
+    while _relays_to(hub):
+        assert time.monotonic() < deadline, "the relay outlived its app"
+        time.sleep(0.2)

@@ -25,13 +25,14 @@ from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import UserInfo
 from authlib.oidc.core.grants import OpenIDCode
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
 from starlette.datastructures import Headers
 from starlette.responses import Response
 
-from podium.db import Database, OAuthCode, OAuthToken, now
+from podium.db import Database, OAuthClient, OAuthCode, OAuthToken, now
 from podium.oauth.clients import TOKEN_ENDPOINT_AUTH_METHODS, RegisteredClient, find_client
-from podium.oauth.config import KNOWN_SCOPES
+from podium.oauth.config import KNOWN_SCOPES, MAX_EXPIRATION_MINUTES
 from podium.oauth.keys import ALGORITHM, signing_key
 from podium.settings import Settings
 from podium.signing import Signer
@@ -42,6 +43,14 @@ ACCESS_TOKEN_PREFIX = "hf_oauth_"  # as the Hub's, so tools that tell tokens apa
 
 def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def forget_expired(session: Session) -> None:
+    """Drop expired tokens, and codes no token can still come from: a code's row is what recognises its
+    reuse, and its tokens go with it, so it stays as long as the longest token could live."""
+    session.execute(delete(OAuthToken).where(OAuthToken.expires_at < now()))
+    oldest = now() - dt.timedelta(minutes=MAX_EXPIRATION_MINUTES, seconds=CODE_LIFETIME_S)
+    session.execute(delete(OAuthCode).where(OAuthCode.expires_at < oldest))
 
 
 @dataclass(frozen=True)
@@ -130,6 +139,7 @@ class _CodeGrant(AuthorizationCodeGrant):
     def save_authorization_code(self, code: str, request: OAuth2Request) -> None:
         data = request.payload.data
         with self.server.db.session() as session:
+            forget_expired(session)
             session.add(
                 OAuthCode(
                     code_hash=digest(code),
@@ -262,14 +272,18 @@ class Provider(AuthorizationServer):
             )
 
     def token_user(self, access_token: str | None) -> tuple[str, str] | None:
-        """(user, scope) of a live access token, or None."""
+        """(user, scope) of a live access token of a space that still asks for OAuth, or None."""
         if not access_token:
             return None
         with self.db.session() as session:
-            row = session.scalar(select(OAuthToken).where(OAuthToken.token_hash == digest(access_token)))
-            if row is None or row.revoked_at is not None or row.expires_at < now():
+            found = session.execute(
+                select(OAuthToken, OAuthClient.enabled)
+                .join(OAuthClient, OAuthClient.id == OAuthToken.client_id)
+                .where(OAuthToken.token_hash == digest(access_token))
+            ).first()
+            if found is None or not found[1] or found[0].revoked_at is not None or found[0].expires_at < now():
                 return None
-            return row.user, row.scope
+            return found[0].user, found[0].scope
 
     def create_oauth2_request(self, request: OAuth2Request) -> OAuth2Request:
         return request  # the routes build it (`StarletteRequest`) from the request they read
