@@ -14,6 +14,7 @@ import json
 import os
 import secrets
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -53,20 +54,24 @@ class Signer:
         return None if expired or not isinstance(claims, dict) else claims
 
 
-def signer_for(data_dir: Path) -> Signer:
-    """The signer of the Podium whose data folder this is; the secret is made on first use."""
-    path = data_dir / SECRET_FILE
+def read_or_make_secret(path: Path, make: Callable[[], bytes]) -> bytes:
+    """The content of a private file (0600) of the data folder, made by `make` on first use. It is written
+    whole under another name, then linked into place: two first uses at once agree on one content, and no
+    one ever reads a half-written file."""
     if not path.exists():
-        # Written whole under another name, then linked into place: two first uses at once agree
-        # on one secret, and no one ever reads a half-written file.
         path.parent.mkdir(parents=True, exist_ok=True)
         draft = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
         with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as file:
-            file.write(secrets.token_bytes(32))
+            file.write(make())
         try:
             os.link(draft, path)
         except FileExistsError:
             pass
         finally:
             draft.unlink()
-    return Signer(path.read_bytes())
+    return path.read_bytes()
+
+
+def signer_for(data_dir: Path) -> Signer:
+    """The signer of the Podium whose data folder this is; the secret is made on first use."""
+    return Signer(read_or_make_secret(data_dir / SECRET_FILE, lambda: secrets.token_bytes(32)))
