@@ -138,7 +138,7 @@ def _edit(tool: Git, clone: Path) -> str:
     return "HEAD"
 
 
-# name: (what the push brings, whose token pushes, what git must show of Podium's refusal)
+# name: (what the push brings, whose token pushes, what git must show of Podium's refusal[, the ref it updates])
 REFUSED = {
     "climbing out with ..": (
         lambda tool, clone: tool.crafted_commit(clone, ["..", "x.py"], tool.blob(clone, b"evil")),
@@ -159,6 +159,8 @@ REFUSED = {
     "deleting main": (lambda tool, clone: "", "admin", "main cannot be deleted"),
     "with a read-only token": (_edit, "reader", "is read-only, so it may not push to admin/git-public"),
     "to another owner's space": (_edit, "bob", "'bob' may not push to admin/git-public"),
+    "to a ref outside branches and tags": (_edit, "admin", "a space holds branches and tags only", "refs/pr/1"),
+    "to a branch the Hub API cannot name": (_edit, "admin", "is not a valid branch name", "refs/heads/café"),
 }
 
 
@@ -180,13 +182,14 @@ def test_a_push_breaking_the_upload_rules_is_refused_in_podiums_words(
     git: Git,
     new_clone: Callable[..., Path],
 ) -> None:
-    bring, who, words = REFUSED[case]
+    bring, who, words, *target = REFUSED[case]
+    ref = target[0] if target else "refs/heads/main"
     admin_url = remote(hub, PUBLIC, hub.token)
     clone = new_clone(admin_url)
     commit = bring(git, clone)
     refs_before, sha_before = git.remote_refs(admin_url), hub.api().space_info(PUBLIC).sha
 
-    pushed = git("push", remote(hub, PUBLIC, tokens[who]), f"{commit}:refs/heads/main", cwd=clone, check=False)
+    pushed = git("push", remote(hub, PUBLIC, tokens[who]), f"{commit}:{ref}", cwd=clone, check=False)
 
     assert pushed.returncode != 0
     assert words in pushed.stderr and "remote: " in pushed.stderr, pushed.stderr

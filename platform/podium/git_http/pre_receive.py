@@ -4,7 +4,7 @@ git runs this (`python -m podium.git_http.pre_receive`, see podium.git_http.back
 arrived, with the pushed objects still in quarantine and before any ref moves. It reads the ref
 updates on stdin; what it writes to stderr reaches `git push` as `remote: ...` lines, and a non-zero
 exit refuses the whole push. It refuses:
-- refs other than branches and tags, and deleting `main`;
+- refs other than branches and tags (and names the Hub API could not address), and deleting `main`;
 - a path an upload may not have (podium.uploads.safe_path: `..`, `.git`, control characters, ...),
   anything but regular files (symbolic links, submodules), a file over max_file_size;
 - an LFS pointer to an object that is not in Podium's store or that this space never uploaded.
@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from podium import lfs_store
+from podium.repos import BRANCHES, TAGS, BadRefName, check_ref_name
 from podium.uploads import UploadRejected, human_size, safe_path
 
 ZERO = "0" * 40
@@ -36,11 +37,17 @@ def _git(*args: str, stdin: bytes | None = None) -> bytes:
     return result.stdout
 
 
-def check_ref(ref: str, old: str, new: str) -> None:
-    if not ref.startswith(("refs/heads/", "refs/tags/")):
+def check_ref(ref: str, new: str) -> None:
+    """Only branches and tags whose names the Hub API can address too (podium.repos.check_ref_name)."""
+    kind = "branch" if ref.startswith(BRANCHES) else "tag" if ref.startswith(TAGS) else None
+    if kind is None:
         raise PushRefused(f"{ref}: a space holds branches and tags only; push to refs/heads/... or refs/tags/...")
     if ref == MAIN and new == ZERO:
         raise PushRefused("main cannot be deleted: it is the revision the space runs")
+    try:
+        check_ref_name(ref.removeprefix(BRANCHES if kind == "branch" else TAGS), kind)
+    except BadRefName as exc:
+        raise PushRefused(str(exc)) from None
 
 
 class Checker:
@@ -120,8 +127,8 @@ def main() -> int:
     checker = Checker(repo, Path(os.environ["PODIUM_HOOK_DATA_DIR"]), int(os.environ["PODIUM_HOOK_MAX_FILE_SIZE"]))
     try:
         for line in sys.stdin.read().splitlines():
-            old, new, ref = line.split(" ", 2)
-            check_ref(ref, old, new)
+            _old, new, ref = line.split(" ", 2)
+            check_ref(ref, new)
             if new != ZERO:
                 checker.check_update(new)
     except PushRefused as exc:
