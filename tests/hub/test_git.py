@@ -27,17 +27,21 @@ git = git_fixtures.git
 new_clone = git_fixtures.new_clone
 
 MAX_FILE_SIZE = 1024 * 1024
+MAX_UPLOAD_SIZE = 3 * MAX_FILE_SIZE
 PUBLIC, PRIVATE, MISSING = "admin/git-public", "admin/git-private", "admin/no-such-space"
 
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PodiumServer]:
-    """This module's `podium serve`, with a small max_file_size."""
+    """This module's `podium serve`, with a small max_file_size and max_upload_size."""
     server = PodiumServer(
         tmp_path_factory.mktemp("hub") / "data",
         free_port(),
         free_port(),
-        {"PODIUM_LIMITS__MAX_FILE_SIZE": str(MAX_FILE_SIZE)},
+        {
+            "PODIUM_LIMITS__MAX_FILE_SIZE": str(MAX_FILE_SIZE),
+            "PODIUM_LIMITS__MAX_UPLOAD_SIZE": str(MAX_UPLOAD_SIZE),
+        },
     )
     try:
         yield server.start()
@@ -132,6 +136,15 @@ def _oversized(tool: Git, clone: Path) -> str:
     return "HEAD"
 
 
+def _too_much(tool: Git, clone: Path) -> str:
+    """Files each within max_file_size, together more than an upload may bring."""
+    for number in range(4):
+        (clone / f"part{number}.dat").write_bytes(os.urandom(MAX_FILE_SIZE - 50_000))
+    tool("add", ".", cwd=clone)
+    tool("commit", "--quiet", "-m", "too much at once", cwd=clone)
+    return "HEAD"
+
+
 def _edit(tool: Git, clone: Path) -> str:
     (clone / "index.html").write_text("<h1>should not land</h1>\n")
     tool("commit", "--quiet", "-am", "an ordinary edit", cwd=clone)
@@ -156,6 +169,7 @@ REFUSED = {
         "is a symbolic link; a space holds regular files only",
     ),
     "an oversized file": (_oversized, "admin", "larger than the limit max_file_size = 1 MiB"),
+    "more than an upload may bring": (_too_much, "admin", "pack exceeds maximum allowed size"),
     "deleting main": (lambda tool, clone: "", "admin", "main cannot be deleted"),
     "with a read-only token": (_edit, "reader", "is read-only, so it may not push to admin/git-public"),
     "to another owner's space": (_edit, "bob", "'bob' may not push to admin/git-public"),
