@@ -28,6 +28,7 @@ from podium_runner.process.logfile import follow, last_lines
 from podium_runner.process.network import network_unavailable_reason
 from podium_runner.process.owners import OwnerStores
 from podium_runner.process.sandbox import sandbox_unavailable_reason, space_uid
+from podium_runner.process.warm_starter import WarmHandoff, WarmStarters, WarmStartFailed, app_argv
 from podium_runner.spec import PACKAGES, SpaceConfigError
 
 logger = logging.getLogger("podium_runner.process")
@@ -74,11 +75,14 @@ class ProcessBackend(Backend):
         outlive_caller: bool = False,
         allow_python_downloads: bool = False,
         data_size_gb: float | None = None,
+        warm_starts: bool = False,
+        warm_memory_mb: int | None = 4096,
     ):
         """`sandbox="on"` fails here when bubblewrap cannot be used; "auto" falls back to plain child
         processes with one warning. `outlive_caller=True` lets apps keep running when the caller exits,
         so a restarted caller can `adopt` them; otherwise they die with it. `data_size_gb` sizes every
-        space's /data; None: its hardware flavor's size."""
+        space's /data; None: its hardware flavor's size. `warm_starts` forks apps from a warm starter of
+        their environment (warm_starter.py), each held to `warm_memory_mb`."""
         reason = sandbox_unavailable_reason()
         network_reason = network_unavailable_reason()
         # The seccomp filter (seccomp.py) and the sized /data (data_volume.py) narrow a sandboxed app.
@@ -110,6 +114,10 @@ class ProcessBackend(Backend):
         self._starting: set[str] = set()  # instances whose run folder has no saved state yet
         self._warned = False
         self._unsandboxed_reason = "sandbox turned off" if sandbox == "off" else reason
+        self.warm_starts = warm_starts
+        self.warm = WarmStarters(folders.runs.parent / "warm-starters", warm_memory_mb)
+        self._warm_refused: dict[Path, str] = {}  # environments whose starter could not start, and why
+        self._environment_of: dict[str, Path] = {}  # instance id -> the environment it started from
 
     def check(self, plan: BuildPlan) -> None:
         name = plan.space_root.name
@@ -172,19 +180,29 @@ class ProcessBackend(Backend):
         self, plan: BuildPlan, env: Environment, ctx: RunContext, log: LogSink, instance_id: str
     ) -> Instance:
         run_dir = self.folders.runs / instance_id
-        run_dir.mkdir(parents=True)
-        child, details = await launch_app(
-            plan,
-            env,
-            ctx,
-            log,
-            run_dir,
-            data_dir=await self._data_folder(ctx, log) if self.sandboxed else None,
-            network_isolated=self.network_isolated,
-            kernel_filtered=self.kernel_filtered,
-            outlive_caller=self.outlive_caller,
-            limits=self.limits,
-        )
+        data_dir = await self._data_folder(ctx, log) if self.sandboxed else None
+        warm = await self._warm_handoff(plan, env, ctx, log) if self.warm_starts else None
+        while True:
+            run_dir.mkdir(parents=True)
+            try:
+                child, details = await launch_app(
+                    plan,
+                    env,
+                    ctx,
+                    log,
+                    run_dir,
+                    data_dir=data_dir,
+                    network_isolated=self.network_isolated,
+                    kernel_filtered=self.kernel_filtered,
+                    outlive_caller=self.outlive_caller,
+                    limits=self.limits,
+                    warm=warm,
+                )
+                break
+            except WarmStartFailed as exc:
+                log(f"cold start: the warm start failed: {exc}")
+                warm = None
+        self._environment_of[instance_id] = Path(env.location).resolve()
         self._children[instance_id] = child
         instance = Instance(
             backend=self.name,
@@ -198,6 +216,38 @@ class ProcessBackend(Backend):
         (run_dir / STATE_FILE).write_text(json.dumps(instance.state))
         self._follow(instance, offset=0)
         return instance
+
+    async def _warm_handoff(
+        self, plan: BuildPlan, env: Environment, ctx: RunContext, log: LogSink
+    ) -> WarmHandoff | None:
+        """The warm start of this start, or None (and the run log says why) where the cold path runs."""
+        location = Path(env.location).resolve()
+        store = self.environments.for_space(ctx.space_id)
+        app = app_argv(plan.launch(ctx).argv)
+        reason = None
+        if not (self.sandboxed and self.network_isolated and self.kernel_filtered) or store.build_uid is None:
+            reason = "warm starts need the whole sandbox (its own uid, network, seccomp filter), which is off here"
+        elif app is None:
+            reason = f"the {plan.sdk} sdk's command is not a Python program a warm starter runs"
+        elif location in self._warm_refused:
+            reason = f"this environment's warm starter failed before: {self._warm_refused[location]}"
+        if reason is not None:
+            log(f"cold start: {reason}")
+            return None
+        assert app is not None and store.build_uid is not None
+        try:
+            starter = await self.warm.for_start(location, plan, store.build_uid, log)
+        except WarmStartFailed as exc:
+            self._warm_refused[location] = str(exc).splitlines()[0]
+            log(f"cold start: {exc}")
+            return None
+        log(f"warm start from the warm starter of environment {location.name}")
+        return WarmHandoff(starter, space_uid(ctx.space_id), app)
+
+    def _forget_environment_of(self, instance_id: str) -> None:
+        """Its instance ended: stop the warm starters no running (or frozen) instance started from."""
+        if self._environment_of.pop(instance_id, None) is not None:
+            self.warm.keep_only(set(self._environment_of.values()))
 
     async def _data_folder(self, ctx: RunContext, log: LogSink) -> Path:
         """The folder the sandbox binds at /data: the space's own volume when loop devices allow it."""
@@ -267,6 +317,7 @@ class ProcessBackend(Backend):
         ended = describe_exit(child.returncode if child else None, details.sandboxed, details.cgroups, self.limits)
         self._exits[instance_id] = ended
         release(details)
+        self._forget_environment_of(instance_id)
         return ended
 
     async def poll(self, instance: Instance) -> Exit | None:
@@ -344,3 +395,4 @@ class ProcessBackend(Backend):
             for name in self._mounted:
                 await asyncio.to_thread(self.data_volumes.unmount, name)
         self._mounted.clear()
+        self.warm.close()

@@ -21,7 +21,8 @@ from podium_runner.process.instance_state import SANDBOX_FOLDER, ProcessDetails
 from podium_runner.process.logfile import last_lines
 from podium_runner.process.network import INSIDE_HOST, AppNetwork
 from podium_runner.process.platform_door import inside, open_door
-from podium_runner.process.sandbox import ROOT_ENVIRONMENT, Sandbox, space_uid, system_tool
+from podium_runner.process.sandbox import APP_DIR, ROOT_ENVIRONMENT, Sandbox, space_uid, system_tool
+from podium_runner.process.warm_starter import WarmHandoff
 
 # Host variables an app may need that say nothing about the host's user (certificates, locale, where
 # the GPU driver's libraries are).
@@ -64,10 +65,12 @@ async def launch_app(
     kernel_filtered: bool,
     outlive_caller: bool,
     limits: Limits | None,
+    warm: WarmHandoff | None = None,
 ) -> tuple[subprocess.Popen[bytes], ProcessDetails]:
     """Start the app of `plan`, its log in `run_dir` (which exists, named after the instance). `data_dir`, the
     folder bound at its /data, is given when it runs sandboxed, None when it runs as a plain child process;
-    the other flags are the backend's."""
+    the other flags are the backend's. With `warm` (sandboxed, in a network of its own), the sandbox runs
+    the warm start's holder and its starter forks the app into it (warm_starter.py)."""
     sandboxed = data_dir is not None
     launch = plan.launch(replace(ctx, host=INSIDE_HOST, platform=inside(ctx.platform)) if network_isolated else ctx)
     env_dir = Path(env.location)
@@ -91,12 +94,15 @@ async def launch_app(
             gpu_ids=ctx.gpu_ids,
             seccomp_fd=kernel_filter,
             network_args=tuple(network.bwrap_args()) if network else (),
+            as_pid_1=warm is not None,
         )
         sandbox.prepare()
         # The space's variables reach the app alone, after privileges dropped (app_environment.py);
         # the root-run processes before it get a fixed environment.
         handover = Handover(variables | sandbox.environment() | launch.env | sandbox.gpu_environment())
-        argv, cwd = sandbox.wrap(handover.argv(str(env_dir / "bin" / "python"), argv)), "/"
+        python = str(env_dir / "bin" / "python")
+        inner = warm.holder_argv(python) if warm is not None else handover.argv(python, argv)
+        argv, cwd = sandbox.wrap(inner), "/"
         variables = ROOT_ENVIRONMENT
     else:
         cwd = str(plan.space_root)
@@ -116,8 +122,9 @@ async def launch_app(
             log(f"WARNING: no resource limits for {ctx.space_id}: could not create its cgroups ({exc})")
     inherited = (
         *(network.child_fds if network else ()),
-        *((handover.fd,) if handover else ()),
+        *((handover.fd,) if handover and warm is None else ()),
         *((kernel_filter,) if kernel_filter is not None else ()),
+        *(warm.child_fds if warm is not None else ()),
     )
     try:
         with log_path.open("ab") as out:  # appending: the app writes on at the end when the file rotates
@@ -132,10 +139,12 @@ async def launch_app(
                 pass_fds=inherited,
             )
     finally:
-        if handover is not None:
-            handover.close()
+        if handover is not None and warm is None:
+            handover.close()  # a warm start hands it to the starter once the sandbox is plumbed
         if kernel_filter is not None:
             os.close(kernel_filter)
+        if warm is not None:
+            warm.sandbox_started()
     details = ProcessDetails(
         pid=child.pid,
         start_ticks=procs.start_ticks(child.pid),
@@ -152,12 +161,18 @@ async def launch_app(
             await network.plumb(child.pid)
             if ctx.platform is not None and ctx.platform.socket:
                 await open_door(network.namespace_pid, ctx.platform.socket, run_dir / "platform-door.log")
+            if warm is not None and handover is not None and network.namespace_pid is not None:
+                await warm.hand_over(network.namespace_pid, APP_DIR, log_path, handover.fd, cgroups)
         except (StartError, OSError) as exc:
             procs.signal_all(procs.tree(child.pid), signal.SIGKILL)  # the app may run already
             child.wait()
             said = "\n".join(last_lines(log_path, 20))  # bwrap's own message, if it stopped first
             release(details)
             remove_run(details)
-            raise StartError(f"{ctx.space_id}: {exc}" + (f"\nThe sandbox said:\n{said}" if said else "")) from None
+            failure = type(exc) if isinstance(exc, StartError) else StartError
+            raise failure(f"{ctx.space_id}: {exc}" + (f"\nThe sandbox said:\n{said}" if said else "")) from None
+        finally:
+            if warm is not None and handover is not None:
+                handover.close()
         details = replace(details, network=network.saved())
     return child, details

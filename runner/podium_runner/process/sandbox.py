@@ -131,6 +131,8 @@ class Sandbox:
     seccomp_fd: int | None = None
     # bwrap options that give the app a network namespace of its own (network.py); none: the host's.
     network_args: tuple[str, ...] = ()
+    # The command is the namespace's pid 1, without bwrap's reaper: a warm start's holder (warm_starter.py).
+    as_pid_1: bool = False
 
     def prepare(self) -> None:
         owned = {self.scratch / "home": 0o700, self.scratch / "tmp": 0o1777, self.data_dir: 0o700}
@@ -176,6 +178,8 @@ class Sandbox:
             command += ["--seccomp", str(self.seccomp_fd)]
         if self.die_with_parent:
             command.append("--die-with-parent")
+        if self.as_pid_1:
+            command.append("--as-pid-1")
         return [*command, "--", *drop_privileges(self.uid), "--", *argv]
 
     def gpu_environment(self) -> dict[str, str]:

@@ -49,7 +49,11 @@ _PERSONALITY_FLAG_BITS = range(18, 28)
 _PERSONALITY_QUERY = 0xFFFFFFFF
 
 
-def _compile() -> bytes:
+# What a warm starter (zygote.py) needs beyond an app: entering an app's namespaces and root.
+WARM_STARTER_ALLOWED = frozenset({"setns", "chroot"})
+
+
+def _compile(allowed: frozenset[str] = frozenset()) -> bytes:
     import pyseccomp as seccomp  # loads libseccomp: only when the first sandboxed app starts
 
     unknown = [name for name in _DENIED if seccomp.resolve_syscall(seccomp.Arch.NATIVE, name) == -1]
@@ -60,7 +64,8 @@ def _compile() -> bytes:
     rules.set_attr(seccomp.Attr.ACT_BADARCH, seccomp.ERRNO(errno.ENOSYS))
     rules.set_attr(seccomp.Attr.CTL_OPTIMIZE, 2)  # a binary tree of call numbers, not a list
     for name in _DENIED:
-        rules.add_rule(denied, name)
+        if name not in allowed:
+            rules.add_rule(denied, name)
     for flag in _CLONE_NAMESPACES:
         rules.add_rule(denied, "clone", seccomp.Arg(0, seccomp.MASKED_EQ, flag, flag))
     for flag in (*_CLONE_NAMESPACES, _CLONE_NEWTIME):
@@ -83,9 +88,10 @@ def _compile() -> bytes:
 
 
 @functools.cache
-def program() -> bytes:
-    """The compiled filter (classic BPF, as bwrap's --seccomp reads it), built once per process."""
-    return _compile()
+def program(allowed: frozenset[str] = frozenset()) -> bytes:
+    """The compiled filter (classic BPF, as bwrap's --seccomp reads it), built once per process; `allowed`
+    lifts denials (WARM_STARTER_ALLOWED)."""
+    return _compile(allowed)
 
 
 def unavailable_reason() -> str | None:
@@ -97,12 +103,12 @@ def unavailable_reason() -> str | None:
     return None
 
 
-def program_fd() -> int:
+def program_fd(allowed: frozenset[str] = frozenset()) -> int:
     """A pipe holding the filter, for `bwrap --seccomp FD`: bwrap reads it to the end. The caller passes
     it to bwrap (`pass_fds`) and closes it once bwrap started."""
     read_end, write_end = os.pipe()
     try:
-        os.write(write_end, program())  # a few KB: fits in the pipe's buffer
+        os.write(write_end, program(allowed))  # a few KB: fits in the pipe's buffer
     finally:
         os.close(write_end)
     return read_end

@@ -1,0 +1,358 @@
+"""Warm starts: one warm starter (zygote.py) per environment, and handing it an app to fork into its sandbox.
+
+When one exists: on demand, at the first start of an environment (that start waits for its imports, as a cold
+start would wait for its own); kept while an instance started from that environment runs or is frozen;
+stopped once none does. A starter belongs to one generation of one environment (its folder): a rebuild makes a
+new folder, so the next start gets a new starter and the old one stops once its last instance ended; a starter
+whose process died is replaced. Its memory (the imported libraries, shared with every app it forked, which
+are charged only for what they write) is held to `memory_mb` by a cgroup of its own.
+
+One warm start, as the cold one up to the last step (launch.py): the same bubblewrap command line, cgroups,
+network namespace plumbed by slirp4netns, seccomp filter, /data, but bwrap's command is the holder: a few lines
+of the environment's Python (`-I -S`: nothing of the space is read) as the space's uid, as pid 1 of the
+namespace (`--as-pid-1`). The backend then hands the starter the holder's namespaces and root, the app's log,
+its variables (a memfd the starter never reads) and the holder's pipe; the starter forks the app into them
+(zygote.py). The holder learns the app's pid, reaps it (the app is re-parented to it) and exits with its
+status, so the instance is bwrap's process as for a cold start: stop, poll, adoption and the run log read
+the same. Where a warm start cannot apply, the cold path runs and the run log says why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from podium_runner.backend import LogSink, StartError
+from podium_runner.plan import BuildPlan, requirement_name
+from podium_runner.process import procs, seccomp
+from podium_runner.process.cgroups import CgroupSet, Limits, cgroups_available
+from podium_runner.process.sandbox import (
+    APP_HOME,
+    ROOT_ENVIRONMENT,
+    bind_same_path,
+    interpreter_prefix,
+    system_binds,
+    system_tool,
+)
+
+# The holder, pid 1 of the app's namespace as the space's uid: argv [pipe fd]. It reads the app's pid
+# from the pipe (EOF: the warm start failed), reaps every orphan, and exits with the app's status
+# (128 + the signal, as bwrap reports one) once the app ended; the kernel then ends the rest.
+HOLDER = (
+    "import os, sys, time\n"
+    "fd = int(sys.argv[1]); data = b''\n"
+    "while not data.endswith(b'\\n'):\n"
+    "    chunk = os.read(fd, 64)\n"
+    "    if not chunk: sys.exit(70)\n"
+    "    data += chunk\n"
+    "os.close(fd); app = int(data)\n"
+    "while True:\n"
+    "    try: pid, status = os.waitpid(-1, 0)\n"
+    "    except ChildProcessError: time.sleep(0.02); continue\n"
+    "    if pid == app:\n"
+    "        code = os.waitstatus_to_exitcode(status)\n"
+    "        sys.exit(128 - code if code < 0 else code)\n"
+)
+# What every starter imports besides the sdk and the requirements (the sdks' own servers).
+_ALWAYS = ("fastapi", "uvicorn")
+# Requirement names whose module is named otherwise.
+_MODULE_NAMES = {
+    "scikit-learn": "sklearn",
+    "pillow": "PIL",
+    "opencv-python": "cv2",
+    "opencv-python-headless": "cv2",
+    "beautifulsoup4": "bs4",
+    "pyyaml": "yaml",
+    "python-dotenv": "dotenv",
+    "sentence-transformers": "sentence_transformers",
+}
+# The same for every app of every space, set before the imports so that they read them (zygote.md gotcha 3);
+# single-threaded numeric libraries and no jemalloc background thread keep the starter at one thread.
+_STARTER_VARIABLES = {
+    "HOME": APP_HOME,
+    "TMPDIR": "/tmp",
+    "SYSTEM": "spaces",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "JE_ARROW_MALLOC_CONF": "background_thread:false",
+    "MPLBACKEND": "Agg",
+}
+_HOLDER_NAMESPACES = ("net", "uts", "ipc", "cgroup", "pid", "mnt")  # zygote.py's order
+_READY_TIMEOUT_S = 300.0  # torch and transformers import for a minute on a busy 2-core host
+_START_TIMEOUT_S = 30.0
+_CAPABILITIES = ("CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_SYS_CHROOT", "CAP_SYS_ADMIN")
+
+
+class WarmStartFailed(StartError):
+    """The warm path failed for this start; the backend starts it cold instead."""
+
+
+def modules_for(plan: BuildPlan) -> list[str]:
+    """What a starter of the plan's environment imports: its sdk, the servers, and its requirements' modules."""
+    names = [plan.sdk, *_ALWAYS]
+    lines = (*plan.deps.pre_requirements, *plan.deps.requirements) if plan.deps else ()
+    for line in lines:
+        name = requirement_name(line)
+        if name and name not in names:
+            names.append(_MODULE_NAMES.get(name, name.replace("-", "_")))
+    return [name for name in dict.fromkeys(names) if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", name)]
+
+
+def app_argv(argv: Sequence[str]) -> list[str] | None:
+    """The recipe's command as the starter runs it (a file, or `-m module`), or None where it is no Python
+    program the starter can run."""
+    if len(argv) < 2 or argv[0] != "python" or argv[1].startswith("-") and argv[1] != "-m":
+        return None
+    return list(argv[1:]) if argv[1] != "-m" or len(argv) > 2 else None
+
+
+@dataclass
+class WarmStarter:
+    """One zygote: its process (bwrap), the socket it takes starts on, its cgroups and its log."""
+
+    location: Path  # the environment generation it imported
+    process: subprocess.Popen[bytes]
+    sock: socket.socket
+    log_path: Path
+    cgroups: CgroupSet | None
+    ready_in_s: float = 0.0
+    skipped: list[str] = field(default_factory=list)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    async def start(self, holder_pid: int, uid: int, app: list[str], cwd: str, log_fd: int, variables_fd: int,
+                    holder_pipe: int, cgroups: CgroupSet | None) -> None:  # fmt: skip
+        """Fork the app into the sandbox whose holder is `holder_pid`. Raises WarmStartFailed."""
+        opened: list[int] = []
+        try:
+            for name in _HOLDER_NAMESPACES:
+                opened.append(os.open(f"/proc/{holder_pid}/ns/{name}", os.O_RDONLY | os.O_CLOEXEC))
+            opened.append(os.open(f"/proc/{holder_pid}/root", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC))
+            for path in cgroups.paths if cgroups else ():
+                opened.append(os.open(f"{path}/cgroup.procs", os.O_WRONLY | os.O_CLOEXEC))
+        except OSError as exc:
+            for fd in opened:
+                os.close(fd)
+            raise WarmStartFailed(f"the holder's namespaces could not be opened: {exc}") from None
+        spec = {"uid": uid, "argv": app, "cwd": cwd, "seccomp": seccomp.program().hex()}
+        descriptors = [log_fd, variables_fd, holder_pipe, *opened]
+        try:
+            async with self.lock:
+                answer = await asyncio.wait_for(
+                    asyncio.to_thread(self._exchange, json.dumps(spec).encode(), descriptors), _START_TIMEOUT_S
+                )
+        except (OSError, TimeoutError, ValueError) as exc:
+            self.stop()  # a starter that does not answer is not trusted with the next start
+            raise WarmStartFailed(f"the warm starter did not answer: {exc!r}") from None
+        finally:
+            for fd in opened:
+                os.close(fd)
+        if not answer.get("started"):
+            raise WarmStartFailed(str(answer.get("error", answer)))
+
+    def _exchange(self, message: bytes, descriptors: list[int]) -> dict:
+        socket.send_fds(self.sock, [message], descriptors)
+        reply = self.sock.recv(65536)
+        if not reply:
+            raise OSError("the warm starter closed its socket")
+        return json.loads(reply)
+
+    def stop(self) -> None:
+        """Stop the starter (the apps it started are not its children and run on)."""
+        with contextlib.suppress(OSError):
+            self.sock.close()
+        procs.signal_all(procs.tree(self.process.pid), signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=5)
+        if self.cgroups is not None:
+            self.cgroups.kill_all()
+            self.cgroups.remove()
+
+
+class WarmStarters:
+    """The starters of one backend, by environment generation (module docstring: when one exists)."""
+
+    def __init__(self, folder: Path, memory_mb: int | None):
+        self.folder = folder  # their logs
+        self.memory_mb = memory_mb
+        self._starters: dict[Path, WarmStarter] = {}
+        self._creating: dict[Path, asyncio.Lock] = {}
+
+    def get(self, location: Path) -> WarmStarter | None:
+        return self._starters.get(location)
+
+    async def for_start(self, location: Path, plan: BuildPlan, build_uid: int, log: LogSink) -> WarmStarter:
+        """The live starter of the environment at `location`, started now when there is none (or it died).
+        Raises WarmStartFailed when none can be had."""
+        lock = self._creating.setdefault(location, asyncio.Lock())
+        async with lock:
+            starter = self._starters.get(location)
+            if starter is not None and starter.alive:
+                return starter
+            if starter is not None:
+                log(f"the warm starter of {location.name} had stopped ({_ended(starter)}); starting a new one")
+                starter.stop()
+                del self._starters[location]
+            starter = await self._launch(location, plan, build_uid)
+            self._starters[location] = starter
+            skipped = f"; not importable: {', '.join(starter.skipped)}" if starter.skipped else ""
+            log(f"warm starter of environment {location.name} ready in {starter.ready_in_s:.1f} s{skipped}")
+            return starter
+
+    async def _launch(self, location: Path, plan: BuildPlan, build_uid: int) -> WarmStarter:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        log_path = self.folder / f"{location.name}.log"
+        python = location / "bin" / "python"
+        program = seccomp.program_fd(seccomp.WARM_STARTER_ALLOWED)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        theirs_fd = theirs.fileno()
+        settings = {
+            "uid": build_uid,
+            "socket": theirs_fd,
+            "modules": modules_for(plan),
+            "site_packages": sorted({str(location), os.path.realpath(location)}),
+        }
+        source = (Path(__file__).parent / "zygote.py").read_text()
+        argv = [str(python), "-I", "-S", "-c", source, json.dumps(settings)]
+        command = _starter_sandbox(location, program) + ["--", *argv]
+        cgroups = None
+        if cgroups_available():
+            try:
+                cgroups = CgroupSet.create(f"warm-{location.name}-{time.monotonic_ns()}", self._limits())
+                command = cgroups.join_argv(command)
+            except OSError:
+                cgroups = None
+        started = time.monotonic()
+        try:
+            with log_path.open("ab") as out:
+                process = subprocess.Popen(
+                    command,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    env=ROOT_ENVIRONMENT | _STARTER_VARIABLES,
+                    pass_fds=(program, theirs.fileno()),
+                    start_new_session=True,
+                )
+        finally:
+            os.close(program)
+            theirs.close()
+        starter = WarmStarter(location, process, ours, log_path, cgroups)
+        ours.settimeout(_READY_TIMEOUT_S)
+        try:
+            reply = await asyncio.to_thread(ours.recv, 65536)
+            ours.settimeout(_START_TIMEOUT_S)
+            answer = json.loads(reply) if reply else {"error": f"it stopped ({_ended(starter)})"}
+        except (OSError, ValueError) as exc:
+            answer = {"error": repr(exc)}
+        if not answer.get("ready"):
+            starter.stop()
+            said = log_path.read_text(errors="replace").strip()[-1500:] if log_path.exists() else ""
+            raise WarmStartFailed(f"no warm starter: {answer.get('error')}" + (f"\nit said:\n{said}" if said else ""))
+        starter.ready_in_s = time.monotonic() - started
+        starter.skipped = list(answer.get("skipped", []))
+        return starter
+
+    def _limits(self) -> Limits:
+        return Limits(memory_mb=self.memory_mb, pids=64, cpus=None)
+
+    def keep_only(self, in_use: set[Path]) -> None:
+        """Stop the starters of environments no instance runs from any more."""
+        for location in [loc for loc in self._starters if loc not in in_use]:
+            self._starters.pop(location).stop()
+
+    def close(self) -> None:
+        self.keep_only(set())
+
+
+def _ended(starter: WarmStarter) -> str:
+    code = starter.process.poll()
+    if starter.cgroups is not None and starter.cgroups.oom_killed():
+        return "over its memory budget"
+    return "running" if code is None else f"exit code {code}"
+
+
+def _starter_sandbox(location: Path, seccomp_fd: int) -> list[str]:
+    """bwrap for a starter: the interpreter and the environment read-only, /usr, no network, no home."""
+    binds = system_binds()
+    prefix = interpreter_prefix(location)
+    if not prefix.is_relative_to("/usr"):
+        binds += bind_same_path(prefix)
+    binds += bind_same_path(location)
+    capabilities = [arg for cap in _CAPABILITIES for arg in ("--cap-add", cap)]
+    # fmt: off
+    return [
+        system_tool("bwrap") or "/usr/bin/bwrap",
+        "--perms", "1777", "--tmpfs", "/tmp",
+        *binds,
+        "--proc", "/proc", "--dev", "/dev",
+        "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--new-session",
+        "--die-with-parent", "--chdir", "/",
+        "--cap-drop", "ALL", *capabilities,
+        "--seccomp", str(seccomp_fd),
+    ]
+    # fmt: on
+
+
+@dataclass
+class WarmHandoff:
+    """One warm start's part in launch.py: the holder's command and pipe, then the hand-over to the starter."""
+
+    starter: WarmStarter
+    uid: int
+    app: list[str]  # app_argv() of the recipe's command
+    _pipe: tuple[int, int] = field(default_factory=os.pipe, init=False)
+
+    @property
+    def child_fds(self) -> tuple[int, ...]:
+        return (self._pipe[0],)
+
+    def holder_argv(self, python: str) -> list[str]:
+        return [python, "-I", "-S", "-c", HOLDER, str(self._pipe[0])]
+
+    def sandbox_started(self) -> None:
+        os.close(self._pipe[0])
+
+    async def hand_over(self, holder_pid: int, cwd: str, log_path: Path, variables_fd: int,
+                        cgroups: CgroupSet | None) -> None:  # fmt: skip
+        """Have the starter fork the app into the holder's sandbox, once the holder runs as the space's uid."""
+        try:
+            deadline = time.monotonic() + _START_TIMEOUT_S
+            while _uid_of(holder_pid) != self.uid:
+                if time.monotonic() > deadline or not procs.start_ticks(holder_pid):
+                    raise WarmStartFailed("the sandbox's holder did not start (see the app's log)")
+                await asyncio.sleep(0.005)
+            log_fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+            try:
+                await self.starter.start(holder_pid, self.uid, self.app, cwd, log_fd, variables_fd, self._pipe[1],
+                                         cgroups)  # fmt: skip
+            finally:
+                os.close(log_fd)
+        finally:
+            os.close(self._pipe[1])
+
+
+def _uid_of(pid: int) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("Uid:"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None

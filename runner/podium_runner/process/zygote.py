@@ -1,0 +1,282 @@
+"""The warm starter of one environment (a zygote, zygote.md): a program run with the environment's own Python
+that imports the sdk and the environment's heavy libraries once, then forks each app of that environment
+into the sandbox its cold start would have had.
+
+It runs in a bubblewrap sandbox of its own (warm_starter.py): no network, its own mount tree holding only
+/usr, the interpreter and the environment (read-only), no /proc, the backend's seccomp filter less
+`setns` and `chroot`, started as root with only the capabilities a start needs (CAP_SYS_ADMIN and
+CAP_SYS_CHROOT to enter an app's namespaces, CAP_SETUID, CAP_SETGID and CAP_SETPCAP to become the app's
+uid). Its first instructions, before any file of the environment is read (`python -I -S`), make it the
+owner's build uid, keeping only those capabilities; then it imports. It never reads a space's variables or
+secrets: they arrive as a memfd only the app opens.
+
+One start, over the SOCK_SEQPACKET socket it inherits (its number in the settings), one at a time: a JSON
+spec and, by SCM_RIGHTS, the app's log, its variables (memfd), the holder's pipe, the cgroup.procs files of
+its groups and the namespaces and root of its holder: a bubblewrap sandbox the backend made exactly as for a cold start,
+whose first process (pid 1 of its pid namespace, as the space's uid) waits for the app (warm_starter.py).
+
+    zygote ──fork──> C1: joins the app's cgroups, setns into the holder's net, uts, ipc, cgroup, pid and mount
+                     namespaces, chroots into its root, forks C2 (inside the pid namespace), reaps it, exits
+    C2: new session, drops every capability and becomes the space's uid, no-new-privs, the app's seccomp
+        filter, forks C3, tells the holder C3's pid, exits: C3 is re-parented to the holder, not the zygote
+    C3 (the app): the log as stdout and stderr, its variables from the memfd, nothing else open; the
+        environment-reading constants of the imported modules computed again; runs the app's file or module
+
+So an app never is the zygote's child once started, and a crash of the zygote takes no app down.
+The zygote answers {"pid": C3's pid in its namespace} or {"error": ...}; C1 writes its own errors to the
+app's log. Standard library only: it runs before the environment's site-packages are on the path.
+"""
+
+import ast
+import ctypes
+import gc
+import json
+import os
+import socket
+import sys
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_PR_CAPBSET_DROP, _PR_SET_KEEPCAPS, _PR_SET_NO_NEW_PRIVS, _PR_CAP_AMBIENT = 24, 8, 38, 47
+_PR_CAP_AMBIENT_CLEAR_ALL = 4
+_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 22, 2
+_PR_SET_DUMPABLE = 4
+# CAP_SETGID, CAP_SETUID, CAP_SETPCAP, CAP_SYS_CHROOT, CAP_SYS_ADMIN
+_KEPT_CAPABILITIES = (6, 7, 8, 18, 21)
+_NAMESPACES = (  # (file, CLONE_NEW* flag), the mount namespace last: it hides the others' files
+    ("net", 0x40000000),
+    ("uts", 0x04000000),
+    ("ipc", 0x08000000),
+    ("cgroup", 0x02000000),
+    ("pid", 0x20000000),
+    ("mnt", 0x00020000),
+)
+_FD_ORDER = ("log", "variables", "holder", *(name for name, _ in _NAMESPACES), "root")
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, f"{what}: {os.strerror(error)}")
+
+
+def _set_capabilities(capabilities: tuple[int, ...]) -> None:
+    """Effective, permitted and inheritable sets to exactly `capabilities` (capset, version 3)."""
+
+    class Header(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+    class Data(ctypes.Structure):
+        _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+    mask = sum(1 << cap for cap in capabilities)
+    data = (Data * 2)(Data(mask & 0xFFFFFFFF, mask & 0xFFFFFFFF, 0), Data(mask >> 32, mask >> 32, 0))
+    _check(_libc.capset(ctypes.byref(Header(0x20080522, 0)), data), "capset")
+
+
+def become_starter(uid: int) -> None:
+    """Root with the capabilities bubblewrap left -> `uid` with `_KEPT_CAPABILITIES` alone."""
+    _check(_libc.prctl(_PR_SET_KEEPCAPS, 1, 0, 0, 0), "PR_SET_KEEPCAPS")
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    _set_capabilities(_KEPT_CAPABILITIES)
+    _check(_libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "PR_SET_NO_NEW_PRIVS")
+
+
+def _environment_readers(prefixes: tuple[str, ...]) -> list[tuple[dict, object]]:
+    """The module-level assignments of the imported modules under `prefixes` that read the environment
+    (`PORT = int(os.getenv(...))`), compiled, with the module's namespace: the app runs them again once
+    its own variables are set, or it would see the zygote's (gradio's server port, huggingface_hub's
+    HF_HOME and offline switch, gradio's OAuth client)."""
+    found = []
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None) or ""
+        if not path.endswith(".py") or not path.startswith(prefixes):
+            continue
+        try:
+            with open(path, encoding="utf-8") as source_file:
+                source = source_file.read()
+        except OSError:
+            continue
+        if "environ" not in source and "getenv" not in source:
+            continue
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+                text = ast.get_source_segment(source, node.value) or ""
+                if "environ" in text or "getenv" in text:
+                    statement = ast.Module(body=[node], type_ignores=[])
+                    found.append((vars(module), compile(statement, path, "exec")))
+    return found
+
+
+def preload(modules: list[str]) -> list[str]:
+    """Import what can be imported of `modules`; the names that could not be, with why."""
+    skipped = []
+    for name in modules:
+        try:
+            __import__(name)
+        except BaseException as exc:  # noqa: BLE001 - a library failing at import is skipped, whatever it raises
+            skipped.append(f"{name} ({type(exc).__name__}: {str(exc)[:120]})")
+    return skipped
+
+
+def _receive(sock: socket.socket) -> tuple[dict, dict[str, int], list[int]] | None:
+    message, descriptors, _flags, _address = socket.recv_fds(sock, 1 << 20, 64)
+    if not message:
+        return None
+    spec = json.loads(message)
+    named = {name: descriptors[index] for index, name in enumerate(_FD_ORDER)}
+    return spec, named, descriptors[len(_FD_ORDER) :]  # the rest: cgroup.procs files
+
+
+def _enter(spec: dict, fds: dict[str, int], cgroup_procs: list[int], readers: list) -> None:
+    """C1, then C2 and C3 (module docstring). Never returns."""
+    step = "joining the app's cgroups"
+    try:
+        for procs in cgroup_procs:
+            os.write(procs, b"0")  # "0": the writing process itself
+            os.close(procs)
+        for name, flag in _NAMESPACES:
+            step = f"entering the app's {name} namespace"
+            _check(_libc.setns(fds[name], flag), f"setns({name})")
+        step = "entering the app's root"
+        os.fchdir(fds["root"])
+        os.chroot(".")
+        step = "becoming the app's uid"
+        child = os.fork()
+        if child:
+            _pid, status = os.waitpid(child, 0)
+            os._exit(os.waitstatus_to_exitcode(status))
+        _become_app(spec, fds, readers)
+    except BaseException as exc:  # noqa: BLE001 - whatever stops it is said in the app's log
+        os.write(fds["log"], f"podium: the warm start failed {step}: {exc!r}\n".encode())
+        os._exit(70)
+
+
+def _become_app(spec: dict, fds: dict[str, int], readers: list) -> None:
+    """C2: the sandbox's last steps, then C3, the app."""
+    os.setsid()
+    uid = spec["uid"]
+    last_cap = int(open("/proc/sys/kernel/cap_last_cap").read())
+    for cap in range(last_cap + 1):
+        _check(_libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0), "PR_CAPBSET_DROP")
+    _check(_libc.prctl(_PR_SET_KEEPCAPS, 0, 0, 0, 0), "PR_SET_KEEPCAPS")
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    _check(_libc.prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "PR_CAP_AMBIENT_CLEAR_ALL")
+    _set_capabilities(())
+    os.chdir(spec["cwd"])  # only now: the app's home (0700, its uid's) holds the app folder
+    _check(_libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "PR_SET_NO_NEW_PRIVS")
+    # set*id() made it non-dumpable, which makes /proc/self root's: an exec would have reset that.
+    _check(_libc.prctl(_PR_SET_DUMPABLE, 1, 0, 0, 0), "PR_SET_DUMPABLE")
+    program = bytes.fromhex(spec["seccomp"])
+
+    class SockFprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
+
+    _check(
+        _libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(SockFprog(len(program) // 8, program)), 0, 0),
+        "seccomp",
+    )
+    app = os.fork()
+    if app:
+        os.write(fds["holder"], f"{app}\n".encode())
+        os._exit(0)
+    _run_app(spec, fds, readers)
+
+
+def _run_app(spec: dict, fds: dict[str, int], readers: list) -> None:
+    """C3: the app, with its own output and variables, and nothing of the zygote's open."""
+    devnull = os.open("/dev/null", os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(fds["log"], 1)
+    os.dup2(fds["log"], 2)
+    variables = fds["variables"]
+    os.lseek(variables, 0, os.SEEK_SET)
+    data = b""
+    while chunk := os.read(variables, 1 << 16):
+        data += chunk
+    os.closerange(3, 1 << 20)  # close_range(2): one call
+    os.environ.clear()
+    os.environ.update(item.decode("utf-8", "surrogateescape").split("=", 1) for item in data.split(b"\0") if item)
+    for namespace, code in readers:
+        try:
+            exec(code, namespace)  # noqa: S102 - the module's own statement, compiled from its own file
+        except Exception:  # noqa: BLE001, S112 - a constant that cannot be recomputed keeps the zygote's value
+            continue
+    if "numpy" in sys.modules:  # every child would otherwise draw the same numbers
+        sys.modules["numpy"].random.seed()
+    sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
+    sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+    import runpy
+
+    argv = spec["argv"]
+    sys.path[0] = spec["cwd"]
+    try:
+        if argv[0] == "-m":
+            sys.argv = [argv[1], *argv[2:]]
+            runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
+        else:
+            sys.argv = list(argv)
+            runpy.run_path(argv[0], run_name="__main__")
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if not isinstance(exc.code, int) and exc.code is not None:
+            print(exc.code, file=sys.stderr)
+        sys.stdout.flush()
+        os._exit(code)
+    except BaseException:  # noqa: BLE001 - an app's crash is printed as Python would
+        import traceback
+
+        traceback.print_exc()
+        sys.stderr.flush()
+        os._exit(1)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def serve(sock: socket.socket, readers: list) -> None:
+    while True:
+        received = _receive(sock)
+        if received is None:
+            return  # the backend closed its end: it stopped, or it replaces this starter
+        spec, fds, cgroup_procs = received
+        child = os.fork()
+        if child == 0:
+            sock.close()
+            _enter(spec, fds, cgroup_procs, readers)
+        for fd in (*fds.values(), *cgroup_procs):
+            os.close(fd)
+        _pid, status = os.waitpid(child, 0)
+        code = os.waitstatus_to_exitcode(status)
+        answer = {"started": True} if code == 0 else {"error": f"the warm start failed (exit code {code})"}
+        sock.send(json.dumps(answer).encode())
+
+
+def main() -> None:
+    settings = json.loads(sys.argv[1])
+    become_starter(settings["uid"])
+    import site  # only now: the environment's .pth files run as the starter's uid, never as root
+
+    site.main()
+    skipped = preload(settings["modules"])
+    readers = _environment_readers(tuple(settings["site_packages"]))
+    gc.collect()
+    gc.freeze()  # the imported objects' pages stay shared: the collector never writes to them again
+    threads = len(os.listdir("/proc/self/task")) if os.path.isdir("/proc/self/task") else 1
+    sock = socket.socket(fileno=settings["socket"])
+    if threads != 1:
+        sock.send(json.dumps({"error": f"an import started {threads - 1} thread(s); fork would lose them"}).encode())
+        return
+    sock.send(json.dumps({"ready": True, "skipped": skipped}).encode())
+    serve(sock, readers)
+
+
+if __name__ == "__main__":
+    main()
