@@ -137,6 +137,8 @@ def test_a_moved_space_runs_under_its_new_name_with_everything_and_its_old_name_
     old = httpx.get(f"{hub.url}/api/spaces/{original}/runtime?x=1", headers={"Authorization": f"Bearer {hub.token}"})
     assert old.status_code == 307 and old.headers["location"] == "/api/spaces/alice/renamed/runtime?x=1"
     assert admin.space_info(original).id == "alice/renamed"
+    page = httpx.get(f"{hub.url}/spaces/{original}")  # the space's page, its files and git: the same
+    assert page.status_code == 307 and page.headers["location"] == "/spaces/alice/renamed"
     assert httpx.get(f"{hub.spaces_url}/apps/{original}/").status_code == 404
 
     # Moving back frees the name again: no redirect loops, and the space is where it started.
