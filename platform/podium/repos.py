@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from podium.pause_points import pause_at
+
 BRANCH = "main"
 _COMMITTER = {
     "GIT_AUTHOR_NAME": "podium",
@@ -398,6 +400,7 @@ class SpaceRepo:
         parents = ["-p", parent] if parent else []
         by = {"GIT_AUTHOR_NAME": author, "GIT_AUTHOR_EMAIL": f"{author}@podium"} if author else None
         sha = self._git("commit-tree", tree, *parents, "-m", message, env=by).decode().strip()
+        pause_at("commit.objects-written")  # the commit exists; the branch does not name it yet
         self._git("update-ref", BRANCHES + branch, sha, parent or _NO_OBJECT)
         return sha
 

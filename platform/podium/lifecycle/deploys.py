@@ -23,6 +23,7 @@ from podium_runner.spec import SpaceConfigError, load_spec
 from podium_runner.stages import Stage
 
 from podium.lifecycle.space_state import SpaceState, affinity_key
+from podium.pause_points import pause_at
 from podium.oauth.config import oauth_request
 from podium.oauth.deploy import app_oauth
 
@@ -181,6 +182,7 @@ async def _steps(sup: Supervisor, state: SpaceState, sha: str, intent: Intent, *
 def _switch(sup: Supervisor, state: SpaceState, instance: Instance, plan: BuildPlan, sha: str, intent: Intent) -> None:
     """Send new traffic to `instance`; requests already inside the old one (a queued prediction, a
     stream) finish there while it drains."""
+    pause_at("deploy.switch")  # the new instance answers; the old one still takes the traffic
     old = state.instance
     state.instance, state.plan, state.static_root = instance, plan, None
     state.last_activity = time.monotonic()

@@ -1,5 +1,7 @@
 """After `podium serve` restarts: every space back in the stage it should have, its instance re-adopted
-where it still runs, and instances no space owns stopped.
+where it still runs, and instances no space owns stopped. First the database agrees with the
+repositories again (`podium.lifecycle.consistency`): a space whose branch moved past its record deploys
+that revision, whatever stage it was left in.
 
 What happens to a space is a table from the stage it was left in to an action, one table for a space
 whose instance was re-adopted and one for a space without one (never started, gone, or unreachable)."""
@@ -18,6 +20,7 @@ from podium_runner.stages import Stage
 from sqlalchemy import select
 
 from podium.db import Space
+from podium.lifecycle.consistency import reconcile
 from podium.lifecycle.deploys import LATEST_FAILURES, Intent
 
 if TYPE_CHECKING:
@@ -55,6 +58,7 @@ AT_REST = (Stage.PAUSED, Stage.STOPPED)
 
 
 async def recover(sup: Supervisor) -> None:
+    moved = await asyncio.to_thread(reconcile, sup)
     with sup.db.session() as session:
         spaces = [
             (s.space_id, Stage(s.stage), s.sha, s.serving_sha, s.instance_state) for s in session.scalars(select(Space))
@@ -62,7 +66,7 @@ async def recover(sup: Supervisor) -> None:
     known: set[str] = set()
     for space_id, stage, sha, serving_sha, instance_state in spaces:
         state = sup.state(space_id)
-        if stage in AT_REST or sha is None:
+        if sha is None or (stage in AT_REST and space_id not in moved):
             continue
         instance = None
         if serving_sha and instance_state:
@@ -76,6 +80,8 @@ async def recover(sup: Supervisor) -> None:
             action = WITH_INSTANCE.get(stage, Action.LEAVE)
         else:
             action = WITHOUT_INSTANCE.get(stage, Action.LEAVE)
+        if space_id in moved:  # as right after its commit
+            action = Action.DEPLOY_LATEST
         if action is Action.DEPLOY_LATEST:
             sup.deploy(space_id, sha)
         elif action is Action.SHOW_RUNNING or (action is Action.SHOW_RUNNING_UNLESS_BEHIND and serving_sha == sha):

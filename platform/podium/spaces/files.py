@@ -7,6 +7,7 @@ import asyncio
 
 from podium.context import Context
 from podium.errors import ApiError, revision_not_found
+from podium.pause_points import pause_at
 from podium.repos import BRANCH, BadRefName, Change, PathConflict, RevisionNotFound, SpaceRepo
 from podium.settings import Limits
 from podium.upload_form import upload_too_large
@@ -49,6 +50,8 @@ async def apply_commit(
             return sha
         with ctx.db.session() as session:
             ctx.db.find_space(session, space_id).sha = sha
+            session.flush()
+            pause_at("commit.recording")  # the branch moved; the transaction recording it is open
     ctx.supervisor.deploy(space_id, sha)
     return sha
 

@@ -23,6 +23,7 @@ from podium.context import Context
 from podium.db import Space, SpaceRedirect
 from podium.errors import ApiError, not_found
 from podium.names import check_name
+from podium.pause_points import pause_at
 from podium.repos import Change
 from podium.spaces.variables import set_entry
 
@@ -133,6 +134,7 @@ async def create_space(ctx: Context, user: User, body: CreateRepo) -> str:
         for kind, entries in (("secrets", body.secrets), ("variables", body.variables)):
             for entry in entries:
                 set_entry(space, kind, entry.key, entry.value, entry.description)
+    pause_at("create.recorded")  # the space's record exists; its repository does not yet
     repo = ctx.supervisor.repo(space_id)
     await asyncio.to_thread(repo.init)
     sha = await asyncio.to_thread(repo.commit, [_FIRST_FILE], "initial commit")
