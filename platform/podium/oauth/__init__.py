@@ -6,5 +6,6 @@
 - `keys`: the RSA key that signs ID tokens, kept in the data folder (0600), and its public JWKS.
 - `provider`: Authlib's authorization server on Podium's database (codes, tokens, PKCE, ID tokens).
 - `routes`: the endpoints: discovery, authorize with its consent page (on the pages), token, userinfo, JWKS.
+- `deploy`: what a deploy does: registers the client and gives the app the Hub's variables.
 - `door`: how an app inside its sandbox reaches the provider's server-side endpoints.
 """

@@ -12,6 +12,7 @@ import asyncio
 from urllib.parse import urlencode
 
 from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
@@ -111,7 +112,9 @@ def userinfo(request: Request) -> Response:
     return JSONResponse(dict(provider(request).user_info(user, scope)))
 
 
-def _consent_grant(request: Request, pairs: list[tuple[str, str]], user: str):
+def _consent_grant(
+    request: Request, pairs: list[tuple[str, str]], user: str
+) -> tuple[StarletteRequest, AuthorizationCodeGrant, RegisteredClient]:
     """Authlib's checks of an authorization request (client, redirect_uri, scope, PKCE, nonce); a
     request that fails them is a page saying why, never a redirect to an address not yet checked."""
     query, form = (pairs, []) if request.method == "GET" else ([], pairs)
