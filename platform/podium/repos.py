@@ -31,6 +31,11 @@ _COMMITTER = {
 }
 
 
+# Podium's git reads no system or user configuration: where `git lfs install` ran (Debian's git-lfs
+# package runs it system-wide), `git archive` would otherwise run git-lfs's smudge filter on a checkout.
+_NO_MACHINE_CONFIG = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
+
+
 class RevisionNotFound(LookupError):
     pass
 
@@ -192,7 +197,7 @@ class SpaceRepo:
             input=stdin,
             capture_output=True,
             # Paths are file names, never pathspec magic: a file named ":0" or "*" means just that file.
-            env={**os.environ, **_COMMITTER, "GIT_LITERAL_PATHSPECS": "1", **(env or {})},
+            env={**os.environ, **_COMMITTER, **_NO_MACHINE_CONFIG, "GIT_LITERAL_PATHSPECS": "1", **(env or {})},
         )
         if result.returncode != 0:
             raise RuntimeError(f"git {args[0]} failed in {self.path}: {result.stderr.decode(errors='replace')}")
