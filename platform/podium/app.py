@@ -11,6 +11,7 @@ from podium.api.errors import api_error_handler, document_refusals
 from podium.api.renamed import RenamedSpaces
 from podium.body_limits import RequestBodyLimit
 from podium.context import Context
+from podium.disk_full import disk_full_handler
 from podium.errors import ApiError
 from podium.git_http import lfs_api
 from podium.git_http import routes as git_routes
@@ -33,6 +34,7 @@ def create_app(ctx: Context) -> FastAPI:
     document_refusals(app)
     app.add_middleware(SecurityHeaders, settings=ctx.settings)
     app.add_exception_handler(ApiError, api_error_handler)
+    app.add_exception_handler(Exception, disk_full_handler)  # a full disk is a 507 that says so
     app.add_middleware(RequestBodyLimit, limits=ctx.settings.limits)
     app.add_middleware(RenamedSpaces)
     for module in (repos, commits, spaces, settings_kv, logs, tokens):

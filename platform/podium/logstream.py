@@ -9,6 +9,9 @@ A follower starts with at most `FOLLOWER_TAIL_BYTES` of the tail, and has at mos
 `FOLLOWER_QUEUE_LINES` lines or `FOLLOWER_QUEUE_BYTES` waiting for it. One that falls further behind
 (a client that stops reading while the app logs on) is dropped: its stream ends with a line that says
 so, instead of Podium keeping every line for it. A thousand readers that never read cost megabytes.
+
+A file that cannot be written (a full disk) costs the file only: lines go on into the tail and to the
+followers, and the file becomes the tail again once it can be written (tried every `RETRY_UNSAVED_S`).
 """
 
 from __future__ import annotations
@@ -16,14 +19,20 @@ from __future__ import annotations
 import asyncio
 import collections
 import datetime as dt
+import errno
 import json
+import logging
 import os
 import threading
+import time
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+log = logging.getLogger("podium")
+
 TAIL_LINES = 1000
+RETRY_UNSAVED_S = 5.0
 REWRITE_AFTER_BYTES = 1024 * 1024
 FOLLOWER_QUEUE_LINES = 500
 FOLLOWER_QUEUE_BYTES = 64 * 1024
@@ -82,6 +91,7 @@ class LogStream:
         self._file: int | None = None  # opened on the first line written
         self._size = path.stat().st_size if path and path.exists() else 0
         self._size_after_rewrite = 0
+        self._unsaved_since: float | None = None  # when writing the file last failed; None: it holds every line
         self._lock = threading.Lock()  # lines may come from another thread
         # Each live reader's queue, and the characters of the lines waiting in it.
         self._followers: dict[asyncio.Queue[LogLine | object | None], int] = {}
@@ -92,12 +102,28 @@ class LogStream:
         entry = LogLine(line.rstrip("\n"), _now())
         with self._lock:
             self.lines.append(entry)
-            self._store(entry)
+            self._keep(entry)
         self._publish(entry)
 
-    def _store(self, entry: LogLine) -> None:
+    def _keep(self, entry: LogLine) -> None:
+        """Write `entry` to the file; where that fails, the file waits to be rewritten from the tail."""
         if self.path is None:
             return
+        try:
+            if self._unsaved_since is None:
+                self._store(entry)
+            elif time.monotonic() - self._unsaved_since > RETRY_UNSAVED_S:
+                self._rewrite()
+                self._unsaved_since = None
+                log.info("%s: written again (it had missed lines while it could not be written)", self.path)
+        except OSError as exc:
+            if self._unsaved_since is None:
+                log.warning("%s: cannot be written (%s); its lines are kept in memory meanwhile", self.path, exc)
+            self._unsaved_since = time.monotonic()
+            self._close_file()
+
+    def _store(self, entry: LogLine) -> None:
+        assert self.path is not None
         if self._size - self._size_after_rewrite > REWRITE_AFTER_BYTES:
             self._rewrite()
             return
@@ -107,16 +133,22 @@ class LogStream:
             if self._size and os.pread(self._file, 1, self._size - 1) != b"\n":
                 self._size += os.write(self._file, b"\n")  # end a record cut short by a crash
         record = _record(entry)
-        os.write(self._file, record)
-        self._size += len(record)
+        written = os.write(self._file, record)
+        self._size += written
+        if written < len(record):
+            raise OSError(errno.ENOSPC, "the log line was written in part")
 
     def _rewrite(self) -> None:
         """The file becomes the tail, atomically: a reader (or a crash) sees the old file or the new."""
         assert self.path is not None
         staged = self.path.with_name(self.path.name + ".new")
         content = b"".join(map(_record, self.lines))
-        staged.write_bytes(content)
-        os.replace(staged, self.path)
+        try:
+            staged.write_bytes(content)
+            os.replace(staged, self.path)
+        except OSError:
+            staged.unlink(missing_ok=True)
+            raise
         self._close_file()
         self._size = self._size_after_rewrite = len(content)
 

@@ -417,12 +417,16 @@ class SpaceRepo:
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)
         archive = self._git("archive", "--format=tar", self.resolve(revision))
-        with tempfile.TemporaryFile() as tar_file:
-            tar_file.write(archive)
-            tar_file.seek(0)
-            with tarfile.open(fileobj=tar_file) as tar:
-                # Debian 12's Python 3.11.2 (Podium's own image) predates extraction filters; git
-                # archive output has no paths outside the tree, so it is safe without one there.
-                tar.extractall(partial, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
+        try:
+            with tempfile.TemporaryFile() as tar_file:
+                tar_file.write(archive)
+                tar_file.seek(0)
+                with tarfile.open(fileobj=tar_file) as tar:
+                    # Debian 12's Python 3.11.2 (Podium's own image) predates extraction filters; git
+                    # archive output has no paths outside the tree, so it is safe without one there.
+                    tar.extractall(partial, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
+        except OSError:
+            shutil.rmtree(partial, ignore_errors=True)  # a full disk gets its space back at once
+            raise
         partial.rename(dest)
         return dest
