@@ -109,7 +109,8 @@ def test_a_push_to_main_deploys_it(
     git("commit", "--quiet", "-am", "edit the page", cwd=clone)
     pushed = git("push", remote(hub, PUBLIC, hub.token), "main", cwd=clone)
     assert "main -> main" in pushed.stderr
-    assert deployed(hub, PUBLIC, git.head(clone))["stage"] == "RUNNING"
+    runtime = deployed(hub, PUBLIC, git.head(clone))
+    assert runtime["stage"] == "RUNNING", runtime
     assert served(hub, PUBLIC).text == "<h1>pushed with git</h1>\n"
     assert hub.api().space_info(PUBLIC).sha == git.head(clone)
 

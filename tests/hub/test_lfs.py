@@ -67,7 +67,8 @@ def test_a_large_upload_is_kept_in_lfs_and_read_back_identical(
     downloaded = hf_hub_download(SPACE, "data/large.dat", repo_type="space", endpoint=hub.url, cache_dir=tmp_path)
     assert Path(downloaded).read_bytes() == LARGE
     # ... and the space's build sees: its checkout has the content, not the pointer.
-    assert deployed(hub, SPACE, space)["stage"] == "RUNNING"
+    runtime = deployed(hub, SPACE, space)
+    assert runtime["stage"] == "RUNNING", runtime
     assert served(hub, SPACE, "data/large.dat").content == LARGE
     assert served(hub, SPACE, "weights.bin").content == SMALL_WEIGHTS
 
@@ -174,7 +175,8 @@ def test_git_lfs_clones_and_pushes_large_files(
     )
     assert object_path(hub.data_dir, _pointer(pushed_weights).oid).read_bytes() == pushed_weights
 
-    assert deployed(hub, SPACE, git.head(clone))["stage"] == "RUNNING"
+    runtime = deployed(hub, SPACE, git.head(clone))
+    assert runtime["stage"] == "RUNNING", runtime
     assert served(hub, SPACE, "more.bin").content == pushed_weights
     fresh = new_clone(remote(hub, SPACE))
     assert (fresh / "more.bin").read_bytes() == pushed_weights

@@ -56,12 +56,12 @@ class Checker:
     def __init__(self, repo: Path, data_folder: Path, max_file_size: int):
         self.repo, self.data_folder, self.max_file_size = repo, data_folder, max_file_size
         self.checked_trees: set[str] = set()
+        self.checked_blobs: set[str] = set()
 
     def check_update(self, new: str) -> None:
         """Every commit `new` brings that the repository lacks: its tree's paths, files and pointers."""
-        commits = _git("rev-list", new, "--not", "--all").decode().split()
-        for commit in commits:
-            tree = _git("rev-parse", f"{commit}^{{tree}}").decode().strip()
+        trees = _git("log", "--format=%T", new, "--not", "--all").decode().split()  # each new commit's tree
+        for tree in trees:
             if tree not in self.checked_trees:
                 self.check_tree(tree)
                 self.checked_trees.add(tree)
@@ -84,7 +84,7 @@ class Checker:
                     f"{human_size(self.max_file_size)} (PODIUM_LIMITS__MAX_FILE_SIZE); track it with git lfs "
                     "or make it smaller"
                 )
-            if int(size) < lfs_store.MAX_POINTER_SIZE:
+            if int(size) < lfs_store.MAX_POINTER_SIZE and blob not in self.checked_blobs:
                 small_blobs[blob] = path
         self.check_pointers(small_blobs)
 
@@ -99,6 +99,7 @@ class Checker:
         """Every LFS pointer among `blobs` (blob id: path) names an object this space uploaded."""
         if not blobs:
             return
+        self.checked_blobs.update(blobs)
         out = _git("cat-file", "--batch", stdin="".join(f"{blob}\n" for blob in blobs).encode())
         offset = 0
         for path in blobs.values():
