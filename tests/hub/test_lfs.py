@@ -117,9 +117,13 @@ def test_content_that_does_not_hash_to_its_oid_is_refused(hub: PodiumServer, spa
     actions, _, _ = post_lfs_batch_info(
         [UploadInfo.from_bytes(claimed)], token=hub.token, repo_type="space", repo_id=SPACE, endpoint=hub.url
     )
-    upload = httpx.put(actions[0]["actions"]["upload"]["href"], content=sent, timeout=60)
+    link = actions[0]["actions"]["upload"]["href"]
+    sent_oid = hashlib.sha256(sent).hexdigest()
+    elsewhere = httpx.put(link.replace(pointer.oid, sent_oid), content=sent, timeout=60)  # the link names one object
+    assert elsewhere.status_code == 403 and not object_path(hub.data_dir, sent_oid).exists()
+    upload = httpx.put(link, content=sent, timeout=60)
     assert upload.status_code == 400
-    assert f"hashes to sha256 {hashlib.sha256(sent).hexdigest()}, not to the object id {pointer.oid}" in upload.text
+    assert f"hashes to sha256 {sent_oid}, not to the object id {pointer.oid}" in upload.text
     assert not object_path(hub.data_dir, pointer.oid).exists()
     assert not any((hub.data_dir / "lfs" / "incoming").iterdir())  # the temporary file is gone too
     verify = httpx.post(actions[0]["actions"]["verify"]["href"], json={"oid": pointer.oid, "size": pointer.size})
@@ -194,3 +198,9 @@ def test_the_batch_api_asks_for_credentials_as_git_lfs_expects(hub: PodiumServer
         headers={"Authorization": f"Basic {basic}"},
     )
     assert answer.status_code == 200 and answer.json()["objects"][0]["error"]["code"] == 422
+    too_large = {"operation": "upload", "objects": [{"oid": "a" * 64, "size": 51 * 1024 * 1024}]}
+    answer = httpx.post(
+        f"{hub.url}/spaces/{SPACE}/info/lfs/objects/batch", json=too_large, headers={"Authorization": f"Basic {basic}"}
+    )
+    error = answer.json()["objects"][0]["error"]
+    assert error["code"] == 413 and "PODIUM_LIMITS__MAX_FILE_SIZE" in error["message"]
