@@ -327,8 +327,24 @@ class ProcessBackend(Backend):
             await follower  # its last lines are in `instance.logs` before the caller reads them
         return ended
 
+    async def freeze(self, instance: Instance) -> bool:
+        details = details_of(instance)
+        if details.cgroups is None or not details.cgroups.can_freeze() or self._ended(instance) is not None:
+            return False
+        return await asyncio.to_thread(details.cgroups.set_frozen, True)
+
+    async def thaw(self, instance: Instance) -> None:
+        details = details_of(instance)
+        if details.cgroups is not None and details.cgroups.can_freeze():
+            await asyncio.to_thread(details.cgroups.set_frozen, False)
+
+    async def memory_bytes(self, instance: Instance) -> int | None:
+        details = details_of(instance)
+        return details.cgroups.memory_bytes() if details.cgroups is not None else None
+
     async def stop(self, instance: Instance, timeout: float = 10.0) -> None:
         details = details_of(instance)
+        await self.thaw(instance)  # a frozen app would hold its signals until thawed
         if self._ended(instance) is None:
             # The whole tree: a sandboxed app runs in its own session, below bwrap.
             procs.signal_all(procs.tree(details.pid), signal.SIGTERM)
@@ -355,6 +371,7 @@ class ProcessBackend(Backend):
             release(details)
             remove_run(details)
             return None
+        await self.thaw(instance)  # the caller that froze it is gone: it freezes again once idle
         instance.logs.lines.extend(last_lines(details.log_path, instance.logs.lines.maxlen or 0))
         self._follow(instance, offset=details.log_path.stat().st_size)
         if self.data_volumes is not None and self.data_volumes.folder(_slug(instance.space_id)).is_mount():

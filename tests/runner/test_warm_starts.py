@@ -1,0 +1,226 @@
+"""Warm starts (issue 13): apps forked from a warm starter of their environment hold the same sandbox as cold
+ones, outlive their starter, and never start from a starter of an environment that changed. Real bwrap,
+slirp4netns, seccomp, cgroups and /data; real Gradio imported by the starter; real HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from podium_runner.backend import Environment, Instance
+from podium_runner.health import wait_until_ready
+from podium_runner.plan import BuildPlan, RunContext, make_plan
+from podium_runner.process import ProcessBackend, ProcessFolders, procs
+from podium_runner.spec import load_spec
+
+from tests.support.process_spaces import free_port, stdlib_app, write_space
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox needs root to switch uids (CI runs as root)"),
+]
+
+# Secrets look like this, so that an app can look for any space's in its memory without holding one.
+SECRET_PATTERN = rb"zzsecret-[0-9a-f]{24}"
+
+PROBE = r"""
+import os, re, socket, sys
+status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+for key in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp"):
+    REPORT[key] = status[key].strip()
+REPORT["uid"], REPORT["groups"] = os.getuid(), os.getgroups()
+REPORT["mounts"] = sorted(line.split()[4] for line in open("/proc/self/mountinfo"))
+REPORT["root"] = sorted(os.listdir("/"))
+REPORT["pids"] = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
+REPORT["fds"] = sorted(int(fd) for fd in os.listdir("/proc/self/fd"))
+REPORT["prefix"] = sys.prefix
+REPORT["environment"] = sorted(os.environ)
+REPORT["data"] = sorted(os.listdir("/data"))
+def outcome(action):
+    try:
+        action()
+        return "allowed"
+    except OSError as exc:
+        return type(exc).__name__
+port = int(os.environ["HOST_PORT"])
+REPORT["host_loopback"] = outcome(lambda: socket.create_connection(("127.0.0.1", port), 2).close())
+REPORT["host_through_gateway"] = outcome(lambda: socket.create_connection(("10.0.2.2", port), 2).close())
+REPORT["other_data"] = outcome(lambda: open(os.environ["OTHER_DATA"] + "/secret.txt").read())
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+REPORT["new_namespace"] = "allowed" if libc.unshare(0x00020000) == 0 else os.strerror(ctypes.get_errno())
+found = set()
+with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", buffering=0) as memory:
+    for line in maps:
+        span, perms = line.split()[:2]
+        if not perms.startswith("r") or line.rstrip().endswith(("[vvar]", "[vsyscall]", "[vvar_vclock]")):
+            continue
+        start, end = (int(x, 16) for x in span.split("-"))
+        try:
+            memory.seek(start)
+            found.update(m.decode() for m in re.findall(PATTERN, memory.read(end - start)))
+        except (OSError, ValueError, OverflowError):
+            continue
+REPORT["secrets_in_memory"] = sorted(found)
+""".replace("PATTERN", repr(SECRET_PATTERN))
+
+
+def new_secret() -> str:
+    return "zzsecret-" + secrets.token_hex(12)
+
+
+async def _get(url: str) -> tuple[int, str]:
+    async with aiohttp.ClientSession() as session, session.get(url, timeout=aiohttp.ClientTimeout(30)) as response:
+        return response.status, await response.text()
+
+
+class Spaces:
+    """Starts spaces on one backend and remembers what it started, to stop them at the end."""
+
+    def __init__(self, backend: ProcessBackend):
+        self.backend = backend
+        self.started: list[Instance] = []
+        self.logs: dict[str, list[str]] = {}
+        self.resident_secret = new_secret()  # the secret of the space the module keeps running
+
+    async def start(
+        self, plan: BuildPlan, space_id: str, env: dict[str, str], environment: Environment | None = None
+    ) -> Instance:
+        environment = environment or await self.backend.prepare(plan, lambda line: None)
+        log = self.logs.setdefault(space_id, [])
+        ctx = RunContext(space_id=space_id, port=free_port(), env=env)
+        instance = await self.backend.start(plan, environment, ctx, log.append)
+        self.started.append(instance)
+        await wait_until_ready(self.backend, instance, plan.launch(ctx).health_path, 300)
+        return instance
+
+    async def stop_all(self) -> None:
+        for instance in self.started:
+            await self.backend.stop(instance)
+        await self.backend.close()
+
+
+@pytest.fixture(scope="module")
+def host_port() -> Iterator[int]:
+    """A server on the host's loopback, which no app may reach."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        yield server.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def probe_plan(tmp_path_factory: pytest.TempPathFactory) -> BuildPlan:
+    return make_plan(load_spec(write_space(tmp_path_factory.mktemp("probe"), "sdk: gradio", stdlib_app(PROBE))))
+
+
+@pytest.fixture(scope="module")
+async def warm(folders: ProcessFolders, probe_plan: BuildPlan, host_port: int) -> AsyncIterator[Spaces]:
+    """A warm-starting backend with a resident space (its secret set, a file in its /data) running all along."""
+    spaces = Spaces(ProcessBackend(folders, sandbox="on", warm_starts=True))
+    variables = {"TOKEN": spaces.resident_secret, "HOST_PORT": str(host_port), "OTHER_DATA": "/nowhere"}
+    await spaces.start(probe_plan, "tests/warm-resident", variables)
+    (folders.data / "tests--warm-resident" / "secret.txt").write_text("resident's")
+    assert any(line.startswith("warm start from") for line in spaces.logs["tests/warm-resident"])
+    yield spaces
+    await spaces.stop_all()
+
+
+def holds_the_sandbox(report: dict, own_secret: str, other_secret: str) -> None:
+    """The one list of checks a space passes, cold or warm."""
+    assert report["uid"] >= 200_000 and report["groups"] == []
+    for key in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
+        assert report[key] == "0000000000000000", key
+    assert report["NoNewPrivs"] == "1" and report["Seccomp"] == "2"
+    assert report["new_namespace"] == os.strerror(1)  # EPERM: the seccomp filter refuses new namespaces
+    assert "/data" in report["mounts"] and "/home/user/app" in report["mounts"]
+    assert not any(m.startswith(("/root/.config", "/var", "/work")) for m in report["mounts"])
+    assert len(report["pids"]) <= 3 and max(report["pids"]) < 10  # its own pid namespace
+    assert report["host_loopback"] == "ConnectionRefusedError"  # its own loopback, nothing listens
+    assert report["host_through_gateway"] != "allowed"
+    assert report["other_data"] == "FileNotFoundError" and report["data"] == []
+    assert "TOKEN" in report["environment"] and "OTHER_DATA" in report["environment"]
+    assert own_secret in report["secrets_in_memory"]  # the scan works: its own secret is in its memory
+    assert other_secret not in report["secrets_in_memory"]
+
+
+@pytest.mark.anyio
+async def test_a_warm_started_space_passes_the_same_isolation_checks_as_a_cold_one(
+    warm: Spaces, folders: ProcessFolders, probe_plan: BuildPlan, host_port: int
+) -> None:
+    other_data = str(folders.data / "tests--warm-resident")
+    reports = {}
+    cold = Spaces(ProcessBackend(folders, sandbox="on"))
+    try:
+        for name, spaces in (("cold", cold), ("warm", warm)):
+            own = new_secret()
+            variables = {"TOKEN": own, "HOST_PORT": str(host_port), "OTHER_DATA": other_data}
+            instance = await spaces.start(probe_plan, f"tests/{name}-probe", variables)
+            status, body = await _get(instance.url + "/")
+            assert status == 200
+            reports[name] = json.loads(body)
+            holds_the_sandbox(reports[name], own, warm.resident_secret)
+    finally:
+        await cold.stop_all()
+    assert any(line.startswith("warm start from") for line in warm.logs["tests/warm-probe"])
+    assert not any(line.startswith("warm start") for line in cold.logs["tests/cold-probe"])
+    # Not only each check: the same mounts, variables and root as the cold start, for any space.
+    for key in ("mounts", "environment", "root", "prefix", "CapBnd", "Seccomp"):
+        assert reports["warm"][key] == reports["cold"][key], key
+    assert reports["warm"]["fds"] == [0, 1, 2, 3]  # 3: the listing of /proc/self/fd itself
+
+
+@pytest.mark.anyio
+async def test_a_killed_warm_starter_takes_none_of_its_spaces_down(warm: Spaces, probe_plan: BuildPlan) -> None:
+    location = Path((await warm.backend.prepare(probe_plan, lambda line: None)).location).resolve()
+    starter = warm.backend.warm.get(location)
+    assert starter is not None and starter.alive
+    procs.signal_all(procs.tree(starter.process.pid), signal.SIGKILL)  # the starter and its bwrap
+    starter.process.wait()
+    for instance in warm.started:  # the resident, and the probe if it ran first
+        assert (await _get(instance.url + "/"))[0] == 200
+        assert await warm.backend.poll(instance) is None
+    again = await warm.start(
+        probe_plan, "tests/after-the-crash", {"HOST_PORT": "1", "OTHER_DATA": "/nowhere", "TOKEN": new_secret()}
+    )
+    said = warm.logs["tests/after-the-crash"]
+    assert any("had stopped" in line for line in said) and any(line.startswith("warm start from") for line in said)
+    assert (await _get(again.url + "/"))[0] == 200
+
+
+@pytest.mark.anyio
+async def test_a_space_whose_environment_changed_never_starts_from_a_stale_starter(
+    folders: ProcessFolders, tmp_path: Path
+) -> None:
+    # A requirement no other test has: an environment of its own, which this test may rebuild.
+    space = write_space(
+        tmp_path, "sdk: gradio", stdlib_app(PROBE), requirements='six; platform_system != "podium-warm"\n'
+    )
+    plan = make_plan(load_spec(space))
+    spaces = Spaces(ProcessBackend(folders, sandbox="on", warm_starts=True))
+    variables = {"HOST_PORT": "1", "OTHER_DATA": "/nowhere", "TOKEN": new_secret()}
+    try:
+        first_environment = await spaces.backend.prepare(plan, lambda line: None)
+        first = await spaces.start(plan, "tests/stale-1", variables, first_environment)
+        old_starter = spaces.backend.warm.get(Path(first_environment.location).resolve())
+        assert old_starter is not None and old_starter.alive
+        rebuilt = await spaces.backend.prepare(plan, lambda line: None, rebuild=True)
+        assert rebuilt.location != first_environment.location
+        second = await spaces.start(plan, "tests/stale-2", variables, rebuilt)
+        new_location = Path(rebuilt.location).resolve()
+        assert any(
+            f"warm starter of environment {new_location.name} ready" in line for line in spaces.logs["tests/stale-2"]
+        )
+        assert json.loads((await _get(second.url + "/"))[1])["prefix"] == str(new_location)
+        await spaces.backend.stop(first)  # the last instance of the old environment: its starter goes
+        assert spaces.backend.warm.get(Path(first_environment.location).resolve()) is None
+        assert not old_starter.alive
+    finally:
+        await spaces.stop_all()
