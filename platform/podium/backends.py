@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from podium_runner.backend import Backend
-from podium_runner.backends import docker_backend, docker_unavailable_reason, process_backend
+from podium_runner.backends import docker_backend, docker_unavailable_reason, for_every_sdk, process_backend
 
 from podium.settings import Settings
 from podium.signing import signer_for
@@ -36,6 +36,11 @@ def _process(settings: Settings) -> Backend:
 
 
 def make_backend(settings: Settings) -> Backend:
+    """The backend `PODIUM_BACKEND` names for spaces that run code; static spaces' files beside it."""
+    return for_every_sdk(_operators_backend(settings))
+
+
+def _operators_backend(settings: Settings) -> Backend:
     if settings.backend == "process":
         return _process(settings)
     if settings.backend == "docker":

@@ -1,6 +1,6 @@
 """The resolver behind the spaces origin: for each request, where that space's traffic goes now.
 
-A serving space is an `Upstream` for the proxy (or its checked-out files, for a static space). A
+A serving space is an `Upstream` for the proxy (a static space's too: the files backend serves it). A
 space that sleeps is woken; while it comes up a browser gets a small page that refreshes itself,
 and an API client simply waits, bounded by the space's startup timeout. Unknown and private spaces
 answer None, so the proxy's 404 never tells them apart. A private space admits a Bearer token, or
@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import html
 from http.cookies import CookieError, SimpleCookie
-from pathlib import Path
 
 from podium_runner.spec import DEFAULT_STARTUP_TIMEOUT_S
 from podium_runner.stages import Stage
 from sqlalchemy.orm import Session
-from starlette.middleware.exceptions import ExceptionMiddleware
-from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from podium.auth import TokenRefused, User, bearer_token, user_for_token, user_for_token_id
@@ -28,7 +25,7 @@ from podium.lifecycle.space_state import affinity_key
 from podium.proxy import Resolution, Upstream
 from podium.proxy.headers import header, host_name
 from podium.proxy.pages import send_error
-from podium.settings import PATH_PREFIX, address_of
+from podium.settings import address_of
 from podium.space_access import SpaceAccess
 
 _REFRESH_S = 2
@@ -95,8 +92,6 @@ class SpaceResolver:
                     return _starting_page(space_id, supervisor.stage_of(space_id)[0])
                 timeout = float(card.get("startup_duration_timeout") or DEFAULT_STARTUP_TIMEOUT_S)
                 await supervisor.wait_until_settled(space_id, timeout)
-        if status.static_root is not None:
-            return _StaticSpace(status.static_root, self._frame_ancestors(card, private))
         affinity = _cookie(scope, AFFINITY_COOKIE)
         instance = supervisor.instance_for(space_id, affinity)
         if instance is None:
@@ -194,26 +189,3 @@ def _unavailable(space_id: str, stage: Stage, message: str | None) -> ASGIApp:
 
     return app
 
-
-class _StaticSpace:
-    """A static space's files, under its path-mode prefix or at the root in host mode."""
-
-    def __init__(self, root: Path, frame_ancestors: str):
-        # StaticFiles raises its 404 and 405 (a missing file, a symlink out of the checkout, a POST):
-        # the middleware answers them, where they would otherwise reach uvicorn as a 500.
-        self.files = ExceptionMiddleware(StaticFiles(directory=root, html=True))
-        self.csp = f"frame-ancestors {frame_ancestors}".encode()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await send_error(scope, receive, send, 404, "No WebSocket here", "Static spaces serve files only.")
-            return
-        parts = scope["path"].split("/", 4)
-        root_path = "/".join(parts[:4]) if scope["path"].startswith(PATH_PREFIX + "/") else ""
-
-        async def send_with_csp(message: dict) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), (b"content-security-policy", self.csp)]
-            await send(message)
-
-        await self.files({**scope, "root_path": root_path}, receive, send_with_csp)

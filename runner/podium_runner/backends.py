@@ -14,6 +14,14 @@ log = logging.getLogger("podium_runner")
 BackendName = Literal["process", "docker", "auto"]
 
 
+def for_every_sdk(primary: Backend) -> Backend:
+    """`primary` for the spaces that run code, and the files backend for static spaces (`BackendRouter`)."""
+    from podium_runner.backend_router import BackendRouter
+    from podium_runner.files import FilesBackend
+
+    return BackendRouter(primary, FilesBackend())
+
+
 def process_backend(
     home: Path, data: Path, *, environments: Path | None, outlive_caller: bool, data_size_gb: float | None
 ) -> Backend:

@@ -7,17 +7,11 @@ the path that answers once it is ready, whether it takes the URL prefix it is se
 embedded. The plan, the backends, the supervisor, `podium run` and the pages ask the recipe instead of
 comparing sdk names or kinds. A new sdk is a new recipe.
 
-Why a static space's files are served by Podium itself, not by a process on a backend: on Hugging Face a
-static space has no process, no hardware and no sleep; it is RUNNING as soon as its commit lands, and
-pausing it is refused (pages, API and CLI say so). A file server per static space would hold, for as
-long as the site is up, a sandbox (its uid, network namespace and slirp4netns, /data volume, cgroup)
-and a Python interpreter, would sleep and wake like an app, and on the docker backend would need an
-image built per revision, all to send files Podium already has checked out. Speed is not the reason:
-a sandboxed stdlib server answers about 0.16 s after its start. Security is not either way: no code of
-the space runs when Podium serves its files (Starlette's StaticFiles reads only inside the checkout,
-resolving symlinks and refusing what lands outside it, and answers GET and HEAD), and the spaces
-origin adds the same headers (CSP frame-ancestors) as for an app. So `serves_files` recipes name no
-backend, and the deploy, `podium run` and the pause refusal ask the recipe which path a space takes.
+A static space runs no code: the files backend (`podium_runner.files`) serves its checkout from the
+caller's own process, as Hugging Face serves static spaces: RUNNING as soon as its commit lands, never
+asleep, never paused (`always_on`). A sandboxed file server per site would hold a uid, a network
+namespace, a /data volume, a cgroup and an interpreter for as long as the site is up, all to send files
+Podium already has checked out.
 """
 
 from __future__ import annotations
@@ -28,11 +22,11 @@ from typing import ClassVar, Literal
 Kind = Literal["python", "static", "docker"]
 """What a space is built into: a Python environment (uv), nothing (files served as they are), its own image."""
 
-# The backends that run each kind, by `Backend.name`; none: Podium serves the files itself.
+# The backends that run each kind, by `Backend.name`.
 _BACKENDS: dict[Kind, frozenset[str]] = {
     "python": frozenset({"process", "docker"}),
     "docker": frozenset({"docker"}),
-    "static": frozenset(),
+    "static": frozenset({"files"}),
 }
 
 
@@ -63,17 +57,20 @@ class Recipe:
 
     def refused_by(self, backend: str) -> str | None:
         """Why the backend named `backend` cannot run a space of this sdk ("a docker space ..."), or None."""
-        if self.serves_files:
-            return f"a {self.sdk} space, whose files Podium serves itself; no backend runs it"
         if backend in self.backends:
             return None
         needed = " or ".join(sorted(self.backends))
         return f"a {self.sdk} space (sdk: {self.sdk}), which needs the {needed} backend; run Podium with that backend"
 
     @property
-    def serves_files(self) -> bool:
-        """Podium serves the space's files itself: no backend, no process (the module's docstring says why)."""
+    def always_on(self) -> bool:
+        """It has no process to pause or put to sleep: it serves from its commit on (static spaces)."""
         return self.kind == "static"
+
+    @property
+    def builds(self) -> bool:
+        """It has an environment or an image to build (which waits for a build slot)."""
+        return self.kind != "static"
 
     @property
     def python_environment(self) -> bool:
@@ -135,12 +132,13 @@ class Docker(Recipe):
 
 
 class Static(Recipe):
-    """Files Podium serves itself: no process, no port (the module's docstring says why)."""
+    """Its checkout, served as files by the files backend at the root (the proxy strips the prefix)."""
 
     sdk, kind, port, app_file = "static", "static", 0, "index.html"
+    accepts_root_path = False
 
     def command(self, app_file: str, host: str, port: int, root: str) -> Command:
-        raise ValueError("static spaces are served as files; they have no process to launch")
+        return Command(())  # no process: the files backend serves it
 
 
 RECIPES: dict[str, Recipe] = {recipe.sdk: recipe for recipe in (Gradio(), Streamlit(), Static(), Docker())}

@@ -82,31 +82,33 @@ def test_a_docker_space_runs_its_image_command_behind_a_stripped_prefix(tmp_path
     assert (launch.argv, launch.health_path) == ((), "/")
 
 
-def test_a_static_space_has_no_process(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="served as files"):
-        _launch(tmp_path, "static", app="index.html")
+def test_a_static_space_has_no_process_and_is_served_at_the_root(tmp_path: Path) -> None:
+    plan = make_plan(load_spec(write_space(tmp_path, "sdk: static", "<p>hi</p>", app_file="index.html")))
+    launch = plan.launch(CTX)
+    assert (launch.argv, launch.health_path, plan.accepts_root_path) == ((), "/", False)
 
 
 @pytest.mark.parametrize(
-    ("sdk", "backends", "python_environment", "own_dockerfile", "serves_files"),
+    ("sdk", "backends", "python_environment", "own_dockerfile", "always_on"),
     [
         ("gradio", {"process", "docker"}, True, False, False),
         ("streamlit", {"process", "docker"}, True, False, False),
         ("docker", {"docker"}, False, True, False),
-        ("static", set(), False, False, True),
+        ("static", {"files"}, False, False, True),
     ],
 )
 def test_each_recipe_says_what_runs_it_and_what_it_builds(
-    sdk: str, backends: set[str], python_environment: bool, own_dockerfile: bool, serves_files: bool
+    sdk: str, backends: set[str], python_environment: bool, own_dockerfile: bool, always_on: bool
 ) -> None:
     recipe = RECIPES[sdk]
-    assert (recipe.backends, recipe.python_environment, recipe.own_dockerfile, recipe.serves_files) == (
+    assert (recipe.backends, recipe.python_environment, recipe.own_dockerfile, recipe.always_on) == (
         backends,
         python_environment,
         own_dockerfile,
-        serves_files,
+        always_on,
     )
-    for backend in ("process", "docker"):
+    assert recipe.builds == (python_environment or own_dockerfile)
+    for backend in ("process", "docker", "files"):
         refused = recipe.refused_by(backend)
         assert (refused is None) == (backend in backends)
         if refused is not None:

@@ -22,11 +22,10 @@ from podium_runner.plan import BuildPlan, RunContext, make_plan
 from podium_runner.spec import SpaceConfigError, load_spec
 from podium_runner.stages import Stage
 
-from podium.disk_full import disk_full_message, is_disk_full
 from podium.lifecycle.space_state import SpaceState, affinity_key
-from podium.pause_points import pause_at
 from podium.oauth.config import oauth_request
 from podium.oauth.deploy import app_oauth
+from podium.pause_points import pause_at
 
 if TYPE_CHECKING:
     from podium.lifecycle.supervisor import Supervisor
@@ -80,9 +79,6 @@ async def _attempt(sup: Supervisor, state: SpaceState, sha: str, intent: Intent,
             f"the {sup.backend.name} backend is unavailable: {exc}. Restart the space once it is back",
         )
     except Exception as exc:  # a bug must not leave the space stuck in BUILDING forever
-        if is_disk_full(exc):
-            sup.fail(state, sha, Stage.BUILD_ERROR, disk_full_message(f"the deploy of {sha[:8]}", "restart the space"))
-            return
         log.exception("%s: deploy of %s failed", state.space_id, sha[:8])
         sup.fail(state, sha, Stage.BUILD_ERROR, f"Podium failed while deploying {sha[:8]}: {exc!r}")
 
@@ -107,8 +103,7 @@ async def _steps(sup: Supervisor, state: SpaceState, sha: str, intent: Intent, *
         spec = await asyncio.to_thread(load_spec, worktree)
         plan = make_plan(spec)
         asked_oauth = oauth_request(spec.card_data())  # hf_oauth: a bad value is a CONFIG_ERROR
-        if not plan.recipe.serves_files:
-            sup.backend.check(plan)
+        sup.backend.check(plan)
     except SpaceConfigError as exc:
         sup.fail(state, sha, exc.stage, str(exc))
         return
@@ -122,18 +117,13 @@ async def _steps(sup: Supervisor, state: SpaceState, sha: str, intent: Intent, *
         env |= oauth.variables
         hardware = space.hardware
 
-    if plan.recipe.serves_files:  # Podium serves them itself (podium_runner.recipes says why)
-        await sup.retire(state, reason="replaced by a static revision")
-        state.static_root, state.plan = worktree, plan
-        sup.set_stage(space_id, *_stage_when_serving(sup, space_id, intent), serving_sha=sha, instance_state=None)
-        return
-
     serving = state.serving
     build_id = sup.history.build_started(space_id, sha)
     try:
         # Restarting the serving revision is part of its instance's story, not of the latest build's.
         prepare_log = state.run_log if intent is Intent.RESTORE_BEHIND_FAILURE else state.build_log
-        async with sup.build_queue.slot(prepare_log):  # the stage stays BUILDING while it waits
+        # The stage stays BUILDING while it waits for a slot; what has nothing to build does not wait.
+        async with sup.build_queue.slot(prepare_log) if plan.recipe.builds else contextlib.nullcontext():
             environment = await sup.backend.prepare(plan, prepare_log, rebuild=rebuild, space_id=space_id)
     except BuildError as exc:
         sup.history.build_finished(build_id, exc.stage)
@@ -188,7 +178,7 @@ def _switch(sup: Supervisor, state: SpaceState, instance: Instance, plan: BuildP
     stream) finish there while it drains."""
     pause_at("deploy.switch")  # the new instance answers; the old one still takes the traffic
     old = state.instance
-    state.instance, state.plan, state.static_root = instance, plan, None
+    state.instance, state.plan = instance, plan
     state.last_activity = time.monotonic()
     sup.history.run_started(state.space_id, sha)
     sup.set_stage(

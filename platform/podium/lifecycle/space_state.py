@@ -7,7 +7,6 @@ import asyncio
 import hashlib
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from podium_runner.backend import Instance
 from podium_runner.plan import BuildPlan
@@ -24,7 +23,6 @@ class SpaceState:
     run_log: LogStream
     instance: Instance | None = None
     plan: BuildPlan | None = None  # the plan of the serving instance
-    static_root: Path | None = None  # a static space serves this checkout
     task: asyncio.Task[None] | None = None  # the deploy in flight
     # Replaced instances that still finish what their sessions started, by `affinity_key`.
     draining: dict[str, Instance] = field(default_factory=dict)
@@ -33,7 +31,7 @@ class SpaceState:
 
     @property
     def serving(self) -> bool:
-        return self.instance is not None or self.static_root is not None
+        return self.instance is not None
 
     @property
     def busy(self) -> bool:
@@ -64,10 +62,6 @@ class SpaceStatus:
     @property
     def plan(self) -> BuildPlan | None:
         return self._state.plan
-
-    @property
-    def static_root(self) -> Path | None:
-        return self._state.static_root
 
     @property
     def build_log(self) -> LogStream:

@@ -240,7 +240,6 @@ class Supervisor:
             state.task.cancel()
             await asyncio.gather(state.task, return_exceptions=True)
         await self.retire(state, reason=stage.lower())
-        state.static_root = None
         self.set_stage(space_id, stage, message, instance_state=None)
 
     # -- instances ending ------------------------------------------------------------------------

@@ -77,6 +77,8 @@ async def check(sup: Supervisor, state: SpaceState) -> None:
             instance_state=None,
         )
         return
+    if state.plan is not None and state.plan.recipe.always_on:
+        return  # a static space never sleeps (as on Hugging Face)
     sleep_time = _sleep_time(sup, state.space_id)
     if not state.busy and sleep_time and time.monotonic() - state.last_activity > sleep_time:
         stage, message = sup.stage_of(state.space_id)

@@ -203,7 +203,7 @@ def restart_space(ctx: Context, space_id: str, factory: bool = False) -> None:
 async def pause_space(ctx: Context, space_id: str) -> None:
     with ctx.db.session() as session:
         sdk = space_record(ctx, session, space_id).sdk
-        if recipe_for(sdk).serves_files:
+        if recipe_for(sdk).always_on:
             raise ApiError(400, f"{space_id} is a {sdk} space; it has no process to pause")
     await ctx.supervisor.pause(space_id)
 

@@ -1,4 +1,5 @@
-"""`podium run FOLDER`: build and run one space in the foreground with the process backend, without the platform.
+"""`podium run FOLDER`: build and run one space in the foreground, without the platform (the process
+backend; the files backend for a static space).
 
 Each failure ends with the Hugging Face stage it maps to and its own exit code, so scripts can tell a
 bad README from a failed build from an app that crashed.
@@ -16,12 +17,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import uvicorn
-from starlette.applications import Starlette
-from starlette.routing import Mount
-from starlette.staticfiles import StaticFiles
 
-from podium_runner.backend import StartError
+from podium_runner.backend import Backend, StartError
+from podium_runner.backends import for_every_sdk
 from podium_runner.health import wait_until_ready
 from podium_runner.plan import BuildPlan, RunContext, make_plan
 from podium_runner.process import ProcessBackend, ProcessFolders
@@ -50,17 +48,7 @@ def _check_port_free(host: str, port: int) -> None:
         raise typer.BadParameter(message, param_hint="--port") from None
 
 
-def _serve_static(folder: Path, space_id: str, host: str, port: int) -> None:
-    """Serve a static space's files as the platform does, until Ctrl-C."""
-    app = Starlette(routes=[Mount("/", StaticFiles(directory=folder, html=True))])
-    listening = socket.create_server((host, port))  # bound before the URL is printed
-    typer.echo(f"==> {space_id} is running at http://{host}:{port}/ (static files; Ctrl-C stops)")
-    # uvicorn stops gracefully on Ctrl-C, then raises it again for the conventional exit status.
-    with contextlib.suppress(KeyboardInterrupt):
-        uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[listening])
-
-
-async def _serve(backend: ProcessBackend, plan: BuildPlan, space_id: str, host: str, port: int) -> None:
+async def _serve(backend: Backend, plan: BuildPlan, space_id: str, host: str, port: int) -> None:
     """Build, start, wait until healthy, then run until the app exits or the task is cancelled."""
     backend.check(plan)
     typer.echo(f"==> Building {space_id} (environment {plan.build_key})")
@@ -117,11 +105,8 @@ def run(
         if sandbox not in ("auto", "on", "off"):
             raise SpaceConfigError(f"must be auto, on or off (got {sandbox!r})", file="--sandbox")
         _check_port_free(host, port)
-        if space_plan.recipe.serves_files:
-            _serve_static(folder, space_id, host, port)
-        else:
-            backend = ProcessBackend(ProcessFolders.under(home), sandbox=sandbox)  # type: ignore[arg-type]
-            _run_until_signal(_serve(backend, space_plan, space_id, host, port))
+        backend = for_every_sdk(ProcessBackend(ProcessFolders.under(home), sandbox=sandbox))  # type: ignore[arg-type]
+        _run_until_signal(_serve(backend, space_plan, space_id, host, port))
     except SpaceFailure as exc:  # a bad README, a failed build, an app that did not start
         raise _fail(exc.stage, folder, str(exc)) from None
     except ValueError as exc:  # a sandbox that cannot be had

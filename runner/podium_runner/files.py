@@ -1,0 +1,123 @@
+"""The files backend: a static space's checked-out files over HTTP, served from the caller's own process.
+
+Static spaces run no code, so they need no environment, no sandbox and no process of their own (as on
+Hugging Face, where a static space is RUNNING as soon as its commit lands, never sleeps and cannot be
+paused). Each instance is a small HTTP server in the caller's event loop on a loopback port, so the
+platform reaches it like any other instance: the proxy (its headers, CSP, custom headers), health
+checks, the zero-downtime switch and drain. Starlette's StaticFiles reads only inside the checkout:
+it resolves symlinks and refuses what lands outside, and answers GET and HEAD only. A space's files
+are served at the root; the proxy strips the prefix they are published under (`Static` recipe).
+
+Nothing outlives the caller: after its restart `adopt` finds nothing and the space is served again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+from starlette.middleware.exceptions import ExceptionMiddleware
+from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
+
+from podium_runner.backend import Backend, Environment, Exit, Instance, LogSink, StartError
+from podium_runner.plan import BuildPlan, RunContext
+from podium_runner.spec import SpaceConfigError
+
+
+class _FilesOnly:
+    """StaticFiles for HTTP; a WebSocket is closed, since a static space has none."""
+
+    def __init__(self, files: StaticFiles):
+        # StaticFiles raises its 404 and 405 (a missing file, a symlink out of the checkout, a POST):
+        # the middleware answers them, where they would otherwise reach uvicorn as a 500.
+        self.files = ExceptionMiddleware(files)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008, "reason": "a static space serves files only"})
+            return
+        await self.files(scope, receive, send)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn inside a caller that owns the process's signals (`podium serve`, `podium run`)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield  # uvicorn would otherwise take over SIGINT and SIGTERM from the caller's own server
+
+
+@dataclass
+class _Serving:
+    server: _Server
+    task: asyncio.Task[None]
+
+
+class FilesBackend(Backend):
+    name = "files"
+
+    def __init__(self) -> None:
+        self._serving: dict[str, _Serving] = {}
+
+    def check(self, plan: BuildPlan) -> None:
+        if refused := plan.recipe.refused_by(self.name):
+            raise SpaceConfigError(f"{plan.space_root.name} is {refused}", key="sdk")
+
+    async def prepare(
+        self, plan: BuildPlan, log: LogSink, *, rebuild: bool = False, space_id: str | None = None
+    ) -> Environment:
+        return Environment(backend=self.name, key="files", location="", reused=True)
+
+    async def start(self, plan: BuildPlan, env: Environment, ctx: RunContext, log: LogSink) -> Instance:
+        try:
+            listening = socket.create_server((ctx.host, ctx.port))
+        except OSError as exc:
+            raise StartError(f"cannot listen on {ctx.host}:{ctx.port}: {exc.strerror}") from exc
+        app = _FilesOnly(StaticFiles(directory=plan.space_root, html=True))
+        # log_config=None: the caller's logging stays as it configured it.
+        server = _Server(uvicorn.Config(app, log_config=None, log_level="warning", access_log=False, lifespan="off"))
+        instance_id = f"files-{uuid.uuid4().hex[:12]}"
+        self._serving[instance_id] = _Serving(server, asyncio.create_task(server.serve(sockets=[listening])))
+        log(f"Serving the files of {ctx.space_id} (no process: a static space runs no code)")
+        return Instance(
+            backend=self.name, instance_id=instance_id, space_id=ctx.space_id, url=f"http://{ctx.host}:{ctx.port}"
+        )
+
+    async def stop(self, instance: Instance, timeout: float = 10.0) -> None:
+        await self._stop(instance.instance_id, timeout)
+
+    async def _stop(self, instance_id: str, timeout: float) -> None:
+        serving = self._serving.pop(instance_id, None)
+        if serving is None:
+            return
+        serving.server.should_exit = True
+        try:
+            await asyncio.wait_for(asyncio.shield(serving.task), timeout)
+        except TimeoutError:
+            serving.server.force_exit = True
+            serving.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await serving.task
+
+    async def poll(self, instance: Instance) -> Exit | None:
+        serving = self._serving.get(instance.instance_id)
+        if serving is None:
+            return Exit(code=None, reason="not served by this Podium")
+        if not serving.task.done():
+            return None
+        failure = None if serving.task.cancelled() else serving.task.exception()
+        return Exit(code=None, reason=f"its file server stopped ({failure or 'no error'})")
+
+    async def adopt(self, state: dict[str, Any], log: LogSink) -> Instance | None:
+        return None  # its server ended with the Podium that ran it; the space is served again
+
+    async def close(self) -> None:
+        for instance_id in list(self._serving):
+            await self._stop(instance_id, timeout=5)

@@ -1,0 +1,80 @@
+"""The files backend serves a static space's checkout from Podium's own process (podium_runner/files.py),
+so a hostile checkout must not reach past its own folder: a symlink to a file outside it is a 404, not
+the file; a missing file is a 404, not a 500; and nothing but GET and HEAD is answered."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from podium_runner.backend_router import BackendRouter
+from podium_runner.files import FilesBackend
+from podium_runner.plan import RunContext, make_plan
+from podium_runner.spec import load_spec
+from podium_runner.testing import FakeBackend
+
+from tests.support.process_spaces import free_port, write_space
+
+
+@pytest.mark.anyio
+async def test_a_static_space_serves_its_files_and_nothing_a_symlink_leads_out_to(tmp_path: Path) -> None:
+    secret = tmp_path / "podium-data" / "secret.txt"
+    secret.parent.mkdir()
+    secret.write_text("the host's secret")
+    site = write_space(tmp_path / "site", "sdk: static", "<h1>Home</h1>", app_file="index.html")
+    (site / "leak.txt").symlink_to(secret)
+    (site / "up").symlink_to(tmp_path / "podium-data")
+    (site / "home.html").symlink_to(site / "index.html")  # inside the checkout: fine
+
+    backend = FilesBackend()
+    plan = make_plan(load_spec(site))
+    backend.check(plan)
+    instance = await backend.start(
+        plan, await backend.prepare(plan, print), RunContext("alice/site", free_port()), print
+    )
+    try:
+        assert await backend.poll(instance) is None
+        async with httpx.AsyncClient(base_url=instance.url) as client:
+            home = await client.get("/")
+            assert home.status_code == 200 and home.text == "<h1>Home</h1>"
+            assert (await client.get("/home.html")).text == "<h1>Home</h1>"
+            for path in (
+                "nope.html",
+                "leak.txt",
+                "up/secret.txt",
+                "../podium-data/secret.txt",
+                "%2e%2e/podium-data/secret.txt",
+            ):
+                answer = await client.get(f"/{path}")
+                assert answer.status_code == 404 and "secret" not in answer.text, path
+            assert (await client.post("/index.html")).status_code == 405
+    finally:
+        await backend.stop(instance)
+    assert await backend.poll(instance) is not None
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(instance.url, timeout=5)
+
+
+@pytest.mark.anyio
+async def test_the_router_sends_static_spaces_to_the_files_backend_and_the_rest_to_the_operators(
+    tmp_path: Path,
+) -> None:
+    operators, files = FakeBackend(), FilesBackend()
+    router = BackendRouter(operators, files)
+    site = make_plan(load_spec(write_space(tmp_path / "site", "sdk: static", "<p>hi</p>", app_file="index.html")))
+    app = make_plan(load_spec(write_space(tmp_path / "app", "sdk: gradio", "print('hi')")))
+    assert router.name == operators.name
+
+    served = await router.start(site, await router.prepare(site, print), RunContext("alice/site", free_port()), print)
+    assert served.backend == "files"
+    assert await router.adopt(served.state, print) is None  # its server ended with the Podium that ran it
+    await router.stop(served)
+    assert await router.poll(served) is not None
+
+    started = await router.start(app, await router.prepare(app, print), RunContext("alice/app", free_port()), print)
+    assert started.backend == operators.name
+    # A state saved before instances named their backend is the operator's backend's to adopt.
+    older = {key: value for key, value in started.state.items() if key != "backend"}
+    assert (await router.adopt(older, print)) is not None
+    await router.close()
