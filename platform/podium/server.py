@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import resource
 import signal
 import sys
 from collections.abc import Iterator
@@ -37,6 +38,16 @@ class _Server(uvicorn.Server):
         yield
 
 
+def raise_open_files_limit() -> int:
+    """Raise this process's soft limit on open files to its hard limit; the new soft limit. Each proxied
+    connection holds two sockets (the visitor's and the app's) and each live-log follower one, so a shell's
+    usual 1024 would turn visitors away at a few hundred; the hard limit stays the operator's to set."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return max(soft, hard)
+
+
 def open_context(settings: Settings) -> Context:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.db_url, settings.logs_dir, box_for(settings, create=True))
@@ -62,6 +73,7 @@ def announce_admin_token(db: Database) -> None:
 async def serve(settings: Settings, examples: ExamplesProgress | None = None) -> None:
     """Run Podium until SIGINT or SIGTERM; with `examples`, load the bundled examples meanwhile."""
     settings.warn_about_origins()
+    raise_open_files_limit()
     ctx = open_context(settings)
     announce_admin_token(ctx.db)
     await ctx.supervisor.recover()
