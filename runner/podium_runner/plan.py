@@ -28,6 +28,7 @@ PLAN_FORMAT = 1  # bump when the meaning of a plan changes, so old environments 
 
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
+_EXTRAS = re.compile(r"^\s*[A-Za-z0-9][A-Za-z0-9._-]*\s*\[([^\]]*)\]")
 
 # Variables a space's own cannot override: they say where the app listens.
 _WHERE_IT_LISTENS = frozenset({"PORT", "GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT", "GRADIO_ROOT_PATH"})
@@ -39,6 +40,18 @@ def requirement_name(line: str) -> str | None:
         return None
     match = _NAME.match(line)
     return re.sub(r"[-_.]+", "-", match.group(1)).lower() if match else None
+
+
+def _extras_of(line: str) -> frozenset[str]:
+    """The extras a requirement line asks for: {"oauth"} for `gradio[oauth]==6.31.0`."""
+    match = _EXTRAS.match(line)
+    return frozenset(e.strip().lower() for e in match.group(1).split(",") if e.strip()) if match else frozenset()
+
+
+def _pins(line: str, project: str, version: str) -> bool:
+    """Whether `line` pins `project` (with any extras) to exactly `version`."""
+    name, operator, pinned = re.sub(r"\[[^\]]*\]|\s", "", line).partition("==")
+    return requirement_name(name) == project and operator == "==" and pinned == version
 
 
 @dataclass(frozen=True)
@@ -218,7 +231,7 @@ def dependency_set(spec: SpaceSpec, *, host_python: str = HOST_PYTHON) -> Depend
         # No sdk_version: keep a pin from requirements.txt if there is one, else Podium's default.
         pinned = [line for line in requirements if requirement_name(line) == sdk]
         sdk_requirement = None if pinned else f"{sdk}=={DEFAULT_SDK_VERSIONS[sdk]}"
-    elif f"{sdk}=={sdk_version}" in requirements:
+    elif any(_pins(line, sdk, sdk_version) for line in requirements):
         # requirements.txt already pins what the README asks for: installing it as written lets a
         # Gradio space and a Streamlit space with the same requirements share one environment.
         sdk_requirement = None
@@ -226,12 +239,16 @@ def dependency_set(spec: SpaceSpec, *, host_python: str = HOST_PYTHON) -> Depend
         # As on Hugging Face, the README's sdk_version wins over a pin in requirements.txt.
         requirements = tuple(line for line in requirements if requirement_name(line) != sdk)
         sdk_requirement = f"{sdk}=={sdk_version}"
-    named = {requirement_name(line) for line in (*spec.pre_requirements, *requirements)}
-    # The sdk's extras, but not one the space pins itself (the sdk's own extra keeps the space's sdk pin).
+    named = [(requirement_name(line), _extras_of(line)) for line in (*spec.pre_requirements, *requirements)]
+    # The sdk's extras, but not one the space names itself: another package at the space's own pin; the
+    # sdk's own extra (gradio[oauth]) only where a line names the sdk with that extra already.
     extras = tuple(
         extra.requirement
         for extra in sdk_extras(sdk)
-        if requirement_name(extra.requirement) == sdk or requirement_name(extra.requirement) not in named
+        if not any(
+            name == requirement_name(extra.requirement) and (name != sdk or _extras_of(extra.requirement) <= extras)
+            for name, extras in named
+        )
     )
     local = _check_local_requirements(spec, spec.pre_requirements, "pre-requirements.txt")
     local += _check_local_requirements(spec, requirements, REQUIREMENTS)

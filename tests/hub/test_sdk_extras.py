@@ -12,7 +12,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from gradio_client import Client
-from podium_runner.plan import DEFAULT_SDK_VERSIONS, PLAN_FORMAT, DependencySet, dependency_set
+from podium_runner.plan import DEFAULT_SDK_VERSIONS, PLAN_FORMAT, DependencySet, dependency_set, make_plan
 from podium_runner.spec import load_spec
 
 from tests.support.podium_server import PodiumServer
@@ -85,3 +85,22 @@ def test_the_extras_go_with_the_sdk_and_yield_to_the_space_own_pins(tmp_path: Pa
     before_extras = {key: value for key, value in asdict(streamlit).items() if key != "sdk_extras"}
     payload = json.dumps({"format": PLAN_FORMAT, **before_extras}, sort_keys=True)  # the release before's key
     assert streamlit.key == hashlib.sha256(payload.encode()).hexdigest()[:20]
+
+
+def test_requirements_that_name_the_extras_themselves_let_gradio_and_streamlit_share_one_environment(
+    tmp_path: Path,
+) -> None:
+    """The examples' one requirements.txt names `gradio[oauth]` and `spaces` at the sdk's pin, so their
+    Gradio and Streamlit spaces keep sharing one environment (spaces_examples/README.md)."""
+    requirements = "gradio[oauth]==6.31.0\nspaces==0.51.3\nstreamlit==1.67.0\n"
+    plans = {
+        sdk: make_plan(
+            load_spec(write_space(tmp_path / sdk, f"sdk: {sdk}\nsdk_version: {version}", "", requirements=requirements))
+        )
+        for sdk, version in (("gradio", "6.31.0"), ("streamlit", "1.67.0"))
+    }
+    assert plans["gradio"].deps.sdk_extras == () and plans["gradio"].deps.sdk_requirement is None
+    assert plans["gradio"].build_key == plans["streamlit"].build_key
+    # Gradio named without the oauth extra still gets it.
+    plain = make_plan(load_spec(write_space(tmp_path / "plain", "sdk: gradio", "", requirements="gradio==6.31.0\n")))
+    assert plain.deps.sdk_extras == ("gradio[oauth]", "spaces==0.51.3")
