@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import docker
 import docker.errors
 import requests
+import urllib3.exceptions
 
 from podium_runner.backend import BackendUnavailable, BuildError, LogSink
 from podium_runner.docker.buildkit import TraceDecoder
@@ -29,7 +30,9 @@ _BUILDKIT_API = (1, 39)
 def _is_unreachable(exc: BaseException) -> bool:
     if isinstance(exc, docker.errors.APIError):
         return False  # the engine answered, with an error of its own
-    return isinstance(exc, (docker.errors.DockerException, requests.ConnectionError, ConnectionError))
+    # An engine that stops in the middle of a streamed answer (a build's log) breaks the stream itself.
+    broken_stream = (urllib3.exceptions.ProtocolError, requests.exceptions.ChunkedEncodingError)
+    return isinstance(exc, (docker.errors.DockerException, requests.ConnectionError, ConnectionError, *broken_stream))
 
 
 class Engine:
