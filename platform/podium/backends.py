@@ -32,6 +32,7 @@ def _process(settings: Settings) -> Backend:
         environments=settings.environments_dir,
         outlive_caller=not settings.stop_spaces_on_exit,
         data_size_gb=settings.space_data_gb,
+        warm_starts=settings.warm_starts,
     )
 
 

@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     max_concurrent_builds: int = os.cpu_count() or 1
     # How often the supervisor checks instances for exits and sleep.
     watch_interval_s: float = 1.0
+    # Seconds without traffic before a space that may sleep is frozen in place (podium.lifecycle.freezing),
+    # waking in milliseconds; it is stopped only after its sleep time. None: never frozen, only stopped.
+    freeze_after_s: float | None = 30.0
+    # The process backend forks apps from a warm starter of their environment (podium_runner.process.warm_starter).
+    warm_starts: bool = False
     # The docker backend: the engine (None: DOCKER_HOST or the default socket), the base image
     # ({python_version} comes from the space; `podium images bootstrap` makes podium-base:bookworm),
     # and the optional ml base that spaces needing torch or transformers build on.

@@ -97,6 +97,7 @@ class SpaceResolver:
         if instance is None:
             stage, message = supervisor.stage_of(space_id)
             return _unavailable(space_id, stage, message)
+        await supervisor.thaw(space_id)
         supervisor.touch(space_id)
         key = affinity_key(instance)  # sent only to a client that does not hold it yet
         prefix = self.ctx.settings.space_path(space_id)

@@ -23,7 +23,13 @@ def for_every_sdk(primary: Backend) -> Backend:
 
 
 def process_backend(
-    home: Path, data: Path, *, environments: Path | None, outlive_caller: bool, data_size_gb: float | None
+    home: Path,
+    data: Path,
+    *,
+    environments: Path | None,
+    outlive_caller: bool,
+    data_size_gb: float | None,
+    warm_starts: bool = False,
 ) -> Backend:
     """Spaces as sandboxed processes: run folders under `home`, environments and the uv cache under
     `environments` (shared by several Podiums, or `home` when None), each space's /data under `data`."""
@@ -33,7 +39,7 @@ def process_backend(
     folders = ProcessFolders(
         environments=shared / "environments", uv_cache=shared / "uv-cache", data=data, runs=home / "runs"
     )
-    return ProcessBackend(folders, outlive_caller=outlive_caller, data_size_gb=data_size_gb)
+    return ProcessBackend(folders, outlive_caller=outlive_caller, data_size_gb=data_size_gb, warm_starts=warm_starts)
 
 
 def docker_backend(

@@ -69,7 +69,11 @@ async def space_info_at(owner: str, name: str, revision: str, request: Request, 
 async def runtime(owner: str, name: str, request: Request) -> dict[str, Any]:
     ctx = context_of(request)
     with ctx.db.session() as session:
-        return runtime_json(readable_space(request, session, f"{owner}/{name}"), ctx.settings)
+        answer = runtime_json(readable_space(request, session, f"{owner}/{name}"), ctx.settings)
+    # Podium's own: whether idleness froze it, and the memory its instance holds (frozen or not).
+    state = ctx.supervisor.state(f"{owner}/{name}")
+    memory = await ctx.supervisor.backend.memory_bytes(state.instance) if state.instance is not None else None
+    return answer | {"frozen": ctx.supervisor.freezer.is_frozen(state), "memoryBytes": memory}
 
 
 @router.get("/api/spaces/{owner}/{name}/host")

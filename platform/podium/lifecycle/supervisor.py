@@ -31,6 +31,7 @@ from podium.db import Database
 from podium.lifecycle import deploys, recovery, watcher
 from podium.lifecycle.build_queue import BuildQueue
 from podium.lifecycle.deploys import LATEST_FAILURES, Intent
+from podium.lifecycle.freezing import Freezer
 from podium.lifecycle.history import History
 from podium.lifecycle.space_state import SpaceState, SpaceStatus
 from podium.lifecycle.watcher import AsleepBehind
@@ -48,6 +49,7 @@ class Supervisor:
         self.settings = settings
         self.db = db
         self.backend = backend
+        self.freezer = Freezer(backend, settings.freeze_after_s)
         self.history = History(db)
         self.gpus = GpuAllocator(inventory(settings.gpus))
         self.build_queue = BuildQueue(settings.max_concurrent_builds)
@@ -161,6 +163,10 @@ class Supervisor:
         state = self.state(space_id)
         return state.draining.get(affinity or "") or state.instance
 
+    async def thaw(self, space_id: str) -> None:
+        """Thaw the space's instance if idleness froze it (podium.lifecycle.freezing), before a request reaches it."""
+        await self.freezer.wake(self.state(space_id))
+
     def touch(self, space_id: str) -> None:
         self.state(space_id).last_activity = time.monotonic()
 
@@ -247,6 +253,7 @@ class Supervisor:
     async def retire(self, state: SpaceState, reason: str) -> None:
         """Stop the serving instance, if any, and give back its GPUs."""
         old, state.instance = state.instance, None
+        self.freezer.forget(state.space_id)
         if old is not None:
             await self.stop_instance(state, old, reason)
         self.release_gpus_if_idle(state)

@@ -80,6 +80,7 @@ async def check(sup: Supervisor, state: SpaceState) -> None:
     if state.plan is not None and state.plan.recipe.always_on:
         return  # a static space never sleeps (as on Hugging Face)
     sleep_time = _sleep_time(sup, state.space_id)
+    await sup.freezer.doze(state, time.monotonic() - state.last_activity, sleep_time)  # the first tier
     if not state.busy and sleep_time and time.monotonic() - state.last_activity > sleep_time:
         stage, message = sup.stage_of(state.space_id)
         if not stage.is_serving:  # the latest revision's failure, which this instance served behind

@@ -1,0 +1,60 @@
+"""The first tier of sleep: an idle space frozen in place, thawed by its next request in milliseconds.
+
+A space that may sleep (it has a sleep time: its `sleepTimeSeconds`, or Podium's default) and has had no
+traffic for `freeze_after_s` is frozen by its backend (the process backend: the cgroup freezer; docker:
+pause): it takes no CPU and keeps its memory, which stays charged to it and shown in its runtime. Its next
+request, WebSocket or API call thaws it before it is forwarded. Only once it has been idle for its whole
+sleep time is it stopped (STOPPED, as on Hugging Face), and then the next visit starts it again. A space
+without a sleep time is never frozen: it may work in the background, as on Hugging Face. A backend that
+cannot freeze (`Backend.freeze` says False) goes straight to the stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from podium_runner.backend import Backend
+
+from podium.lifecycle.space_state import SpaceState
+
+log = logging.getLogger("podium.supervisor")
+
+
+class Freezer:
+    """Which spaces' instances are frozen, and freezing and thawing them one at a time."""
+
+    def __init__(self, backend: Backend, freeze_after_s: float | None):
+        self.backend = backend
+        self.freeze_after_s = freeze_after_s
+        self._frozen: dict[str, str] = {}  # space id -> the id of its frozen instance
+        self._lock = asyncio.Lock()  # a request's thaw waits for a freeze in flight, never overtakes it
+
+    def is_frozen(self, state: SpaceState) -> bool:
+        return state.instance is not None and self._frozen.get(state.space_id) == state.instance.instance_id
+
+    async def doze(self, state: SpaceState, idle_s: float, sleep_time: int | None) -> None:
+        """Freeze the space's instance when it has been idle long enough (module docstring)."""
+        if self.freeze_after_s is None or sleep_time is None or idle_s < self.freeze_after_s:
+            return
+        async with self._lock:
+            instance = state.instance
+            if instance is None or state.busy or self.is_frozen(state) or state.draining:
+                return
+            if await self.backend.freeze(instance):
+                self._frozen[state.space_id] = instance.instance_id
+                log.info("%s: frozen after %.0f s without traffic", state.space_id, idle_s)
+
+    async def wake(self, state: SpaceState) -> None:
+        """Thaw the space's instance if it is frozen."""
+        if state.space_id not in self._frozen:
+            return
+        async with self._lock:
+            frozen_id = self._frozen.pop(state.space_id, None)
+            if frozen_id is not None and state.instance is not None and state.instance.instance_id == frozen_id:
+                await self.backend.thaw(state.instance)
+                log.info("%s: thawed by a request", state.space_id)
+
+    def forget(self, space_id: str) -> None:
+        """Its instance is stopping (the backend thaws what it stops)."""
+        self._frozen.pop(space_id, None)
