@@ -238,3 +238,18 @@ def test_a_kill_while_a_space_is_created_leaves_no_half_made_space(killable: Kil
     killable.server.api().create_repo("admin/halfmade", repo_type="space", space_sdk="gradio")
     assert_whole(killable.server.data_dir)
     report("kill -9 while a space is created", "half-made space removed at start; the name is free again", took)
+
+
+def test_an_instance_state_cut_short_by_a_kill_does_not_stop_the_next_start(killable: Killable):
+    """Podium saves each instance's state beside its app (for adoption); a release that wrote it in place
+    could be killed halfway, and the next start read half a JSON document and died."""
+    serving = answer_of(killable.server, SPACE)["version"]
+    killable.kill()
+    torn = killable.server.data_dir / "process" / "runs" / "admin--kills-1-1"
+    torn.mkdir(parents=True)
+    (torn / "state.json").write_text('{"instance_id": "admin--kills-1-1", "details": {"pid": 12')
+    began = killable.restart()
+    took = seconds_until_version(killable.server, SPACE, serving, began)
+    assert f"{torn}: its saved state cannot be read" in killable.server.log()
+    assert_whole(killable.server.data_dir)
+    report("kill -9 while an instance's state is saved", "Podium starts and says which state it could not read", took)
