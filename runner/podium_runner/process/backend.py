@@ -27,6 +27,7 @@ from podium_runner.process.launch import launch_app
 from podium_runner.process.logfile import follow, last_lines
 from podium_runner.process.network import network_unavailable_reason
 from podium_runner.process.owners import OwnerStores
+from podium_runner.process.reload_port import hold_reload_port
 from podium_runner.process.sandbox import sandbox_unavailable_reason, space_uid
 from podium_runner.process.warm_starter import WarmHandoff, WarmStarters, WarmStartFailed, app_argv
 from podium_runner.spec import PACKAGES, SpaceConfigError
@@ -95,6 +96,8 @@ class ProcessBackend(Backend):
         self.sandboxed = sandbox != "off" and reason is None
         self.network_isolated = self.sandboxed and network_reason is None
         self._shared_network_reason = network_reason
+        # Apps on the host's network must not put Gradio's reload server there (reload_port.py says why).
+        self._reload_port_hold = None if self.network_isolated else hold_reload_port()
         self.kernel_filtered = self.sandboxed and filter_reason is None
         self.data_volumes = DataVolumes(folders.data) if self.sandboxed and volume_reason is None else None
         self.data_size_gb = data_size_gb
@@ -411,6 +414,8 @@ class ProcessBackend(Backend):
         return instance_id in self._starting or instance_id in self._children or instance_id in self._followers
 
     async def close(self) -> None:
+        if self._reload_port_hold is not None:
+            self._reload_port_hold.close()
         for task in self._followers.values():
             task.cancel()
         self._followers.clear()
