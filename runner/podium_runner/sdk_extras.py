@@ -30,7 +30,8 @@ SDK_EXTRAS: dict[str, tuple[Extra, ...]] = {
             "with SYSTEM=spaces Gradio starts its Spaces hot-reload watcher, which needs this package (else one "
             "traceback at every start). Its reload server listens on 7887 inside the space's own network "
             "(sandbox namespace, or the docker network with inter-container traffic off), where no other "
-            "space and no outside client reaches it",
+            "space and no outside client reaches it; apps on the host's network find the port held "
+            "(podium_runner/process/reload_port.py)",
         ),
     ),
 }
