@@ -62,6 +62,28 @@ class Space(Base):
         return f"{self.owner}/{self.name}"
 
 
+class HubRepo(Base):
+    """A model or dataset repository (podium.models): its files live in a bare git repository like a
+    space's, and nothing is ever built or run from it. A model and a space may share `owner/name`."""
+
+    __tablename__ = "hub_repos"
+    __table_args__ = (UniqueConstraint("repo_type", "owner", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    repo_type: Mapped[str] = mapped_column(String(16))  # huggingface_hub's repo_type: model | dataset
+    owner: Mapped[str] = mapped_column(String(96))
+    name: Mapped[str] = mapped_column(String(96))
+    private: Mapped[bool] = mapped_column(default=False)
+    sha: Mapped[str | None] = mapped_column(String(40), default=None)  # head of main
+    card_data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # README front matter at `sha`
+    created_at: Mapped[dt.datetime] = mapped_column(default=now)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=now, onupdate=now)
+
+    @property
+    def repo_id(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+
 class _KeyValue:
     key: Mapped[str] = mapped_column(String(128))
     value: Mapped[str] = mapped_column()
