@@ -204,3 +204,32 @@ def test_the_batch_api_asks_for_credentials_as_git_lfs_expects(hub: PodiumServer
     )
     error = answer.json()["objects"][0]["error"]
     assert error["code"] == 413 and "PODIUM_LIMITS__MAX_FILE_SIZE" in error["message"]
+
+
+def test_a_commit_to_a_branch_follows_that_branchs_gitattributes(
+    hub: PodiumServer, hub_api: Callable[..., HfApi], git: Git, tmp_path: Path
+) -> None:
+    """`dev` sends *.dat to LFS, main does not: the same small file is a pointer on dev and inline on main."""
+    api, space_id = hub_api(), "admin/lfs-branches"
+    static_space(api, space_id, b"<h1>branches</h1>\n")
+    api.create_branch(space_id, repo_type="space", branch="dev")
+    attributes = b"*.dat filter=lfs diff=lfs merge=lfs -text\n"
+    api.upload_file(
+        path_or_fileobj=attributes, path_in_repo=".gitattributes", repo_id=space_id, repo_type="space", revision="dev"
+    )
+    content = os.urandom(1000)
+    for branch in ("dev", "main"):
+        api.upload_file(
+            path_or_fileobj=content, path_in_repo="small.dat", repo_id=space_id, repo_type="space", revision=branch
+        )
+    for branch, expected in (("dev", _pointer(content).text()), ("main", content)):
+        git(
+            "clone",
+            "--quiet",
+            "--branch",
+            branch,
+            remote(hub, space_id),
+            str(tmp_path / branch),
+            env={"GIT_LFS_SKIP_SMUDGE": "1"},
+        )
+        assert (tmp_path / branch / "small.dat").read_bytes() == expected, branch

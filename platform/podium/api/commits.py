@@ -24,9 +24,9 @@ from podium.context import Context, context_of
 from podium.errors import ApiError, revision_not_found
 from podium.lfs_store import LfsPointer, LfsStore, ObjectRejected
 from podium.lfs_tracking import in_lfs
-from podium.repos import Change, RevisionNotFound
+from podium.repos import BRANCH, Change, RevisionNotFound
 from podium.settings import Limits
-from podium.spaces.files import apply_commit, rejected, replace_files, upload_changes
+from podium.spaces.files import apply_commit, branch_head, rejected, replace_files, upload_changes
 from podium.upload_form import read_upload_form, upload_too_large
 from podium.uploads import UploadRejected, checked_file, safe_path, too_large
 
@@ -161,10 +161,11 @@ async def _commit_operations(
     return header, changes
 
 
-async def _in_lfs(ctx: Context, space_id: str, changes: list[Change]) -> list[Change]:
-    """`changes` with the files the Hub keeps in LFS stored there (podium.lfs_tracking)."""
+async def _in_lfs(ctx: Context, space_id: str, changes: list[Change], branch: str = BRANCH) -> list[Change]:
+    """`changes` with the files the Hub keeps in LFS stored there (podium.lfs_tracking), as the
+    `.gitattributes` of the branch they go to says."""
     repo = ctx.supervisor.repo(space_id)
-    head = await asyncio.to_thread(repo.head)
+    head = await asyncio.to_thread(branch_head, repo, space_id, branch)
     try:
         return await asyncio.to_thread(in_lfs, changes, LfsStore.of(ctx.settings), repo.path, head)
     except ObjectRejected as exc:
@@ -195,7 +196,7 @@ async def commit(owner: str, name: str, revision: str, request: Request) -> dict
     sha = await apply_commit(
         ctx,
         space_id,
-        await _in_lfs(ctx, space_id, changes),
+        await _in_lfs(ctx, space_id, changes, revision),
         str(header.get("summary") or ""),
         str(header.get("description") or ""),
         header.get("parentCommit"),

@@ -33,7 +33,7 @@ async def apply_commit(
     the new head and deploy it. Other branches are only refs: nothing is built from them, as on the Hub."""
     repo = ctx.supervisor.repo(space_id)
     async with ctx.commit_locks[space_id]:
-        head = await asyncio.to_thread(_branch_head, repo, space_id, branch)
+        head = await asyncio.to_thread(branch_head, repo, space_id, branch)
         if parent and parent != head:
             raise ApiError(
                 412,
@@ -56,7 +56,7 @@ async def apply_commit(
     return sha
 
 
-def _branch_head(repo: SpaceRepo, space_id: str, branch: str) -> str | None:
+def branch_head(repo: SpaceRepo, space_id: str, branch: str) -> str | None:
     """The head of the branch a commit goes to: `main` may have none yet, any other must exist."""
     try:
         head = repo.head(branch)
