@@ -166,7 +166,6 @@ class Token(Base):
     last_used_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
 
-
 class OAuthClient(Base):
     """The OAuth app of a space whose README says `hf_oauth: true` (podium.oauth). Its secret is stored
     nowhere: it is derived from the data folder's secret and `secret_generation` (podium.oauth.clients)."""

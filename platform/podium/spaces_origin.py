@@ -189,4 +189,3 @@ def _unavailable(space_id: str, stage: Stage, message: str | None) -> ASGIApp:
         )
 
     return app
-
