@@ -10,6 +10,7 @@ import secrets
 import signal
 import socket
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import aiohttp
@@ -224,3 +225,57 @@ async def test_a_space_whose_environment_changed_never_starts_from_a_stale_start
         assert not old_starter.alive
     finally:
         await spaces.stop_all()
+
+
+# What the code of an environment (any package's import) tries inside a warm starter, which it runs in.
+STARTER_ATTACK = """
+import json, os, socket
+def outcome(action):
+    try:
+        action()
+        return "allowed"
+    except OSError as exc:
+        return type(exc).__name__
+report = {
+    "uid": os.getuid(),
+    "become_root": outcome(lambda: os.setresuid(0, 0, 0)),
+    "become_root_group": outcome(lambda: os.setresgid(0, 0, 0)),
+    "proc": os.path.exists("/proc/1"),
+    "host_loopback": outcome(lambda: socket.create_connection(("127.0.0.1", PORT), 2).close()),
+    "write_environment": outcome(lambda: open(__file__ + ".planted", "w")),
+    "root_listing": sorted(os.listdir("/root")) if os.path.isdir("/root") else [],
+}
+print("ATTACK " + json.dumps(report), flush=True)
+"""
+
+
+@pytest.mark.anyio
+async def test_environment_code_in_a_warm_starter_cannot_become_root_nor_reach_the_host(
+    folders: ProcessFolders, tmp_path: Path, host_port: int
+) -> None:
+    """The starter imports the environment's packages, which its owner's builds wrote: they run as the build
+    uid, which can never become root, with no /proc, no network and the environment read-only."""
+    space = write_space(
+        tmp_path, "sdk: gradio", stdlib_app(PROBE), requirements='six; platform_system != "podium-warm"\n'
+    )
+    plan = make_plan(load_spec(space))
+    backend = ProcessBackend(folders, sandbox="on", warm_starts=True)
+    location = Path((await backend.prepare(plan, lambda line: None)).location).resolve()
+    planted = next(location.glob("lib/python*/site-packages")) / "podium_warm_attack.py"
+    planted.write_text(STARTER_ATTACK.replace("PORT", str(host_port)))
+    assert plan.deps is not None
+    attacking = replace(plan, deps=replace(plan.deps, requirements=("podium-warm-attack",)))
+    try:
+        build_uid = backend.environments.for_space(None).build_uid
+        assert build_uid is not None
+        starter = await backend.warm.for_start(location, attacking, build_uid, lambda line: None)
+        said = [line for line in starter.log_path.read_text().splitlines() if line.startswith("ATTACK ")]
+    finally:
+        backend.warm.close()
+        planted.unlink()
+        await backend.close()
+    report = json.loads(said[-1].removeprefix("ATTACK "))
+    assert report["uid"] == build_uid
+    assert report["become_root"] == "PermissionError" and report["become_root_group"] == "PermissionError"
+    assert report["proc"] is False and report["root_listing"] in ([], [".cache"], [".pyenv"])
+    assert report["host_loopback"] != "allowed" and report["write_environment"] != "allowed"

@@ -50,10 +50,16 @@ _PERSONALITY_QUERY = 0xFFFFFFFF
 
 
 # What a warm starter (zygote.py) needs beyond an app: entering an app's namespaces and root.
-WARM_STARTER_ALLOWED = frozenset({"setns", "chroot"})
+_STARTER_ALLOWED = frozenset({"setns", "chroot"})
+# A warm starter holds CAP_SETUID and CAP_SETGID (to become each app's uid), but never uid or gid 0: as
+# root it would own what root owns. The arguments of each call that name an id.
+_ID_ARGUMENTS = {
+    "setuid": (0,), "setgid": (0,), "setfsuid": (0,), "setfsgid": (0,),
+    "setreuid": (0, 1), "setregid": (0, 1), "setresuid": (0, 1, 2), "setresgid": (0, 1, 2),
+}  # fmt: skip
 
 
-def _compile(allowed: frozenset[str] = frozenset()) -> bytes:
+def _compile(starter: bool = False) -> bytes:
     import pyseccomp as seccomp  # loads libseccomp: only when the first sandboxed app starts
 
     unknown = [name for name in _DENIED if seccomp.resolve_syscall(seccomp.Arch.NATIVE, name) == -1]
@@ -64,8 +70,12 @@ def _compile(allowed: frozenset[str] = frozenset()) -> bytes:
     rules.set_attr(seccomp.Attr.ACT_BADARCH, seccomp.ERRNO(errno.ENOSYS))
     rules.set_attr(seccomp.Attr.CTL_OPTIMIZE, 2)  # a binary tree of call numbers, not a list
     for name in _DENIED:
-        if name not in allowed:
+        if not (starter and name in _STARTER_ALLOWED):
             rules.add_rule(denied, name)
+    if starter:
+        for name, arguments in _ID_ARGUMENTS.items():
+            for index in arguments:  # the kernel reads the low 32 bits of an id
+                rules.add_rule(denied, name, seccomp.Arg(index, seccomp.MASKED_EQ, 0xFFFFFFFF, 0))
     for flag in _CLONE_NAMESPACES:
         rules.add_rule(denied, "clone", seccomp.Arg(0, seccomp.MASKED_EQ, flag, flag))
     for flag in (*_CLONE_NAMESPACES, _CLONE_NEWTIME):
@@ -88,10 +98,10 @@ def _compile(allowed: frozenset[str] = frozenset()) -> bytes:
 
 
 @functools.cache
-def program(allowed: frozenset[str] = frozenset()) -> bytes:
-    """The compiled filter (classic BPF, as bwrap's --seccomp reads it), built once per process; `allowed`
-    lifts denials (WARM_STARTER_ALLOWED)."""
-    return _compile(allowed)
+def program(starter: bool = False) -> bytes:
+    """The compiled filter (classic BPF, as bwrap's --seccomp reads it), built once per process; with
+    `starter`, a warm starter's (warm_starter.py): setns and chroot allowed, uid and gid 0 refused."""
+    return _compile(starter)
 
 
 def unavailable_reason() -> str | None:
@@ -103,12 +113,12 @@ def unavailable_reason() -> str | None:
     return None
 
 
-def program_fd(allowed: frozenset[str] = frozenset()) -> int:
+def program_fd(starter: bool = False) -> int:
     """A pipe holding the filter, for `bwrap --seccomp FD`: bwrap reads it to the end. The caller passes
     it to bwrap (`pass_fds`) and closes it once bwrap started."""
     read_end, write_end = os.pipe()
     try:
-        os.write(write_end, program(allowed))  # a few KB: fits in the pipe's buffer
+        os.write(write_end, program(starter))  # a few KB: fits in the pipe's buffer
     finally:
         os.close(write_end)
     return read_end

@@ -219,7 +219,7 @@ class WarmStarters:
         self.folder.mkdir(parents=True, exist_ok=True)
         log_path = self.folder / f"{location.name}.log"
         python = location / "bin" / "python"
-        program = seccomp.program_fd(seccomp.WARM_STARTER_ALLOWED)
+        program = seccomp.program_fd(starter=True)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         theirs_fd = theirs.fileno()
         settings = {
@@ -265,6 +265,9 @@ class WarmStarters:
             starter.stop()
             said = log_path.read_text(errors="replace").strip()[-1500:] if log_path.exists() else ""
             raise WarmStartFailed(f"no warm starter: {answer.get('error')}" + (f"\nit said:\n{said}" if said else ""))
+        if threads := _threads_of(starter):
+            starter.stop()  # a fork keeps the calling thread alone: the others' locks would stay held
+            raise WarmStartFailed(f"no warm starter: importing {', '.join(modules_for(plan))} started {threads}")
         starter.ready_in_s = time.monotonic() - started
         starter.skipped = list(answer.get("skipped", []))
         return starter
@@ -279,6 +282,22 @@ class WarmStarters:
 
     def close(self) -> None:
         self.keep_only(set())
+
+
+def _threads_of(starter: WarmStarter) -> str | None:
+    """What threads the starter runs besides its main one ("2 more thread(s): jemalloc_bg_thd, ..."), or
+    None. Read here: the starter has no /proc."""
+    for pid in procs.tree(starter.process.pid):
+        try:
+            if Path(f"/proc/{pid}/comm").read_text().strip() == "bwrap":
+                continue
+            tasks = [task for task in os.listdir(f"/proc/{pid}/task") if int(task) != pid]
+            names = [Path(f"/proc/{pid}/task/{task}/comm").read_text().strip() for task in tasks]
+        except OSError:
+            continue
+        if names:
+            return f"{len(names)} more thread(s): {', '.join(names)}"
+    return None
 
 
 def _ended(starter: WarmStarter) -> str:
@@ -301,7 +320,7 @@ def _starter_sandbox(location: Path, seccomp_fd: int) -> list[str]:
         system_tool("bwrap") or "/usr/bin/bwrap",
         "--perms", "1777", "--tmpfs", "/tmp",
         *binds,
-        "--proc", "/proc", "--dev", "/dev",
+        "--dev", "/dev",  # no /proc: the host's processes (and their roots) are none of its business
         "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--new-session",
         "--die-with-parent", "--chdir", "/",
         "--cap-drop", "ALL", *capabilities,

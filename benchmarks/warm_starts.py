@@ -1,0 +1,165 @@
+"""Warm starts and tiered sleep (issue 13), measured from outside through Podium's API and proxy.
+
+Two `podium serve`s on one machine, one with cold starts (no warm starters, no freezing) and one with warm
+starts and freezing, each running the same idle Gradio spaces of one environment. Prints side by side:
+a start (request to a stopped space until the first byte of its 200), a wake from the freezer, a code-only
+push until the new revision answers, and the private memory and PSS of each idle space (its app and the
+sandbox's first process; warm: plus the starter's own, shared by its spaces), with ratios.
+
+    .venv/bin/python benchmarks/warm_starts.py [--rounds 3] [--spaces 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import httpx
+from gradio_client import Client
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.platform.spaces import echo_space  # noqa: E402
+from tests.support.podium_server import PodiumServer  # noqa: E402
+from tests.support.process_spaces import free_port  # noqa: E402
+
+MEMORY_CGROUPS = Path("/sys/fs/cgroup/memory/podium")
+COLD = {"PODIUM_WARM_STARTS": "false", "PODIUM_FREEZE_AFTER_S": "1000000"}
+WARM = {"PODIUM_WARM_STARTS": "true", "PODIUM_FREEZE_AFTER_S": "1"}
+_COMMON = {"PODIUM_WATCH_INTERVAL_S": "0.2"}
+
+
+def first_byte(server: PodiumServer, space: str, path: str = "config") -> float:
+    started = time.perf_counter()
+    with httpx.stream("GET", f"{server.spaces_url}/apps/{space}/{path}", timeout=600) as response:
+        next(response.iter_raw())
+        if response.status_code != 200:
+            sys.exit(f"{space} answered {response.status_code}")
+    return time.perf_counter() - started
+
+
+def runtime(server: PodiumServer, space: str) -> dict:
+    return server.http().get(f"/api/spaces/{space}/runtime").json()
+
+
+def stop_wake(server: PodiumServer, space: str) -> float:
+    """Seconds from a request to a stopped space until the first byte of its 200: a start."""
+    api = server.api()
+    api.set_space_sleep_time(space, 1)
+    while runtime(server, space)["stage"] != "STOPPED":
+        time.sleep(0.1)
+    api.set_space_sleep_time(space, -1)
+    return first_byte(server, space)
+
+
+def freeze_wake(server: PodiumServer, space: str) -> float:
+    """Seconds from a request to a frozen space until the first byte of its 200."""
+    server.api().set_space_sleep_time(space, 3600)
+    while not runtime(server, space).get("frozen"):
+        time.sleep(0.1)
+    woken = first_byte(server, space)
+    server.api().set_space_sleep_time(space, -1)
+    return woken
+
+
+def code_only_push(server: PodiumServer, space: str, folder: Path, version: str) -> float:
+    """Seconds from the upload of new code until the new revision answers through the proxy."""
+    echo_space(folder, version=version)
+    client = Client(f"{server.spaces_url}/apps/{space}/", verbose=False)
+    started = time.perf_counter()
+    server.api().upload_folder(repo_id=space, folder_path=folder, repo_type="space")
+    while not client.predict(api_name="/about").startswith(f"{version} "):
+        time.sleep(0.1)
+    return time.perf_counter() - started
+
+
+def memory_of(processes: list[int]) -> tuple[float, float]:
+    """Private (clean + dirty) and PSS in MiB of `processes`, from smaps_rollup."""
+    private = pss = 0
+    for pid in processes:
+        try:
+            fields = dict(
+                (line.split()[0].rstrip(":"), int(line.split()[1]))
+                for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]
+            )
+        except OSError:
+            continue
+        private += fields.get("Private_Clean", 0) + fields.get("Private_Dirty", 0)
+        pss += fields.get("Pss", 0)
+    return private / 1024, pss / 1024
+
+
+def cgroup_processes(prefix: str) -> list[list[int]]:
+    """The processes of each instance cgroup whose name starts with `prefix`."""
+    return [
+        [int(pid) for pid in (group / "cgroup.procs").read_text().split()]
+        for group in sorted(MEMORY_CGROUPS.glob(f"{prefix}*"))
+        if group.is_dir()
+    ]
+
+
+def measure(server: PodiumServer, root: Path, spaces: int, rounds: int, warm: bool) -> dict[str, float]:
+    api = server.api()
+    names = [f"admin/bench-idle-{i}" for i in range(spaces)]  # admin's environments are in the test cache
+    folders = {name: echo_space(root / name.replace("/", "-")) for name in names}
+    for name in names:
+        api.create_repo(name, repo_type="space", space_sdk="gradio")
+        api.upload_folder(repo_id=name, folder_path=folders[name], repo_type="space")
+        if server.wait_for_stage(name, timeout=900)["stage"] != "RUNNING":
+            sys.exit(f"{name} did not run:\n{server.log()[-3000:]}")
+        first_byte(server, name, "")  # a page view, as a visitor would
+    time.sleep(3)  # idle
+    per_space = [memory_of(procs) for procs in cgroup_processes("admin--bench-idle-")]
+    starter = [memory_of(procs) for procs in cgroup_processes("warm-")] if warm else []
+    results = {
+        "private": statistics.mean(p for p, _ in per_space),
+        "pss": statistics.mean(s for _, s in per_space),
+        "starter_pss": sum(s for _, s in starter),
+        "total_pss": sum(s for _, s in per_space) + sum(s for _, s in starter),
+    }
+    # The first space's starts and wakes; the others keep the environment's starter alive.
+    results["start"] = statistics.median(stop_wake(server, names[0]) for _ in range(rounds))
+    if warm:
+        results["freeze_wake"] = statistics.median(freeze_wake(server, names[0]) for _ in range(rounds))
+    pushes = [code_only_push(server, names[0], folders[names[0]], f"v{round_ + 2}") for round_ in range(rounds)]
+    results["code_push"] = statistics.median(pushes)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--spaces", type=int, default=3)
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore", message="If your Space runs on the default 'cpu-basic'")
+    results = {}
+    for label, settings in (("cold", COLD), ("warm", WARM)):
+        with tempfile.TemporaryDirectory(prefix=f"podium-bench-{label}-") as tmp:
+            root = Path(tmp)
+            server = PodiumServer(root / "data", free_port(), free_port(), settings | _COMMON).start()
+            try:
+                results[label] = measure(server, root, args.spaces, args.rounds, label == "warm")
+            finally:
+                server.stop()
+    cold, warm = results["cold"], results["warm"]
+    rows = [
+        ("start: request to a stopped space -> first byte (s)", cold["start"], warm["start"]),
+        ("wake: stopped (cold) vs frozen (warm) -> first byte (s)", cold["start"], warm["freeze_wake"]),
+        ("code-only push -> new revision answering (s)", cold["code_push"], warm["code_push"]),
+        ("idle Gradio space, private memory (MiB)", cold["private"], warm["private"]),
+        ("idle Gradio space, PSS (MiB)", cold["pss"], warm["pss"]),
+        (f"{args.spaces} idle spaces, total PSS incl. the starter (MiB)", cold["total_pss"], warm["total_pss"]),
+    ]
+    print(f"{'Gradio hello spaces, process backend':58} {'cold':>9} {'warm':>9} {'warm/cold':>9}")
+    for label, before, after in rows:
+        print(f"{label:58} {before:9.2f} {after:9.2f} {after / before:8.2f}x")
+    print(f"{'warm starter itself, PSS (MiB)':58} {'':>9} {warm['starter_pss']:9.1f}")
+
+
+if __name__ == "__main__":
+    main()
