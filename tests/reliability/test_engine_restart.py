@@ -3,7 +3,9 @@
 The test runs a dockerd of its own (its own socket, data root, exec root and bridge, no iptables, its
 own address pool), so restarting it touches no other test's engine; its data root lives in
 the shared test cache, so Podium's base image is copied into it once per machine. It runs with
-`live-restore`, as a production engine should: containers outlive a restart of dockerd.
+`live-restore`, as a production engine should: containers outlive a restart of dockerd. (Without it,
+dockerd stops every container before it stops answering, so Podium sees each app exit: RUNTIME_ERROR
+until the space is restarted.)
 """
 
 from __future__ import annotations
@@ -146,7 +148,7 @@ def server(engine: PrivateEngine, tmp_path_factory: pytest.TempPathFactory) -> I
             "PODIUM_DOCKER_HOST": engine.url,
             "PODIUM_DOCKER_BASE_IMAGE": BASE,
             "PODIUM_WATCH_INTERVAL_S": "0.5",
-            "PODIUM_DRAIN_S": "0.5",
+            "PODIUM_DRAIN_S": "2",
         },
     )
     podium.start()
@@ -217,3 +219,34 @@ def _build_log(server: PodiumServer) -> str:
     """The build log as Podium keeps it on disk while the build runs (the API's stream follows it live)."""
     path = server.data_dir / "logs" / SPACE / "build.log"
     return path.read_text(errors="replace") if path.exists() else ""
+
+
+def _running_containers(engine: PrivateEngine) -> list[str]:
+    client = engine.client()
+    try:
+        return [c.id for c in client.containers.list(filters={"label": "org.podium.managed=1"})]
+    finally:
+        client.close()
+
+
+def test_a_replaced_container_the_engine_could_not_stop_while_away_is_stopped_once_it_is_back(server, engine, tmp_path):
+    commit_folder(server, SPACE, boat(tmp_path / "v4", "v4"))
+    seconds_until_version(server, SPACE, "v4", time.monotonic())
+    engine.stop()  # while v3 drains: its stop finds no engine
+    deadline = time.monotonic() + 30
+    while "could not stop an instance (replaced by" not in server.log():
+        assert time.monotonic() < deadline, server.log()[-2000:]
+        time.sleep(0.2)
+    began = time.monotonic()
+    engine.start()
+    deadline = time.monotonic() + 30
+    while len(running := _running_containers(engine)) != 1:
+        assert time.monotonic() < deadline, running
+        time.sleep(0.2)
+    assert running == [_container_id(server)]  # the serving one
+    assert answer_of(server, SPACE) == {"version": "v4"}
+    report(
+        "dockerd away while a replaced container drains",
+        "its stop waited for the engine; stopped once it answered, one container left",
+        time.monotonic() - began,
+    )

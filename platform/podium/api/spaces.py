@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from podium_runner.backend import BackendUnavailable
 from podium_runner.hardware import FLAVORS
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -72,7 +73,10 @@ async def runtime(owner: str, name: str, request: Request) -> dict[str, Any]:
         answer = runtime_json(readable_space(request, session, f"{owner}/{name}"), ctx.settings)
     # Podium's own: whether idleness froze it, and the memory its instance holds (frozen or not).
     state = ctx.supervisor.state(f"{owner}/{name}")
-    memory = await ctx.supervisor.backend.memory_bytes(state.instance) if state.instance is not None else None
+    try:
+        memory = await ctx.supervisor.backend.memory_bytes(state.instance) if state.instance is not None else None
+    except BackendUnavailable:  # the engine is away (restarting): the stage still answers, the memory is unknown
+        memory = None
     return answer | {"frozen": ctx.supervisor.freezer.is_frozen(state), "memoryBytes": memory}
 
 

@@ -57,6 +57,9 @@ class Supervisor:
         self.draining: set[asyncio.Task[None]] = set()  # replaced instances finishing their requests
         self.closing = asyncio.Event()
         self._watcher: asyncio.Task[None] | None = None
+        # Instances whose backend was away when they were to stop (a replaced one after its drain): the
+        # watcher stops them once it answers again (`stop_unstopped`), instead of leaving them running.
+        self.unstopped: list[tuple[str, Instance]] = []
 
     # -- state and stage -------------------------------------------------------------------------
 
@@ -267,10 +270,26 @@ class Supervisor:
         try:
             await self.backend.stop(instance)
         except BackendUnavailable as exc:
-            log.warning("%s: could not stop an instance (%s): %s", state.space_id, reason, exc)
+            log.warning(
+                "%s: could not stop an instance (%s), stopping it once the backend answers: %s",
+                state.space_id,
+                reason,
+                exc,
+            )
+            self.unstopped.append((state.space_id, instance))
         self.history.run_ended(state.space_id, reason)
 
     # -- Podium starting and stopping ------------------------------------------------------------
+
+    async def stop_unstopped(self) -> None:
+        """Stop the instances that could not be stopped while their backend was away, where it answers now."""
+        pending, self.unstopped = self.unstopped, []
+        for space_id, instance in pending:
+            try:
+                await self.backend.stop(instance)
+                log.info("%s: stopped the instance it could not stop while its backend was away", space_id)
+            except BackendUnavailable:
+                self.unstopped.append((space_id, instance))
 
     def start_watching(self) -> None:
         self._watcher = asyncio.create_task(watcher.watch(self), name="podium supervisor watcher")

@@ -53,6 +53,7 @@ class AsleepBehind:
 async def watch(sup: Supervisor) -> None:
     while True:
         await asyncio.sleep(sup.settings.watch_interval_s)
+        await sup.stop_unstopped()
         for state in list(sup.states.values()):
             try:
                 await check(sup, state)
