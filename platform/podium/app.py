@@ -16,6 +16,7 @@ from podium.errors import ApiError
 from podium.git_http import lfs_api
 from podium.git_http import routes as git_routes
 from podium.hub import ROUTERS as HUB_ROUTERS
+from podium.models import api as models_api
 from podium.oauth.routes import consent_router, provider_router
 from podium.settings import PATH_PREFIX
 from podium.web.routes import router as pages_router
@@ -41,6 +42,7 @@ def create_app(ctx: Context) -> FastAPI:
         app.include_router(module.router)
     for hub_router in HUB_ROUTERS:  # huggingface_hub's file and ref calls (podium.hub)
         app.include_router(hub_router)
+    app.include_router(models_api.router)
     app.include_router(git_routes.router)
     app.include_router(lfs_api.router)
     app.include_router(pages_router)

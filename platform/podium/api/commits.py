@@ -1,4 +1,5 @@
-"""Writing files into a space: Hugging Face's preupload and NDJSON commit, and a plain upload.
+"""Writing files into a space (or a model or dataset: `repo_type`): Hugging Face's preupload and NDJSON
+commit, and a plain upload (spaces).
 
 Every accepted write is one git commit, and the supervisor deploys the new revision right after
 (podium.spaces.files).
@@ -22,6 +23,7 @@ from podium.api.deps import pages_url_for, require_user, writable_space
 from podium.body_limits import allow_upload
 from podium.context import Context, context_of
 from podium.errors import ApiError, revision_not_found
+from podium.hub.repo_types import API, REPO_TYPES, SPACE, RepoType
 from podium.lfs_store import LfsPointer, LfsStore, ObjectRejected
 from podium.lfs_tracking import in_lfs
 from podium.repos import BRANCH, Change, RevisionNotFound
@@ -66,16 +68,17 @@ class Preupload(BaseModel):
     files: list[PreuploadFile]
 
 
-@router.post("/api/spaces/{owner}/{name}/preupload/{revision:path}")
-async def preupload(owner: str, name: str, revision: str, body: Preupload, request: Request) -> dict[str, Any]:
+@router.post(API + "/preupload/{revision:path}")
+async def preupload(
+    repo_type: str, owner: str, name: str, revision: str, body: Preupload, request: Request
+) -> dict[str, Any]:
     ctx = context_of(request)
-    space_id = f"{owner}/{name}"
-    with ctx.db.session() as session:
-        writable_space(request, session, space_id)
+    kind, space_id = REPO_TYPES[repo_type], f"{owner}/{name}"
+    kind.check_access(request, space_id, True)
     limits = ctx.settings.limits
     try:
         existing = {
-            entry.path: entry.oid for entry in await asyncio.to_thread(ctx.supervisor.repo(space_id).files, revision)
+            entry.path: entry.oid for entry in await asyncio.to_thread(kind.git_of(ctx, space_id).files, revision)
         }
     except RevisionNotFound:
         raise revision_not_found(space_id, revision) from None
@@ -161,10 +164,12 @@ async def _commit_operations(
     return header, changes
 
 
-async def _in_lfs(ctx: Context, space_id: str, changes: list[Change], branch: str = BRANCH) -> list[Change]:
+async def _in_lfs(
+    ctx: Context, space_id: str, changes: list[Change], branch: str = BRANCH, repo_type: RepoType = SPACE
+) -> list[Change]:
     """`changes` with the files the Hub keeps in LFS stored there (podium.lfs_tracking), as the
     `.gitattributes` of the branch they go to says."""
-    repo = ctx.supervisor.repo(space_id)
+    repo = repo_type.git_of(ctx, space_id)
     head = await asyncio.to_thread(branch_head, repo, space_id, branch)
     try:
         return await asyncio.to_thread(in_lfs, changes, LfsStore.of(ctx.settings), repo.path, head)
@@ -172,38 +177,39 @@ async def _in_lfs(ctx: Context, space_id: str, changes: list[Change], branch: st
         raise ApiError(exc.status, f"{space_id}: {exc}") from None
 
 
-def _commit_answer(request: Request, space_id: str, sha: str) -> dict[str, Any]:
+def _commit_answer(request: Request, space_id: str, sha: str, repo_type: RepoType = SPACE) -> dict[str, Any]:
     return {
-        "commitUrl": f"{pages_url_for(request)}/spaces/{space_id}/commit/{sha}",
+        # huggingface_hub reads the repository's type and id back from this URL (RepoUrl).
+        "commitUrl": f"{pages_url_for(request)}/{repo_type.files_prefix}{space_id}/commit/{sha}",
         "commitOid": sha,
         "pullRequestUrl": None,
     }
 
 
-@router.post("/api/spaces/{owner}/{name}/commit/{revision:path}")
-async def commit(owner: str, name: str, revision: str, request: Request) -> dict[str, Any]:
+@router.post(API + "/commit/{revision:path}")
+async def commit(repo_type: str, owner: str, name: str, revision: str, request: Request) -> dict[str, Any]:
     ctx = context_of(request)
-    space_id = f"{owner}/{name}"
-    with ctx.db.session() as session:
-        writable_space(request, session, space_id)
+    kind, space_id = REPO_TYPES[repo_type], f"{owner}/{name}"
+    kind.check_access(request, space_id, True)
     if request.query_params.get("create_pr") in ("1", "true", "True"):
         raise ApiError(400, f"{space_id}: pull requests are not supported; commit to main")
     lines = _body_lines(request, space_id, ctx.settings.limits)
-    repo = ctx.supervisor.repo(space_id)
+    repo = kind.git_of(ctx, space_id)
     header, changes = await _commit_operations(
         space_id, lines, ctx.settings.limits, repo.path, LfsStore.of(ctx.settings)
     )
     sha = await apply_commit(
         ctx,
         space_id,
-        await _in_lfs(ctx, space_id, changes, revision),
+        await _in_lfs(ctx, space_id, changes, revision, kind),
         str(header.get("summary") or ""),
         str(header.get("description") or ""),
         header.get("parentCommit"),
         branch=revision,
         author=require_user(request).name,
+        repo_type=kind,
     )
-    return _commit_answer(request, space_id, sha)
+    return _commit_answer(request, space_id, sha, kind)
 
 
 @router.post("/api/spaces/{owner}/{name}/upload")

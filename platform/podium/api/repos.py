@@ -1,5 +1,5 @@
-"""Creating, duplicating, moving and deleting spaces, their repository settings, and who the caller is:
-`/api/repos/*`, `/api/spaces/{id}/duplicate` and `/settings`, `/api/whoami-v2`."""
+"""Creating and deleting spaces, models and datasets; duplicating and moving spaces, their repository
+settings, and who the caller is: `/api/repos/*`, `/api/spaces/{id}/duplicate` and `/settings`, `/api/whoami-v2`."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from podium.api.deps import pages_url_for, require_user, writable_space
 from podium.auth import User
 from podium.context import context_of
 from podium.errors import ApiError
+from podium.hub.repo_types import MODEL, REPO_TYPES, SPACE, RepoType
+from podium.models import records
 from podium.spaces.duplicate import DuplicateSpace, duplicate_space
 from podium.spaces.lifecycle import CreateRepo, create_space, delete_space
 from podium.spaces.move import move_space
@@ -36,11 +38,22 @@ def _urls_for(request: Request) -> Iterator[None]:
         raise
 
 
+def _repo_type(type_: str | None) -> RepoType:
+    """The repository type a body names (the Hub's default: a model)."""
+    if (kind := REPO_TYPES.get(type_ or MODEL.name)) is None:
+        raise ApiError(400, f"repository type {type_!r} is unknown; use one of {', '.join(REPO_TYPES)}")
+    return kind
+
+
 @router.post("/api/repos/create")
 async def create_repo(body: CreateRepo, request: Request) -> dict[str, Any]:
+    kind = _repo_type(body.type)
     with _urls_for(request):
-        space_id = await create_space(context_of(request), require_user(request), body)
-    return {"url": f"{pages_url_for(request)}/spaces/{space_id}", "name": space_id, "id": space_id}
+        if kind is SPACE:
+            repo_id = await create_space(context_of(request), require_user(request), body)
+        else:
+            repo_id = await records.create(context_of(request), require_user(request), kind.name, body)
+    return {"url": f"{pages_url_for(request)}/{kind.files_prefix}{repo_id}", "name": repo_id, "id": repo_id}
 
 
 @router.post("/api/spaces/{owner}/{name}/duplicate")
@@ -89,10 +102,12 @@ class DeleteRepo(BaseModel):
 async def delete_repo(body: DeleteRepo, request: Request) -> dict[str, str]:
     user = require_user(request)
     ctx = context_of(request)
-    space_id = f"{body.organization or user.name}/{body.name}"
-    with ctx.db.session() as session:
-        writable_space(request, session, space_id)
-    await delete_space(ctx, space_id)
+    kind, repo_id = _repo_type(body.type), f"{body.organization or user.name}/{body.name}"
+    kind.check_access(request, repo_id, True)
+    if kind is SPACE:
+        await delete_space(ctx, repo_id)
+    else:
+        await records.delete(ctx, kind.name, repo_id)
     return {}
 
 

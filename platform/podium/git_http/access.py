@@ -17,7 +17,7 @@ from starlette.requests import HTTPConnection
 
 from podium.auth import TokenRefused, User, bearer_token, user_for_token
 from podium.context import context_of
-from podium.db import Space
+from podium.hub.repo_types import SPACE, RepoType
 
 REALM = 'Basic realm="Podium", charset="UTF-8"'
 
@@ -64,35 +64,39 @@ def caller(connection: HTTPConnection) -> User | None:
 
 @dataclass(frozen=True)
 class Access:
-    space_id: str
+    space_id: str  # the repository's id (a space's, or a model's or dataset's: `repo_type`)
     owner: str
     user: User | None
+    repo_type: RepoType = SPACE
 
 
-def _hidden(space_id: str, user: User | None) -> GitAccessRefused:
-    """The one answer for a space that is missing or that the caller may not read."""
+def _hidden(repo_type: RepoType, repo_id: str, user: User | None) -> GitAccessRefused:
+    """The one answer for a repository that is missing or that the caller may not read."""
+    what = repo_type.name
     if user is None:
         return GitAccessRefused(
             401,
-            f"Repository not found: no public space {space_id} here. If it is private, "
-            "use a token that can read it as the password (https://user:TOKEN@host/spaces/owner/name).",
+            f"Repository not found: no public {what} {repo_id} here. If it is private, use a token that can "
+            f"read it as the password (https://user:TOKEN@host/{repo_type.files_prefix}owner/name).",
         )
-    return GitAccessRefused(404, f"Repository not found: no space {space_id} here (or this token cannot read it).")
+    return GitAccessRefused(404, f"Repository not found: no {what} {repo_id} here (or this token cannot read it).")
 
 
-def check_access(connection: HTTPConnection, owner: str, name: str, *, write: bool) -> Access:
+def check_access(
+    connection: HTTPConnection, owner: str, name: str, *, write: bool, repo_type: RepoType = SPACE
+) -> Access:
     """The caller's access to `owner/name` for reading or, with `write`, pushing; GitAccessRefused otherwise."""
     ctx = context_of(connection)
-    space_id = f"{owner}/{name}"
+    repo_id = f"{owner}/{name}"
     user = caller(connection)
     with ctx.db.session() as session:
-        space: Space | None = ctx.db.find_space(session, space_id)
-        if space is None or (space.private and not (user and user.can_read(space))):
-            raise _hidden(space_id, user)
-        space_id, owner = space.space_id, space.owner
+        record = repo_type.find(ctx, session, repo_id)
+        if record is None or (record.private and not (user and user.acts_for(record.owner))):
+            raise _hidden(repo_type, repo_id, user)
+        repo_id, owner = f"{record.owner}/{record.name}", record.owner
     if write:
         if user is None:
-            raise GitAccessRefused(401, f"Pushing to {space_id} needs a write token as the password.")
-        if (refusal := user.write_refusal(owner, f"push to {space_id}")) is not None:
+            raise GitAccessRefused(401, f"Pushing to {repo_id} needs a write token as the password.")
+        if (refusal := user.write_refusal(owner, f"push to {repo_id}")) is not None:
             raise GitAccessRefused(403, refusal)
-    return Access(space_id=space_id, owner=owner, user=user)
+    return Access(space_id=repo_id, owner=owner, user=user, repo_type=repo_type)

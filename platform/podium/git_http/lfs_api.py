@@ -1,5 +1,6 @@
-"""The Git LFS batch API of every space (https://github.com/git-lfs/git-lfs/blob/main/docs/api/batch.md),
-as git-lfs and huggingface_hub call it: `POST /spaces/{owner}/{name}.git/info/lfs/objects/batch`.
+"""The Git LFS batch API of every repository (https://github.com/git-lfs/git-lfs/blob/main/docs/api/batch.md),
+as git-lfs and huggingface_hub call it: `POST /spaces/{owner}/{name}.git/info/lfs/objects/batch` (a model's
+at `/{owner}/{name}.git/...`, a dataset's at `/datasets/...`).
 
 The batch answer hands out signed, expiring links (`upload`, `download`, `verify`) to one object of
 one space, as the Hub hands out links to its storage: huggingface_hub sends no credentials with the
@@ -11,6 +12,7 @@ the space already holds needs no upload.
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -23,6 +25,7 @@ from podium.context import context_of
 from podium.errors import ApiError
 from podium.git_http.access import Access, GitAccessRefused, check_access
 from podium.git_http.routes import repository_name
+from podium.hub.repo_types import FILES, REPO_TYPES
 from podium.lfs_store import LfsStore, ObjectRejected
 from podium.uploads import too_large
 
@@ -48,22 +51,23 @@ def lfs_refusal(status: int, message: str, headers: dict[str, str] | None = None
 
 
 def _link(request: Request, access: Access, oid: str, size: int, action: str) -> dict[str, Any]:
+    kind = access.repo_type
     note = context_of(request).signer.sign(
-        _LINK_PURPOSE, {"s": access.space_id, "o": oid, "n": size, "a": action}, LINK_LIFETIME_S
+        _LINK_PURPOSE, {"s": access.space_id, "t": kind.name, "o": oid, "n": size, "a": action}, LINK_LIFETIME_S
     )
     base = str(request.base_url).rstrip("/")
     where = "verify" if action == "verify" else oid
     return {
-        "href": f"{base}/spaces/{access.space_id}.git/info/lfs/objects/{where}?link={quote(note)}",
+        "href": f"{base}/{kind.files_prefix}{access.space_id}.git/info/lfs/objects/{where}?link={quote(note)}",
         "expires_in": LINK_LIFETIME_S,
     }
 
 
-def _linked(request: Request, owner: str, name: str, oid: str | None, action: str) -> dict[str, Any]:
-    """The claims of the signed link this request carries, if it was made for this space, object and action."""
+def _linked(request: Request, repo_type: str, owner: str, name: str, oid: str | None, action: str) -> dict[str, Any]:
+    """The claims of the signed link this request carries, if it was made for this repository, object and action."""
     claims = context_of(request).signer.unsign(_LINK_PURPOSE, request.query_params.get("link"))
     space_id = f"{owner}/{repository_name(name)}"
-    if claims is None or claims.get("s") != space_id or claims.get("a") != action:
+    if claims is None or claims.get("s") != space_id or claims.get("t") != repo_type or claims.get("a") != action:
         raise ApiError(
             403, f"this {action} link for {space_id} is not valid (it expired or was made for another object)"
         )
@@ -74,8 +78,13 @@ def _linked(request: Request, owner: str, name: str, oid: str | None, action: st
     return claims
 
 
-@router.post("/spaces/{owner}/{name}/info/lfs/objects/batch")
-async def batch(owner: str, name: str, request: Request) -> Response:
+def _repo_path(request: Request, claims: dict[str, Any]) -> Path:
+    """The bare repository a signed link was made for."""
+    return REPO_TYPES[claims["t"]].git_of(context_of(request), claims["s"]).path
+
+
+@router.post(FILES + "/info/lfs/objects/batch")
+async def batch(repo_type: str, owner: str, name: str, request: Request) -> Response:
     try:
         body = await request.json()
         operation = body["operation"]
@@ -90,10 +99,12 @@ async def batch(owner: str, name: str, request: Request) -> Response:
     if body.get("hash_algo", "sha256") != "sha256":
         return lfs_refusal(409, "Podium's LFS objects are named by sha256 only")
     try:
-        access = check_access(request, owner, repository_name(name), write=operation == "upload")
+        access = check_access(
+            request, owner, repository_name(name), write=operation == "upload", repo_type=REPO_TYPES[repo_type]
+        )
     except GitAccessRefused as exc:
         return lfs_refusal(exc.status, exc.message, exc.headers)
-    repo = context_of(request).supervisor.repo(access.space_id).path
+    repo = access.repo_type.git_of(context_of(request), access.space_id).path
     store = store_of(request)
     answers = [await asyncio.to_thread(_answer, request, access, repo, store, operation, item) for item in objects]
     return lfs_answer({"transfer": "basic", "objects": answers, "hash_algo": "sha256"})
@@ -125,9 +136,9 @@ def _answer(request: Request, access: Access, repo, store: LfsStore, operation: 
     }
 
 
-@router.put("/spaces/{owner}/{name}/info/lfs/objects/{oid}")
-async def upload(owner: str, name: str, oid: str, request: Request) -> Response:
-    claims = _linked(request, owner, name, oid, "upload")
+@router.put(FILES + "/info/lfs/objects/{oid}")
+async def upload(repo_type: str, owner: str, name: str, oid: str, request: Request) -> Response:
+    claims = _linked(request, repo_type, owner, name, oid, "upload")
     space_id, size = claims["s"], claims["n"]
     store = store_of(request)
     allow_upload(request, size, ApiError(413, str(too_large(f"the LFS object {oid}", "max_file_size", size))))
@@ -135,24 +146,24 @@ async def upload(owner: str, name: str, oid: str, request: Request) -> Response:
         await store.store(oid, size, request.stream())
     except ObjectRejected as exc:
         return lfs_refusal(exc.status, f"{space_id}: {exc}")
-    await asyncio.to_thread(lfs_store.grant, context_of(request).supervisor.repo(space_id).path, oid)
+    await asyncio.to_thread(lfs_store.grant, _repo_path(request, claims), oid)
     return Response(status_code=200)
 
 
-@router.post("/spaces/{owner}/{name}/info/lfs/objects/verify")
-async def verify(owner: str, name: str, request: Request) -> Response:
-    claims = _linked(request, owner, name, None, "verify")
+@router.post(FILES + "/info/lfs/objects/verify")
+async def verify(repo_type: str, owner: str, name: str, request: Request) -> Response:
+    claims = _linked(request, repo_type, owner, name, None, "verify")
     space_id, oid, size = claims["s"], claims["o"], claims["n"]
-    repo = context_of(request).supervisor.repo(space_id).path
+    repo = _repo_path(request, claims)
     if not (lfs_store.granted(repo, oid) and store_of(request).has(oid, size)):
         return lfs_refusal(404, f"{space_id} has no LFS object {oid} of {size} bytes: the upload did not arrive")
     return lfs_answer({"oid": oid, "size": size})
 
 
-@router.get("/spaces/{owner}/{name}/info/lfs/objects/{oid}")
-async def download(owner: str, name: str, oid: str, request: Request) -> Response:
-    claims = _linked(request, owner, name, oid, "download")
-    repo = context_of(request).supervisor.repo(claims["s"]).path
+@router.get(FILES + "/info/lfs/objects/{oid}")
+async def download(repo_type: str, owner: str, name: str, oid: str, request: Request) -> Response:
+    claims = _linked(request, repo_type, owner, name, oid, "download")
+    repo = _repo_path(request, claims)
     if not lfs_store.granted(repo, oid):
         return lfs_refusal(404, f"{claims['s']} has no LFS object {oid}")
     return FileResponse(store_of(request).path(oid), media_type="application/octet-stream")

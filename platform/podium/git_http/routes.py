@@ -1,7 +1,8 @@
-"""The smart HTTP routes of every space, at `/spaces/{owner}/{name}` and `/spaces/{owner}/{name}.git`
-as on the Hub: `info/refs`, `git-upload-pack` (clone, fetch) and `git-receive-pack` (push).
+"""The smart HTTP routes of every repository, at `/spaces/{owner}/{name}` and `/spaces/{owner}/{name}.git`
+as on the Hub (models at `/{owner}/{name}`, datasets at `/datasets/...`): `info/refs`, `git-upload-pack`
+(clone, fetch) and `git-receive-pack` (push).
 
-A push to `main` deploys exactly as an upload does (`deploy_push`); pushes
+A push to a space's `main` deploys exactly as an upload does (`deploy_push`); pushes
 to other branches and tags only move their refs. Pushes to one space are applied one at a time,
 together with the API's commits (the context's commit lock).
 """
@@ -20,6 +21,7 @@ from podium.body_limits import allow_upload
 from podium.context import Context, context_of
 from podium.git_http import backend
 from podium.git_http.access import Access, GitAccessRefused, check_access
+from podium.hub.repo_types import FILES, REPO_TYPES, RepoType
 from podium.upload_form import upload_too_large
 
 router = APIRouter(include_in_schema=False)
@@ -51,34 +53,36 @@ def refused(exc: GitAccessRefused) -> PlainTextResponse:
     return PlainTextResponse(exc.message + "\n", status_code=exc.status, headers=exc.headers)
 
 
-@router.get("/spaces/{owner}/{name}/info/refs")
-async def info_refs(owner: str, name: str, request: Request) -> Response:
+@router.get(FILES + "/info/refs")
+async def info_refs(repo_type: str, owner: str, name: str, request: Request) -> Response:
     service = request.query_params.get("service")
     if service not in (UPLOAD_PACK, RECEIVE_PACK):
         return PlainTextResponse(
             "Podium speaks git's smart HTTP protocol only: use git 1.6.6 or later\n", status_code=403
         )
     try:
-        access = check_access(request, owner, repository_name(name), write=service == RECEIVE_PACK)
+        access = check_access(
+            request, owner, repository_name(name), write=service == RECEIVE_PACK, repo_type=REPO_TYPES[repo_type]
+        )
     except GitAccessRefused as exc:
         return refused(exc)
     return await _run(request, access, "info/refs")
 
 
-@router.post(f"/spaces/{{owner}}/{{name}}/{UPLOAD_PACK}")
-async def upload_pack(owner: str, name: str, request: Request) -> Response:
+@router.post(f"{FILES}/{UPLOAD_PACK}")
+async def upload_pack(repo_type: str, owner: str, name: str, request: Request) -> Response:
     try:
-        access = check_access(request, owner, repository_name(name), write=False)
+        access = check_access(request, owner, repository_name(name), write=False, repo_type=REPO_TYPES[repo_type])
     except GitAccessRefused as exc:
         return refused(exc)
     return await _run(request, access, UPLOAD_PACK)
 
 
-@router.post(f"/spaces/{{owner}}/{{name}}/{RECEIVE_PACK}")
-async def receive_pack(owner: str, name: str, request: Request) -> Response:
+@router.post(f"{FILES}/{RECEIVE_PACK}")
+async def receive_pack(repo_type: str, owner: str, name: str, request: Request) -> Response:
     ctx = context_of(request)
     try:
-        access = check_access(request, owner, repository_name(name), write=True)
+        access = check_access(request, owner, repository_name(name), write=True, repo_type=REPO_TYPES[repo_type])
     except GitAccessRefused as exc:
         return refused(exc)
     limits = ctx.settings.limits
@@ -86,7 +90,7 @@ async def receive_pack(owner: str, name: str, request: Request) -> Response:
     lock = ctx.commit_locks[access.space_id]
     await lock.acquire()
     try:
-        repo = ctx.supervisor.repo(access.space_id)
+        repo = access.repo_type.git_of(ctx, access.space_id)
         head_before = await asyncio.to_thread(repo.head)
         response = await _run(request, access, RECEIVE_PACK)
     except BaseException:
@@ -101,7 +105,7 @@ async def receive_pack(owner: str, name: str, request: Request) -> Response:
             try:
                 head = await asyncio.to_thread(repo.head)
                 if head and head != head_before:
-                    deploy_push(ctx, access.space_id, head)
+                    deploy_push(ctx, access.space_id, head, access.repo_type)
             finally:
                 lock.release()
 
@@ -112,15 +116,13 @@ async def receive_pack(owner: str, name: str, request: Request) -> Response:
     return response
 
 
-def deploy_push(ctx: Context, space_id: str, sha: str) -> None:
-    """Record `sha`, which a push made the head of main, as the space's revision and deploy it: the
-    end of every write to main (podium.spaces.files.apply_commit for the API's)."""
+def deploy_push(ctx: Context, space_id: str, sha: str, repo_type: RepoType) -> None:
+    """Record `sha`, which a push made the head of main, as the repository's revision and deploy it (a
+    space): the end of every write to main (podium.spaces.files.apply_commit for the API's)."""
     with ctx.db.session() as session:
-        space = ctx.db.find_space(session, space_id)
-        if space is None:  # deleted while the push ran
-            return
-        space.sha = sha
-    ctx.supervisor.deploy(space_id, sha)
+        recorded = repo_type.record_head(ctx, session, space_id, sha)  # False: deleted while the push ran
+    if recorded and repo_type.deploys:
+        ctx.supervisor.deploy(space_id, sha)
 
 
 async def _no_body() -> AsyncIterator[bytes]:
@@ -134,7 +136,7 @@ async def _run(request: Request, access: Access, path: str) -> Response:
     pushing = path == RECEIVE_PACK or request.query_params.get("service") == RECEIVE_PACK
     cgi = backend.CgiRequest(
         method=request.method,
-        path_info=f"/{access.space_id}.git/{path}",
+        path_info=f"/{access.repo_type.git_path(access.space_id)}/{path}",
         query=request.url.query,
         content_type=request.headers.get("content-type"),
         content_encoding=request.headers.get("content-encoding"),

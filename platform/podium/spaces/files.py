@@ -7,6 +7,7 @@ import asyncio
 
 from podium.context import Context
 from podium.errors import ApiError, revision_not_found
+from podium.hub.repo_types import SPACE, RepoType
 from podium.pause_points import pause_at
 from podium.repos import BRANCH, BadRefName, Change, PathConflict, RevisionNotFound, SpaceRepo
 from podium.settings import Limits
@@ -28,10 +29,12 @@ async def apply_commit(
     parent: str | None = None,
     branch: str = BRANCH,
     author: str | None = None,
+    repo_type: RepoType = SPACE,
 ) -> str:
     """Commit `changes` to `branch` of the space's repository (as `author`, the user); on `main`, record
-    the new head and deploy it. Other branches are only refs: nothing is built from them, as on the Hub."""
-    repo = ctx.supervisor.repo(space_id)
+    the new head and deploy it. Other branches are only refs: nothing is built from them, as on the Hub.
+    A model's or dataset's commit (`repo_type`) is the same, only recorded, never deployed."""
+    repo = repo_type.git_of(ctx, space_id)
     async with ctx.commit_locks[space_id]:
         head = await asyncio.to_thread(branch_head, repo, space_id, branch)
         if parent and parent != head:
@@ -49,10 +52,11 @@ async def apply_commit(
         if branch != BRANCH:
             return sha
         with ctx.db.session() as session:
-            ctx.db.find_space(session, space_id).sha = sha
+            recorded = repo_type.record_head(ctx, session, space_id, sha)
             session.flush()
             pause_at("commit.recording")  # the branch moved; the transaction recording it is open
-    ctx.supervisor.deploy(space_id, sha)
+    if recorded and repo_type.deploys:
+        ctx.supervisor.deploy(space_id, sha)
     return sha
 
 
