@@ -16,6 +16,10 @@ def tokens(hub: PodiumServer) -> dict[str, str]:  # noqa: F811 (the shared fixtu
     with hub.http() as http:
         made = {
             name: http.post("/api/tokens", json={"name": name, "user": user, "role": role}).json()["token"]
-            for name, user, role in (("alice", "alice", "write"), ("bob", "bob", "write"), ("alice-read", "alice", "read"))
+            for name, user, role in (
+                ("alice", "alice", "write"),
+                ("bob", "bob", "write"),
+                ("alice-read", "alice", "read"),
+            )
         }
     return made

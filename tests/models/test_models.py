@@ -149,9 +149,14 @@ def test_a_private_model_is_read_only_by_its_owner(hub_api, tokens, tmp_path: Pa
         hf_hub_download("alice/secret", "weights.txt", endpoint=bob.endpoint, token=tokens["bob"], cache_dir=tmp_path)
     # Writing needs a write token of the owner: bob's is not, nor alice's read-only one.
     assert _status(lambda: bob.upload_file(path_or_fileobj=b"x", path_in_repo="x", repo_id="alice/tiny")) == 403
-    assert _status(
-        lambda: hub_api(tokens["alice-read"]).upload_file(path_or_fileobj=b"x", path_in_repo="x", repo_id="alice/tiny")
-    ) == 403
+    assert (
+        _status(
+            lambda: hub_api(tokens["alice-read"]).upload_file(
+                path_or_fileobj=b"x", path_in_repo="x", repo_id="alice/tiny"
+            )
+        )
+        == 403
+    )
     assert _status(lambda: bob.create_repo("alice/bobs")) == 403
     assert _status(lambda: bob.delete_repo("alice/secret")) == 404
     assert _status(lambda: anonymous.create_repo("alice/anon")) == 401
@@ -182,7 +187,9 @@ def test_a_model_clones_and_pushes_with_git(
     bobs = f"http://user:{tokens['bob']}@127.0.0.1:{hub.port}/alice/secret"
     private = git("clone", "--quiet", bobs, str(clone.parent / "secret"), check=False)
     assert private.returncode != 0 and "Repository not found: no model alice/secret" in private.stderr
-    git("clone", "--quiet", f"http://user:{tokens['alice']}@127.0.0.1:{hub.port}/alice/secret", str(clone.parent / "s2"))
+    git(
+        "clone", "--quiet", f"http://user:{tokens['alice']}@127.0.0.1:{hub.port}/alice/secret", str(clone.parent / "s2")
+    )
     dataset = new_clone(f"{base}/datasets/alice/words")
     assert (dataset / "data" / "train.csv").is_file()
 
