@@ -3,7 +3,8 @@
 A backup is a folder:
 
     manifest.json        written last: a folder without it is an incomplete backup, which restore refuses
-    podium.db            the database, copied with SQLite's online backup API (a point in time, while Podium writes)
+    podium.db            the database: SQLite's online backup (podium.backup_database), a point in time
+    podium.pgdump        or, for PostgreSQL, pg_dump's archive of one snapshot
     repos/OWNER/NAME.bundle         every ref of the space's repository (`git bundle --all`)
     repos/OWNER/NAME.lfs-grants     the LFS objects the space may point to (podium.lfs_store.grant), one per line
     lfs/objects/...      the LFS objects, in git-lfs's layout (podium.lfs_store)
@@ -24,27 +25,23 @@ import datetime as dt
 import json
 import os
 import shutil
-import sqlite3
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
 
-from podium import lfs_store, migrations
+from podium import backup_database, lfs_store, migrations
+from podium.backup_database import BackupError
 from podium.repos import SpaceRepo
 from podium.secret_box import SecretBox, SecretsKeyError, box_for
 from podium.settings import Settings
 
 FORMAT = 1
 MANIFEST = "manifest.json"
-DATABASE = "podium.db"
-
-
-class BackupError(RuntimeError):
-    """A backup or a restore that cannot be done; the message says why and what to do."""
 
 
 @dataclass(frozen=True)
@@ -55,52 +52,11 @@ class Summary:
     seconds: float
 
 
-def _sqlite_path(settings: Settings) -> Path:
-    url = make_url(settings.db_url)
-    if url.get_backend_name() != "sqlite" or not url.database:
-        # pg_dump --format=custom before the repositories, pg_restore on restore: not written yet.
-        raise BackupError(
-            f"podium backup handles SQLite databases only; {url.render_as_string(hide_password=True)} is "
-            f"{url.get_backend_name()}: back it up with its own tools (pg_dump) and the data folder with this command "
-            "once it supports them"
-        )
-    return Path(url.database)
-
-
 def _git(*args: str) -> str:
     result = subprocess.run(["git", *args], capture_output=True, text=True)
     if result.returncode != 0:
         raise BackupError(f"git {' '.join(args[:3])} failed: {result.stderr.strip()}")
     return result.stdout
-
-
-def _snapshot_database(source: Path, dest: Path) -> None:
-    """SQLite's online backup: a consistent copy while Podium keeps writing (pages are copied in steps,
-    restarted if a writer changes them meanwhile)."""
-    if not source.is_file():
-        raise BackupError(f"no database at {source}: is PODIUM_DATA_DIR the data folder of the Podium to back up?")
-    with sqlite3.connect(source) as live, sqlite3.connect(dest) as copy:
-        live.backup(copy, pages=256, sleep=0.005)
-    copy = sqlite3.connect(dest)
-    try:
-        copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
-    finally:
-        copy.close()
-
-
-def _spaces_in(database: Path) -> list[tuple[str, str | None]]:
-    with sqlite3.connect(database) as db:
-        return [(f"{owner}/{name}", sha) for owner, name, sha in db.execute("SELECT owner, name, sha FROM spaces")]
-
-
-def _has_secrets(database: Path) -> bool:
-    with sqlite3.connect(database) as db:
-        return db.execute("SELECT count(*) FROM secrets").fetchone()[0] > 0
-
-
-def _secret_values(database: Path) -> list[str]:
-    with sqlite3.connect(database) as db:
-        return [value for (value,) in db.execute("SELECT value FROM secrets")]
 
 
 def _bundle(repo: Path, dest: Path) -> bool:
@@ -146,13 +102,13 @@ def _folder_size(folder: Path) -> int:
     return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
 
 
-def _secrets_key_id(settings: Settings, database: Path) -> str | None:
+def _secrets_key_id(settings: Settings, secret_values: list[str]) -> str | None:
     """The id of the key the snapshot's secrets need (None without secrets), checked against them."""
-    if not _has_secrets(database):
+    if not secret_values:
         return None
     try:
         box = box_for(settings, create=False)
-        for value in _secret_values(database):
+        for value in secret_values:
             box.decrypt(value)
     except SecretsKeyError as exc:
         raise BackupError(
@@ -169,13 +125,13 @@ def backup(settings: Settings, dest: Path) -> Summary:
         raise BackupError(f"{dest} is not empty: back up into a new folder")
     if dest.resolve().is_relative_to(settings.data_dir.resolve()):
         raise BackupError(f"{dest} is inside the data folder {settings.data_dir}: back up somewhere else")
+    backup_database.kind_of(settings.db_url)  # refused before anything is written
     dest.mkdir(parents=True, exist_ok=True)
-    database = dest / DATABASE
-    _snapshot_database(_sqlite_path(settings), database)
-    key_id = _secrets_key_id(settings, database)
+    snapshot = backup_database.snapshot(settings.db_url, dest)
+    key_id = _secrets_key_id(settings, snapshot.secret_values)
 
     spaces: list[dict[str, Any]] = []
-    for space_id, sha in _spaces_in(database):
+    for space_id, sha in snapshot.spaces:
         repo = settings.repos_dir / f"{space_id}.git"
         entry: dict[str, Any] = {"id": space_id, "sha": sha}
         if not repo.is_dir():
@@ -190,13 +146,12 @@ def backup(settings: Settings, dest: Path) -> Summary:
     lfs_objects = _copy_lfs_objects(lfs_store.objects_dir(settings.data_dir), dest / "lfs" / "objects")
 
     (dest / "settings.json").write_text(json.dumps(_settings_record(settings), indent=2) + "\n")
-    with sqlite3.connect(database) as db:
-        revision = db.execute("SELECT version_num FROM alembic_version").fetchone()
     manifest = {
         "format": FORMAT,
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "data_dir": str(settings.data_dir),
-        "schema_revision": revision[0] if revision else None,
+        "database": {"kind": snapshot.kind, "file": snapshot.file},
+        "schema_revision": snapshot.schema_revision,
         "secrets_key_id": key_id,
         "spaces": spaces,
         "lfs_objects": lfs_objects,
@@ -236,13 +191,16 @@ def _check_key(settings: Settings, src: Path, manifest: dict[str, Any]) -> Secre
     return box
 
 
-def _check_fresh(settings: Settings, database: Path) -> None:
-    taken = [path for path in (database, settings.repos_dir) if path.exists()]
-    if taken:
+def _check_fresh(settings: Settings) -> None:
+    if settings.repos_dir.exists():
         raise BackupError(
-            f"{settings.data_dir} already holds a Podium ({', '.join(map(str, taken))}): restore into a new, empty "
-            "data folder (PODIUM_DATA_DIR)"
+            f"{settings.data_dir} already holds a Podium ({settings.repos_dir}): restore into a new, empty data "
+            "folder (PODIUM_DATA_DIR)"
         )
+    try:
+        backup_database.check_fresh(settings.db_url)
+    except BackupError as exc:
+        raise BackupError(f"{settings.data_dir} already holds a Podium: {exc}") from None
 
 
 def _restore_repository(settings: Settings, src: Path, space: dict[str, Any]) -> str | None:
@@ -264,17 +222,21 @@ def restore(settings: Settings, src: Path) -> Summary:
     start when `podium serve` starts on it (instances of the backed-up machine are not adopted)."""
     started = time.monotonic()
     manifest = read_manifest(src)
-    database = _sqlite_path(settings)
-    _check_fresh(settings, database)
+    _check_fresh(settings)
     box = _check_key(settings, src, manifest)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    draft = database.with_name(f"{database.name}.restoring")
-    with sqlite3.connect(src / DATABASE) as backed_up, sqlite3.connect(draft) as copy:
-        backed_up.backup(copy)
-    if box is not None:
-        for value in _secret_values(draft):
-            box.decrypt(value)
+    try:
+        return _restore_into(settings, src, manifest, box, started)
+    except BaseException:
+        # Nothing half-made stays behind to be taken for a Podium: a second try starts clean.
+        for folder in (settings.repos_dir, lfs_store.objects_dir(settings.data_dir)):
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
 
+
+def _restore_into(
+    settings: Settings, src: Path, manifest: dict[str, Any], box: SecretBox | None, started: float
+) -> Summary:
     heads: dict[str, str | None] = {}
     gone: list[str] = []
     for space in manifest["spaces"]:
@@ -284,22 +246,27 @@ def restore(settings: Settings, src: Path) -> Summary:
             heads[space["id"]] = _restore_repository(settings, src, space)
     lfs_objects = _copy_lfs_objects(src / "lfs" / "objects", lfs_store.objects_dir(settings.data_dir))
 
-    with sqlite3.connect(draft) as db:
-        db.execute("PRAGMA foreign_keys=ON")
+    def fix_up(connection: Connection) -> None:
+        if box is not None:
+            for (value,) in connection.execute(text("SELECT value FROM secrets")):
+                box.decrypt(value)
         for space_id in gone:
             owner, _, name = space_id.partition("/")
-            db.execute("DELETE FROM spaces WHERE owner = ? AND name = ?", (owner, name))
+            connection.execute(text("DELETE FROM spaces WHERE owner = :o AND name = :n"), {"o": owner, "n": name})
         for space_id, head in heads.items():
             owner, _, name = space_id.partition("/")
             # The repository is the truth about revisions; the instances ran on another machine (or Podium).
-            db.execute(
-                "UPDATE spaces SET sha = ?, instance_state = NULL WHERE owner = ? AND name = ?", (head, owner, name)
+            connection.execute(
+                text("UPDATE spaces SET sha = :sha, instance_state = NULL WHERE owner = :o AND name = :n"),
+                {"sha": head, "o": owner, "n": name},
             )
-        db.execute(
-            "UPDATE runs SET ended_at = ?, end_reason = 'backed up while running' WHERE ended_at IS NULL",
-            (dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(sep=" "),),
+        connection.execute(
+            text("UPDATE runs SET ended_at = :now, end_reason = 'backed up while running' WHERE ended_at IS NULL"),
+            {"now": dt.datetime.now(dt.UTC).replace(tzinfo=None)},
         )
-    os.replace(draft, database)
+
+    database = manifest["database"]
+    backup_database.restore(settings.db_url, src, database["kind"], database["file"], fix_up)
     return Summary(len(heads), lfs_objects, _folder_size(settings.data_dir), time.monotonic() - started)
 
 

@@ -1,14 +1,16 @@
 """Backup and restore (issue 17 item 6): `podium backup` takes a consistent snapshot while Podium runs a
 space and an upload is in flight; `podium restore` onto a fresh data folder gives back every space with
 its history, variables and secrets, which build and answer; secrets are readable only with the key the
-operator keeps, which no backup holds."""
+operator keeps, which no backup holds. The same round trip with PostgreSQL as the database (pg_dump)."""
 
 from __future__ import annotations
 
 import base64
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -17,7 +19,9 @@ from pathlib import Path
 import httpx
 import pytest
 from cryptography.fernet import Fernet
+from sqlalchemy import create_engine, text
 
+from tests.postgres.cluster import PostgresCluster, server_binaries
 from tests.support.podium_server import PODIUM, PodiumServer
 from tests.support.process_spaces import free_port, stdlib_app, write_space
 
@@ -216,3 +220,54 @@ def test_an_unfinished_backup_is_refused(original, tmp_path):
     (tmp_path / "half" / "podium.db").write_bytes(b"")
     refused = podium_cli("restore", str(tmp_path / "half"), env={**env, "PODIUM_DATA_DIR": str(tmp_path / "data")})
     assert refused.returncode == 1 and "did not finish" in refused.stderr
+
+
+@pytest.fixture(scope="module")
+def postgres(tmp_path_factory) -> Iterator[PostgresCluster]:
+    """A throwaway PostgreSQL cluster (tests/postgres/cluster.py), for Podiums whose database it is."""
+    binaries = server_binaries()
+    if binaries is None:
+        pytest.skip("PostgreSQL's server is not installed (Debian: apt-get install postgresql; scripts/test does)")
+    root = Path(tempfile.mkdtemp(prefix="podium-backup-postgres-"))  # the server runs as `postgres`, not root
+    cluster = PostgresCluster(root, binaries)
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_a_podium_on_postgresql_is_backed_up_with_pg_dump_and_restored(postgres, start_podium, request, tmp_path):
+    keys = key_file(tmp_path / "keys")
+    env = {"PODIUM_SECRETS_KEY_FILE": str(keys), "PODIUM_DATABASE_URL": postgres.database_url()}
+    server = start_podium(env=env)
+    space = write_space(tmp_path / "report", "sdk: gradio", REPORTS_SETTINGS, files={"VERSION": "pg"})
+    api = server.api()
+    api.create_repo(SPACE, repo_type="space", space_sdk="gradio")
+    api.add_space_variable(SPACE, "GREETING", "hello")
+    api.add_space_secret(SPACE, "API_KEY", SECRET_VALUE)
+    api.upload_folder(repo_id=SPACE, folder_path=space, repo_type="space")
+    assert server.wait_for_stage(SPACE)["stage"] == "RUNNING"
+
+    dest = tmp_path / "snapshot"
+    made = podium_cli("backup", str(dest), env={**env, "PODIUM_DATA_DIR": str(server.data_dir)})
+    assert made.returncode == 0, made.stderr
+    database = json.loads((dest / "manifest.json").read_text())["database"]
+    assert database == {"kind": "postgresql", "file": "podium.pgdump"}
+
+    fresh = {**env, "PODIUM_DATA_DIR": str(tmp_path / "restored" / "data")}
+    fresh["PODIUM_DATABASE_URL"] = postgres.database_url()
+    restored = podium_cli("restore", str(dest), env=fresh)
+    assert restored.returncode == 0, restored.stderr
+    engine = create_engine(fresh["PODIUM_DATABASE_URL"])
+    with engine.connect() as connection:  # restored as stored: encrypted
+        (stored,) = connection.execute(text("SELECT value FROM secrets")).one()
+    engine.dispose()
+    assert SECRET_VALUE not in stored
+    again = podium_cli("restore", str(dest), env={**fresh, "PODIUM_DATA_DIR": str(tmp_path / "other")})
+    assert again.returncode == 1 and "already holds tables" in again.stderr  # the database is taken now
+    copy = PodiumServer(Path(fresh["PODIUM_DATA_DIR"]), free_port(), free_port(), fresh, token=server.token).start()
+    request.addfinalizer(copy.stop)
+    assert copy.wait_for_stage(SPACE)["stage"] == "RUNNING", copy.log()[-3000:]
+    assert report(copy, SPACE) == {"version": "pg", "greeting": "hello", "secret": SECRET_VALUE}
+    assert history(copy, SPACE) == history(server, SPACE)
