@@ -162,6 +162,19 @@ class Backend(abc.ABC):
     async def adopt(self, state: dict[str, Any], log: LogSink) -> Instance | None:
         """Re-attach to an instance from its `state` after the caller restarted; None if it is gone."""
 
+    async def freeze(self, instance: Instance) -> bool:
+        """Freeze the idle instance in place (no CPU, memory kept), to be thawed in milliseconds on its next
+        request. False: this backend cannot (the default), and the caller stops the instance instead."""
+        return False
+
+    async def thaw(self, instance: Instance) -> None:
+        """Let a frozen instance run again. Only called after `freeze` said True."""
+        return None
+
+    async def memory_bytes(self, instance: Instance) -> int | None:
+        """The memory the instance holds now (frozen or running); None where the backend cannot tell."""
+        return None
+
     async def delete_data(self, space_id: str) -> None:
         """Remove the space's persistent /data for good: the space is deleted and none of its instances runs."""
         return None

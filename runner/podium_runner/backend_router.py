@@ -56,6 +56,15 @@ class BackendRouter(Backend):
         # States saved before instances named their backend are the operator's backend's.
         return await self._named(state.get("backend")).adopt(state, log)
 
+    async def freeze(self, instance: Instance) -> bool:
+        return await self._named(instance.backend).freeze(instance)
+
+    async def thaw(self, instance: Instance) -> None:
+        await self._named(instance.backend).thaw(instance)
+
+    async def memory_bytes(self, instance: Instance) -> int | None:
+        return await self._named(instance.backend).memory_bytes(instance)
+
     async def delete_data(self, space_id: str) -> None:
         for backend in self.backends:
             await backend.delete_data(space_id)
