@@ -22,6 +22,7 @@ from podium_runner.plan import BuildPlan, RunContext, make_plan
 from podium_runner.spec import SpaceConfigError, load_spec
 from podium_runner.stages import Stage
 
+from podium.disk_full import disk_full_message, is_disk_full
 from podium.lifecycle.space_state import SpaceState, affinity_key
 from podium.oauth.config import oauth_request
 from podium.oauth.deploy import app_oauth
@@ -79,6 +80,9 @@ async def _attempt(sup: Supervisor, state: SpaceState, sha: str, intent: Intent,
             f"the {sup.backend.name} backend is unavailable: {exc}. Restart the space once it is back",
         )
     except Exception as exc:  # a bug must not leave the space stuck in BUILDING forever
+        if is_disk_full(exc):
+            sup.fail(state, sha, Stage.BUILD_ERROR, disk_full_message(f"the deploy of {sha[:8]}", "restart the space"))
+            return
         log.exception("%s: deploy of %s failed", state.space_id, sha[:8])
         sup.fail(state, sha, Stage.BUILD_ERROR, f"Podium failed while deploying {sha[:8]}: {exc!r}")
 
