@@ -19,7 +19,8 @@ from podium.hub import ROUTERS as HUB_ROUTERS
 from podium.models import api as models_api
 from podium.oauth.routes import consent_router, provider_router
 from podium.settings import PATH_PREFIX
-from podium.web.model_pages import router as model_pages_router
+from podium.upstream import routes as upstream_routes
+from podium.upstream.middleware import UpstreamCache
 from podium.web.routes import router as pages_router
 from podium.web.security_headers import SecurityHeaders
 
@@ -39,12 +40,14 @@ def create_app(ctx: Context) -> FastAPI:
     app.add_exception_handler(Exception, disk_full_handler)  # a full disk is a 507 that says so
     app.add_middleware(RequestBodyLimit, limits=ctx.settings.limits)
     app.add_middleware(RenamedSpaces)
+    app.add_middleware(UpstreamCache)  # models and datasets Podium does not hold, from PODIUM_HUB_UPSTREAM
     for module in (repos, commits, spaces, settings_kv, logs, tokens):
         app.include_router(module.router)
     for hub_router in HUB_ROUTERS:  # huggingface_hub's file and ref calls (podium.hub)
         app.include_router(hub_router)
     app.include_router(models_api.router)
     app.include_router(git_routes.router)
+    app.include_router(upstream_routes.router)
     app.include_router(lfs_api.router)
     app.include_router(pages_router)
     app.include_router(provider_router)
@@ -58,6 +61,4 @@ def create_app(ctx: Context) -> FastAPI:
             query = f"?{request.url.query}" if request.url.query else ""
             return RedirectResponse(f"{spaces_url}{PATH_PREFIX}/{rest}{query}", status_code=307)
 
-    # Last: a model's page is /{owner}/{name}, which any other two-part address Podium has comes before.
-    app.include_router(model_pages_router)
     return app

@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     database_url: str | None = None
     backend: Literal["process", "docker", "auto"] = "process"
     model_cache: str | None = None
+    # A Hub whose models and datasets Podium caches when it does not hold them (podium.upstream): the public
+    # Hub (https://huggingface.co) or another Podium; a token of it for gated or private repositories; how
+    # long a branch's sha is trusted before the upstream is asked again.
+    hub_upstream: str | None = None
+    hub_upstream_token: SecretStr | None = None
+    hub_upstream_refresh_s: float = 60.0
     # Seconds without traffic before a space is stopped; None keeps spaces up until paused.
     default_sleep_time: int | None = None
     limits: Limits = Limits()

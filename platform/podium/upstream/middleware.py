@@ -1,0 +1,109 @@
+"""The Hub's read routes for models and datasets Podium does not hold, answered from the upstream cache
+(podium.upstream.cache): `model_info`/`dataset_info` (`/api/{type}s/{owner}/{name}[/revision/{rev}]`) and
+`resolve` (`hf_hub_download`, `from_pretrained`, HEAD and GET, byte ranges).
+
+It stands in front of the routes: a repository Podium holds (podium.models) is always answered by them,
+never by the cache; so is everything when there is no upstream and nothing cached. The first fetch of a
+repository needs a token of this Podium (any user's; a space's own counts), so anonymous callers cannot
+fill the disk with the upstream's repositories; what is cached then reads like a public repository.
+A cached repository's info says so in `podiumCache` (its upstream), which the pages read too.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import unquote
+
+from fastapi.responses import FileResponse, JSONResponse, Response
+from sqlalchemy import select
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from podium.api.deps import require_user
+from podium.api.errors import api_error_handler
+from podium.context import context_of
+from podium.db import HubRepo
+from podium.errors import ApiError
+from podium.upstream.cache import Commit, upstream_cache
+
+_INFO = re.compile(r"/api/(?P<type>model|dataset)s/(?P<owner>[^/]+)/(?P<name>[^/]+)(?:/revision/(?P<rev>[^/]+))?/?")
+_RESOLVE = re.compile(
+    r"/(?:(?P<dataset>datasets)/)?(?P<owner>[^/]+)/(?P<name>[^/]+)/resolve/(?P<rev>[^/]+)/(?P<path>.+)"
+)
+# First segments that are no model's owner: the other repo types' prefixes and the API.
+_NOT_OWNERS = frozenset({"spaces", "datasets", "api"})
+MAIN = "main"
+
+
+def cached_info(commit: Commit, endpoint: str | None) -> dict[str, Any]:
+    return {**commit.info, "podiumCache": {"upstream": endpoint, "sha": commit.sha}}
+
+
+def held_here(request: Request, repo_type: str, repo_id: str) -> bool:
+    """Whether Podium holds this repository itself (whoever may read it)."""
+    owner, _, name = repo_id.partition("/")
+    ctx = context_of(request)
+    with ctx.db.session() as session:
+        query = select(HubRepo.id).where(HubRepo.repo_type == repo_type, HubRepo.owner == owner, HubRepo.name == name)
+        return session.scalar(query) is not None
+
+
+class UpstreamCache:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    @staticmethod
+    def _read_route(scope: Scope) -> tuple[str, str, str, str | None] | None:
+        """(repo_type, repo_id, revision, path or None for info) of a read this cache may answer."""
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+            return None
+        raw = scope.get("raw_path", scope["path"].encode()).decode("latin-1").split("?", 1)[0]
+        if match := _INFO.fullmatch(raw):
+            return match["type"], f"{match['owner']}/{match['name']}", unquote(match["rev"] or MAIN), None
+        match = _RESOLVE.fullmatch(raw)
+        if match is None or (match["dataset"] is None and match["owner"] in _NOT_OWNERS):
+            return None
+        repo_type = "dataset" if match["dataset"] else "model"
+        return repo_type, f"{match['owner']}/{match['name']}", unquote(match["rev"]), unquote(match["path"])
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        wanted = self._read_route(scope)
+        if wanted is not None:
+            request = Request(scope, receive)
+            repo_type, repo_id, revision, path = wanted
+            try:
+                cache = upstream_cache(context_of(request).settings)
+                if cache.serves(repo_type, repo_id) and not held_here(request, repo_type, repo_id):
+                    response = await self._answer(request, repo_type, repo_id, revision, path)
+                    await response(scope, receive, send)
+                    return
+            except ApiError as exc:
+                await (await api_error_handler(request, exc))(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    async def _answer(
+        self, request: Request, repo_type: str, repo_id: str, revision: str, path: str | None
+    ) -> Response:
+        cache = upstream_cache(context_of(request).settings)
+        if not cache.holds(repo_type, repo_id):
+            require_user(request)  # a first fetch: only for this Podium's users
+        commit = await cache.commit(repo_type, repo_id, revision)
+        if path is None:
+            return JSONResponse(cached_info(commit, cache.endpoint))
+        file = commit.files.get(path.strip("/"))
+        if file is None:
+            missing = await api_error_handler(
+                request,
+                ApiError(404, f"{repo_id}: Entry not found: no file {path!r} there", code="EntryNotFound"),
+            )
+            missing.headers["X-Repo-Commit"] = commit.sha
+            return missing
+        headers = {"ETag": f'"{file.etag}"', "X-Repo-Commit": commit.sha, "Content-Disposition": "attachment"}
+        if file.lfs:
+            headers |= {"X-Linked-Etag": f'"{file.etag}"', "X-Linked-Size": str(file.size)}
+        if request.method == "HEAD":
+            return Response(headers=headers | {"Content-Length": str(file.size), "Accept-Ranges": "bytes"})
+        content = await cache.file(commit, file)
+        return FileResponse(content, headers=headers, media_type="application/octet-stream")
