@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from podium.proxy import ProxyApp, Upstream
+from podium.proxy import ProxyApp, Upstream, upstream_http
 
 from tests.proxy.proxy_harness import ServerThread
 
@@ -29,12 +29,19 @@ class RawApp(socketserver.ThreadingTCPServer):
     def __init__(self) -> None:
         self.handler: Handler = lambda head, stream: False
         self.connections = 0
+        self.closed = 0
         self.requests: list[bytes] = []
         app = self
 
         class Connection(socketserver.StreamRequestHandler):
             def handle(self) -> None:
                 app.connections += 1
+                try:
+                    self.exchange()
+                finally:
+                    app.closed += 1
+
+            def exchange(self) -> None:
                 while True:
                     head = b""
                     while not head.endswith(b"\r\n\r\n"):
@@ -70,13 +77,14 @@ def proxy(raw_app: RawApp) -> Iterator[ServerThread]:
     async def resolve(owner: str, name: str, scope) -> Upstream | None:
         return upstream if (owner, name) == ("lab", "raw") else None
 
-    with ServerThread(ProxyApp(resolve)) as server:  # each test its own, so no connection outlives it
+    # Each test gets its own proxy, so that no pooled connection outlives it.
+    with ServerThread(ProxyApp(resolve)) as server:
         yield server
 
 
 @pytest.fixture
 def app(raw_app: RawApp, proxy: ServerThread) -> RawApp:
-    raw_app.connections, raw_app.requests = 0, []
+    raw_app.connections, raw_app.closed, raw_app.requests = 0, 0, []
     return raw_app
 
 
@@ -113,6 +121,17 @@ def test_requests_reuse_one_kept_alive_connection(proxy, app):
         assert response.status == 200 and data == b"hello"
     assert app.connections == 1
     assert all(dict(_headers(head))[b"host"] == f"127.0.0.1:{app.port}".encode() for head in app.requests)
+
+
+def test_idle_connections_are_closed_by_the_proxy_even_if_the_app_keeps_them(proxy, app, monkeypatch):
+    monkeypatch.setattr(upstream_http, "KEEPALIVE_S", 0.3)
+    app.handler = answer(b"kept")
+    assert fetch(proxy)[1] == b"kept"
+    deadline = time.monotonic() + 5
+    while app.closed < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert app.closed == 1, "the idle connection stayed open"
+    assert fetch(proxy)[1] == b"kept" and app.connections == 2
 
 
 def test_a_connection_the_app_closed_after_answering_is_not_reused(proxy, app):
@@ -218,6 +237,17 @@ def test_a_chunked_upload_is_sent_chunked(proxy, app):
     response = connection.getresponse()
     assert (response.status, response.read(), received) == (200, b"ok", [b"one two three"])
     connection.close()
+
+
+def test_a_connection_that_brought_a_response_nobody_asked_for_is_not_reused(proxy, app):
+    def two_answers(head: bytes, stream: socketserver.StreamRequestHandler) -> bool:
+        stream.wfile.write(b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\none" * 2)
+        return True
+
+    app.handler = two_answers
+    assert fetch(proxy)[1] == b"one"
+    app.handler = answer(b"two")
+    assert fetch(proxy)[1] == b"two" and app.connections == 2
 
 
 def test_an_app_that_does_not_speak_http_is_a_502(proxy, app):

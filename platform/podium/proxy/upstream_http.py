@@ -86,6 +86,11 @@ class _Connection(asyncio.Protocol):
 
     # ---- httptools callbacks ----
 
+    def on_message_begin(self) -> None:
+        if self._response is not None and self._response._done:
+            # More than the one response asked for: the connection's framing cannot be trusted.
+            raise UpstreamBrokeOff("the app sent a response nobody asked for")
+
     def on_header(self, name: bytes, value: bytes) -> None:
         self._response._headers.append((name, value))  # type: ignore[union-attr]
 
@@ -140,6 +145,7 @@ class UpstreamResponse:
         self._head_only = head_only
         self._chunks: collections.deque[bytes] = collections.deque()
         self._buffered = 0
+        self._paused = False
         self._done = False
         self._error: BaseException | None = None
         self._waiter: asyncio.Future[None] | None = None
@@ -170,8 +176,9 @@ class UpstreamResponse:
     def _body(self, chunk: bytes) -> None:
         self._chunks.append(chunk)
         self._buffered += len(chunk)
-        if self._buffered > _HIGH_WATER and self._connection.transport is not None:
-            self._connection.transport.pause_reading()
+        if self._buffered > _HIGH_WATER and not self._paused and not self._connection.closed:
+            self._paused = True
+            self._connection.transport.pause_reading()  # type: ignore[union-attr]
         self._wake()
 
     def _complete(self) -> None:
@@ -184,8 +191,8 @@ class UpstreamResponse:
         self._wake()
 
     def _connection_ended(self, exc: Exception | None) -> None:
-        if self.status is not None and not self._done and not self._has_framing():
-            self._done = True  # a body without a length or chunks ends with the connection
+        if exc is None and self.status is not None and not self._done and not self._has_framing():
+            self._done = True  # a body without a length or chunks ends with the connection (not a reset)
         elif not self._done:
             reason = f" ({exc})" if exc else ""
             self._fail(UpstreamBrokeOff(f"the app closed the connection before its response was complete{reason}"))
@@ -215,8 +222,9 @@ class UpstreamResponse:
             if self._chunks:
                 chunk = self._chunks.popleft()
                 self._buffered -= len(chunk)
-                if self._buffered <= _HIGH_WATER and self._connection.transport is not None:
-                    self._connection.transport.resume_reading()
+                if self._paused and self._buffered <= _HIGH_WATER and not self._connection.closed:
+                    self._paused = False
+                    self._connection.transport.resume_reading()  # type: ignore[union-attr]
                 yield chunk
             elif self._done:
                 return
@@ -248,6 +256,7 @@ class UpstreamPool:
 
     def __init__(self) -> None:
         self._idle: dict[tuple[str, int], list[_Connection]] = {}
+        self._sweep: asyncio.TimerHandle | None = None
 
     async def _connect(self, key: tuple[str, int]) -> _Connection:
         loop = asyncio.get_running_loop()
@@ -268,15 +277,26 @@ class UpstreamPool:
             if not connection.closed and connection.idle_since > deadline:
                 return connection
             connection.abort()
+        self._idle.pop(key, None)
         return None
 
     def _put_back(self, key: tuple[str, int], connection: _Connection) -> None:
         connection.idle_since = time.monotonic()
-        idle = self._idle.setdefault(key, [])
-        deadline = connection.idle_since - KEEPALIVE_S
-        while idle and (idle[0].closed or idle[0].idle_since <= deadline):  # the oldest first
-            idle.pop(0).abort()
-        idle.append(connection)
+        self._idle.setdefault(key, []).append(connection)
+        if self._sweep is None:
+            self._sweep = asyncio.get_running_loop().call_later(KEEPALIVE_S, self._drop_expired)
+
+    def _drop_expired(self) -> None:
+        """Close connections idle for longer than KEEPALIVE_S, as apps that never close them would hold them."""
+        self._sweep = None
+        deadline = time.monotonic() - KEEPALIVE_S
+        for key, idle in list(self._idle.items()):
+            while idle and (idle[0].closed or idle[0].idle_since <= deadline):
+                idle.pop(0).abort()
+            if not idle:
+                del self._idle[key]
+        if self._idle:
+            self._sweep = asyncio.get_running_loop().call_later(KEEPALIVE_S, self._drop_expired)
 
     async def request(
         self,
@@ -338,6 +358,9 @@ class UpstreamPool:
         return response
 
     def close(self) -> None:
+        if self._sweep is not None:
+            self._sweep.cancel()
+            self._sweep = None
         for idle in self._idle.values():
             for connection in idle:
                 connection.abort()
