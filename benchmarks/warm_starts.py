@@ -68,13 +68,14 @@ def freeze_wake(server: PodiumServer, space: str) -> float:
 
 
 def code_only_push(server: PodiumServer, space: str, folder: Path, version: str) -> float:
-    """Seconds from the upload of new code until the new revision answers through the proxy."""
+    """Seconds from the upload of new code until the new revision answers through the proxy. Each probe is a
+    new client: one that keeps its instance cookie stays on the old revision while that one drains."""
     echo_space(folder, version=version)
-    client = Client(f"{server.spaces_url}/apps/{space}/", verbose=False)
+    url = f"{server.spaces_url}/apps/{space}/"
     started = time.perf_counter()
     server.api().upload_folder(repo_id=space, folder_path=folder, repo_type="space")
-    while not client.predict(api_name="/about").startswith(f"{version} "):
-        time.sleep(0.1)
+    while not Client(url, verbose=False).predict(api_name="/about").startswith(f"{version} "):
+        time.sleep(0.05)
     return time.perf_counter() - started
 
 
@@ -107,16 +108,20 @@ def measure(server: PodiumServer, root: Path, spaces: int, rounds: int, warm: bo
     api = server.api()
     names = [f"admin/bench-idle-{i}" for i in range(spaces)]  # admin's environments are in the test cache
     folders = {name: echo_space(root / name.replace("/", "-")) for name in names}
+    pushes = []
     for name in names:
         api.create_repo(name, repo_type="space", space_sdk="gradio")
+        started = time.perf_counter()
         api.upload_folder(repo_id=name, folder_path=folders[name], repo_type="space")
         if server.wait_for_stage(name, timeout=900)["stage"] != "RUNNING":
             sys.exit(f"{name} did not run:\n{server.log()[-3000:]}")
+        pushes.append(time.perf_counter() - started)
         first_byte(server, name, "")  # a page view, as a visitor would
     time.sleep(3)  # idle
     per_space = [memory_of(procs) for procs in cgroup_processes("admin--bench-idle-")]
     starter = [memory_of(procs) for procs in cgroup_processes("warm-")] if warm else []
     results = {
+        "push_same_environment": statistics.median(pushes[1:]),  # the first one's environment was there already
         "private": statistics.mean(p for p, _ in per_space),
         "pss": statistics.mean(s for _, s in per_space),
         "starter_pss": sum(s for _, s in starter),
@@ -134,7 +139,7 @@ def measure(server: PodiumServer, root: Path, spaces: int, rounds: int, warm: bo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--spaces", type=int, default=3)
+    parser.add_argument("--spaces", type=int, default=3, help="at least 2")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", message="If your Space runs on the default 'cpu-basic'")
     results = {}
@@ -148,6 +153,11 @@ def main() -> None:
                 server.stop()
     cold, warm = results["cold"], results["warm"]
     rows = [
+        (
+            "push to RUNNING, same environment as a running space (s)",
+            cold["push_same_environment"],
+            warm["push_same_environment"],
+        ),
         ("start: request to a stopped space -> first byte (s)", cold["start"], warm["start"]),
         ("wake: stopped (cold) vs frozen (warm) -> first byte (s)", cold["start"], warm["freeze_wake"]),
         ("code-only push -> new revision answering (s)", cold["code_push"], warm["code_push"]),

@@ -33,6 +33,7 @@ def _process(settings: Settings) -> Backend:
         outlive_caller=not settings.stop_spaces_on_exit,
         data_size_gb=settings.space_data_gb,
         warm_starts=settings.warm_starts,
+        warm_starter_memory_mb=settings.warm_starter_memory_mb,
     )
 
 

@@ -92,8 +92,12 @@ class Settings(BaseSettings):
     # Seconds without traffic before a space that may sleep is frozen in place (podium.lifecycle.freezing),
     # waking in milliseconds; it is stopped only after its sleep time. None: never frozen, only stopped.
     freeze_after_s: float | None = 30.0
-    # The process backend forks apps from a warm starter of their environment (podium_runner.process.warm_starter).
+    # Frozen spaces are stopped before their sleep time while the host has less memory available than this (MiB).
+    frozen_stop_below_available_mb: int | None = 512
+    # The process backend forks apps from a warm starter of their environment (podium_runner.process.warm_starter),
+    # each starter held to this memory (MiB; what its apps share with it is charged to it).
     warm_starts: bool = False
+    warm_starter_memory_mb: int | None = 4096
     # The docker backend: the engine (None: DOCKER_HOST or the default socket), the base image
     # ({python_version} comes from the space; `podium images bootstrap` makes podium-base:bookworm),
     # and the optional ml base that spaces needing torch or transformers build on.

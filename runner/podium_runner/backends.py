@@ -30,6 +30,7 @@ def process_backend(
     outlive_caller: bool,
     data_size_gb: float | None,
     warm_starts: bool = False,
+    warm_starter_memory_mb: int | None = 4096,
 ) -> Backend:
     """Spaces as sandboxed processes: run folders under `home`, environments and the uv cache under
     `environments` (shared by several Podiums, or `home` when None), each space's /data under `data`."""
@@ -39,7 +40,13 @@ def process_backend(
     folders = ProcessFolders(
         environments=shared / "environments", uv_cache=shared / "uv-cache", data=data, runs=home / "runs"
     )
-    return ProcessBackend(folders, outlive_caller=outlive_caller, data_size_gb=data_size_gb, warm_starts=warm_starts)
+    return ProcessBackend(
+        folders,
+        outlive_caller=outlive_caller,
+        data_size_gb=data_size_gb,
+        warm_starts=warm_starts,
+        warm_memory_mb=warm_starter_memory_mb,
+    )
 
 
 def docker_backend(

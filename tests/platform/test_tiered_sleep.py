@@ -104,6 +104,7 @@ def url(podium, path: str = "") -> str:
 
 def test_a_frozen_space_wakes_on_an_http_request(podium, dozer):
     wait_until_frozen(podium)
+    assert "frozen · " in podium.http().get(f"/spaces/{SPACE}").text  # its page says so, with its memory
     started = time.monotonic()
     answer = httpx.get(url(podium, "note"), timeout=30)
     assert answer.status_code == 200 and answer.json()["version"] == "v1"
@@ -147,3 +148,24 @@ def test_a_code_only_push_starts_the_new_revision_warm_next_to_the_old(podium, d
         time.sleep(0.1)
     run_log = (podium.data_dir / "logs" / SPACE / "run.log").read_text()
     assert run_log.count("warm start from") >= 2 and "cold start" not in run_log
+
+
+def test_a_frozen_space_is_stopped_at_once_when_the_host_runs_short_of_memory(start_podium, dozer):
+    # Every host is short of this much memory: the space is stopped as soon as it is frozen.
+    short = start_podium(
+        env={
+            "PODIUM_FREEZE_AFTER_S": "1",
+            "PODIUM_WATCH_INTERVAL_S": "0.2",
+            "PODIUM_FROZEN_STOP_BELOW_AVAILABLE_MB": "1000000000",
+        }
+    )
+    space = "admin/pressed"
+    assert short.push(space, dozer)["stage"] == "RUNNING"
+    short.api().set_space_sleep_time(space, 3600)
+    deadline = time.monotonic() + 30
+    while (stage := short.http().get(f"/api/spaces/{space}/runtime").json()["stage"]) != "STOPPED":
+        assert time.monotonic() < deadline, stage
+        time.sleep(0.2)
+    assert "stopped while frozen: the host has" in short.log()
+    woken = httpx.get(f"{short.spaces_url}/apps/{space}/note", timeout=120)
+    assert woken.status_code == 200

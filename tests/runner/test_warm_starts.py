@@ -279,3 +279,30 @@ async def test_environment_code_in_a_warm_starter_cannot_become_root_nor_reach_t
     assert report["become_root"] == "PermissionError" and report["become_root_group"] == "PermissionError"
     assert report["proc"] is False and report["root_listing"] in ([], [".cache"], [".pyenv"])
     assert report["host_loopback"] != "allowed" and report["write_environment"] != "allowed"
+
+
+@pytest.mark.anyio
+async def test_a_warm_started_instance_is_adopted_after_its_caller_restarts(
+    folders: ProcessFolders, probe_plan: BuildPlan
+) -> None:
+    first = ProcessBackend(folders, sandbox="on", warm_starts=True, outlive_caller=True)
+    environment = await first.prepare(probe_plan, lambda line: None)
+    ctx = RunContext(
+        space_id="tests/warm-adopted", port=free_port(), env={"HOST_PORT": "1", "OTHER_DATA": "/", "TOKEN": "x"}
+    )
+    log: list[str] = []
+    instance = await first.start(probe_plan, environment, ctx, log.append)
+    await wait_until_ready(first, instance, "/", 300)
+    assert any(line.startswith("warm start from") for line in log)
+    await first.close()  # Podium stops: its warm starters go, its apps stay
+    state = json.loads(json.dumps(instance.state))
+
+    second = ProcessBackend(folders, sandbox="on", warm_starts=True, outlive_caller=True)
+    assert state["instance_id"] in [s["instance_id"] for s in await second.list_orphans(set())]
+    adopted = await second.adopt(state, lambda line: None)
+    assert adopted is not None and await second.poll(adopted) is None
+    assert (await _get(adopted.url + "/"))[0] == 200
+    await second.stop(adopted)
+    assert await second.poll(adopted) is not None and not procs.tree(state["pid"])[1:]
+    assert await second.adopt(state, lambda line: None) is None
+    await second.close()

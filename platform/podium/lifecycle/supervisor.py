@@ -49,7 +49,7 @@ class Supervisor:
         self.settings = settings
         self.db = db
         self.backend = backend
-        self.freezer = Freezer(backend, settings.freeze_after_s)
+        self.freezer = Freezer(backend, settings.freeze_after_s, settings.frozen_stop_below_available_mb)
         self.history = History(db)
         self.gpus = GpuAllocator(inventory(settings.gpus))
         self.build_queue = BuildQueue(settings.max_concurrent_builds)

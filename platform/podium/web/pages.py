@@ -37,11 +37,14 @@ def _view(request: Request, space: Space) -> SpaceView:
 def _space_page(request: Request, space: Space, tab: str, template: str, **context: object):
     settings = context_of(request).settings
     view = _view(request, space)
+    supervisor = context_of(request).supervisor
+    frozen_bytes = supervisor.freezer.frozen_memory(supervisor.state(space.space_id))
     return render(
         request,
         template,
         space=view,
         tab=tab,
+        frozen_mib=None if frozen_bytes is None else round(frozen_bytes / 2**20),
         can_edit=may_edit(request.state.visitor, space),
         snippets=embed_snippets(view, settings.pages_url),
         **context,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import threading
 from collections.abc import Mapping
@@ -243,7 +244,37 @@ class DockerBackend(Backend):
         return self.network.name if self.reach_by_ip else None
 
     async def stop(self, instance: Instance, timeout: float = 10.0) -> None:
+        await self.thaw(instance)  # a paused container would hold its stop signal until unpaused
         await self._remove(instance.instance_id, timeout)
+
+    async def freeze(self, instance: Instance) -> bool:
+        """`docker pause`: the engine freezes the container's cgroup; its memory stays charged to it."""
+
+        def pause() -> bool:
+            try:
+                self.engine.client.api.pause(instance.instance_id)
+            except docker.errors.APIError:  # gone, or not running
+                return False
+            return True
+
+        return await self.engine.run(pause)
+
+    async def thaw(self, instance: Instance) -> None:
+        def unpause() -> None:
+            with contextlib.suppress(docker.errors.APIError):  # not paused, or gone
+                self.engine.client.api.unpause(instance.instance_id)
+
+        await self.engine.run(unpause)
+
+    async def memory_bytes(self, instance: Instance) -> int | None:
+        def usage() -> int | None:
+            try:
+                stats = self.engine.client.api.stats(instance.instance_id, stream=False, one_shot=True)
+            except docker.errors.APIError:
+                return None
+            return stats.get("memory_stats", {}).get("usage")
+
+        return await self.engine.run(usage)
 
     async def _remove(self, container_id: str, timeout: float = 10.0) -> None:
         def stop_and_remove() -> None:
@@ -319,7 +350,9 @@ class DockerBackend(Backend):
             await self._remove(saved.id)
             return None
         # Only new lines: what the container printed before is already in the caller's log.
-        return await self._instance(saved.id, LogTail(log), tail=0)
+        instance = await self._instance(saved.id, LogTail(log), tail=0)
+        await self.thaw(instance)  # the caller that paused it is gone: it pauses again once idle
+        return instance
 
     async def list_orphans(self, known: set[str]) -> list[dict[str, Any]]:
         def managed() -> list[dict[str, Any]]:
