@@ -224,7 +224,8 @@ def _build_log(server: PodiumServer) -> str:
 def _running_containers(engine: PrivateEngine) -> list[str]:
     client = engine.client()
     try:
-        return [c.id for c in client.containers.list(filters={"label": "org.podium.managed=1"})]
+        # One call (the high-level list inspects each container, and one may go in between).
+        return [c["Id"] for c in client.api.containers(filters={"label": "org.podium.managed=1"})]
     finally:
         client.close()
 
@@ -239,7 +240,7 @@ def test_a_replaced_container_the_engine_could_not_stop_while_away_is_stopped_on
         time.sleep(0.2)
     began = time.monotonic()
     engine.start()
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # the engine's start, then the old container's stop (10 s to SIGKILL)
     while len(running := _running_containers(engine)) != 1:
         assert time.monotonic() < deadline, running
         time.sleep(0.2)
