@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 
 from podium import __version__
-from podium.api import commits, logs, repos, settings_kv, spaces, tokens
+from podium.api import cluster, commits, logs, repos, settings_kv, spaces, tokens
 from podium.api.errors import api_error_handler, document_refusals
 from podium.api.renamed import RenamedSpaces
 from podium.body_limits import RequestBodyLimit
@@ -41,7 +41,7 @@ def create_app(ctx: Context) -> FastAPI:
     app.add_middleware(RequestBodyLimit, limits=ctx.settings.limits)
     app.add_middleware(RenamedSpaces)
     app.add_middleware(UpstreamCache)  # models and datasets Podium does not hold, from PODIUM_HUB_UPSTREAM
-    for module in (repos, commits, spaces, settings_kv, logs, tokens):
+    for module in (repos, commits, spaces, settings_kv, logs, tokens, cluster):
         app.include_router(module.router)
     for hub_router in HUB_ROUTERS:  # huggingface_hub's file and ref calls (podium.hub)
         app.include_router(hub_router)

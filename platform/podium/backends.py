@@ -6,7 +6,13 @@ from __future__ import annotations
 import logging
 
 from podium_runner.backend import Backend
-from podium_runner.backends import docker_backend, docker_unavailable_reason, for_every_sdk, process_backend
+from podium_runner.backends import (
+    docker_backend,
+    docker_unavailable_reason,
+    for_every_sdk,
+    process_backend,
+    ray_backend,
+)
 
 from podium.settings import Settings
 from podium.signing import signer_for
@@ -37,12 +43,29 @@ def _process(settings: Settings) -> Backend:
     )
 
 
+def _ray(settings: Settings) -> Backend:
+    if not settings.ray_address:
+        raise ValueError("PODIUM_BACKEND=ray needs PODIUM_RAY_ADDRESS (ray://HEAD:10001, or HEAD:6379 on a Ray node)")
+    return ray_backend(
+        settings.ray_address,
+        token=settings.ray_token.get_secret_value() if settings.ray_token else None,
+        node_home=settings.ray_node_home,
+        data=settings.ray_data_dir or settings.ray_node_home / "data",
+        environments=settings.ray_environments_dir,
+        refused_networks=tuple(settings.ray_refused_networks),
+        gpu_fraction=settings.ray_gpu_fraction,
+        logical_gpus=settings.ray_logical_gpus,
+    )
+
+
 def make_backend(settings: Settings) -> Backend:
     """The backend `PODIUM_BACKEND` names for spaces that run code; static spaces' files beside it."""
     return for_every_sdk(_operators_backend(settings))
 
 
 def _operators_backend(settings: Settings) -> Backend:
+    if settings.backend == "ray":
+        return _ray(settings)
     if settings.backend == "process":
         return _process(settings)
     if settings.backend == "docker":

@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     # default: under data_dir. Several Podiums (or test runs) may share one.
     environments_dir: Path | None = None
     database_url: str | None = None
-    backend: Literal["process", "docker", "auto"] = "process"
+    backend: Literal["process", "docker", "auto", "ray"] = "process"
     model_cache: str | None = None
     # A Hub whose models and datasets Podium caches when it does not hold them (podium.upstream): the public
     # Hub (https://huggingface.co) or another Podium; a token of it for gated or private repositories; how
@@ -106,6 +106,20 @@ class Settings(BaseSettings):
     docker_ml_base_image: str | None = None
     # Podium in a container (its own image) reaches spaces by container IP, not the host's loopback.
     docker_reach_by_ip: bool = False
+    # The ray backend (README: Spaces on a Ray cluster): the cluster (`ray://head:10001`, or `head:6379` when
+    # Podium's host is a Ray node), its token (RAY_AUTH_TOKEN of every node), where each node keeps
+    # environments and instances (its own disk), where /data lives (shared storage mounted at the same path
+    # on every node lets /data follow a space to another node; None: `ray_node_home`/data, left behind),
+    # networks no app may reach besides every Ray node's address, a fraction of a GPU per GPU space
+    # (None: the flavor's whole GPUs), and logical GPUs (tests: Ray's GPU ids without device nodes).
+    ray_address: str | None = None
+    ray_token: SecretStr | None = None
+    ray_node_home: Path = Path("/var/lib/podium-ray")
+    ray_data_dir: Path | None = None
+    ray_environments_dir: Path | None = None
+    ray_refused_networks: list[str] = []
+    ray_gpu_fraction: float | None = None
+    ray_logical_gpus: bool = False
     # GPU device ids Podium may hand out (JSON list, e.g. '["0","1"]'); None asks nvidia-smi.
     gpus: list[str] | None = None
     # Spaces' secrets are encrypted at rest with this key (podium.secret_box): the key itself, or a file

@@ -21,6 +21,11 @@ from podium_runner.stages import SpaceFailure, Stage
 LogSink = Callable[[str], None]
 """Receives log lines (without trailing newline) as they happen. Must not block."""
 
+Notice = Callable[[str, Stage | None, str | None], None]
+"""(space id, stage or None to keep it, message or None once it is over): what a backend that brings
+instances back by itself, or waits to place them, tells the platform meanwhile (Ray: no node has a free
+GPU; node lost, starting it elsewhere). Must not block."""
+
 TAIL_LINES = 200
 
 
@@ -128,6 +133,13 @@ class Exit:
 
 class Backend(abc.ABC):
     name: ClassVar[str]
+    # True when the backend's engine places GPU spaces and picks their devices itself (Ray): the platform
+    # then allocates none and passes no `RunContext.gpu_ids`.
+    schedules_gpus: ClassVar[bool] = False
+
+    def watch_notices(self, notice: Notice) -> None:
+        """Where to send notices (`Notice`); backends that never wait nor restart by themselves have none."""
+        return None
 
     def check(self, plan: BuildPlan) -> None:
         """Raise `SpaceConfigError` for what this backend cannot run at all, before any work."""
@@ -187,6 +199,11 @@ class Backend(abc.ABC):
     async def list_orphans(self, known: set[str]) -> list[dict[str, Any]]:
         """States of instances this backend runs that are not in `known` (instance ids)."""
         return []
+
+    async def cluster_status(self) -> dict[str, Any] | None:
+        """The cluster's nodes, their resources and which spaces run where; None for a backend that runs
+        spaces on Podium's own host."""
+        return None
 
     async def close(self) -> None:
         """Release the backend's own resources (connections, watchers)."""

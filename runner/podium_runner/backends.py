@@ -11,7 +11,7 @@ from podium_runner.backend import Backend
 
 log = logging.getLogger("podium_runner")
 
-BackendName = Literal["process", "docker", "auto"]
+BackendName = Literal["process", "docker", "auto", "ray"]
 
 
 def for_every_sdk(primary: Backend) -> Backend:
@@ -61,6 +61,34 @@ def docker_backend(
         ml_base_image=ml_base_image,
         reach_by_ip=reach_by_ip,
         cache_key=cache_key,
+    )
+
+
+def ray_backend(
+    address: str,
+    *,
+    token: str | None,
+    node_home: Path,
+    data: Path,
+    environments: Path | None,
+    refused_networks: tuple[str, ...],
+    gpu_fraction: float | None,
+    logical_gpus: bool,
+) -> Backend:
+    """Spaces as detached actors of the Ray cluster at `address`: each node keeps environments and
+    instances under `node_home` (or environments under `environments`), each space's /data under `data`."""
+    try:
+        from podium_runner.ray import RayBackend
+        from podium_runner.ray.job import NodeFolders
+    except ImportError as exc:
+        raise ValueError(f"the ray backend needs Ray ({exc}): pip install 'podium[ray]'") from None
+    return RayBackend(
+        address,
+        NodeFolders(home=node_home, data=data, environments=environments),
+        token=token,
+        refused_networks=refused_networks,
+        gpu_fraction=gpu_fraction,
+        logical_gpus=logical_gpus,
     )
 
 

@@ -110,3 +110,14 @@ class GpuAllocator:
         """Free what `space_id` held (on stop and on sleep). Releasing twice is harmless."""
         with self._lock:
             self._held.pop(space_id, None)
+
+
+class ScheduledByBackend(GpuAllocator):
+    """For a backend whose engine places GPU spaces and picks their devices (Ray): Podium holds none and
+    refuses none; a GPU space waits in the engine until a GPU frees."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+
+    def allocate(self, space_id: str, count: int) -> tuple[str, ...]:
+        return ()

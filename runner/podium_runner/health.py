@@ -25,15 +25,20 @@ async def probe(url: str, session: aiohttp.ClientSession) -> int | None:
         return None
 
 
-async def wait_until_ready(backend: Backend, instance: Instance, health_path: str, timeout_s: float) -> float:
+async def wait_until_ready(
+    backend: Backend, instance: Instance, health_path: str, timeout_s: float, *, source: str | None = None
+) -> float:
     """Wait until `health_path` answers below 500. Returns the seconds it took.
 
     Raises `StartError` with the app's last log lines when it exits first, and stops it and raises
-    when it does not answer within `timeout_s` (a wrong port, a hang)."""
+    when it does not answer within `timeout_s` (a wrong port, a hang). `source`: the address probes
+    come from (a Ray node probes its own app from 127.0.0.1: the app's namespace refuses the node's
+    own address, replies included, and slirp4netns shows loopback callers as its gateway)."""
     url = instance.url.rstrip("/") + health_path
     started = time.monotonic()
     interval = _FIRST_INTERVAL_S
-    async with aiohttp.ClientSession() as session:
+    connector = aiohttp.TCPConnector(local_addr=(source, 0)) if source else None
+    async with aiohttp.ClientSession(connector=connector) as session:
         while True:
             status = await probe(url, session)
             if status is not None and status < 500:

@@ -24,7 +24,7 @@ Kind = Literal["python", "static", "docker"]
 
 # The backends that run each kind, by `Backend.name`.
 _BACKENDS: dict[Kind, frozenset[str]] = {
-    "python": frozenset({"process", "docker"}),
+    "python": frozenset({"process", "docker", "ray"}),
     "docker": frozenset({"docker"}),
     "static": frozenset({"files"}),
 }

@@ -22,4 +22,4 @@ app.command()(run)
 app.add_typer(images_app, name="images")
 
 # Imported for their side effect of registering commands on `app`.
-from podium.cli import backup, database, examples, models, serve, spaces, tokens  # noqa: E402,F401
+from podium.cli import backup, cluster, database, examples, models, serve, spaces, tokens  # noqa: E402,F401

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from podium_runner.backend import Backend, BackendUnavailable, Instance
-from podium_runner.gpus import GpuAllocator, inventory
+from podium_runner.gpus import GpuAllocator, ScheduledByBackend, inventory
 from podium_runner.stages import Stage
 
 from podium import lfs_store
@@ -51,7 +51,7 @@ class Supervisor:
         self.backend = backend
         self.freezer = Freezer(backend, settings.freeze_after_s, settings.frozen_stop_below_available_mb)
         self.history = History(db)
-        self.gpus = GpuAllocator(inventory(settings.gpus))
+        self.gpus = ScheduledByBackend() if backend.schedules_gpus else GpuAllocator(inventory(settings.gpus))
         self.build_queue = BuildQueue(settings.max_concurrent_builds)
         self.states: dict[str, SpaceState] = {}
         self.draining: set[asyncio.Task[None]] = set()  # replaced instances finishing their requests
@@ -60,6 +60,7 @@ class Supervisor:
         # Instances whose backend was away when they were to stop (a replaced one after its drain): the
         # watcher stops them once it answers again (`stop_unstopped`), instead of leaving them running.
         self.unstopped: list[tuple[str, Instance]] = []
+        backend.watch_notices(self.notice)
 
     # -- state and stage -------------------------------------------------------------------------
 
@@ -123,6 +124,16 @@ class Supervisor:
         if stage.is_transitional:
             state.build_log(f"===== {stage} =====")
         state.notify()
+
+    def notice(self, space_id: str, stage: Stage | None, message: str | None) -> None:
+        """What the backend says of a space it brings back by itself or waits to place (`Notice`). It moves
+        a space only between RUNNING and APP_STARTING, and never one a deploy or the owner moved elsewhere."""
+        current, _ = self.stage_of(space_id)
+        if stage is None and current.is_transitional:
+            self.set_stage(space_id, current, message)
+        elif stage in (Stage.RUNNING, Stage.APP_STARTING) and current in (Stage.RUNNING, Stage.APP_STARTING):
+            if not self.state(space_id).busy:  # a deploy in flight owns the stage
+                self.set_stage(space_id, stage, message)
 
     def fail(self, state: SpaceState, sha: str, stage: Stage, message: str) -> None:
         """End a deploy of `sha` with `stage`, saying whether an older revision serves on behind it."""

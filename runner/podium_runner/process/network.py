@@ -49,6 +49,7 @@ INSIDE_HOST = "0.0.0.0"
 SLIRP_DNS = "10.0.2.3"
 METADATA_NETWORK = "169.254.0.0/16"
 TOOLS = ("slirp4netns", "nsenter", "ip")
+REFUSED_VARIABLE = "PODIUM_APP_REFUSED_NETWORKS"
 _TAP = "tap0"
 _PLUMBING_TIMEOUT_S = 10.0
 
@@ -77,6 +78,12 @@ def host_addresses() -> list[str]:
             if not address["local"].startswith("127.")
         }
     )
+
+
+def refused() -> list[str]:
+    """Further addresses or networks no app may reach, from `REFUSED_VARIABLE` (comma-separated): a cluster
+    node runs each app with every Ray node's address here (podium_runner.ray.actor)."""
+    return [item.strip() for item in os.environ.get(REFUSED_VARIABLE, "").split(",") if item.strip()]
 
 
 def _required(name: str) -> str:
@@ -140,7 +147,8 @@ class AppNetwork:
             step = "starting slirp4netns"
             await self._start_slirp(info["child-pid"], api_folder / "api.sock")
             step = "refusing the host's addresses and link-local ones"
-            await asyncio.to_thread(_prohibit, info["child-pid"], [METADATA_NETWORK, *host_addresses()])
+            refusing = sorted({METADATA_NETWORK, *host_addresses(), *refused()})
+            await asyncio.to_thread(_prohibit, info["child-pid"], refusing)
             if self.port is not None:
                 step = f"forwarding {self.host}:{self.port} to the app"
                 await self._forward_port(api_folder / "api.sock")

@@ -1,0 +1,79 @@
+"""Fixtures of the cluster tests: one real Ray cluster (ray_cluster.py) and one `podium serve` on it for the
+whole session, and the test spaces' environments made once on the host beforehand.
+
+The nodes' namespaces reach no package index (nothing leaves the test's own namespaces), so each node
+finds the spaces' environments ready in the shared test cache (PODIUM_RAY_ENVIRONMENTS_DIR), as a node
+with a warm per-node cache would; building on the node is the same process-backend code either way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from podium_runner.plan import make_plan
+from podium_runner.process import ProcessBackend
+from podium_runner.spec import load_spec
+
+from tests.cluster.ray_cluster import RayTestCluster
+from tests.cluster.spaces import OWNER, inspector_space, streamlit_space
+from tests.support.podium_server import PodiumServer
+from tests.support.process_spaces import TEST_CACHE, shared_folders
+
+pytest.importorskip("ray", reason="the cluster tests need Ray: pip install 'podium[ray]'")
+
+
+@pytest.fixture(scope="session")
+def warm_environments(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path]]:
+    """Each test space's folder and its environment, made on the host in the shared test cache."""
+    root = tmp_path_factory.mktemp("cluster-spaces")
+    folders = {"inspector": inspector_space(root / "inspector"), "streamlit": streamlit_space(root / "streamlit")}
+    backend = ProcessBackend(shared_folders(root / "warm"))
+
+    async def warm() -> dict[str, tuple[Path, Path]]:
+        made = {}
+        for name, folder in folders.items():
+            plan = make_plan(load_spec(folder))
+            environment = await backend.prepare(plan, lambda _line: None, space_id=f"{OWNER}/warm")
+            made[name] = (folder, Path(environment.location))
+        return made
+
+    return asyncio.run(warm())
+
+
+@pytest.fixture(scope="session")
+def space_folders(warm_environments: dict[str, tuple[Path, Path]]) -> dict[str, Path]:
+    return {name: folder for name, (folder, _) in warm_environments.items()}
+
+
+@pytest.fixture(scope="session")
+def ray_cluster(space_folders: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayTestCluster]:
+    cluster = RayTestCluster(Path("/tmp/pdmc"))  # short: Ray's socket paths must fit in 107 bytes
+    try:
+        yield cluster.up()
+    finally:
+        cluster.keep_logs(tmp_path_factory.mktemp("ray-logs"))
+        cluster.down()
+
+
+@pytest.fixture(scope="session")
+def ray_env(ray_cluster: RayTestCluster, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Podium's settings for the test cluster."""
+    nodes = tmp_path_factory.mktemp("ray-nodes")
+    return {
+        "PODIUM_BACKEND": "ray",
+        "PODIUM_RAY_ADDRESS": ray_cluster.client_address,
+        "PODIUM_RAY_TOKEN": ray_cluster.token,
+        "PODIUM_RAY_NODE_HOME": str(nodes / "home"),
+        "PODIUM_RAY_DATA_DIR": str(nodes / "shared-data"),  # one filesystem: shared storage for /data
+        "PODIUM_RAY_ENVIRONMENTS_DIR": str(TEST_CACHE),
+        "PODIUM_RAY_LOGICAL_GPUS": "true",
+        "PODIUM_STOP_SPACES_ON_EXIT": "false",
+    }
+
+
+@pytest.fixture(scope="session")
+def ray_podium(start_podium: Callable[..., PodiumServer], ray_env: dict[str, str]) -> PodiumServer:
+    return start_podium(env=ray_env)
