@@ -65,6 +65,16 @@ HOLDER = (
 )
 # What every starter imports besides the sdk and the requirements (the sdks' own servers).
 _ALWAYS = ("fastapi", "uvicorn")
+# What an sdk's app imports only once it serves (measured on a Gradio hello app): imported by the starter
+# too, so that every app shares them instead of importing its own copy.
+_SERVING = {
+    "gradio": (
+        "gradio.http_server", "uvicorn.loops.asyncio", "uvicorn.loops.auto", "uvicorn.lifespan.on",
+        "uvicorn.protocols.http.auto", "uvicorn.protocols.http.h11_impl", "uvicorn.protocols.websockets.auto",
+        "anyio._backends._asyncio", "anyio.streams.memory", "anyio.streams.stapled", "pydantic.v1",
+        "starlette.middleware.cors", "multiprocessing.synchronize", "encodings.idna",
+    ),
+}  # fmt: skip
 # Requirement names whose module is named otherwise.
 _MODULE_NAMES = {
     "scikit-learn": "sklearn",
@@ -102,7 +112,7 @@ class WarmStartFailed(StartError):
 
 def modules_for(plan: BuildPlan) -> list[str]:
     """What a starter of the plan's environment imports: its sdk, the servers, and its requirements' modules."""
-    names = [plan.sdk, *_ALWAYS]
+    names = [plan.sdk, *_ALWAYS, *_SERVING.get(plan.sdk, ())]
     lines = (*plan.deps.pre_requirements, *plan.deps.requirements) if plan.deps else ()
     for line in lines:
         name = requirement_name(line)
