@@ -73,7 +73,7 @@ class MoveRepo(BaseModel):
 @router.post("/api/repos/move")
 async def move_repo(body: MoveRepo, request: Request) -> dict[str, Any]:
     if body.type != "space":
-        raise ApiError(400, f"Podium hosts spaces only; pass repo_type='space' (got {body.type or 'model'!r})")
+        raise ApiError(400, f"Podium moves spaces only; pass repo_type='space' (got {body.type or 'model'!r})")
     with _urls_for(request):
         space_id = await move_space(context_of(request), require_user(request), body.fromRepo, body.toRepo)
     return {"url": f"{pages_url_for(request)}/spaces/{space_id}"}
