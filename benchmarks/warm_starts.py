@@ -6,12 +6,18 @@ a start (request to a stopped space until the first byte of its 200), a wake fro
 push until the new revision answers, and the private memory and PSS of each idle space (its app and the
 sandbox's first process; warm: plus the starter's own, shared by its spaces), with ratios.
 
-    .venv/bin/python benchmarks/warm_starts.py [--rounds 3] [--spaces 3]
+    .venv/bin/python benchmarks/warm_starts.py [--rounds 3] [--spaces 3] [--torch-spaces 3]
+
+`--torch-spaces N` also runs N idle spaces on the examples' environment (torch, transformers, gradio,
+streamlit; `tests/examples` builds it), each building a small BERT, cold and then warm, and prints their
+memory the same way: the 31 examples at once take more memory than a shared test machine has.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import statistics
 import sys
 import tempfile
@@ -24,9 +30,15 @@ from gradio_client import Client
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from podium_runner.backend import Environment  # noqa: E402
+from podium_runner.health import wait_until_ready  # noqa: E402
+from podium_runner.plan import RunContext, make_plan  # noqa: E402
+from podium_runner.process import ProcessBackend, procs  # noqa: E402
+from podium_runner.spec import load_spec  # noqa: E402
+
 from tests.platform.spaces import echo_space  # noqa: E402
 from tests.support.podium_server import PodiumServer  # noqa: E402
-from tests.support.process_spaces import free_port  # noqa: E402
+from tests.support.process_spaces import TEST_CACHE, free_port, shared_folders, write_space  # noqa: E402
 
 MEMORY_CGROUPS = Path("/sys/fs/cgroup/memory/podium")
 COLD = {"PODIUM_WARM_STARTS": "false", "PODIUM_FREEZE_AFTER_S": "1000000"}
@@ -136,39 +148,104 @@ def measure(server: PodiumServer, root: Path, spaces: int, rounds: int, warm: bo
     return results
 
 
+# An example-like app: torch and transformers imported, a small BERT built (no download), a Gradio page.
+TORCH_APP = """
+import gradio as gr
+import torch
+from transformers import BertConfig, BertModel
+
+model = BertModel(BertConfig(hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=128))
+
+
+def embed(text: str) -> str:
+    with torch.no_grad():
+        return str(model(torch.tensor([[len(text) % 100 + 1]])).last_hidden_state.shape)
+
+
+gr.Interface(embed, "text", "text").launch()
+"""
+
+
+def examples_environment() -> Path:
+    """The examples' environment in the test cache (tests/examples builds it)."""
+    found = sorted(TEST_CACHE.glob("environments/examples-*/*/.podium-complete.json"))
+    for marker in found:
+        if '"torch' in marker.read_text():
+            return marker.parent.resolve()
+    sys.exit("no examples environment in the test cache: run tests/examples first")
+
+
+async def torch_spaces(root: Path, count: int, warm: bool) -> dict[str, float]:
+    location = examples_environment()
+    backend = ProcessBackend(shared_folders(root / ("warm" if warm else "cold")), sandbox="on", warm_starts=warm)
+    # The requirements the examples' environment was built from: they name what its starter imports.
+    requirements = "\n".join(json.loads((location / ".podium-complete.json").read_text())["requirements"])
+    plan = make_plan(load_spec(write_space(root / "torch-space", "sdk: gradio", TORCH_APP, requirements=requirements)))
+    environment = Environment(backend="process", key=location.name.split(".")[0], location=str(location))
+    instances = []
+    try:
+        for index in range(count):
+            ctx = RunContext(space_id=f"examples/bench-torch-{index}", port=free_port())
+            instance = await backend.start(plan, environment, ctx, lambda line: None)
+            instances.append(instance)
+            await wait_until_ready(backend, instance, "/", 900)
+            httpx.get(instance.url + "/", timeout=60)
+        time.sleep(3)
+        per_space = [memory_of(procs.tree(instance.details.pid)) for instance in instances]
+        starter = backend.warm.get(location)
+        starter_pss = memory_of(procs.tree(starter.process.pid))[1] if starter else 0.0
+    finally:
+        for instance in instances:
+            await backend.stop(instance)
+        await backend.close()
+    return {
+        "private": statistics.mean(p for p, _ in per_space),
+        "pss": statistics.mean(s for _, s in per_space),
+        "total_pss": sum(s for _, s in per_space) + starter_pss,
+    }
+
+
+def print_row(label: str, before: float, after: float) -> None:
+    print(f"{label:62} {before:9.2f} {after:9.2f} {after / before:8.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--spaces", type=int, default=3, help="at least 2")
+    parser.add_argument("--spaces", type=int, default=3, help="at least 2; 0 skips the Gradio hello spaces")
+    parser.add_argument("--torch-spaces", type=int, default=0)
     args = parser.parse_args()
     warnings.filterwarnings("ignore", message="If your Space runs on the default 'cpu-basic'")
-    results = {}
-    for label, settings in (("cold", COLD), ("warm", WARM)):
-        with tempfile.TemporaryDirectory(prefix=f"podium-bench-{label}-") as tmp:
-            root = Path(tmp)
-            server = PodiumServer(root / "data", free_port(), free_port(), settings | _COMMON).start()
-            try:
-                results[label] = measure(server, root, args.spaces, args.rounds, label == "warm")
-            finally:
-                server.stop()
-    cold, warm = results["cold"], results["warm"]
-    rows = [
-        (
-            "push to RUNNING, same environment as a running space (s)",
-            cold["push_same_environment"],
-            warm["push_same_environment"],
-        ),
-        ("start: request to a stopped space -> first byte (s)", cold["start"], warm["start"]),
-        ("wake: stopped (cold) vs frozen (warm) -> first byte (s)", cold["start"], warm["freeze_wake"]),
-        ("code-only push -> new revision answering (s)", cold["code_push"], warm["code_push"]),
-        ("idle Gradio space, private memory (MiB)", cold["private"], warm["private"]),
-        ("idle Gradio space, PSS (MiB)", cold["pss"], warm["pss"]),
-        (f"{args.spaces} idle spaces, total PSS incl. the starter (MiB)", cold["total_pss"], warm["total_pss"]),
-    ]
-    print(f"{'Gradio hello spaces, process backend':58} {'cold':>9} {'warm':>9} {'warm/cold':>9}")
-    for label, before, after in rows:
-        print(f"{label:58} {before:9.2f} {after:9.2f} {after / before:8.2f}x")
-    print(f"{'warm starter itself, PSS (MiB)':58} {'':>9} {warm['starter_pss']:9.1f}")
+    print(f"{'process backend':62} {'cold':>9} {'warm':>9} {'warm/cold':>9}")
+    if args.spaces >= 2:
+        results = {}
+        for label, settings in (("cold", COLD), ("warm", WARM)):
+            with tempfile.TemporaryDirectory(prefix=f"podium-bench-{label}-") as tmp:
+                root = Path(tmp)
+                server = PodiumServer(root / "data", free_port(), free_port(), settings | _COMMON).start()
+                try:
+                    results[label] = measure(server, root, args.spaces, args.rounds, label == "warm")
+                finally:
+                    server.stop()
+        cold, warm = results["cold"], results["warm"]
+        print_row("push to RUNNING, same environment as a running space (s)", *(
+            r["push_same_environment"] for r in (cold, warm)))  # fmt: skip
+        print_row("start: request to a stopped space -> first byte (s)", cold["start"], warm["start"])
+        print_row("wake: stopped (cold) vs frozen (warm) -> first byte (s)", cold["start"], warm["freeze_wake"])
+        print_row("code-only push -> new revision answering (s)", cold["code_push"], warm["code_push"])
+        print_row("idle Gradio hello space, private memory (MiB)", cold["private"], warm["private"])
+        print_row("idle Gradio hello space, PSS (MiB)", cold["pss"], warm["pss"])
+        print_row(f"{args.spaces} idle Gradio spaces, total PSS incl. the starter (MiB)", cold["total_pss"],
+                  warm["total_pss"])  # fmt: skip
+        print(f"{'  of which the warm starter, PSS (MiB)':62} {'':>9} {warm['starter_pss']:9.1f}")
+    if args.torch_spaces:
+        with tempfile.TemporaryDirectory(prefix="podium-bench-torch-") as tmp:
+            cold = asyncio.run(torch_spaces(Path(tmp), args.torch_spaces, warm=False))
+            warm = asyncio.run(torch_spaces(Path(tmp), args.torch_spaces, warm=True))
+        print_row("idle torch+transformers space, private memory (MiB)", cold["private"], warm["private"])
+        print_row("idle torch+transformers space, PSS (MiB)", cold["pss"], warm["pss"])
+        print_row(f"{args.torch_spaces} torch+transformers spaces, total PSS incl. the starter (MiB)",
+                  cold["total_pss"], warm["total_pss"])  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -239,7 +239,7 @@ class ProcessBackend(Backend):
         if reason is not None:
             log(f"cold start: {reason}")
             return None
-        assert app is not None and store.build_uid is not None
+        assert store.build_uid is not None
         try:
             starter = await self.warm.for_start(location, plan, store.build_uid, log)
         except WarmStartFailed as exc:
@@ -247,7 +247,7 @@ class ProcessBackend(Backend):
             log(f"cold start: {exc}")
             return None
         log(f"warm start from the warm starter of environment {location.name}")
-        return WarmHandoff(starter, space_uid(ctx.space_id), app)
+        return WarmHandoff(starter, space_uid(ctx.space_id))
 
     def _forget_environment_of(self, instance_id: str) -> None:
         """Its instance ended: stop the warm starters no running (or frozen) instance started from."""

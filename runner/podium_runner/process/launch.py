@@ -162,7 +162,7 @@ async def launch_app(
             if ctx.platform is not None and ctx.platform.socket:
                 await open_door(network.namespace_pid, ctx.platform.socket, run_dir / "platform-door.log")
             if warm is not None and handover is not None and network.namespace_pid is not None:
-                await warm.hand_over(network.namespace_pid, APP_DIR, log_path, handover.fd, cgroups)
+                await warm.hand_over(network.namespace_pid, launch.argv, APP_DIR, log_path, handover.fd, cgroups)
         except (StartError, OSError) as exc:
             procs.signal_all(procs.tree(child.pid), signal.SIGKILL)  # the app may run already
             child.wait()

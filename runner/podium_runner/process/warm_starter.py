@@ -345,7 +345,6 @@ class WarmHandoff:
 
     starter: WarmStarter
     uid: int
-    app: list[str]  # app_argv() of the recipe's command
     _pipe: tuple[int, int] = field(default_factory=os.pipe, init=False)
 
     @property
@@ -358,10 +357,14 @@ class WarmHandoff:
     def sandbox_started(self) -> None:
         os.close(self._pipe[0])
 
-    async def hand_over(self, holder_pid: int, cwd: str, log_path: Path, variables_fd: int,
+    async def hand_over(self, holder_pid: int, argv: Sequence[str], cwd: str, log_path: Path, variables_fd: int,
                         cgroups: CgroupSet | None) -> None:  # fmt: skip
-        """Have the starter fork the app into the holder's sandbox, once the holder runs as the space's uid."""
+        """Have the starter fork the app (the recipe's command `argv`, as the sandbox runs it) into the holder's
+        sandbox, once the holder runs as the space's uid."""
         try:
+            app = app_argv(argv)
+            if app is None:
+                raise WarmStartFailed(f"{' '.join(argv)} is no Python program a warm starter runs")
             deadline = time.monotonic() + _START_TIMEOUT_S
             while _uid_of(holder_pid) != self.uid:
                 if time.monotonic() > deadline or not procs.start_ticks(holder_pid):
@@ -369,7 +372,7 @@ class WarmHandoff:
                 await asyncio.sleep(0.005)
             log_fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
             try:
-                await self.starter.start(holder_pid, self.uid, self.app, cwd, log_fd, variables_fd, self._pipe[1],
+                await self.starter.start(holder_pid, self.uid, app, cwd, log_fd, variables_fd, self._pipe[1],
                                          cgroups)  # fmt: skip
             finally:
                 os.close(log_fd)
