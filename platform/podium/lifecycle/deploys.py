@@ -22,6 +22,7 @@ from podium_runner.plan import BuildPlan, RunContext, make_plan
 from podium_runner.spec import SpaceConfigError, load_spec
 from podium_runner.stages import Stage
 
+from podium import space_hub
 from podium.disk_full import disk_full_message, is_disk_full
 from podium.lifecycle.space_state import SpaceState, affinity_key
 from podium.oauth.config import oauth_request
@@ -144,6 +145,7 @@ async def _steps(sup: Supervisor, state: SpaceState, sha: str, intent: Intent, *
     except GpuUnavailable as exc:
         sup.fail(state, sha, Stage.RUNTIME_ERROR, str(exc))
         return
+    hub = space_hub.grant(sup.db, space_id, env)  # HF_ENDPOINT and a read token: spaces load models from Podium
     ctx = RunContext(
         space_id=space_id,
         port=free_port(settings.host),
@@ -151,11 +153,11 @@ async def _steps(sup: Supervisor, state: SpaceState, sha: str, intent: Intent, *
         root_path=settings.space_path(space_id),
         public_host=settings.space_url(space_id).split("://", 1)[1].split("/", 1)[0],
         title=spec.card.title or name,
-        env=env,
+        env=env | hub.variables,
         model_cache=settings.model_cache,
         gpu_ids=gpu_ids,
         hardware=hardware,
-        platform=oauth.platform,
+        platform=space_hub.platform_for(settings, oauth.platform, hub),
     )
     try:
         instance = await sup.backend.start(plan, environment, ctx, state.run_log)
@@ -175,6 +177,7 @@ async def _steps(sup: Supervisor, state: SpaceState, sha: str, intent: Intent, *
         sup.release_gpus_if_idle(state)
         raise
     _switch(sup, state, instance, plan, sha, intent)
+    space_hub.retire(sup.db, space_id, keep=hub.token_id)  # the replaced instance's token ends with it
 
 
 def _switch(sup: Supervisor, state: SpaceState, instance: Instance, plan: BuildPlan, sha: str, intent: Intent) -> None:

@@ -8,8 +8,8 @@ drops root, so the modes above it (a private data folder) do not matter; any loc
 folder's path may use the door, which answers what Podium's public pages answer anyway. A socket path has
 at most 107 bytes, which a data folder's may exceed, so it is bound through the folder's descriptor.
 
-Issue 12 (`HF_ENDPOINT` inside spaces) can widen this door to the Hub's read API the same way: another
-router here, another variable in `PlatformAddress.variables`.
+Every app also reads models and datasets here (`HF_ENDPOINT`, podium.space_hub): the Hub's read routes of
+those two repo types alone (podium.hub.door_gate), with the upstream cache in front (podium.upstream).
 """
 
 from __future__ import annotations
@@ -20,18 +20,28 @@ import socket
 
 from fastapi import FastAPI
 
+from podium.api.errors import api_error_handler
 from podium.body_limits import RequestBodyLimit
 from podium.context import Context
+from podium.errors import ApiError
+from podium.hub.door_gate import READ_ROUTERS, DoorGate
 from podium.oauth.deploy import DOOR_SOCKET, door_socket
 from podium.oauth.routes import provider_router
 from podium.settings import Settings
+from podium.upstream.middleware import UpstreamCache
 
 
 def create_door_app(ctx: Context) -> FastAPI:
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.state.podium = ctx
+    app.add_exception_handler(ApiError, api_error_handler)  # the Hub's refusals, as the API answers them
     app.add_middleware(RequestBodyLimit, limits=ctx.settings.limits)
     app.include_router(provider_router)
+    for read_router in READ_ROUTERS:  # spaces' HF_ENDPOINT (podium.space_hub): DoorGate lets the reads through
+        app.include_router(read_router)
+    app.add_middleware(UpstreamCache)
+    read_routes = [route for read_router in READ_ROUTERS for route in read_router.routes]
+    app.add_middleware(DoorGate, open_routes=provider_router.routes, read_routes=read_routes)
     return app
 
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel, BeforeValidator, Field
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from podium import space_hub
 from podium.auth import User
 from podium.context import Context
 from podium.db import Space, SpaceRedirect
@@ -178,6 +179,7 @@ def check_id_free(ctx: Context, session: Session, space_id: str, moving: Space |
 async def delete_space(ctx: Context, space_id: str) -> None:
     """Stop the space and remove it, files, logs and settings."""
     await ctx.supervisor.delete(space_id)
+    space_hub.retire(ctx.db, space_id)  # its apps' read tokens end with it
     with ctx.db.session() as session:
         space = ctx.db.find_space(session, space_id)
         if space is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from podium_runner.backend import BackendUnavailable
 from podium_runner.stages import Stage
 
+from podium import space_hub
 from podium.auth import User
 from podium.context import Context
 from podium.db import SpaceRedirect
@@ -57,6 +58,7 @@ async def move_space(ctx: Context, user: User, from_id: str, to_id: str) -> str:
             await ctx.supervisor.move(to_id, from_id)
             _start_again(ctx, from_id, *before)
             raise
+    space_hub.retire(ctx.db, from_id)  # the stopped instance's read token; the new one gets its own
     _start_again(ctx, to_id, *before)
     return to_id
 

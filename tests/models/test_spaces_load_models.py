@@ -1,0 +1,186 @@
+"""Spaces load models from Podium (issue 12 item 3): every space's app gets HF_ENDPOINT (the door in its
+own network namespace) and a read token of its owner's, so `hf_hub_download` in a real sandboxed Gradio app
+reads its owner's private model and not another owner's, and models Podium caches from its upstream are
+downloaded once for every space."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from gradio_client import Client
+from huggingface_hub import HfApi
+from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
+
+from tests.models import cache_fixtures
+from tests.models.cache_fixtures import CountingUpstream, publish_model
+from tests.support.podium_server import PodiumServer
+from tests.support.process_spaces import write_space
+
+# The fixtures of these stories (tests/models/cache_fixtures.py).
+origin = cache_fixtures.origin
+upstream = cache_fixtures.upstream
+edge = cache_fixtures.edge
+
+LOADER_APP = """
+import os
+import urllib.error
+import urllib.request
+
+import gradio as gr
+from huggingface_hub import hf_hub_download
+
+
+def fetch(spec: str) -> str:
+    repo_id, _, filename = spec.partition(":")
+    try:
+        with open(hf_hub_download(repo_id, filename), encoding="utf-8") as file:
+            return file.read()
+    except Exception as error:
+        return f"refused: {type(error).__name__}: {error}"
+
+
+def reach(path: str) -> str:
+    # What the door answers this app's own token at `path` of HF_ENDPOINT.
+    request = urllib.request.Request(
+        os.environ["HF_ENDPOINT"] + path, headers={"Authorization": "Bearer " + os.environ["HF_TOKEN"]}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return str(answer.status)
+    except urllib.error.HTTPError as error:
+        return str(error.code)
+
+
+def variable(name: str) -> str:
+    return os.environ.get(name, "<unset>")
+
+
+with gr.Blocks() as demo:
+    text = gr.Textbox()
+    out = gr.Textbox()
+    gr.Button("Fetch").click(fetch, text, out, api_name="fetch")
+    gr.Button("Reach").click(reach, text, out, api_name="reach")
+    gr.Button("Variable").click(variable, text, out, api_name="variable")
+
+demo.launch()
+"""
+SECRET = '{"model_type": "alice-only"}'
+SHARED = "weights shared by every space"
+
+
+@pytest.fixture(scope="module")
+def loader(edge: PodiumServer, tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Client]:
+    """`loader("alice/loader")`: that space RUNNING the loader app on `edge` (made once), as a client."""
+    made: dict[str, Client] = {}
+
+    def space(space_id: str) -> Client:
+        if space_id not in made:
+            folder = write_space(tmp_path_factory.mktemp("loader"), "sdk: gradio", LOADER_APP)
+            runtime = edge.push(space_id, folder)
+            assert runtime["stage"] == "RUNNING", (runtime, edge.log()[-3000:])
+            made[space_id] = Client(f"{edge.spaces_url}/apps/{space_id}/", verbose=False)
+        return made[space_id]
+
+    return space
+
+
+@pytest.fixture(scope="module")
+def models(origin: PodiumServer, edge: PodiumServer) -> None:
+    """alice's private model on `edge` itself, bob's too, and a public model upstream only."""
+    publish_model(edge.api(), "alice/secret", {"config.json": SECRET.encode()}, private=True)
+    publish_model(edge.api(), "bob/private", {"config.json": b"bob's"}, private=True)
+    publish_model(origin.api(), "org/shared", {"weights.txt": SHARED.encode()})
+
+
+def test_a_private_model_is_read_by_its_owners_space_and_not_another_owners(
+    models: None, loader: Callable[[str], Client]
+) -> None:
+    alice, bob = loader("alice/loader"), loader("bob/loader")
+    assert alice.predict("HF_ENDPOINT", api_name="/variable") == "http://127.0.0.1:7850"  # the door
+    assert alice.predict("alice/secret:config.json", api_name="/fetch") == SECRET
+    assert bob.predict("alice/secret:config.json", api_name="/fetch").startswith("refused: RepositoryNotFoundError")
+    assert bob.predict("bob/private:config.json", api_name="/fetch") == "bob's"
+
+
+def test_two_spaces_loading_one_upstream_model_download_it_once(
+    models: None, loader: Callable[[str], Client], upstream: CountingUpstream
+) -> None:
+    for space_id in ("alice/loader", "bob/loader"):
+        assert loader(space_id).predict("org/shared:weights.txt", api_name="/fetch") == SHARED
+    assert upstream.file_downloads("org/shared", "weights.txt") == 1
+
+
+def test_through_the_door_a_space_reaches_only_the_read_routes_of_models_and_datasets(
+    models: None, loader: Callable[[str], Client]
+) -> None:
+    alice = loader("alice/loader")
+    for path in (
+        "/api/models/alice/secret",
+        "/api/models/alice/secret/revision/main",
+        "/api/models/alice/secret/tree/main",
+    ):
+        assert alice.predict(path, api_name="/reach") == "200", path
+    for path in (
+        "/api/spaces/alice/loader",  # a space, even its own
+        "/spaces/alice/loader/resolve/main/app.py",
+        "/spaces/alice/resolve/resolve/main/app.py",  # read by the router as a space's file
+        "/api/models",  # listings
+        "/api/whoami-v2",
+        "/api/tokens",
+        "/signin",
+        "/api/models/alice/secret/refs",
+        "/api/models/alice/secret/commits/main",
+    ):
+        assert alice.predict(path, api_name="/reach") == "404", path
+
+
+def test_a_spaces_token_reads_only_what_its_owner_reads_and_ends_with_its_deploy(
+    edge: PodiumServer, models: None, loader: Callable[[str], Client], tmp_path: Path
+) -> None:
+    alice = loader("alice/loader")
+    token = alice.predict("HF_TOKEN", api_name="/variable")
+    assert token.startswith("hf_")
+    api = HfApi(endpoint=edge.url, token=token)
+    assert api.model_info("alice/secret").id == "alice/secret"
+    with pytest.raises(RepositoryNotFoundError):
+        api.model_info("bob/private")
+    with pytest.raises(HfHubHTTPError) as refused:
+        api.upload_file(path_or_fileobj=b"x", path_in_repo="x.txt", repo_id="alice/secret")
+    assert refused.value.response.status_code == 403
+    assert (
+        httpx.post(
+            f"{edge.url}/api/tokens", json={"name": "wider"}, headers={"Authorization": f"Bearer {token}"}
+        ).status_code
+        == 403
+    )
+    # Never on a page or in a log.
+    assert token not in httpx.get(f"{edge.url}/spaces/alice/loader").text
+    assert token not in "".join(edge.api().fetch_space_logs("alice/loader"))
+    assert token not in "".join(edge.api().fetch_space_logs("alice/loader", build=True))
+    assert token not in edge.log()
+    # A restart gives the app a new token and ends the old one.
+    edge.api().restart_space("alice/loader")
+    deadline = time.monotonic() + 180
+    renewed = token
+    while renewed == token:  # the restarted instance serves once the switch is made
+        assert time.monotonic() < deadline, edge.log()[-3000:]
+        time.sleep(1)
+        with contextlib.suppress(Exception):
+            fresh = Client(f"{edge.spaces_url}/apps/alice/loader/", verbose=False)
+            renewed = fresh.predict("HF_TOKEN", api_name="/variable")
+    assert renewed.startswith("hf_")
+    assert (
+        httpx.get(f"{edge.url}/api/models/alice/secret", headers={"Authorization": f"Bearer {token}"}).status_code
+        == 401
+    )
+    # Deleting the space ends its token too.
+    edge.api().delete_repo("alice/loader", repo_type="space")
+    assert (
+        httpx.get(f"{edge.url}/api/models/alice/secret", headers={"Authorization": f"Bearer {renewed}"}).status_code
+        == 401
+    )
