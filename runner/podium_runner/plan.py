@@ -88,7 +88,8 @@ class DependencySet:
 
 @dataclass(frozen=True)
 class PlatformAddress:
-    """Where an app reaches the platform's endpoints for apps (Podium's OpenID Connect provider): `url` as
+    """Where an app reaches the platform's endpoints for apps (Podium's OpenID Connect provider, the Hub's
+    read routes for HF_ENDPOINT): `url` as
     the host's processes reach it, `socket` a Unix socket serving the same for an app in a network of its
     own (podium_runner.process.platform_door), and the variables that tell the app where it reaches them."""
 

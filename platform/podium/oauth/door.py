@@ -1,7 +1,7 @@
 """The door apps reach Podium through from inside their sandbox: a Unix socket in the data folder
-(`door/door.sock`) serving the provider's server-side endpoints (discovery, token, userinfo, JWKS) and
-nothing else; no page, no API, no space. The process backend relays an app's `127.0.0.1:7850` to it
-(podium_runner.process.platform_door), only for spaces with `hf_oauth: true`.
+(`door/door.sock`) serving the provider's server-side endpoints (discovery, token, userinfo, JWKS) and the
+Hub's read routes of models and datasets, nothing else; no page, no space, no write. The process backend
+relays every sandboxed app's `127.0.0.1:7850` to it (podium_runner.process.platform_door).
 
 The folder is 0711 and the socket 0666: the relay runs as `nobody` and enters the folder before it
 drops root, so the modes above it (a private data folder) do not matter; any local user who can reach the

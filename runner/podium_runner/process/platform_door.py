@@ -1,6 +1,6 @@
 """The one way out of an app's network namespace to the platform: a relay that listens on the namespace's
 own `127.0.0.1:7850` and carries each connection to the platform's Unix socket for apps (Podium serves its
-OpenID Connect endpoints there, nothing else: podium.oauth.door).
+OpenID Connect endpoints and the Hub's read routes of models and datasets there, nothing else: podium.oauth.door).
 
 The app's namespace reaches nothing of the host's loopback (network.py); its server-side OAuth code
 must still fetch the provider's discovery document and exchange codes. The relay is a process of its own,
