@@ -112,11 +112,20 @@ def test_the_cache_serves_on_once_the_upstream_is_gone(
 ) -> None:
     """The last test of the module: it takes the upstream away."""
     relay = CountingUpstream(origin.url)
-    env = {"PODIUM_HUB_UPSTREAM": relay.url, "PODIUM_HUB_UPSTREAM_REFRESH_S": "0"}
+    # With a token that reads the upstream's private repositories (for gated ones).
+    env = {
+        "PODIUM_HUB_UPSTREAM": relay.url,
+        "PODIUM_HUB_UPSTREAM_REFRESH_S": "0",
+        "PODIUM_HUB_UPSTREAM_TOKEN": origin.token,
+    }
     lonely = PodiumServer(tmp_path_factory.mktemp("lonely") / "data", free_port(), free_port(), env).start()
     try:
         sha = publish_model(origin.api(), "org/kept", {"config.json": b"kept", "other.txt": b"never read"})
         assert download(lonely, "org/kept", "config.json", tmp_path / "a") == b"kept"
+        # Never a repository the upstream keeps private: every user of this Podium would read it.
+        publish_model(origin.api(), "org/private-upstream", {"config.json": b"private"}, private=True)
+        refused = lonely.http().get("/org/private-upstream/resolve/main/config.json")
+        assert refused.status_code == 403 and "private on the upstream" in refused.json()["error"]
         relay.go_away()
         assert lonely.api().model_info("org/kept").sha == sha  # main as last seen
         assert download(lonely, "org/kept", "config.json", tmp_path / "b") == b"kept"

@@ -2,6 +2,9 @@
 models and datasets Podium does not hold are fetched from there with huggingface_hub, once, and served
 from the store (podium.upstream.store) from then on.
 
+What is cached, every user of this Podium reads, as a public repository: a gated repository (read with
+PODIUM_HUB_UPSTREAM_TOKEN, its terms accepted by the operator) too, but never one the upstream says is private.
+
 Revisions are pinned by sha: a branch or tag is asked of the upstream again once its answer is older than
 `hub_upstream_refresh_s`, and a new sha is a new commit, fetched anew; a sha is never asked twice. Files are
 fetched when first read (or all at once by `pull`), each under a lock of its own, so spaces asking at once
@@ -115,6 +118,12 @@ class UpstreamCache:
         info = response.json()
         if not isinstance(info, dict) or not isinstance(info.get("sha"), str):
             raise ApiError(502, f"the upstream Hub answered no commit for {repo_id}@{revision}")
+        if info.get("private") is True:  # what is cached, every user of this Podium reads
+            raise ApiError(
+                403,
+                f"{repo_id} is private on the upstream Hub: Podium caches public and gated repositories only; "
+                "upload it to Podium itself to keep it private here",
+            )
         return info
 
     # Files
