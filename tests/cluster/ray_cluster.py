@@ -88,7 +88,7 @@ class RayTestCluster:
         self._in(BRIDGE_NS, "ip", "link", "set", "pdmc-hostp", "master", "br0", "up")
         head = ("--head", f"--port={GCS_PORT}", f"--ray-client-server-port={CLIENT_PORT}", "--num-cpus=0")
         self.start_node(Node("pdmc-head", HEAD_ADDRESS, (*head, "--num-gpus=0", "--include-dashboard=false")))
-        big = ("--num-cpus=16", f"--memory={64 * 2**30}")  # logical: room for several cpu-basic spaces
+        big = ("--num-cpus=16", f"--memory={128 * 2**30}")  # logical: room for several flavors' memory
         self.start_node(Node("pdmc-w1", f"{SUBNET}.11", (*big, "--num-gpus=2")))
         self.start_node(Node("pdmc-w2", f"{SUBNET}.12", (*big, "--num-gpus=0")))
         return self
@@ -162,11 +162,16 @@ class RayTestCluster:
                     return pid
         raise LookupError(f"no raylet runs in {self.node(address).name}")
 
-    def kill_node(self, address: str) -> None:
-        """The whole node at once, as when its host dies: every process in its namespace."""
-        for pid in self.pids(self.node(address).name):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+    def restart_node(self, address: str) -> None:
+        """The node's Ray processes killed (those left), then the node started again in its namespace."""
+        node = self.node(address)
+        for _ in range(3):
+            for pid in self.pids(node.name):
+                if pid != self._holders[node.name]:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+            time.sleep(0.2)
+        self.start_node(node)
 
     def ray_ports(self, address: str) -> list[int]:
         """The TCP ports Ray's processes listen on in the node's namespace (GCS, raylet, object manager,

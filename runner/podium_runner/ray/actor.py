@@ -78,8 +78,11 @@ class SpaceActor:
 
     # -- what Podium calls ---------------------------------------------------------------------
 
-    def report(self, since: int = 0) -> dict[str, Any]:
-        """Where and how the instance is, and the log lines after the first `since`."""
+    def report(self, since: int = 0, incarnation: str = "") -> dict[str, Any]:
+        """Where and how the instance is, and the log lines after the first `since` of `incarnation` (all of
+        this incarnation's when the caller last heard from another one)."""
+        if incarnation != self.incarnation:
+            since = 0
         first = self._written - len(self._lines)
         lines = list(self._lines)[max(since - first, 0) :]
         return {
@@ -179,7 +182,7 @@ class SpaceActor:
         self.url, self.phase = instance.url, Phase.RUNNING
         while (ended := await backend.poll(instance)) is None and not self._stopping.is_set():
             await asyncio.sleep(0.25)
-        if ended is None:
+        if ended is None or self._stopping.is_set():
             return False  # stopping: `stop` stops the app
         now = time.time()
         self.app_exits.append((now, ended.reason))

@@ -226,7 +226,7 @@ class RayBackend(Backend):
         space_id = watched.instance.space_id
         while True:
             try:
-                report = await self._call(watched.handle.report, watched.written, timeout=1.0)
+                report = await self._call(watched.handle.report, watched.written, watched.incarnation, timeout=1.0)
             except ray.exceptions.GetTimeoutError:
                 total, free = await asyncio.to_thread(lambda: (ray.cluster_resources(), ray.available_resources()))
                 self._say(watched, None, why_pending(options, total, free))
@@ -270,7 +270,7 @@ class RayBackend(Backend):
             await asyncio.sleep(WATCH_INTERVAL_S)
             before = (watched.incarnation, watched.node_ip)
             try:
-                report = await self._call(watched.handle.report, watched.written)
+                report = await self._call(watched.handle.report, watched.written, watched.incarnation)
             except ray.exceptions.GetTimeoutError:
                 self._say(watched, Stage.APP_STARTING, await self._why_gone(watched))
                 continue
