@@ -144,3 +144,16 @@ def test_without_an_upstream_a_missing_model_is_a_clear_404(origin: PodiumServer
     assert answer.status_code == 404
     answer = origin.http().get("/org/not-here/resolve/main/config.json")
     assert answer.status_code == 404
+
+
+def test_hostile_names_revisions_and_paths_read_nothing(edge: PodiumServer) -> None:
+    for path in (
+        "/api/models/..%2F..%2Fetc/passwd",
+        "/api/models/org/tiny/revision/..%2F..%2Frefs",
+        "/%2E%2E/tiny/resolve/main/config.json",
+        "/org/tiny/resolve/main/..%2F..%2Frefs.json",
+        "/org/tiny/resolve/..%2Fcommits/config.json",
+        "/org/tiny/resolve/main/%00",
+    ):
+        answer = edge.http().get(path)
+        assert 400 <= answer.status_code < 500, (path, answer.status_code, answer.text)
