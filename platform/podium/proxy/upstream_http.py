@@ -234,6 +234,10 @@ class UpstreamResponse:
                 await self._wait()
 
     async def read(self) -> bytes:
+        if self._done and self._error is None and not self._paused:  # a small answer that came with its head
+            body, self._buffered = b"".join(self._chunks), 0
+            self._chunks.clear()
+            return body
         return b"".join([chunk async for chunk in self.chunks()])
 
     def close(self) -> None:
