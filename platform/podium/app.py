@@ -21,6 +21,7 @@ from podium.oauth.routes import consent_router, provider_router
 from podium.settings import PATH_PREFIX
 from podium.upstream import routes as upstream_routes
 from podium.upstream.middleware import UpstreamCache
+from podium.web.model_pages import router as model_pages_router
 from podium.web.routes import router as pages_router
 from podium.web.security_headers import SecurityHeaders
 
@@ -61,4 +62,6 @@ def create_app(ctx: Context) -> FastAPI:
             query = f"?{request.url.query}" if request.url.query else ""
             return RedirectResponse(f"{spaces_url}{PATH_PREFIX}/{rest}{query}", status_code=307)
 
+    # Last: a model's page is /{owner}/{name}, which any other two-part address Podium has comes before.
+    app.include_router(model_pages_router)
     return app

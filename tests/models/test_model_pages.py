@@ -75,3 +75,10 @@ def test_the_listing_filters_and_hides_private_models(pages: httpx.Client, hub: 
     assert pages.get("/datasets").status_code == 200
     missing_api = pages.get("/api/nothing-here")  # Podium's own addresses are no model's page
     assert missing_api.status_code == 404 and missing_api.headers["content-type"] == "application/json"
+    # An app's old address on the pages' origin still leads to it, even where it reads like a model's file.
+    app_address = pages.get("/apps/alice/resolve/main/x")
+    assert app_address.status_code == 307 and "/apps/alice/resolve/main/x" in app_address.headers["location"]
+
+
+def test_a_model_info_names_the_spaces_that_use_it(pages: httpx.Client, hub_api) -> None:
+    assert hub_api(False).model_info("alice/paged").spaces == ["alice/user-of-paged"]

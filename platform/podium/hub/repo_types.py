@@ -98,9 +98,17 @@ class _ApiSegment(Convertor[str]):
         return REPO_TYPES[value].api_segment
 
 
+def prefix_pattern(repo_type: RepoType) -> str:
+    """A type's prefix as the router matches it; the empty one (models) only where no address of Podium's
+    own begins (`/apps/a/resolve/...` stays the app a/resolve's, never the model apps/a's)."""
+    if repo_type.files_prefix:
+        return re.escape(repo_type.files_prefix)
+    return "(?!(?i:" + "|".join(sorted(map(re.escape, records.RESERVED_OWNERS))) + ")/)"
+
+
 class _FilesPrefix(Convertor[str]):
     # The empty prefix (models) last: `/spaces/a/b/...` is the space a/b, never the model spaces/a.
-    regex = "|".join(re.escape(t.files_prefix) for t in sorted(REPO_TYPES.values(), key=lambda t: not t.files_prefix))
+    regex = "|".join(prefix_pattern(t) for t in sorted(REPO_TYPES.values(), key=lambda t: not t.files_prefix))
 
     def convert(self, value: str) -> str:
         return next(t.name for t in REPO_TYPES.values() if t.files_prefix == value)

@@ -24,9 +24,11 @@ from podium.repos import SpaceRepo
 from podium.spaces.lifecycle import _FIRST_FILE, CreateRepo
 
 FOLDERS = {"model": "_models", "dataset": "_datasets"}
-# The first segment of Podium's own URLs: a model's page and files are at /{owner}/{name}, so no model
-# may be owned by one of these (the Hub keeps such names from its users too).
-RESERVED_OWNERS = frozenset({"api", "datasets", "models", "spaces", "static", "settings", "oauth", "new", "signin"})
+# The first segment of Podium's own URLs (`apps`: settings.PATH_PREFIX): a model's page and files are at
+# /{owner}/{name}, so no model may be owned by one of these (the Hub keeps such names from its users too).
+RESERVED_OWNERS = frozenset(
+    {"api", "apps", "datasets", "models", "spaces", "static", "settings", "oauth", "new", "signin", "tokens"}
+)
 
 
 def relative_path(repo_type: str, repo_id: str) -> str:

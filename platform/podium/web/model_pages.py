@@ -23,7 +23,7 @@ from podium.db import HubRepo as HubRepoRecord
 from podium.db import Space
 from podium.hub.access import HubRepo
 from podium.hub.entries import pointers_of
-from podium.hub.repo_types import HOSTED, RepoType
+from podium.hub.repo_types import HOSTED, MODEL, RepoType, prefix_pattern
 from podium.models import records
 from podium.models.api import tags_of, used_by
 from podium.repos import TreeEntry
@@ -124,7 +124,7 @@ class _Owner(Convertor[str]):
     """An owner a model may have: never the first part of Podium's own addresses (`/api/...`), which then
     stay the API's (a JSON 404), not a model page's."""
 
-    regex = "(?!(?i:" + "|".join(sorted(records.RESERVED_OWNERS)) + ")/)[^/]+"
+    regex = prefix_pattern(MODEL) + "[^/]+"
 
     def convert(self, value: str) -> str:
         return value
