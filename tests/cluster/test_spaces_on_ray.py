@@ -13,6 +13,8 @@ from gradio_client import Client
 
 from tests.cluster.ray_cluster import HEAD_ADDRESS, RayTestCluster
 from tests.cluster.spaces import OWNER
+from tests.support.podium_server import PODIUM
+from tests.support.tokens import make_token, pages_session
 
 pytestmark = pytest.mark.slow
 
@@ -72,3 +74,25 @@ def test_a_streamlit_space_answers_over_a_websocket_through_the_proxy(ray_podium
     assert result.returncode == 0, result.stderr
     session = json.loads(result.stdout)
     assert session["texts"] == ["Streamlit demo space", "Hello, cluster!"], session
+
+
+def test_podium_cluster_status_shows_the_nodes_and_where_spaces_run(ray_podium):
+    shown = subprocess.run(
+        [str(PODIUM), "cluster", "status", "--endpoint", ray_podium.url, "--token", ray_podium.token],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "10.98.51.11" in shown.stdout and "10.98.51.12" in shown.stdout and "alive" in shown.stdout
+    assert f"{OWNER}/inspector" in shown.stdout, shown.stdout
+
+
+def test_the_cluster_page_shows_an_admin_the_nodes_and_refuses_others(ray_podium):
+    page = pages_session(ray_podium, ray_podium.token).get("/cluster")
+    assert page.status_code == 200, page.text
+    assert "10.98.51.11" in page.text and f"/spaces/{OWNER}/inspector" in page.text
+    _, alice = make_token(ray_podium, user="alice")
+    assert pages_session(ray_podium, alice).get("/cluster").status_code == 403
+    peek = httpx.get(f"{ray_podium.url}/api/cluster", headers={"Authorization": f"Bearer {alice}"})
+    assert peek.status_code == 403 and "admin" in peek.text

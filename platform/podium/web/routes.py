@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from podium.web import create, pages, settings_forms, signin, tokens
+from podium.web import cluster, create, pages, settings_forms, signin, tokens
 
 router = APIRouter()
-for module in (pages, signin, create, settings_forms, tokens):
+for module in (pages, signin, create, settings_forms, tokens, cluster):
     router.include_router(module.router)
