@@ -21,7 +21,7 @@ from podium_runner.plan import BuildPlan, RunContext, make_plan
 from podium_runner.process import ProcessBackend, ProcessFolders, procs
 from podium_runner.spec import load_spec
 
-from tests.support.process_spaces import free_port, stdlib_app, write_space
+from tests.support.process_spaces import STREAMLIT_HELLO, free_port, stdlib_app, write_space
 
 pytestmark = [
     pytest.mark.slow,
@@ -306,3 +306,18 @@ async def test_a_warm_started_instance_is_adopted_after_its_caller_restarts(
     assert await second.poll(adopted) is not None and not procs.tree(state["pid"])[1:]
     assert await second.adopt(state, lambda line: None) is None
     await second.close()
+
+
+@pytest.mark.anyio
+async def test_a_streamlit_space_starts_warm_and_answers(folders: ProcessFolders, tmp_path: Path) -> None:
+    """Streamlit's command names where it listens (the namespace's 0.0.0.0): the starter runs that command."""
+    plan = make_plan(load_spec(write_space(tmp_path, "sdk: streamlit", STREAMLIT_HELLO)))
+    spaces = Spaces(ProcessBackend(folders, sandbox="on", warm_starts=True))
+    try:
+        instance = await spaces.start(plan, "tests/warm-streamlit", {})
+        assert any(line.startswith("warm start from") for line in spaces.logs["tests/warm-streamlit"])
+        assert await _get(instance.url + "/_stcore/health") == (200, "ok")
+        status, page = await _get(instance.url + "/")
+        assert status == 200 and "streamlit" in page.lower()
+    finally:
+        await spaces.stop_all()

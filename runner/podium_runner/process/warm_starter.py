@@ -75,6 +75,11 @@ _SERVING = {
         "starlette.middleware.cors", "multiprocessing.synchronize", "encodings.idna",
     ),
 }  # fmt: skip
+# Libraries that import their heavy parts lazily, and the parts apps use (the examples: `pipeline`, models).
+_LAZY_PARTS = {
+    "transformers": ("transformers.pipelines", "transformers.modeling_utils", "transformers.models.auto.modeling_auto"),
+    "torch": ("torch.nn", "torch.nn.functional"),
+}
 # Requirement names whose module is named otherwise.
 _MODULE_NAMES = {
     "scikit-learn": "sklearn",
@@ -117,7 +122,8 @@ def modules_for(plan: BuildPlan) -> list[str]:
     for line in lines:
         name = requirement_name(line)
         if name and name not in names:
-            names.append(_MODULE_NAMES.get(name, name.replace("-", "_")))
+            module = _MODULE_NAMES.get(name, name.replace("-", "_"))
+            names += [module, *_LAZY_PARTS.get(module, ())]
     return [name for name in dict.fromkeys(names) if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", name)]
 
 
