@@ -46,8 +46,11 @@ class SpaceHub:
     address_variables: tuple[str, ...] = ()
 
 
-def grant(db: Database, space_id: str, own: Mapping[str, str]) -> SpaceHub:
-    """A new read token for the app of `space_id`, unless the space's own variables `own` set theirs."""
+def grant(db: Database, space_id: str, own: Mapping[str, str], runs_code: bool = True) -> SpaceHub:
+    """A new read token for the app of `space_id`, unless the space's own variables `own` set theirs or it runs
+    no code (a static space: files served as they are)."""
+    if not runs_code:
+        return SpaceHub()
     owner = space_id.partition("/")[0]
     address_variables = () if ENDPOINT_VARIABLE in own else (ENDPOINT_VARIABLE,)
     if TOKEN_VARIABLE in own:

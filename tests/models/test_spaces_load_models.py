@@ -184,3 +184,15 @@ def test_a_spaces_token_reads_only_what_its_owner_reads_and_ends_with_its_deploy
         httpx.get(f"{edge.url}/api/models/alice/secret", headers={"Authorization": f"Bearer {renewed}"}).status_code
         == 401
     )
+
+
+def test_a_static_space_runs_no_code_and_gets_no_token(
+    edge: PodiumServer, loader: Callable[[str], Client], tmp_path: Path
+) -> None:
+    loader("bob/loader")
+    (tmp_path / "README.md").write_text("---\nsdk: static\n---\n")
+    (tmp_path / "index.html").write_text("<!doctype html><title>site</title>\n")
+    assert edge.push("alice/site", tmp_path, sdk="static")["stage"] == "RUNNING"
+    names = [record["name"] for record in edge.http().get("/api/tokens").json()]
+    assert any(name.startswith("bob/loader:") for name in names)  # the loader's, made by its deploy
+    assert not any(name.startswith("alice/site") for name in names)

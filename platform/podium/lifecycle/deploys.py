@@ -145,7 +145,8 @@ async def _steps(sup: Supervisor, state: SpaceState, sha: str, intent: Intent, *
     except GpuUnavailable as exc:
         sup.fail(state, sha, Stage.RUNTIME_ERROR, str(exc))
         return
-    hub = space_hub.grant(sup.db, space_id, env)  # HF_ENDPOINT and a read token: spaces load models from Podium
+    # HF_ENDPOINT and a read token: spaces load models from Podium
+    hub = space_hub.grant(sup.db, space_id, env, runs_code=not plan.recipe.always_on)
     ctx = RunContext(
         space_id=space_id,
         port=free_port(settings.host),
