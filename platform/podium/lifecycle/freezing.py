@@ -16,7 +16,7 @@ import asyncio
 import logging
 from pathlib import Path
 
-from podium_runner.backend import Backend
+from podium_runner.backend import Backend, Instance
 
 from podium.lifecycle.space_state import SpaceState
 
@@ -30,12 +30,13 @@ class Freezer:
         self.backend = backend
         self.freeze_after_s = freeze_after_s
         self.stop_below_available_mb = stop_below_available_mb
-        self._frozen: dict[str, str] = {}  # space id -> the id of its frozen instance
+        self._frozen: dict[str, Instance] = {}  # space id -> its frozen instance
         self._memory: dict[str, int | None] = {}  # space id -> the bytes its instance held when frozen
         self._lock = asyncio.Lock()  # a request's thaw waits for a freeze in flight, never overtakes it
 
     def is_frozen(self, state: SpaceState) -> bool:
-        return state.instance is not None and self._frozen.get(state.space_id) == state.instance.instance_id
+        frozen = self._frozen.get(state.space_id)
+        return frozen is not None and state.instance is not None and frozen.instance_id == state.instance.instance_id
 
     async def doze(self, state: SpaceState, idle_s: float, sleep_time: int | None) -> None:
         """Freeze the space's instance when it has been idle long enough (module docstring)."""
@@ -46,19 +47,20 @@ class Freezer:
             if instance is None or state.busy or self.is_frozen(state) or state.draining:
                 return
             if await self.backend.freeze(instance):
-                self._frozen[state.space_id] = instance.instance_id
+                self._frozen[state.space_id] = instance
                 self._memory[state.space_id] = await self.backend.memory_bytes(instance)
                 log.info("%s: frozen after %.0f s without traffic", state.space_id, idle_s)
 
     async def wake(self, state: SpaceState) -> None:
-        """Thaw the space's instance if it is frozen."""
+        """Thaw the space's frozen instance, also one a new revision replaced since, which still serves the
+        clients it began with while it drains."""
         if state.space_id not in self._frozen:
             return
         async with self._lock:
-            frozen_id = self._frozen.pop(state.space_id, None)
+            frozen = self._frozen.pop(state.space_id, None)
             self._memory.pop(state.space_id, None)
-            if frozen_id is not None and state.instance is not None and state.instance.instance_id == frozen_id:
-                await self.backend.thaw(state.instance)
+            if frozen is not None:
+                await self.backend.thaw(frozen)
                 log.info("%s: thawed by a request", state.space_id)
 
     def frozen_memory(self, state: SpaceState) -> int | None:
