@@ -1,6 +1,6 @@
 """Podium's proxy against direct access and nginx, side by side, in one run.
 
-    .venv/bin/python benchmarks/proxy.py [--seconds 5] [--connections 50] [--sse-runs 10] [--baseline REV]
+    .venv/bin/python benchmarks/proxy.py [--seconds 5] [--connections 50] [--sse-runs 10]
 
 Targets, each on 127.0.0.1: the app itself ("direct"), Podium's ProxyApp served the way `podium
 serve` serves its spaces origin (its own uvicorn, log level warning, proxy headers on), and nginx
@@ -8,8 +8,7 @@ serve` serves its spaces origin (its own uvicorn, log level warning, proxy heade
 worker, upstream keep-alive and `proxy_buffering off`. Endpoints: a Gradio API endpoint
 (`gradio_api/info`), a small static file from a minimal app, and the time to the first event of a
 Gradio SSE stream. wrk, the proxies and the apps share the machine's cores, so the ratios reflect
-CPU per request. `--baseline REV` adds Podium's proxy as of git revision REV (its `platform/` checked
-out to a temporary folder) as one more target, for before and after figures from one run.
+CPU per request.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import re
 import shutil
 import statistics
@@ -92,13 +90,6 @@ def serve_static(port: int) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
 
 
-def baseline_platform(rev: str, into: Path) -> Path:
-    """`platform/` as of git revision `rev`, extracted under `into`; the folder to put first on PYTHONPATH."""
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "platform"], capture_output=True, check=True)
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
-    return into / "platform"
-
-
 def serve_podium(port: int, upstreams: list[str]) -> None:
     """ProxyApp with a dict resolver, served as `podium serve` serves its spaces origin."""
     import uvicorn
@@ -116,19 +107,15 @@ def serve_podium(port: int, upstreams: list[str]) -> None:
 
 
 @contextlib.contextmanager
-def subprocess_server(args: list[str], health: str, log: Path, env: dict[str, str] | None = None) -> Iterator[None]:
+def subprocess_server(args: list[str], health: str, log: Path) -> Iterator[None]:
     with log.open("wb") as out:
-        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
+        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
         try:
             wait_for(health, 30, process)
             yield
         finally:
             process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:  # a server still draining its connections: the figures matter more
-                process.kill()
-                process.wait(10)
+            process.wait(10)
 
 
 def nginx_available() -> str | None:
@@ -214,7 +201,6 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--sse-runs", type=int, default=10)
-    parser.add_argument("--baseline", metavar="REV", help="also measure Podium's proxy as of this git revision")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="podium-bench-proxy-"))
     me = [sys.executable, __file__]
@@ -239,22 +225,6 @@ def main() -> None:
             )
         )
         targets = {"direct": (gradio, static), "podium": (podium, podium)}
-        if args.baseline:
-            old_port = free_port()
-            old = f"http://127.0.0.1:{old_port}"
-            old_platform = baseline_platform(args.baseline, tmp)
-            stack.enter_context(
-                subprocess_server(
-                    [*me, "serve-podium", str(old_port), f"{GRADIO}={gradio}", f"{STATIC}={static}"],
-                    f"{old}/apps/{STATIC}/",
-                    tmp / "podium-baseline.log",
-                    env={
-                        **os.environ,
-                        "PYTHONPATH": os.pathsep.join([str(old_platform), os.environ.get("PYTHONPATH", "")]),
-                    },
-                )
-            )
-            targets[f"podium@{args.baseline}"] = (old, old)
         nginx = nginx_available()
         if nginx:
             nginx_port = free_port()
@@ -299,14 +269,13 @@ def main() -> None:
         }
 
     print()
-    width = max(len(name) for name in targets)
-    header = f"{'target':<{width}}"
+    header = f"{'target':<8}"
     for endpoint in endpoints:
         header += f" | {endpoint + ' rps':>20} {'xdirect':>7} {'xnginx':>6} {'p50/p99 ms':>15} {'errors':>6}"
     # For the SSE column the ratios are of times: below 1 is faster.
     print(header + f" | {'SSE 1st event ms':>16} {'xdirect':>7} {'xnginx':>6}")
     for name in targets:
-        line = f"{name:<{width}}"
+        line = f"{name:<8}"
         for endpoint in endpoints:
             load = results[name][endpoint]
             vs_direct = load.rps / results["direct"][endpoint].rps

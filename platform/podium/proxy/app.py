@@ -10,8 +10,7 @@ Routing, in either of two modes:
 
 No FastAPI route sits on this path (a route with StreamingResponse measured 4-5x slower than raw
 ASGI): `podium serve` runs this app in front and passes everything that is not a space's to its
-FastAPI app as `fallback`. One pool keeps connections to every space's app for HTTP
-(podium.proxy.upstream_http); WebSockets go through one aiohttp session.
+FastAPI app as `fallback`. One aiohttp session pools connections to every space.
 """
 
 from __future__ import annotations
@@ -28,13 +27,16 @@ from podium.proxy.headers import header, host_name
 from podium.proxy.http import forward_http
 from podium.proxy.pages import send_error
 from podium.proxy.upstream import Resolution, Resolver, Upstream
-from podium.proxy.upstream_http import CONNECT_TIMEOUT_S, KEEPALIVE_S, UpstreamPool
 from podium.proxy.websocket import bridge_websocket
 from podium.settings import PATH_PREFIX
 
 log = logging.getLogger(__name__)
 
 _SPACE_PATH = re.compile(rf"^{PATH_PREFIX}/([^/]+)/([^/]+)(/.*)?$")
+# Apps close idle keep-alive connections after 5 s (uvicorn's default); the pool drops them first so
+# that a request never lands on a connection the app is closing.
+_KEEPALIVE_S = 4.0
+_CONNECT_TIMEOUT_S = 10.0
 
 
 def host_mode_candidates(label: str) -> Iterator[tuple[str, str]]:
@@ -65,16 +67,15 @@ class ProxyApp:
         self._allowed_origins = frozenset(origin.rstrip("/").lower() for origin in allowed_origins)
         self._fallback = fallback
         self._session: aiohttp.ClientSession | None = None
-        self._pool = UpstreamPool()
 
     @property
     def session(self) -> aiohttp.ClientSession:
-        """The WebSocket client, made on first use because it must belong to the running event loop."""
+        """The pooled client, made on first use because it must belong to the running event loop."""
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=KEEPALIVE_S),
+                connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=_KEEPALIVE_S),
                 # No total or read timeout: SSE queues, heartbeats and sockets stay open for hours.
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT_S),
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=_CONNECT_TIMEOUT_S),
                 # Cookies belong to the browser: a shared jar would hand one user's cookies to the next.
                 cookie_jar=aiohttp.DummyCookieJar(),
                 # Bodies pass through encoded as the app sent them, with the client's own headers only.
@@ -84,7 +85,6 @@ class ProxyApp:
         return self._session
 
     async def aclose(self) -> None:
-        self._pool.close()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -130,7 +130,7 @@ class ProxyApp:
             elif scope["type"] == "websocket":
                 await bridge_websocket(self.session, resolution, space, scope, receive, send)
             else:
-                await forward_http(self._pool, resolution, space, scope, receive, send)
+                await forward_http(self.session, resolution, space, scope, receive, send)
             return
         wanted = " or ".join(f"{owner}/{name}" for owner, name in candidates)
         await send_error(

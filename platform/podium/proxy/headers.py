@@ -52,10 +52,6 @@ _WEBSOCKET_HANDSHAKE = frozenset(
     }
 )
 _RESPONSE_REPLACED = frozenset({b"date", b"server", b"x-frame-options"})
-_REQUEST_DROPPED = HOP_BY_HOP | _REQUEST_REPLACED | _CREDENTIALS
-_HANDSHAKE_DROPPED = _REQUEST_DROPPED | _WEBSOCKET_HANDSHAKE
-_RESPONSE_DROPPED = HOP_BY_HOP | _RESPONSE_REPLACED
-_VISITOR = VISITOR_HEADER.lower().encode()
 
 
 def _connection_tokens(headers: Iterable[tuple[bytes, bytes]]) -> frozenset[bytes]:
@@ -81,41 +77,37 @@ def host_name(value: bytes | None) -> str:
     return host.rsplit(":", 1)[0] if not host.endswith("]") else host
 
 
-def request_headers(scope: Scope, upstream: Upstream) -> list[tuple[bytes, bytes]]:
-    """Headers to send upstream for an HTTP request or a WebSocket handshake (names lower case)."""
+def request_headers(scope: Scope, upstream: Upstream) -> list[tuple[str, str]]:
+    """Headers to send upstream for an HTTP request or a WebSocket handshake."""
     headers = scope["headers"]
-    dropped = _REQUEST_DROPPED if scope["type"] == "http" else _HANDSHAKE_DROPPED
-    if tokens := _connection_tokens(headers):
-        dropped = dropped | tokens
+    dropped = HOP_BY_HOP | _REQUEST_REPLACED | _CREDENTIALS | _connection_tokens(headers)
+    if scope["type"] == "websocket":
+        dropped |= _WEBSOCKET_HANDSHAKE
     forwarded = []
-    chain = []
-    host = None
     for key, value in headers:
         if key in dropped:
-            if key == b"x-forwarded-for":
-                chain.append(value)
-            elif key == b"host" and host is None:
-                host = value
             continue
+        text = value.decode("latin-1")
         if key == b"cookie":
-            text = without_podiums_cookies(value.decode("latin-1"), upstream.podium_cookies)
+            text = without_podiums_cookies(text, upstream.podium_cookies)
             if not text:  # it held only Podium's cookies
                 continue
-            value = text.encode("latin-1")
-        forwarded.append((key, value))
+        forwarded.append((key.decode("latin-1"), text))
     if upstream.visitor is not None:
-        forwarded.append((_VISITOR, upstream.visitor.encode()))
+        forwarded.append((VISITOR_HEADER, upstream.visitor))
     client = scope.get("client")
+    chain = [value.decode("latin-1") for key, value in headers if key == b"x-forwarded-for"]
     if client:
-        chain.append(client[0].encode("latin-1"))
+        chain.append(client[0])
     if chain:
-        forwarded.append((b"x-forwarded-for", b", ".join(chain)))
+        forwarded.append(("X-Forwarded-For", ", ".join(chain)))
+    host = header(scope, b"host")
     if host:
         # The Host the client used is the public address; put `proxy_set_header Host $http_host`
         # in an nginx in front of Podium to keep it.
-        forwarded.append((b"x-forwarded-host", host))
+        forwarded.append(("X-Forwarded-Host", host.decode("latin-1")))
     # Uvicorn has already applied a trusted front proxy's X-Forwarded-Proto to the scheme.
-    forwarded.append((b"x-forwarded-proto", b"https" if scope.get("scheme") in ("https", "wss") else b"http"))
+    forwarded.append(("X-Forwarded-Proto", "https" if scope.get("scheme") in ("https", "wss") else "http"))
     return forwarded
 
 
@@ -136,9 +128,11 @@ def secure_context(scope: Scope) -> bool:
 def response_headers(raw: Iterable[tuple[bytes, bytes]], upstream: Upstream, scope: Scope) -> list[tuple[bytes, bytes]]:
     """Headers to send the client for an upstream response to the request `scope` (names lower case)."""
     raw = list(raw)
-    dropped = _RESPONSE_DROPPED | upstream.replacing_header_names
-    if tokens := _connection_tokens(raw):
-        dropped = dropped | tokens
+    secure = secure_context(scope)
+    added = upstream.added_headers
+    # The space's custom headers replace the app's; Podium's CSP and cookie go beside the app's own.
+    replaced = {key for key, _ in added if key not in (b"content-security-policy", b"set-cookie")}
+    dropped = HOP_BY_HOP | _RESPONSE_REPLACED | _connection_tokens(raw) | replaced
     headers = []
     for key, value in raw:
         key = key.lower()
@@ -151,8 +145,8 @@ def response_headers(raw: Iterable[tuple[bytes, bytes]], upstream: Upstream, sco
         elif key == b"set-cookie":
             if (value := space_set_cookie(value, upstream.podium_cookies)) is None:
                 continue
-            if cookie_name(value) in upstream.cross_site_cookies and secure_context(scope):
+            if secure and cookie_name(value) in upstream.cross_site_cookies:
                 value = for_cross_site_frames(value)
         headers.append((key, value))
-    headers.extend(upstream.added_headers)
+    headers.extend(added)
     return headers

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
+import aiohttp
 from starlette.types import Receive, Scope, Send
 from yarl import URL
 
@@ -18,7 +19,6 @@ from podium.proxy.activity import Activity
 from podium.proxy.headers import header, request_headers, response_headers
 from podium.proxy.pages import send_error, send_unreachable
 from podium.proxy.upstream import Upstream
-from podium.proxy.upstream_http import UpstreamBrokeOff, UpstreamPool, UpstreamResponse, UpstreamUnreachable
 
 # Responses up to this size with a known length are read whole and sent in one message: it costs at
 # most this much memory per request and saves a send per response on the commonest path.
@@ -26,7 +26,7 @@ _SMALL_BODY = 64 * 1024
 
 
 class _RequestBody:
-    """The client's request body as an async iterator, read from ASGI `receive` as the upload arrives."""
+    """The client's request body as an async iterator for aiohttp, read from ASGI `receive`."""
 
     def __init__(self, receive: Receive) -> None:
         self._receive = receive
@@ -42,65 +42,54 @@ class _RequestBody:
                 yield message["body"]
 
 
-def _body_framing(scope: Scope) -> tuple[bool, bool]:
-    """Whether the request has a body, and whether it comes chunked (no Content-Length)."""
+def _has_body(scope: Scope) -> bool:
     length = header(scope, b"content-length")
-    if length is not None:
-        return length != b"0", False
-    return header(scope, b"transfer-encoding") is not None, True
+    return (length is not None and length != b"0") or header(scope, b"transfer-encoding") is not None
 
 
-async def _close_on_disconnect(receive: Receive, response: UpstreamResponse) -> None:
+async def _close_on_disconnect(receive: Receive, response: aiohttp.ClientResponse) -> None:
     while (await receive())["type"] != "http.disconnect":
         pass
     response.close()
 
 
 def target_url(upstream: Upstream, scope: Scope) -> URL:
-    return upstream.url_for(_raw_path(scope), scope.get("query_string", b"").decode("latin-1"))
-
-
-def _raw_path(scope: Scope) -> str:
     raw_path = scope.get("raw_path")
-    return raw_path.decode("latin-1") if raw_path else scope["root_path"] + scope["path"]
+    path = raw_path.decode("latin-1") if raw_path else scope["root_path"] + scope["path"]
+    return upstream.url_for(path, scope.get("query_string", b"").decode("latin-1"))
 
 
 async def forward_http(
-    pool: UpstreamPool, upstream: Upstream, space: str, scope: Scope, receive: Receive, send: Send
+    session: aiohttp.ClientSession, upstream: Upstream, space: str, scope: Scope, receive: Receive, send: Send
 ) -> None:
     activity = Activity(upstream.on_activity)
-    has_body, chunked = _body_framing(scope)
-    body = _RequestBody(receive) if has_body else None
-    host, port = upstream.address
+    body = _RequestBody(receive) if _has_body(scope) else None
     try:
-        response = await pool.request(
-            host,
-            port,
+        response = await session.request(
             scope["method"],
-            upstream.target_for(_raw_path(scope), scope.get("query_string", b"").decode("latin-1")),
-            request_headers(scope, upstream),
-            body.chunks() if body else None,
-            chunked=chunked and has_body,
+            target_url(upstream, scope),
+            headers=request_headers(scope, upstream),
+            data=body.chunks() if body else None,
+            allow_redirects=False,
         )
-    except UpstreamUnreachable as error:
+    except aiohttp.ClientConnectorError as error:
         await send_unreachable(scope, receive, send, space, upstream.base_url, error)
         return
-    except (UpstreamBrokeOff, ConnectionResetError) as error:
+    except (TimeoutError, aiohttp.ClientError) as error:
         await send_error(
             scope,
             receive,
             send,
             502,
             f"Space {space} failed to answer",
-            f"The app of space {space} at {upstream.base_url} broke off the request ({error}). "
+            f"The app of space {space} at {upstream.base_url} broke off the request ({error!r}). "
             f"Check `podium logs {space}` for what it did, then retry.",
         )
         return
     # A response without a length (SSE, a long download) may outlive the client; watch for it leaving.
     # The watch needs `receive`, so only once the request body has been read through.
     watcher = None
-    length = response.content_length
-    if length is None and (body is None or body.finished):
+    if response.content_length is None and (body is None or body.finished):
         watcher = asyncio.create_task(_close_on_disconnect(receive, response))
     try:
         await send(
@@ -111,14 +100,15 @@ async def forward_http(
             }
         )
         try:
+            length = response.content_length
             if length is not None and length <= _SMALL_BODY:
                 # Most API answers and assets: one message instead of a chunk and an empty end.
                 await send({"type": "http.response.body", "body": await response.read()})
                 return
-            async for chunk in response.chunks():
+            async for chunk in response.content.iter_any():
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 activity.touch()
-        except UpstreamBrokeOff:
+        except aiohttp.ClientError:
             # The app broke off, or the client left and the watcher closed the stream. Ending without
             # the final message makes the server drop the connection, so the client sees a cut
             # response rather than a complete one.

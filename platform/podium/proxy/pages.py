@@ -45,10 +45,10 @@ async def send_error(scope: Scope, receive: Receive, send: Send, status: int, ti
 
 
 async def send_unreachable(
-    scope: Scope, receive: Receive, send: Send, space: str, base_url: str, error: OSError | aiohttp.ClientError
+    scope: Scope, receive: Receive, send: Send, space: str, base_url: str, error: aiohttp.ClientError
 ) -> None:
     """502 for a space whose app did not take the connection: it stopped, or is restarting."""
-    errno = error.errno if isinstance(error, (OSError, aiohttp.ClientConnectorError)) else None
+    errno = error.errno if isinstance(error, aiohttp.ClientConnectorError) else None
     # "Connection refused" rather than "[Errno 111] Connect call failed ('127.0.0.1', 8000)".
     reason = os.strerror(errno) if errno else str(error)
     await send_error(

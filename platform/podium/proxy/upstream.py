@@ -49,31 +49,18 @@ class Upstream:
     def _base(self) -> URL:
         return URL(self.base_url)
 
-    @cached_property
-    def address(self) -> tuple[str, int]:
-        """The app's host and port, which the HTTP forwarder connects to whatever a request's path says."""
-        return self._base.raw_host or "", self._base.port or 80
-
     def url_for(self, raw_path: str, query: str) -> URL:
         """The upstream URL for a request's percent-encoded path and query. Built from parts, so no
         path (`@169.254.169.254/`, `//evil/`) can change the scheme, host or port."""
+        path = self.path_for(raw_path)
         return URL.build(
             scheme=self._base.scheme,
             host=self._base.raw_host or "",
             port=self._base.explicit_port,
-            path=self._rooted_path(raw_path),
+            path=path if path.startswith("/") else "/" + path,
             query_string=query,
             encoded=True,
         )
-
-    def target_for(self, raw_path: str, query: str) -> bytes:
-        """The request target (origin form) sent to `address` for a request's percent-encoded path and query."""
-        path = self._rooted_path(raw_path)
-        return (f"{path}?{query}" if query else path).encode("latin-1")
-
-    def _rooted_path(self, raw_path: str) -> str:
-        path = self.path_for(raw_path)
-        return path if path.startswith("/") else "/" + path
 
     def path_for(self, raw_path: str) -> str:
         """The upstream path for a percent-encoded request path, in either routing mode.
@@ -100,11 +87,6 @@ class Upstream:
         if self.set_cookie is not None:
             headers.append((b"set-cookie", self.set_cookie.encode("latin-1")))
         return headers
-
-    @cached_property
-    def replacing_header_names(self) -> frozenset[bytes]:
-        """Names of `added_headers` that replace the app's own; Podium's CSP and cookie go beside them."""
-        return frozenset(key for key, _ in self.added_headers if key not in (b"content-security-policy", b"set-cookie"))
 
 
 # What a resolver answers: an Upstream to forward to; an ASGI app to serve instead (a starting page,

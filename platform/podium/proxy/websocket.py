@@ -82,9 +82,7 @@ async def bridge_websocket(
         ws = await session.ws_connect(
             target_url(upstream, scope),
             protocols=_subprotocols(scope),
-            headers=[
-                (key.decode("latin-1"), value.decode("latin-1")) for key, value in request_headers(scope, upstream)
-            ],
+            headers=request_headers(scope, upstream),
             origin=upstream.origin,
             autoping=True,
             max_msg_size=0,
