@@ -22,8 +22,6 @@ from tests.cluster.spaces import OWNER, inspector_space, streamlit_space
 from tests.support.podium_server import PodiumServer
 from tests.support.process_spaces import TEST_CACHE, shared_folders
 
-pytest.importorskip("ray", reason="the cluster tests need Ray: pip install 'podium[ray]'")
-
 
 @pytest.fixture(scope="session")
 def warm_environments(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path]]:

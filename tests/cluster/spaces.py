@@ -14,6 +14,7 @@ INSPECTOR = """
 import json
 import os
 import socket
+from pathlib import Path
 
 import gradio as gr
 
@@ -31,6 +32,15 @@ def inspect(targets: str) -> str:
     return json.dumps({"pid": os.getpid(), "environ": dict(os.environ), "reach": reach})
 
 
+def keep(text: str) -> str:
+    \"\"\"Appends `text` to /data/notes (when given) and returns the notes.\"\"\"
+    notes = Path("/data/notes")
+    if text:
+        with notes.open("a") as out:
+            out.write(text + "\\n")
+    return notes.read_text() if notes.exists() else ""
+
+
 def count(n: str):
     for i in range(int(n)):
         yield f"tick {i}"
@@ -40,6 +50,7 @@ with gr.Blocks() as demo:
     text, result = gr.Textbox(), gr.Textbox()
     gr.Button("Inspect").click(inspect, text, result, api_name="inspect")
     gr.Button("Count").click(count, text, result, api_name="count")
+    gr.Button("Keep").click(keep, text, result, api_name="keep")
 
 demo.launch()
 """

@@ -11,6 +11,7 @@ from gradio_client import Client
 
 from tests.cluster.spaces import OWNER
 
+pytest.importorskip("ray", reason="the cluster tests need Ray: pip install 'podium[ray]'")
 pytestmark = pytest.mark.slow
 
 GPU_WORKER = "10.98.51.11"

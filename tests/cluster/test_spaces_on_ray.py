@@ -16,6 +16,7 @@ from tests.cluster.spaces import OWNER
 from tests.support.podium_server import PODIUM
 from tests.support.tokens import make_token, pages_session
 
+pytest.importorskip("ray", reason="the cluster tests need Ray: pip install 'podium[ray]'")
 pytestmark = pytest.mark.slow
 
 SESSION_SCRIPT = Path(__file__).parents[1] / "proxy" / "apps" / "streamlit_session.py"

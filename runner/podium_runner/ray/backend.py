@@ -52,8 +52,8 @@ REPORT_TIMEOUT_S = 3.0
 # A Ray Client waits this long for the head's client server (which starts a process per client) and
 # reconnects within this grace period: Ray's defaults (5 s, 30 s) give up on a busy head.
 CLIENT_PATIENCE = {
-    "RAY_CLIENT_INITIAL_CONNECTION_TIMEOUT_S": "30",
-    "RAY_CLIENT_MAX_CONNECTION_TIMEOUT_S": "120",
+    "RAY_CLIENT_INITIAL_CONNECTION_TIMEOUT_S": "15",
+    "RAY_CLIENT_MAX_CONNECTION_TIMEOUT_S": "30",
     "RAY_CLIENT_RECONNECT_GRACE_PERIOD": "120",
 }
 
@@ -285,23 +285,29 @@ class RayBackend(Backend):
             if phase == "failed":
                 watched.exit = Exit(None, report["error"])
                 return
+            where = report["node_ip"]
+            restarted = before[0] and report["incarnation"] != before[0]
+            cause = await self._cause(before[1]) if restarted else ""
             if phase == "running":
+                if restarted:  # also when it came back between two reports
+                    watched.instance.logs(f"podium: {cause}; Ray started the space again on node {where}")
                 if watched.said is not None:
-                    where = f"node {report['node_ip']}"
-                    moved = before[1] and before[1] != report["node_ip"]
-                    watched.instance.logs(
-                        f"podium: running again on {where}" + (f" (it ran on node {before[1]} before)" if moved else "")
-                    )
+                    watched.instance.logs(f"podium: running again on node {where}")
                     self._say(watched, Stage.RUNNING, None)
             elif phase == "restarting" and report["app_exits"]:
                 reason = report["app_exits"][-1][1]
-                self._say(
-                    watched,
-                    Stage.APP_STARTING,
-                    f"the app exited ({reason}); starting it again on node {report['node_ip']}",
-                )
-            elif report["incarnation"] != before[0]:
-                self._say(watched, Stage.APP_STARTING, f"started again by Ray on node {report['node_ip']}")
+                self._say(watched, Stage.APP_STARTING, f"the app exited ({reason}); starting it again on node {where}")
+            elif restarted:
+                self._say(watched, Stage.APP_STARTING, f"{cause}; Ray started the space again on node {where}")
+
+    async def _cause(self, node_ip: str) -> str:
+        """Why an actor that ran on `node_ip` had to be started again: its node was lost, or it died."""
+        try:
+            nodes = await asyncio.to_thread(lambda: self._connect().nodes())
+        except Exception:  # the cluster does not answer: say what is known
+            return f"its actor on node {node_ip} stopped"
+        alive = {node["NodeManagerAddress"] for node in nodes if node.get("Alive")}
+        return f"its actor on node {node_ip} died" if node_ip in alive else f"node {node_ip} was lost"
 
     async def _why_gone(self, watched: _Watched) -> str:
         """In words: why the actor does not answer, from what Ray knows of its last node."""
@@ -313,7 +319,7 @@ class RayBackend(Backend):
         alive = {node["NodeManagerAddress"] for node in nodes if node.get("Alive")}
         if node_ip and node_ip not in alive:
             return f"node {node_ip} was lost; Ray is starting the space again on a healthy node"
-        return f"its actor on node {node_ip or '?'} does not answer (it died); Ray is starting it again"
+        return f"its actor on node {node_ip or '?'} does not answer (it died, or its node is cut off); Ray restarts it"
 
     async def _exists(self, name: str) -> bool:
         ray = _ray()
