@@ -26,7 +26,7 @@ from podium_runner.plan import make_plan
 from podium_runner.spec import load_spec
 
 from tests.docker import conftest as docker_fixtures
-from tests.docker.spaces import TEST_FLAVORS, run, stdlib_space
+from tests.docker.spaces import TEST_FLAVORS, stdlib_space
 from tests.support.process_spaces import write_space
 
 base_image, docker_client = docker_fixtures.base_image, docker_fixtures.docker_client
@@ -59,10 +59,11 @@ def _probe_dockerfile(base: str, ids: list[str], nonce: str, plant: bool) -> str
 
 
 @pytest.mark.docker
-def test_a_dockerfile_cannot_mount_another_owners_uv_cache(base_image, docker_client, tmp_path) -> None:
+@pytest.mark.anyio
+async def test_a_dockerfile_cannot_mount_another_owners_uv_cache(base_image, docker_client, tmp_path) -> None:
     backend = DockerBackend(base_image=base_image, flavors=TEST_FLAVORS, cache_key=PODIUM_KEY)
     # rebuild: where the build cache was pruned since the image was made, its RUN steps fill the cache again.
-    run(backend.prepare(stdlib_space(tmp_path / "victim"), lambda _line: None, rebuild=True, space_id="alice/victim"))
+    await backend.prepare(stdlib_space(tmp_path / "victim"), lambda _line: None, rebuild=True, space_id="alice/victim")
     alice = backend.builder.cache_ids.for_space("alice/victim")
     mallory = backend.builder.cache_ids.for_space("mallory/anything")
     assert alice != mallory and alice.startswith("podium-uv-") and mallory.startswith("podium-uv-")
@@ -80,7 +81,7 @@ def test_a_dockerfile_cannot_mount_another_owners_uv_cache(base_image, docker_cl
     attack = make_plan(
         load_spec(write_space(tmp_path / "mallory", "sdk: docker\napp_port: 7860", dockerfile, app_file="Dockerfile"))
     )
-    image = run(backend.prepare(attack, attack_log.append, space_id="mallory/greedy")).location
+    image = (await backend.prepare(attack, attack_log.append, space_id="mallory/greedy")).location
     docker_client.images.remove(image, force=True)
     probes = _probes(attack_log, nonce)
     assert set(probes) == set(guesses), attack_log
@@ -107,30 +108,31 @@ CMD ["true"]
 """
 
 
-def _habit_build(backend: DockerBackend, folder, base: str, who: str, space_id: str) -> tuple[str, str]:
+async def _habit_build(backend: DockerBackend, folder, base: str, who: str, space_id: str) -> tuple[str, str]:
     """Build the common Dockerfile as `space_id`: what its cache held, and the image to remove."""
     nonce = os.urandom(6).hex()
     text = SHARED_HABIT.format(base=base, nonce=nonce, who=who)
     plan = make_plan(load_spec(write_space(folder, "sdk: docker\napp_port: 7860", text, app_file="Dockerfile")))
     log: list[str] = []
-    image = run(backend.prepare(plan, log.append, space_id=space_id)).location
+    image = (await backend.prepare(plan, log.append, space_id=space_id)).location
     seen = next((line.split(nonce, 1)[1] for line in log if f"PROBE {nonce}" in line and "$(" not in line), None)
     assert seen is not None, log
     return seen, image
 
 
 @pytest.mark.docker
-def test_a_cache_mount_a_dockerfile_asks_for_by_its_usual_target_is_its_owners_own(
+@pytest.mark.anyio
+async def test_a_cache_mount_a_dockerfile_asks_for_by_its_usual_target_is_its_owners_own(
     base_image, docker_client, tmp_path
 ) -> None:
     backend = DockerBackend(base_image=base_image, flavors=TEST_FLAVORS, cache_key=os.urandom(16))
     images = []
     try:
-        _, image = _habit_build(backend, tmp_path / "m1", base_image, "mallory", "mallory/first")
+        _, image = await _habit_build(backend, tmp_path / "m1", base_image, "mallory", "mallory/first")
         images.append(image)
-        alice_saw, image = _habit_build(backend, tmp_path / "a1", base_image, "alice", "alice/victim")
+        alice_saw, image = await _habit_build(backend, tmp_path / "a1", base_image, "alice", "alice/victim")
         images.append(image)
-        mallory_saw, image = _habit_build(backend, tmp_path / "m2", base_image, "mallory", "mallory/second")
+        mallory_saw, image = await _habit_build(backend, tmp_path / "m2", base_image, "mallory", "mallory/second")
         images.append(image)
         assert "planted-by-mallory" not in alice_saw  # another owner's cache, though the same Dockerfile
         assert "planted-by-mallory" in mallory_saw  # control: one owner's builds do share theirs

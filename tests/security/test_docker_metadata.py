@@ -18,7 +18,7 @@ from podium_runner.health import wait_until_ready
 from podium_runner.plan import RunContext
 
 from tests.docker import conftest as docker_fixtures
-from tests.docker.spaces import TEST_FLAVORS, run, start_container, stdlib_space
+from tests.docker.spaces import TEST_FLAVORS, start_container, stdlib_space
 from tests.security import network_hosts
 from tests.security.network_hosts import METADATA, OUTSIDE, FakeHosts, first_line_from
 from tests.support.process_spaces import free_port
@@ -48,24 +48,20 @@ def _podium_rules(network_name: str) -> list[list[str]]:
     return [rule for rule in rules if rule_comment(rule) == comment_for(network_name)]
 
 
+@pytest.mark.anyio
 @pytest.mark.parametrize("reach_by_ip", [False, True], ids=["podium-spaces", "podium-spaces-shared"])
-def test_a_docker_space_cannot_reach_the_metadata_service_but_reaches_the_outside(
+async def test_a_docker_space_cannot_reach_the_metadata_service_but_reaches_the_outside(
     base_image, hosts: FakeHosts, tmp_path, cleanup, docker_client, reach_by_ip
 ):
     spaces = DockerBackend(base_image=base_image, flavors=TEST_FLAVORS, reach_by_ip=reach_by_ip)
     plan = stdlib_space(tmp_path / "greedy")
 
-    async def start_twice():
-        started = []
-        for name in ("greedy", "greedier"):
-            instance = await start_container(
-                spaces, plan, RunContext(space_id=f"alice/{name}", port=free_port()), cleanup
-            )
-            await wait_until_ready(spaces, instance, "/", 60)
-            started.append(instance)
-        return started
-
-    greedy, _ = run(start_twice())
+    started = []
+    for name in ("greedy", "greedier"):
+        instance = await start_container(spaces, plan, RunContext(space_id=f"alice/{name}", port=free_port()), cleanup)
+        await wait_until_ready(spaces, instance, "/", 60)
+        started.append(instance)
+    greedy, _ = started
     container = docker_client.containers.get(greedy.state["id"])
 
     def from_inside(address: str) -> str:
