@@ -5,6 +5,10 @@ Commits are written with git's plumbing into a private index, so no working tree
 between uploads; builds get their own checkout of one revision (`checkout`). Branch and tag names come
 from clients: `check_ref_name` refuses anything git could read as an option, a path or a revision
 expression, and git only ever sees them as full `refs/heads/...` or `refs/tags/...` names.
+
+Longer than most modules on purpose: every git command Podium runs on a repository goes through
+`SpaceRepo`, so what git may be told (names, paths, no system or user configuration) is decided here
+only.
 """
 
 from __future__ import annotations

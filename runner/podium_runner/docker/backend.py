@@ -1,4 +1,8 @@
-"""`DockerBackend`: each space built into an image and run as a hardened container."""
+"""`DockerBackend`: each space built into an image and run as a hardened container.
+
+Longer than most modules because it is where one container's parts meet: the engine and its absence,
+images, networks, /data volumes, GPUs, pausing, and re-adopting containers an earlier Podium left; each
+part's logic lives in its own module beside it (images.py, containers.py, network.py, engine.py)."""
 
 from __future__ import annotations
 

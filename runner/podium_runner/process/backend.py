@@ -1,4 +1,9 @@
-"""`ProcessBackend`: spaces as sandboxed child processes in shared uv virtualenvs. No Docker needed."""
+"""`ProcessBackend`: spaces as sandboxed child processes in shared uv virtualenvs. No Docker needed.
+
+Longer than most modules because it is where the parts of one process instance meet, in the order they
+must happen: the owner's environment store, the sandbox's launch (cold or warm), its network, cgroups
+and /data volume, following its log, and adopting or stopping what an earlier caller left. Each part
+lives in its own module beside it; this one only puts them in order."""
 
 from __future__ import annotations
 

@@ -15,6 +15,9 @@ its variables (a memfd the starter never reads) and the holder's pipe; the start
 (zygote.py). The holder learns the app's pid, reaps it (the app is re-parented to it) and exits with its
 status, so the instance is bwrap's process as for a cold start: stop, poll, adoption and the run log read
 the same. Where a warm start cannot apply, the cold path runs and the run log says why.
+
+Longer than most modules because a starter's lifetime and the hand-over of one start are one protocol:
+split, each half would have to know the other's invariants.
 """
 
 from __future__ import annotations
