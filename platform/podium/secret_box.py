@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
 from podium.settings import Settings
+from podium.signing import read_or_make_secret
 
 log = logging.getLogger("podium")
 
@@ -91,27 +91,10 @@ def load_secret_box(key: str | None, key_file: Path | None, data_dir: Path, *, c
                 f"no secrets key at {path}: set PODIUM_SECRETS_KEY_FILE to the key file of the Podium whose "
                 f"secrets these are (or PODIUM_SECRETS_KEY to the key itself)"
             )
-        _write_new_key(path)
+        read_or_make_secret(path, lambda: Fernet.generate_key() + b"\n")
         log.warning(
             "made a new key for spaces' secrets at %s: keep a copy of it somewhere safe. Backups do not contain "
             "it, and without it no secret can be read",
             path,
         )
     return SecretBox(path.read_bytes().strip(), str(path))
-
-
-def _write_new_key(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    draft = path.with_name(f"{path.name}.{os.getpid()}.draft")
-    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "wb") as file:
-        file.write(Fernet.generate_key() + b"\n")
-        file.flush()
-        os.fsync(file.fileno())
-    try:
-        # A link, not a rename: two Podiums starting at once both end up with the one key that won.
-        os.link(draft, path)
-    except FileExistsError:
-        pass
-    finally:
-        draft.unlink()

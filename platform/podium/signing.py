@@ -55,14 +55,17 @@ class Signer:
 
 
 def read_or_make_secret(path: Path, make: Callable[[], bytes]) -> bytes:
-    """The content of a private file (0600) of the data folder, made by `make` on first use. It is written
-    whole under another name, then linked into place: two first uses at once agree on one content, and no
-    one ever reads a half-written file."""
+    """The content of a private file (0600; a folder it needs is made 0700), made by `make` on first use.
+    It is written whole and synced under another name, then linked into place: two first uses at once agree
+    on one content (a link, unlike a rename, never replaces one that won), and no one ever reads a
+    half-written file."""
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         draft = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
         with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as file:
             file.write(make())
+            file.flush()
+            os.fsync(file.fileno())
         try:
             os.link(draft, path)
         except FileExistsError:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import typer
-from huggingface_hub.utils import get_session
 
 from podium.cli import app
+from podium.cli.api_call import call_api
 from podium.cli.spaces import DEFAULT_ENDPOINT, Endpoint, Token
 
 cluster = typer.Typer(no_args_is_help=True, help="The cluster that runs the spaces (PODIUM_BACKEND=ray).")
@@ -49,14 +49,4 @@ def table(status: dict[str, Any]) -> list[str]:
 @cluster.command()
 def status(endpoint: Endpoint = DEFAULT_ENDPOINT, token: Token = None) -> None:
     """Nodes (alive or dead, their CPUs, GPUs and memory), what is free, and which spaces run on each."""
-    response = get_session().get(
-        f"{endpoint.rstrip('/')}/api/cluster", headers={"Authorization": f"Bearer {token}"} if token else {}
-    )
-    if response.status_code != 200:
-        try:
-            detail = response.json().get("error", response.text)
-        except ValueError:
-            detail = response.text
-        typer.secho(f"error: {detail}", fg="red", err=True)
-        raise typer.Exit(1)
-    typer.echo("\n".join(table(response.json())))
+    typer.echo("\n".join(table(call_api("GET", endpoint, "/api/cluster", token))))

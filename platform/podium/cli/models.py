@@ -9,8 +9,8 @@ from urllib.parse import quote
 import typer
 
 from podium.cli import app
+from podium.cli.api_call import call_api
 from podium.cli.spaces import DEFAULT_ENDPOINT, Endpoint, Token
-from podium.cli.tokens import _call
 
 models = typer.Typer(no_args_is_help=True, help="Models and datasets cached from the upstream Hub.")
 app.add_typer(models, name="models")
@@ -36,7 +36,7 @@ def pull(
     token: Token = None,
 ) -> None:
     """Fetch a revision of an upstream repository whole into Podium's cache (an admin token)."""
-    done = _call("POST", endpoint, f"{_path(repo_id, dataset)}/pull?revision={quote(revision, safe='')}", token)
+    done = call_api("POST", endpoint, f"{_path(repo_id, dataset)}/pull?revision={quote(revision, safe='')}", token)
     typer.echo(f"{done['id']} at {done['sha']}: {done['files']} files cached")
 
 
@@ -45,12 +45,12 @@ def evict(
     repo_id: RepoId, dataset: Dataset = False, endpoint: Endpoint = DEFAULT_ENDPOINT, token: Token = None
 ) -> None:
     """Remove a cached upstream repository (its files too, unless another cached repository has them)."""
-    done = _call("DELETE", endpoint, _path(repo_id, dataset), token)
+    done = call_api("DELETE", endpoint, _path(repo_id, dataset), token)
     typer.echo(f"{done['id']} evicted, {done['freedBytes']} bytes freed")
 
 
 @models.command()
 def cached(endpoint: Endpoint = DEFAULT_ENDPOINT, token: Token = None) -> None:
     """The repositories cached from the upstream Hub."""
-    for record in _call("GET", endpoint, "/api/upstream-cache", token):
+    for record in call_api("GET", endpoint, "/api/upstream-cache", token):
         typer.echo(f"{record['repo_type']}\t{record['id']}")

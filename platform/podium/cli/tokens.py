@@ -9,10 +9,10 @@ from typing import Annotated, Any
 
 import click
 import typer
-from huggingface_hub.utils import get_session
 from typer.core import TyperGroup
 
 from podium.cli import app
+from podium.cli.api_call import call_api
 from podium.cli.spaces import DEFAULT_ENDPOINT, Endpoint, Token
 
 _FOR_USER = "for-user"
@@ -37,23 +37,6 @@ tokens = typer.Typer(
 app.add_typer(tokens, name="token")
 
 
-def _call(method: str, endpoint: str, path: str, token: str | None, body: dict | None = None) -> Any:
-    response = get_session().request(
-        method,
-        f"{endpoint.rstrip('/')}{path}",
-        json=body,
-        headers={"Authorization": f"Bearer {token}"} if token else {},
-    )
-    if response.status_code != 200:
-        try:
-            detail = response.json().get("error", response.text)
-        except ValueError:
-            detail = response.text
-        typer.secho(f"error: {detail}", fg="red", err=True)
-        raise typer.Exit(1)
-    return response.json()
-
-
 def _scope(record: dict[str, Any]) -> str:
     if record["owner"]:
         return f"{record['owner']}/*"
@@ -76,7 +59,7 @@ def create(
     token: Token = None,
 ) -> None:
     """Make a new API token; it is printed once (alone on stdout) and cannot be read back."""
-    made = _call(
+    made = call_api(
         "POST",
         endpoint,
         "/api/tokens",
@@ -103,7 +86,7 @@ def create(
 def list_tokens(endpoint: Endpoint = DEFAULT_ENDPOINT, token: Token = None) -> None:
     """Your tokens (everyone's, with an admin token): never the tokens themselves, only what they may do."""
     rows = [("ID", "USER", "NAME", "ROLE", "SCOPE", "EXPIRES", "LAST USED", "STATE")]
-    for record in _call("GET", endpoint, "/api/tokens", token):
+    for record in call_api("GET", endpoint, "/api/tokens", token):
         role = "admin" if record["admin"] else record["role"]
         rows.append(
             (
@@ -129,7 +112,7 @@ def revoke(
     token: Token = None,
 ) -> None:
     """Revoke a token: every request with it, and every page session made with it, is refused from now on."""
-    revoked = _call("DELETE", endpoint, f"/api/tokens/{token_id}", token)
+    revoked = call_api("DELETE", endpoint, f"/api/tokens/{token_id}", token)
     typer.echo(f"token {revoked['id']} {revoked['name']!r} of {revoked['user']}: revoked")
 
 
@@ -142,5 +125,5 @@ def for_user(
     admin_token: Token = None,
 ) -> None:
     """`podium token USER`: a write token for USER's spaces (needs an admin token), printed once."""
-    made = _call("POST", endpoint, "/api/tokens", admin_token, {"name": name, "user": user, "admin": admin})
+    made = call_api("POST", endpoint, "/api/tokens", admin_token, {"name": name, "user": user, "admin": admin})
     typer.echo(made["token"])
