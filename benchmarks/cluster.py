@@ -32,6 +32,7 @@ from podium_runner.spec import load_spec  # noqa: E402
 from tests.cluster.faults import actor_pid, app_pids, back_after, node_of  # noqa: E402
 from tests.cluster.ray_cluster import RayTestCluster  # noqa: E402
 from tests.cluster.spaces import inspector_space  # noqa: E402
+from tests.support import podium_server  # noqa: E402
 from tests.support.podium_server import PodiumServer  # noqa: E402
 from tests.support.process_spaces import TEST_CACHE, free_port, shared_folders  # noqa: E402
 
@@ -68,6 +69,7 @@ def throughput(server: PodiumServer, space: str) -> float:
 
 
 def main() -> None:
+    podium_server.START_TIMEOUT_S = 180  # the ray backend's Podium answers once its Ray Client connected
     root = Path(tempfile.mkdtemp(prefix="podium-bench-cluster-"))
     folder = inspector_space(root / "inspector")
     warm = ProcessBackend(shared_folders(root / "warm"))

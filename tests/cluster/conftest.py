@@ -19,6 +19,7 @@ from podium_runner.spec import load_spec
 
 from tests.cluster.ray_cluster import RayTestCluster
 from tests.cluster.spaces import OWNER, inspector_space, streamlit_space
+from tests.support import podium_server
 from tests.support.podium_server import PodiumServer
 from tests.support.process_spaces import TEST_CACHE, shared_folders
 
@@ -70,6 +71,17 @@ def ray_env(ray_cluster: RayTestCluster, tmp_path_factory: pytest.TempPathFactor
         "PODIUM_RAY_LOGICAL_GPUS": "true",
         "PODIUM_STOP_SPACES_ON_EXIT": "false",
     }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def patient_podium_start() -> Iterator[None]:
+    """`podium serve` on the ray backend answers once it has re-adopted its spaces from the cluster, after its
+    Ray Client connected: the head starts a server process per client, which on a busy machine (or when
+    Ray's first try fails, ray.md) takes longer than a podium serve on the host needs."""
+    before = podium_server.START_TIMEOUT_S
+    podium_server.START_TIMEOUT_S = 180
+    yield
+    podium_server.START_TIMEOUT_S = before
 
 
 @pytest.fixture(scope="session")
