@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from podium_runner.backend import Backend, Environment, Exit, Instance, LogSink
+from podium_runner.backend import Backend, Environment, Exit, Instance, LogSink, Notice
 from podium_runner.plan import BuildPlan, RunContext
 from podium_runner.spec import SpaceConfigError
 
@@ -22,6 +22,7 @@ class BackendRouter(Backend):
         self.backends = (primary, *others)
         # Messages and pages name the operator's backend ("the docker backend is unavailable").
         self.name = primary.name  # type: ignore[misc]
+        self.schedules_gpus = primary.schedules_gpus  # type: ignore[misc]
 
     def _for_plan(self, plan: BuildPlan) -> Backend:
         for backend in self.backends:
@@ -31,6 +32,10 @@ class BackendRouter(Backend):
 
     def _named(self, name: str | None) -> Backend:
         return next((backend for backend in self.backends if backend.name == name), self.primary)
+
+    def watch_notices(self, notice: Notice) -> None:
+        for backend in self.backends:
+            backend.watch_notices(notice)
 
     def check(self, plan: BuildPlan) -> None:
         backend = self._for_plan(plan)
@@ -75,6 +80,9 @@ class BackendRouter(Backend):
 
     async def list_orphans(self, known: set[str]) -> list[dict[str, Any]]:
         return [state for backend in self.backends for state in await backend.list_orphans(known)]
+
+    async def cluster_status(self) -> dict[str, Any] | None:
+        return await self.primary.cluster_status()
 
     async def close(self) -> None:
         for backend in self.backends:
