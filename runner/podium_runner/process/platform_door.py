@@ -30,7 +30,9 @@ INSIDE_URL = f"http://127.0.0.1:{INSIDE_PORT}"
 NOBODY = 65534
 _MAX_CONNECTIONS = 32
 _READY = b"ready\n"
-_START_TIMEOUT_S = 10.0
+# A Python start-up: a fraction of a second, but many seconds on a host busy starting apps (six examples
+# importing torch at once took it past 10 s), and an app cannot start without its door.
+_START_TIMEOUT_S = 60.0
 
 
 def inside(platform: PlatformAddress | None) -> PlatformAddress | None:
