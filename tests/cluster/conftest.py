@@ -8,7 +8,6 @@ with a warm per-node cache would; building on the node is the same process-backe
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -25,21 +24,19 @@ from tests.support.process_spaces import TEST_CACHE, shared_folders
 
 
 @pytest.fixture(scope="session")
-def warm_environments(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path]]:
+async def warm_environments(
+    tmp_path_factory: pytest.TempPathFactory, anyio_backend: str
+) -> dict[str, tuple[Path, Path]]:
     """Each test space's folder and its environment, made on the host in the shared test cache."""
     root = tmp_path_factory.mktemp("cluster-spaces")
     folders = {"inspector": inspector_space(root / "inspector"), "streamlit": streamlit_space(root / "streamlit")}
     backend = ProcessBackend(shared_folders(root / "warm"))
-
-    async def warm() -> dict[str, tuple[Path, Path]]:
-        made = {}
-        for name, folder in folders.items():
-            plan = make_plan(load_spec(folder))
-            environment = await backend.prepare(plan, lambda _line: None, space_id=f"{OWNER}/warm")
-            made[name] = (folder, Path(environment.location))
-        return made
-
-    return asyncio.run(warm())
+    made = {}
+    for name, folder in folders.items():
+        plan = make_plan(load_spec(folder))
+        environment = await backend.prepare(plan, lambda _line: None, space_id=f"{OWNER}/warm")
+        made[name] = (folder, Path(environment.location))
+    return made
 
 
 @pytest.fixture(scope="session")
