@@ -89,3 +89,9 @@ def build_events(server, space_id: str) -> list[dict]:
     """A finished build's log as the SSE endpoint sends it: every event, with its timestamp."""
     text = server.http().get(f"/api/spaces/{space_id}/logs/build").text
     return [json.loads(line.removeprefix("data: ")) for line in text.splitlines() if line.startswith("data: ")]
+
+
+def stage_story(runtime: dict) -> dict:
+    """A space's runtime without its live figures: what it says of its stage, revision and hardware
+    (`memoryBytes` changes from one read to the next)."""
+    return {key: value for key, value in runtime.items() if key != "memoryBytes"}

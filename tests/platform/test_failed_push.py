@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from tests.platform.spaces import MISSING, build_events, version_space
+from tests.platform.spaces import MISSING, build_events, stage_story, version_space
 
 pytestmark = pytest.mark.slow
 
@@ -56,7 +56,7 @@ def test_a_space_that_wakes_behind_a_failed_push_still_shows_why_it_failed(start
     fall_asleep(podium)
     assert podium.api().get_space_runtime(SPACE).stage == "STOPPED"
     assert answer(podium) == "v1"
-    assert podium.api().get_space_runtime(SPACE).raw == failed
+    assert stage_story(podium.api().get_space_runtime(SPACE).raw) == stage_story(failed)
     assert build_events(podium, SPACE) == build_log  # waking v1 wrote its lines to the run log
 
     # Asleep while `podium serve` restarts (the space is not started again until someone visits it).
@@ -65,7 +65,7 @@ def test_a_space_that_wakes_behind_a_failed_push_still_shows_why_it_failed(start
     podium = start_podium(like=podium)
     assert podium.api().get_space_runtime(SPACE).stage == "STOPPED"
     assert answer(podium) == "v1"
-    assert podium.api().get_space_runtime(SPACE).raw == failed
+    assert stage_story(podium.api().get_space_runtime(SPACE).raw) == stage_story(failed)
     assert build_events(podium, SPACE) == build_log
 
     # A push that builds, made while the space sleeps, is what it shows from then on, asleep and awake.
@@ -100,5 +100,5 @@ def test_restarting_a_space_behind_a_failed_push_builds_the_push_again_and_the_o
     again = podium.wait_for_stage(SPACE)
     assert again["stage"] == "BUILD_ERROR" and again["errorMessage"].endswith("(the previous revision keeps serving)")
     assert answer(podium) == "v1"
-    assert api.get_space_runtime(SPACE).raw == again
+    assert stage_story(api.get_space_runtime(SPACE).raw) == stage_story(again)
     assert any(MISSING in event["data"] for event in build_events(podium, SPACE))
