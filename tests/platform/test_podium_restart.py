@@ -82,8 +82,10 @@ def test_after_a_restart_the_old_revision_serves_again_and_the_failed_build_stil
     first.stop()  # and with it the old revision's app
     second = start_podium(like=first)
     api = second.api()
-    # A client simply waits while the old revision starts again, as when a space wakes.
-    assert Client(host, verbose=False).predict(api_name="/about").startswith("v1 ")
+    # A client simply waits while the old revision starts again, as when a space wakes (on a busy host that
+    # takes longer than httpx's 5 s default, which the client would otherwise give up after).
+    waiting = Client(host, verbose=False, httpx_kwargs={"timeout": 180})
+    assert waiting.predict(api_name="/about").startswith("v1 ")
     runtime = api.get_space_runtime("admin/fixing").raw
     assert runtime["stage"] == "BUILD_ERROR" and runtime["errorMessage"] == failed["errorMessage"]
     assert build_events(second, "admin/fixing") == build_log
