@@ -367,5 +367,5 @@ async def test_without_the_sandbox_the_app_runs_plainly_and_podium_says_so_once(
 @pytest.mark.anyio
 async def test_static_spaces_have_no_process_to_build_or_start(folders: ProcessFolders, tmp_path: Path) -> None:
     plan = make_plan(load_spec(write_space(tmp_path, "sdk: static", "<h1>Hi</h1>", app_file="index.html")))
-    with pytest.raises(SpaceConfigError, match="a static space, whose files Podium serves itself; no backend runs it"):
+    with pytest.raises(SpaceConfigError, match=r"a static space \(sdk: static\), which needs the files backend"):
         await ProcessBackend(folders).prepare(plan, lambda line: None)

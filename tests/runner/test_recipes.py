@@ -91,8 +91,8 @@ def test_a_static_space_has_no_process_and_is_served_at_the_root(tmp_path: Path)
 @pytest.mark.parametrize(
     ("sdk", "backends", "python_environment", "own_dockerfile", "always_on"),
     [
-        ("gradio", {"process", "docker"}, True, False, False),
-        ("streamlit", {"process", "docker"}, True, False, False),
+        ("gradio", {"process", "docker", "ray"}, True, False, False),
+        ("streamlit", {"process", "docker", "ray"}, True, False, False),
         ("docker", {"docker"}, False, True, False),
         ("static", {"files"}, False, False, True),
     ],
@@ -108,7 +108,7 @@ def test_each_recipe_says_what_runs_it_and_what_it_builds(
         always_on,
     )
     assert recipe.builds == (python_environment or own_dockerfile)
-    for backend in ("process", "docker", "files"):
+    for backend in ("process", "docker", "ray", "files"):
         refused = recipe.refused_by(backend)
         assert (refused is None) == (backend in backends)
         if refused is not None:
