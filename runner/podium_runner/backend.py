@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Protocol
 
 from podium_runner.loglines import cap
 from podium_runner.plan import BuildPlan, RunContext
+from podium_runner.spec import SpaceConfigError
 from podium_runner.stages import SpaceFailure, Stage
 
 LogSink = Callable[[str], None]
@@ -142,8 +143,10 @@ class Backend(abc.ABC):
         return None
 
     def check(self, plan: BuildPlan) -> None:
-        """Raise `SpaceConfigError` for what this backend cannot run at all, before any work."""
-        return None
+        """Raise `SpaceConfigError` for what this backend cannot run at all, before any work: by default,
+        a space whose recipe names other backends (`Recipe.refused_by`)."""
+        if refused := plan.recipe.refused_by(self.name):
+            raise SpaceConfigError(f"{plan.space_root.name} is {refused}", key="sdk")
 
     @abc.abstractmethod
     async def prepare(

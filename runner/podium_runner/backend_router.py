@@ -13,7 +13,6 @@ from typing import Any
 
 from podium_runner.backend import Backend, Environment, Exit, Instance, LogSink, Notice
 from podium_runner.plan import BuildPlan, RunContext
-from podium_runner.spec import SpaceConfigError
 
 
 class BackendRouter(Backend):
@@ -38,10 +37,7 @@ class BackendRouter(Backend):
             backend.watch_notices(notice)
 
     def check(self, plan: BuildPlan) -> None:
-        backend = self._for_plan(plan)
-        backend.check(plan)
-        if refused := plan.recipe.refused_by(backend.name):
-            raise SpaceConfigError(f"{plan.space_root.name} is {refused}", key="sdk")
+        self._for_plan(plan).check(plan)
 
     async def prepare(
         self, plan: BuildPlan, log: LogSink, *, rebuild: bool = False, space_id: str | None = None

@@ -28,7 +28,6 @@ from starlette.types import Receive, Scope, Send
 
 from podium_runner.backend import Backend, Environment, Exit, Instance, LogSink, StartError
 from podium_runner.plan import BuildPlan, RunContext
-from podium_runner.spec import SpaceConfigError
 
 
 class _FilesOnly:
@@ -65,10 +64,6 @@ class FilesBackend(Backend):
 
     def __init__(self) -> None:
         self._serving: dict[str, _Serving] = {}
-
-    def check(self, plan: BuildPlan) -> None:
-        if refused := plan.recipe.refused_by(self.name):
-            raise SpaceConfigError(f"{plan.space_root.name} is {refused}", key="sdk")
 
     async def prepare(
         self, plan: BuildPlan, log: LogSink, *, rebuild: bool = False, space_id: str | None = None

@@ -54,6 +54,9 @@ class FakeBackend(Backend):
     crashes_on_start: bool = False
     status: int = 200  # what every instance's server answers: below 500 is ready for the health check
 
+    def check(self, plan: BuildPlan) -> None:
+        return None  # runs every sdk, so the supervisor's stories can use any
+
     def __init__(self) -> None:
         self.apps: dict[str, FakeApp] = {}
         self.builds: list[tuple[str | None, bool]] = []  # (space_id, rebuild) per prepare, for asserts

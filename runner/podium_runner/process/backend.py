@@ -128,9 +128,8 @@ class ProcessBackend(Backend):
         self._environment_of: dict[str, Path] = {}  # instance id -> the environment it started from
 
     def check(self, plan: BuildPlan) -> None:
+        super().check(plan)
         name = plan.space_root.name
-        if refused := plan.recipe.refused_by(self.name):
-            raise SpaceConfigError(f"{name} is {refused}", key="sdk")
         for package in plan.system_packages:
             if not _installed_on_host(package):
                 raise SpaceConfigError(

@@ -41,7 +41,6 @@ from podium_runner.hardware import flavor
 from podium_runner.plan import BuildPlan, RunContext
 from podium_runner.ray.job import NodeFolders, SpaceJob, pack
 from podium_runner.ray.resources import actor_options, why_pending
-from podium_runner.spec import SpaceConfigError
 from podium_runner.stages import Stage
 
 logger = logging.getLogger("podium_runner.ray")
@@ -155,10 +154,6 @@ class RayBackend(Backend):
         return [node for node in self._connect().nodes() if node.get("Alive")]
 
     # -- the Backend interface -----------------------------------------------------------------
-
-    def check(self, plan: BuildPlan) -> None:
-        if refused := plan.recipe.refused_by(self.name):
-            raise SpaceConfigError(f"{plan.space_root.name} is {refused}", key="sdk")
 
     async def prepare(
         self, plan: BuildPlan, log: LogSink, *, rebuild: bool = False, space_id: str | None = None
