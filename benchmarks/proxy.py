@@ -98,7 +98,7 @@ def serve_podium(port: int, upstreams: list[str]) -> None:
     table = {}
     for item in upstreams:
         space_id, url = item.split("=", 1)
-        table[space_id] = Upstream(url, prefix=f"/apps/{space_id}", frame_ancestors="'self'", on_activity=lambda: None)
+        table[space_id] = Upstream(url, prefix=f"/apps/{space_id}", frame_ancestors="'self'")
 
     async def resolve(owner: str, name: str, scope) -> Upstream | None:
         return table.get(f"{owner}/{name}")

@@ -97,8 +97,8 @@ class SpaceResolver:
         if instance is None:
             stage, message = supervisor.stage_of(space_id)
             return _unavailable(space_id, stage, message)
+        supervisor.touch(space_id)  # before the thaw: a freeze waiting for it then sees the space in use
         await supervisor.thaw(space_id)
-        supervisor.touch(space_id)
         key = affinity_key(instance)  # sent only to a client that does not hold it yet
         prefix = self.ctx.settings.space_path(space_id)
         # Path mode scopes the cookie to this space; host mode gives each space its own host anyway.
@@ -109,7 +109,7 @@ class SpaceResolver:
             strip_prefix=not (status.plan is None or status.plan.accepts_root_path),
             frame_ancestors=self._frame_ancestors(card, private),
             extra_headers=card.get("custom_headers") or {},
-            on_activity=lambda: supervisor.touch(space_id),
+            visit=lambda: supervisor.visit(space_id),
             podium_cookies=PODIUM_COOKIES,
             set_cookie=None if affinity == key else f"{AFFINITY_COOKIE}={key}; Path={path}; HttpOnly; SameSite=Lax",
             visitor=visitor,

@@ -4,6 +4,7 @@ request, a WebSocket or a gradio_client call thaws it at once; only after its sl
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
@@ -26,6 +27,7 @@ FREEZER = Path("/sys/fs/cgroup/freezer/podium")
 # it at (GRADIO_ROOT_PATH).
 APP = """
 import os
+import time
 from pathlib import Path
 
 import gradio as gr
@@ -50,6 +52,12 @@ def note(write: str = "") -> dict:
         Path("/data/note.txt").write_text(write)
     kept = Path("/data/note.txt")
     return {{"note": kept.read_text() if kept.exists() else None, "version": VERSION}}
+
+
+@app.get(ROOT + "/slow")
+def slow(seconds: float) -> dict:
+    time.sleep(seconds)
+    return {{"slept": seconds}}
 
 
 demo = gr.Interface(lambda text: "echo: " + text, "text", "text", api_name="echo")
@@ -124,6 +132,24 @@ async def test_a_frozen_space_wakes_on_a_websocket(podium, dozer):
 def test_a_frozen_space_wakes_on_a_gradio_client_call(podium, dozer):
     wait_until_frozen(podium)
     assert Client(url(podium), verbose=False).predict("hi", api_name="/echo") == "echo: hi"
+
+
+def test_a_request_that_outlasts_the_freeze_time_is_answered(podium, dozer):
+    """A request open longer than the 1 s of quiet that freezes a space is a visitor still: no freeze under it."""
+    answer = httpx.get(url(podium, "slow"), params={"seconds": 4}, timeout=30)
+    assert answer.status_code == 200 and answer.json() == {"slept": 4.0}
+
+
+@pytest.mark.anyio
+async def test_a_quiet_open_websocket_keeps_its_space_awake(podium, dozer):
+    async with websockets.connect(url(podium, "ws").replace("http://", "ws://"), open_timeout=30) as socket:
+        await socket.send("hi")
+        assert await socket.recv() == "echo: hi"
+        await asyncio.sleep(3)  # nothing said for three times the freeze time
+        assert runtime(podium)["frozen"] is False
+        await socket.send("still there?")
+        assert await asyncio.wait_for(socket.recv(), 30) == "echo: still there?"
+    wait_until_frozen(podium)  # and once it closes, the space freezes as before
 
 
 def test_a_frozen_space_stopped_after_its_sleep_time_keeps_its_data(podium, dozer):

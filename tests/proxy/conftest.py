@@ -6,6 +6,7 @@ The resolver is a dict, as simple as the platform's is not: these tests are abou
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import threading
@@ -22,18 +23,25 @@ from tests.support.process_spaces import shared_folders
 
 
 class SpaceTable:
-    """Spaces by id, and how often each one's activity was recorded."""
+    """Spaces by id, and for each how many visits (requests, streams, WebSockets) began and are open now."""
 
     def __init__(self) -> None:
         self.upstreams: dict[str, Upstream] = {}
-        self.activity: Counter[str] = Counter()
+        self.visits: Counter[str] = Counter()
+        self.open_visits: Counter[str] = Counter()
+
+    @contextlib.contextmanager
+    def _visit(self, space_id: str) -> Iterator[None]:
+        self.visits[space_id] += 1
+        self.open_visits[space_id] += 1
+        try:
+            yield
+        finally:
+            self.open_visits[space_id] -= 1
 
     def add(self, space_id: str, base_url: str, **options) -> Upstream:
         upstream = Upstream(
-            base_url,
-            prefix=f"/apps/{space_id}",
-            on_activity=functools.partial(self.activity.update, [space_id]),
-            **options,
+            base_url, prefix=f"/apps/{space_id}", visit=functools.partial(self._visit, space_id), **options
         )
         self.upstreams[space_id] = upstream
         return upstream

@@ -83,8 +83,8 @@ async def test_server_sent_events_arrive_as_the_app_sends_them(proxy, gradio_spa
     assert all(later - earlier > 0.15 for earlier, later in zip(times, times[1:], strict=False)), times
 
 
-def test_each_request_counts_as_activity(proxy, gradio_space, spaces):
-    before = spaces.activity["demo/echo"]
+def test_each_request_is_one_visit(proxy, gradio_space, spaces):
+    before = spaces.visits["demo/echo"]
     with open_page(f"{proxy.url}/apps/demo/echo/config"):
         pass
-    assert spaces.activity["demo/echo"] == before + 1
+    assert spaces.visits["demo/echo"] == before + 1

@@ -24,7 +24,7 @@ def streamlit_session(python: Path, url: str, query: str, origin: str, connect: 
 
 
 def test_a_session_in_path_mode(proxy, streamlit_space, spaces):
-    before = spaces.activity["demo/hello"]
+    before = spaces.visits["demo/hello"]
     session = streamlit_session(
         streamlit_space.python,
         f"ws://127.0.0.1:{proxy.port}/apps/demo/hello/_stcore/stream",
@@ -34,7 +34,7 @@ def test_a_session_in_path_mode(proxy, streamlit_space, spaces):
     assert session["subprotocol"] == "streamlit"
     assert session["messages"][0] == "new_session" and session["messages"][-1] == "script_finished"
     assert session["texts"] == ["Streamlit demo space", "Hello, proxy!"]
-    assert spaces.activity["demo/hello"] > before
+    assert spaces.visits["demo/hello"] > before
 
 
 def test_a_session_in_host_mode(proxy, streamlit_space):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import time
 
 import pytest
 import websockets
@@ -94,13 +95,19 @@ def test_an_unknown_space_is_a_404_page_not_a_stack_trace(proxy):
     assert status == 404 and "/apps/{owner}/{name}/" in text
 
 
-def test_an_endless_stream_ends_upstream_when_the_client_leaves(proxy, probe):
-    """A browser tab closed on Gradio's heartbeat must not leave the proxy reading it forever."""
+def test_an_endless_stream_ends_upstream_when_the_client_leaves(proxy, probe, spaces):
+    """A browser tab closed on Gradio's heartbeat must not leave the proxy reading it forever. While it is
+    open, the stream is a visit to the space (which keeps it from sleeping); it ends with the stream."""
     probe.stream_closed.clear()
     with socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as client:
         client.sendall(b"GET /apps/lab/probe/forever HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         assert b"data: tick" in client.recv(4096) + client.recv(4096)
+        assert spaces.open_visits["lab/probe"] == 1
     assert probe.stream_closed.wait(10), "the app's stream stayed open after the client left"
+    deadline = time.monotonic() + 10
+    while spaces.open_visits["lab/probe"]:
+        assert time.monotonic() < deadline, "the visit stayed open after the stream ended"
+        time.sleep(0.05)
 
 
 @pytest.mark.anyio

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from pathlib import Path
 
 from podium_runner.backend import Backend, Instance
@@ -38,13 +39,17 @@ class Freezer:
         frozen = self._frozen.get(state.space_id)
         return frozen is not None and state.instance is not None and frozen.instance_id == state.instance.instance_id
 
-    async def doze(self, state: SpaceState, idle_s: float, sleep_time: int | None) -> None:
+    async def doze(self, state: SpaceState, sleep_time: int | None) -> None:
         """Freeze the space's instance when it has been idle long enough (module docstring)."""
-        if self.freeze_after_s is None or sleep_time is None or idle_s < self.freeze_after_s:
+        if self.freeze_after_s is None or sleep_time is None:
             return
         async with self._lock:
+            # Judged inside the lock: a request whose thaw this freeze waited for has been counted by then.
+            idle_s = time.monotonic() - state.last_activity
             instance = state.instance
-            if instance is None or state.busy or self.is_frozen(state) or state.draining:
+            if idle_s < self.freeze_after_s or state.visits or state.busy or state.draining:
+                return
+            if instance is None or self.is_frozen(state):
                 return
             if await self.backend.freeze(instance):
                 self._frozen[state.space_id] = instance

@@ -27,6 +27,8 @@ class SpaceState:
     # Replaced instances that still finish what their sessions started, by `affinity_key`.
     draining: dict[str, Instance] = field(default_factory=dict)
     last_activity: float = field(default_factory=time.monotonic)
+    # Requests, streams and WebSockets the proxy has open to it now: never frozen or put to sleep under one.
+    visits: int = 0
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property

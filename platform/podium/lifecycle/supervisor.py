@@ -17,9 +17,11 @@ failure, its message and its build log until a deploy of the latest revision or 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from podium_runner.backend import Backend, BackendUnavailable, Instance
@@ -183,6 +185,20 @@ class Supervisor:
 
     def touch(self, space_id: str) -> None:
         self.state(space_id).last_activity = time.monotonic()
+
+    @contextlib.contextmanager
+    def visit(self, space_id: str) -> Iterator[None]:
+        """One request, stream or WebSocket the proxy has open to the space: while any is open the space is
+        in use, however quiet, and is neither frozen nor put to sleep; its idle time counts from the last
+        one's end."""
+        state = self.state(space_id)
+        state.visits += 1
+        state.last_activity = time.monotonic()
+        try:
+            yield
+        finally:
+            state.visits -= 1
+            state.last_activity = time.monotonic()
 
     async def wake(self, space_id: str) -> None:
         """Start a STOPPED space again from its serving revision (its environment is reused), behind

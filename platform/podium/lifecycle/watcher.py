@@ -81,9 +81,10 @@ async def check(sup: Supervisor, state: SpaceState) -> None:
     if state.plan is not None and state.plan.recipe.always_on:
         return  # a static space never sleeps (as on Hugging Face)
     sleep_time = _sleep_time(sup, state.space_id)
-    await sup.freezer.doze(state, time.monotonic() - state.last_activity, sleep_time)  # the first tier
+    await sup.freezer.doze(state, sleep_time)  # the first tier
     idle = time.monotonic() - state.last_activity
-    if not state.busy and sleep_time and (idle > sleep_time or sup.freezer.short_of_memory(state)):
+    in_use = state.busy or state.visits > 0
+    if not in_use and sleep_time and (idle > sleep_time or sup.freezer.short_of_memory(state)):
         stage, message = sup.stage_of(state.space_id)
         if not stage.is_serving:  # the latest revision's failure, which this instance served behind
             sup.asleep_behind(state.space_id).remember(stage, message)

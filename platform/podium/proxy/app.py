@@ -127,10 +127,12 @@ class ProxyApp:
             space = f"{owner}/{name}"
             if not isinstance(resolution, Upstream):
                 await resolution(scope, receive, send)
-            elif scope["type"] == "websocket":
-                await bridge_websocket(self.session, resolution, space, scope, receive, send)
-            else:
-                await forward_http(self.session, resolution, space, scope, receive, send)
+                return
+            with resolution.visit():
+                if scope["type"] == "websocket":
+                    await bridge_websocket(self.session, resolution, space, scope, receive, send)
+                else:
+                    await forward_http(self.session, resolution, space, scope, receive, send)
             return
         wanted = " or ".join(f"{owner}/{name}" for owner, name in candidates)
         await send_error(

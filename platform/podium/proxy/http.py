@@ -15,7 +15,6 @@ import aiohttp
 from starlette.types import Receive, Scope, Send
 from yarl import URL
 
-from podium.proxy.activity import Activity
 from podium.proxy.headers import header, request_headers, response_headers
 from podium.proxy.pages import send_error, send_unreachable
 from podium.proxy.upstream import Upstream
@@ -62,7 +61,6 @@ def target_url(upstream: Upstream, scope: Scope) -> URL:
 async def forward_http(
     session: aiohttp.ClientSession, upstream: Upstream, space: str, scope: Scope, receive: Receive, send: Send
 ) -> None:
-    activity = Activity(upstream.on_activity)
     body = _RequestBody(receive) if _has_body(scope) else None
     try:
         response = await session.request(
@@ -107,7 +105,6 @@ async def forward_http(
                 return
             async for chunk in response.content.iter_any():
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                activity.touch()
         except aiohttp.ClientError:
             # The app broke off, or the client left and the watcher closed the stream. Ending without
             # the final message makes the server drop the connection, so the client sees a cut

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import cached_property
 from urllib.parse import urlsplit
@@ -27,8 +28,8 @@ class Upstream:
     frame_ancestors: str | None = None
     # The space's `custom_headers` from its README, added to every response.
     extra_headers: Mapping[str, str] = field(default_factory=dict)
-    # Records "someone used this space now", for sleeping; called per request and while streams last.
-    on_activity: Callable[[], None] | None = None
+    # Held open while a request, stream or WebSocket to the space lasts: the space is in use meanwhile (sleeping).
+    visit: Callable[[], AbstractContextManager[object]] = nullcontext
     # Podium's own cookie names (lower case): the browser sends them here too, since cookies ignore
     # ports, and the app must never see them nor set them (podium.proxy.cookies).
     podium_cookies: frozenset[str] = frozenset()

@@ -17,7 +17,6 @@ import contextlib
 import aiohttp
 from starlette.types import Receive, Scope, Send
 
-from podium.proxy.activity import ACTIVITY_INTERVAL_S, Activity
 from podium.proxy.headers import header, request_headers
 from podium.proxy.http import target_url
 from podium.proxy.pages import send_error, send_unreachable
@@ -42,7 +41,7 @@ def _subprotocols(scope: Scope) -> list[str]:
     return [p.strip() for p in value.decode("latin-1").split(",")] if value else []
 
 
-async def _client_to_upstream(receive: Receive, ws: aiohttp.ClientWebSocketResponse, activity: Activity) -> None:
+async def _client_to_upstream(receive: Receive, ws: aiohttp.ClientWebSocketResponse) -> None:
     while True:
         message = await receive()
         if message["type"] == "websocket.disconnect":
@@ -52,10 +51,9 @@ async def _client_to_upstream(receive: Receive, ws: aiohttp.ClientWebSocketRespo
             await ws.send_bytes(message["bytes"])
         else:
             await ws.send_str(message["text"])
-        activity.touch()
 
 
-async def _upstream_to_client(ws: aiohttp.ClientWebSocketResponse, send: Send, activity: Activity) -> None:
+async def _upstream_to_client(ws: aiohttp.ClientWebSocketResponse, send: Send) -> None:
     async for message in ws:
         if message.type == aiohttp.WSMsgType.BINARY:
             await send({"type": "websocket.send", "bytes": message.data})
@@ -63,15 +61,7 @@ async def _upstream_to_client(ws: aiohttp.ClientWebSocketResponse, send: Send, a
             await send({"type": "websocket.send", "text": message.data})
         else:  # ERROR: the app's connection broke
             break
-        activity.touch()
     await send({"type": "websocket.close", "code": _sendable(ws.close_code), "reason": ""})
-
-
-async def _keep_awake(activity: Activity) -> None:
-    """An open socket is a visitor with the page open, even when nothing is said."""
-    while True:
-        await asyncio.sleep(ACTIVITY_INTERVAL_S)
-        activity.touch()
 
 
 async def bridge_websocket(
@@ -100,12 +90,10 @@ async def bridge_websocket(
     except aiohttp.ClientError as error:
         await send_unreachable(scope, receive, send, space, upstream.base_url, error)
         return
-    activity = Activity(upstream.on_activity)
     await send({"type": "websocket.accept", "subprotocol": ws.protocol})
     tasks = [
-        asyncio.create_task(_client_to_upstream(receive, ws, activity)),
-        asyncio.create_task(_upstream_to_client(ws, send, activity)),
-        asyncio.create_task(_keep_awake(activity)),
+        asyncio.create_task(_client_to_upstream(receive, ws)),
+        asyncio.create_task(_upstream_to_client(ws, send)),
     ]
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
