@@ -31,9 +31,13 @@ ensure_venv() {
         "$PY" -m venv "$VENV"
     fi
     local stamp="$VENV/.installed-${extras:-base}"
-    # Podium with its test extras is Podium too: scripts/serve after scripts/test installs nothing.
-    if [ -z "$extras" ] && [ -f "$VENV/.installed-test" ] && [ ! "$ROOT/pyproject.toml" -nt "$VENV/.installed-test" ]; then
-        return 0
+    # Podium with extras (scripts/test installs "test,ray") is Podium too: scripts/serve after
+    # scripts/test installs nothing.
+    if [ -z "$extras" ]; then
+        local installed
+        for installed in "$VENV"/.installed-*; do
+            [ -f "$installed" ] && [ ! "$ROOT/pyproject.toml" -nt "$installed" ] && return 0
+        done
     fi
     if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
         step "installing Podium into $VENV ($extras)"

@@ -66,15 +66,20 @@ PROBE_APP = f"""
             self.end_headers()
             self.wfile.write(body)
 
-    reload_server = socket.create_server(("0.0.0.0", {RELOAD_PORT}))
-
-    def serve_reloads():
+    def serve_reloads(reload_server):
         while True:
             connection = reload_server.accept()[0]
             connection.sendall(f"RELOAD-SERVER {{os.environ['SPACE_ID']}}\\n".encode())
             connection.close()
 
-    threading.Thread(target=serve_reloads, daemon=True).start()
+    # Like the spaces package's: on the host's network Podium holds 127.0.0.1:7887 (reload_port.py), the
+    # bind fails and the app runs on without it.
+    try:
+        reload_server = socket.create_server(("0.0.0.0", {RELOAD_PORT}))
+    except OSError as exc:
+        print(f"no reload server: {{exc}}", flush=True)
+    else:
+        threading.Thread(target=serve_reloads, args=(reload_server,), daemon=True).start()
     address = (os.environ["GRADIO_SERVER_NAME"], int(os.environ["GRADIO_SERVER_PORT"]))
     print(f"listening on {{address}}", flush=True)
     http.server.ThreadingHTTPServer(address, Probe).serve_forever()
