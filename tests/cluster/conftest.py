@@ -1,5 +1,7 @@
-"""Fixtures of the cluster tests: one real Ray cluster (ray_cluster.py) and one `podium serve` on it for the
-whole session, and the test spaces' environments made once on the host beforehand.
+"""Fixtures of the cluster tests: one real Ray cluster (ray_cluster.py) and one `podium serve` on it for this
+package's tests, and the test spaces' environments made once on the host beforehand. Both go down after the
+package's last test: a cluster left up until the session's end kept its apps and Ray's own processes busy
+through every later test.
 
 The nodes' namespaces reach no package index (nothing leaves the test's own namespaces), so each node
 finds the spaces' environments ready in the shared test cache (PODIUM_RAY_ENVIRONMENTS_DIR), as a node
@@ -23,7 +25,7 @@ from tests.support.podium_server import PodiumServer
 from tests.support.process_spaces import TEST_CACHE, shared_folders
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def warm_environments(
     tmp_path_factory: pytest.TempPathFactory, anyio_backend: str
 ) -> dict[str, tuple[Path, Path]]:
@@ -39,12 +41,12 @@ async def warm_environments(
     return made
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def space_folders(warm_environments: dict[str, tuple[Path, Path]]) -> dict[str, Path]:
     return {name: folder for name, (folder, _) in warm_environments.items()}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def ray_cluster(space_folders: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayTestCluster]:
     cluster = RayTestCluster(Path("/tmp/pdmc"))  # short: Ray's socket paths must fit in 107 bytes
     try:
@@ -54,7 +56,7 @@ def ray_cluster(space_folders: dict[str, Path], tmp_path_factory: pytest.TempPat
         cluster.down()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def ray_env(ray_cluster: RayTestCluster, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Podium's settings for the test cluster."""
     nodes = tmp_path_factory.mktemp("ray-nodes")
@@ -70,7 +72,7 @@ def ray_env(ray_cluster: RayTestCluster, tmp_path_factory: pytest.TempPathFactor
     }
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="package", autouse=True)
 def patient_podium_start() -> Iterator[None]:
     """`podium serve` on the ray backend answers once it has re-adopted its spaces from the cluster, after its
     Ray Client connected: the head starts a server process per client, which on a busy machine (or when
@@ -81,6 +83,8 @@ def patient_podium_start() -> Iterator[None]:
     podium_server.START_TIMEOUT_S = before
 
 
-@pytest.fixture(scope="session")
-def ray_podium(start_podium: Callable[..., PodiumServer], ray_env: dict[str, str]) -> PodiumServer:
-    return start_podium(env=ray_env)
+@pytest.fixture(scope="package")
+def ray_podium(start_podium: Callable[..., PodiumServer], ray_env: dict[str, str]) -> Iterator[PodiumServer]:
+    server = start_podium(env=ray_env, shared=True)
+    yield server
+    server.stop()  # before the cluster goes down with the package's last test, not at the session's end

@@ -54,7 +54,7 @@ def test_podium_restarted_adopts_the_space_and_restarts_nothing(ray_podium, stur
     pids = app_pids(sturdy)
     ray_podium.stop()
     assert app_pids(sturdy) == pids  # it runs on without Podium
-    again = start_podium(like=ray_podium)
+    again = start_podium(like=ray_podium, shared=True)  # the package's other modules use it too
     assert again.wait_for_stage(sturdy, timeout=60)["stage"] == "RUNNING"
     assert httpx.get(f"{again.spaces_url}/apps/{sturdy}/", timeout=30).status_code == 200
     assert app_pids(sturdy) == pids

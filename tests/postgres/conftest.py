@@ -18,7 +18,7 @@ from tests.postgres.cluster import PostgresCluster, server_binaries
 from tests.support.podium_server import PodiumServer
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def postgres() -> Iterator[PostgresCluster]:
     binaries = server_binaries()
     if binaries is None:
@@ -41,23 +41,32 @@ def database_url(postgres: PostgresCluster, monkeypatch: pytest.MonkeyPatch) -> 
     return url
 
 
-@pytest.fixture(scope="session")
-def start_podium(postgres: PostgresCluster, start_podium: Callable[..., PodiumServer]) -> Callable[..., PodiumServer]:
+@pytest.fixture(scope="package")
+def start_podium(
+    postgres: PostgresCluster, start_podium: Callable[..., PodiumServer]
+) -> Iterator[Callable[..., PodiumServer]]:
     """tests/conftest.py's `start_podium`, each new server on a new database (a restart `like=` an
-    earlier one keeps its database, as it keeps its data folder)."""
+    earlier one keeps its database, as it keeps its data folder). Its servers stop with the package's last
+    test, before PostgreSQL does."""
+    started: list[PodiumServer] = []
 
-    def start(env: dict[str, str] | None = None, like: PodiumServer | None = None) -> PodiumServer:
+    def start(
+        env: dict[str, str] | None = None, like: PodiumServer | None = None, shared: bool = False
+    ) -> PodiumServer:
         if like is None:
             env = {"PODIUM_DATABASE_URL": postgres.database_url(), **(env or {})}
-        return start_podium(env=env, like=like)
+        started.append(start_podium(env=env, like=like, shared=shared))
+        return started[-1]
 
-    return start
+    yield start
+    for server in started:
+        server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def podium(start_podium: Callable[..., PodiumServer]) -> PodiumServer:
-    """The PostgreSQL session's shared Podium (process backend)."""
-    return start_podium()
+    """The PostgreSQL package's shared Podium (process backend)."""
+    return start_podium(shared=True)
 
 
 @pytest.fixture(scope="module")

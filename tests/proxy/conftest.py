@@ -142,26 +142,26 @@ class ProbeApp:
                 return
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def space_runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SpaceRunner]:
     runner = SpaceRunner(ProcessBackend(shared_folders(tmp_path_factory.mktemp("proxy-spaces"))))
     yield runner
     runner.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def spaces() -> SpaceTable:
     return SpaceTable()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def proxy(spaces: SpaceTable) -> Iterator[ServerThread]:
     """The proxy, in path mode and in host mode for *.localhost."""
     with ServerThread(ProxyApp(spaces.resolve, domain="localhost")) as server:
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def gradio_space(space_runner: SpaceRunner, spaces: SpaceTable) -> Iterator[RunningSpace]:
     """demo/echo, running behind the proxy."""
     with space_runner.running("echo", "demo/echo") as space:
@@ -169,7 +169,7 @@ def gradio_space(space_runner: SpaceRunner, spaces: SpaceTable) -> Iterator[Runn
         yield space
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def streamlit_space(space_runner: SpaceRunner, spaces: SpaceTable) -> Iterator[RunningSpace]:
     """demo/hello, running behind the proxy."""
     with space_runner.running("hello", "demo/hello") as space:
@@ -177,7 +177,7 @@ def streamlit_space(space_runner: SpaceRunner, spaces: SpaceTable) -> Iterator[R
         yield space
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def probe(spaces: SpaceTable) -> Iterator[ProbeApp]:
     """lab/probe, which embeds only in Podium and one named site, has a custom header from its README,
     and must not receive Podium's session cookie."""
