@@ -6,6 +6,7 @@ Static spaces keep these stories fast (no environment to build); the commands ar
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 
 import pytest
@@ -70,3 +71,18 @@ def test_delete_removes_the_space(podium, pushed):
     assert "admin/site " not in podium_cli(podium, "ls").stdout
     missing = podium_cli(podium, "status", "admin/site")
     assert missing.returncode == 1 and "no space 'admin/site'" in missing.stderr
+
+
+def test_a_podium_that_does_not_answer_is_one_clear_line():
+    with socket.socket() as unused:  # a port nothing listens on: bound, never listening
+        unused.bind(("127.0.0.1", 0))
+        endpoint = f"http://127.0.0.1:{unused.getsockname()[1]}"
+        result = subprocess.run(
+            [str(PODIUM), "cluster", "status", "--endpoint", endpoint, "--token", "hf_any"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert f"cannot reach Podium at {endpoint}" in result.stderr and "PODIUM_URL" in result.stderr
+    assert "Traceback" not in result.stderr
