@@ -1,7 +1,8 @@
 """How long Podium takes to load every example space to RUNNING, and how fast each answers.
 
-Starts a real `podium serve` (process backend) whose model cache holds the offline stand-ins, loads the
-examples with `podium examples load --offline --batch N --wait`, and prints the time to all RUNNING;
+Starts a real `podium serve` (process backend), writes the offline stand-ins (`podium examples standins`),
+publishes them as its models and loads the examples with `podium examples load --standins DIR --batch N
+--wait` (the apps download their models through HF_ENDPOINT), and prints the time to all RUNNING;
 then calls each example through the proxy with its shipped input (the same calls as the tests:
 gradio_client for Gradio, headless Chromium for Streamlit) --calls times and prints the median
 latency per task, beside its ratio to the median of all tasks.
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from gradio_client import Client
 from playwright.sync_api import sync_playwright
-from podium.examples import STANDINS_SCRIPT, example_specs, model_ids
+from podium.examples import example_specs, model_ids
 from podium_runner.plan import make_plan
 from podium_runner.process import ProcessBackend
 
@@ -53,13 +54,13 @@ def main() -> None:
     started = time.monotonic()
     environment = asyncio.run(ProcessBackend(shared_folders(root)).prepare(plan, lambda line: None))
     environment_s = time.monotonic() - started
-    cache = root / "model-cache"
-    cache.mkdir(mode=0o755)
+    standins = root / "standins"
     python = Path(environment.location) / "bin" / "python"
-    build_standins = [str(python), str(STANDINS_SCRIPT), "--cache", str(cache), *model_ids(specs)]
+    build_standins = [str(PODIUM), "examples", "standins", "--out", str(standins), "--python", str(python)]
     standins_s = timed(subprocess.run, build_standins, check=True, capture_output=True)
 
-    server = PodiumServer(root / "data", free_port(), free_port(), {"PODIUM_MODEL_CACHE": str(cache)})
+    # all-MiniLM-L6-v2's stand-in is its real weights, 87 MiB: more than the default max_file_size (50 MiB).
+    server = PodiumServer(root / "data", free_port(), free_port(), {"PODIUM_LIMITS__MAX_FILE_SIZE": str(100 << 20)})
     server.start()
     try:
         load_s = timed(
@@ -74,7 +75,8 @@ def main() -> None:
                     server.token,
                     "--owner",
                     OWNER,
-                    "--offline",
+                    "--standins",
+                    str(standins),
                     "--batch",
                     str(args.batch),
                     "--wait",
@@ -106,7 +108,7 @@ def main() -> None:
     print(f"shared environment ready (built or reused): {environment_s:7.1f} s")
     print(f"all {len(model_ids(specs))} stand-ins built:             {standins_s:7.1f} s")
     print(
-        f"{len(specs)} examples loaded to RUNNING:        {load_s:7.1f} s  "
+        f"stand-ins published, {len(specs)} examples RUNNING: {load_s:7.1f} s  "
         f"({load_s / len(specs):.1f} s per example, batches of {args.batch})"
     )
     overall = statistics.median(latencies.values())

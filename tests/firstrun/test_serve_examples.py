@@ -1,5 +1,7 @@
 """`scripts/serve --examples` on a fresh folder: all 31 examples on the home page at once, the first
-one answering, and the home page saying that their models are offline stand-ins (no Hub here)."""
+one answering, and the home page saying that their models are offline stand-ins (no Hub here), which
+Podium publishes as model repositories under the real models' ids for the examples to load through
+HF_ENDPOINT."""
 
 from __future__ import annotations
 
@@ -34,4 +36,9 @@ def test_serve_examples_lists_every_example_and_the_first_one_answers(
     )
     first_url = re.search(r"First example answered after \d+ s: (\S+)", server.output).group(1)
     assert http_get(first_url).status_code == 200
-    assert (server.folder / "data" / "example-models" / "hub").is_dir()  # the stand-ins, under ./data
+    # Its model is one of the stand-ins, written under ./data and published here as that model's repository.
+    first_task = first_url.rstrip("/").rpartition("/")[2]
+    (model_id,) = example_specs()[first_task].card.models
+    assert (server.folder / "data" / "example-models" / model_id / "config.json").is_file()
+    info = http_get(f"http://127.0.0.1:{PAGES_PORT}/api/models/{model_id}").json()
+    assert "config.json" in {sibling["rfilename"] for sibling in info["siblings"]}

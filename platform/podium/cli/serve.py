@@ -8,7 +8,7 @@ import logging
 import typer
 
 from podium.cli import app
-from podium.examples.bundled import ExamplesProgress, model_cache_for, offline_reason
+from podium.examples.bundled import ExamplesProgress, offline_reason, upstream_for
 from podium.secret_box import SecretsKeyError
 from podium.server import serve as serve_podium
 from podium.settings import Settings
@@ -35,10 +35,8 @@ def serve(
     settings = Settings(**{key: value for key, value in given.items() if value is not None})
     progress = None
     if examples:
-        progress = ExamplesProgress(offline_reason=offline_reason(forced=offline))
-    settings.model_cache = model_cache_for(
-        settings.data_dir, settings.model_cache, offline_examples=bool(progress and progress.offline_reason)
-    )
+        progress = ExamplesProgress(offline_reason=offline_reason(forced=offline, upstream=settings.hub_upstream))
+        settings.hub_upstream = upstream_for(settings.hub_upstream, offline_examples=bool(progress.offline_reason))
     try:
         asyncio.run(serve_podium(settings, examples=progress))
     except SecretsKeyError as exc:

@@ -6,9 +6,11 @@ of CPU each) before the next, which keeps a small machine responsive. They share
 so one environment serves all of them. On later starts nothing is committed again unless an example's
 files changed; the spaces come back like any other.
 
-Without the Hub (`--offline`, `HF_HUB_OFFLINE=1`, or the Hub not answering) every model id an example
-names is served from tiny random stand-ins (`spaces_examples/standins.py`) written into `data/example-models`, which
-becomes Podium's model cache, and each example gets `HF_HUB_OFFLINE=1`.
+The examples load their models as any space does, through HF_ENDPOINT (this Podium). With the Hub answering,
+Podium caches the real models from it (PODIUM_HUB_UPSTREAM, the Hub unless set). Without it (`--offline`,
+`HF_HUB_OFFLINE=1`, or the Hub not answering) every model id an example names that Podium does not hold is
+published here as a model repository holding a tiny random stand-in (`spaces_examples/standins.py`, written
+into `data/example-models/org/name` by the examples' environment), which the examples load by that id.
 """
 
 from __future__ import annotations
@@ -29,16 +31,23 @@ from podium_runner.stages import Stage
 from podium.auth import User
 from podium.context import Context
 from podium.examples import STANDINS_SCRIPT, example_specs, model_ids
-from podium.repos import Change
-from podium.spaces.files import replace_files
+from podium.hub.repo_types import MODEL
+from podium.lfs_store import LfsStore
+from podium.lfs_tracking import in_lfs
+from podium.models import records
+from podium.repos import BRANCH, Change
+from podium.spaces.files import apply_commit, branch_head, replace_files
 from podium.spaces.lifecycle import CreateRepo, create_space
-from podium.spaces.variables import delete_entry, set_entry
+from podium.spaces.variables import delete_entry
 
 OWNER = "examples"
 BATCH = 6
 STANDINS_FOLDER = "example-models"  # under the data folder
-_STANDINS_DONE = ".podium-standins-complete"
+_STANDINS_DONE = ".podium-standins-folders-complete"  # not the earlier cache layout's
+# The ids this Podium published stand-ins under, one a line: a start with the Hub deletes them again.
+_PUBLISHED = "published.txt"
 _OFFLINE = "HF_HUB_OFFLINE"
+_STANDIN_COMMIT = "Publish the example stand-in (tiny, random weights)"
 _SKIPPED = {".git", "__pycache__"}
 
 
@@ -46,14 +55,14 @@ def standins_folder(data_dir: Path) -> Path:
     return data_dir / STANDINS_FOLDER
 
 
-def hub_unreachable_reason(timeout_s: float = 3.0) -> str | None:
-    """Why the examples cannot load their real models from the Hub, or None when it answers."""
+def hub_unreachable_reason(hub: str, timeout_s: float = 3.0) -> str | None:
+    """Why the examples cannot load their real models from `hub`, or None when it answers."""
     if constants.HF_HUB_OFFLINE:
         return f"{_OFFLINE} is set"
     try:
-        httpx.head(constants.ENDPOINT, timeout=timeout_s)
+        httpx.head(hub, timeout=timeout_s)
     except httpx.HTTPError as exc:
-        return f"the Hub ({constants.ENDPOINT}) did not answer: {exc or type(exc).__name__}"
+        return f"the Hub ({hub}) did not answer: {exc or type(exc).__name__}"
     return None
 
 
@@ -68,11 +77,11 @@ class ExamplesProgress:
     error: str | None = None
 
 
-def _files(spec: SpaceSpec) -> list[Change]:
+def _files(root: Path) -> list[Change]:
     return [
-        Change(path.relative_to(spec.root).as_posix(), path.read_bytes())
-        for path in sorted(spec.root.rglob("*"))
-        if path.is_file() and not _SKIPPED & set(path.relative_to(spec.root).parts)
+        Change(path.relative_to(root).as_posix(), path.read_bytes())
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and not _SKIPPED & set(path.relative_to(root).parts)
     ]
 
 
@@ -84,23 +93,18 @@ async def _unchanged(ctx: Context, space_id: str, files: list[Change]) -> bool:
     return current == {change.path: git_hash(change.content or b"") for change in files}
 
 
-async def _create_missing(ctx: Context, specs: dict[str, SpaceSpec], offline: bool) -> None:
-    """Every example exists, with HF_HUB_OFFLINE set exactly when the stand-ins serve its model."""
+async def _create_missing(ctx: Context, specs: dict[str, SpaceSpec]) -> None:
+    """Every example exists."""
     loader = User(name=OWNER, token_name="podium serve --examples", admin=False)
     for task, spec in specs.items():
         space_id = f"{OWNER}/{task}"
         with ctx.db.session() as session:
             space = ctx.db.find_space(session, space_id)
             if space is not None:
-                if offline:
-                    set_entry(space, "variables", _OFFLINE, "1")
-                else:
-                    delete_entry(space, "variables", _OFFLINE)
+                # Set by Podium before the stand-ins were model repositories; it would keep HF_ENDPOINT unread.
+                delete_entry(space, "variables", _OFFLINE)
                 continue
-        variables = [{"key": _OFFLINE, "value": "1"}] if offline else []
-        await create_space(
-            ctx, loader, CreateRepo(name=task, organization=OWNER, type="space", sdk=spec.sdk, variables=variables)
-        )
+        await create_space(ctx, loader, CreateRepo(name=task, organization=OWNER, type="space", sdk=spec.sdk))
 
 
 async def _write_standins(ctx: Context, specs: dict[str, SpaceSpec], log: Callable[[str], None]) -> None:
@@ -120,9 +124,8 @@ async def _write_standins(ctx: Context, specs: dict[str, SpaceSpec], log: Callab
     environment = await ctx.supervisor.backend.prepare(make_plan(spec), lambda _line: None, space_id=f"{OWNER}/{task}")
     log(f"Writing tiny stand-ins for {len(model_ids(specs))} models into {cache}")
     cache.mkdir(parents=True, exist_ok=True)
-    cache.chmod(0o755)  # sandboxed apps run as other users and only read it
     process = await asyncio.create_subprocess_exec(
-        str(Path(environment.location) / "bin" / "python"), str(STANDINS_SCRIPT), "--cache", str(cache),
+        str(Path(environment.location) / "bin" / "python"), str(STANDINS_SCRIPT), "--out", str(cache),
         *model_ids(specs), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     output, _ = await process.communicate()
@@ -130,6 +133,49 @@ async def _write_standins(ctx: Context, specs: dict[str, SpaceSpec], log: Callab
         raise RuntimeError(f"writing the stand-ins failed:\n{output.decode(errors='replace')[-3000:]}")
     (cache / _STANDINS_DONE).touch()
     log(f"Stand-ins ready in {time.monotonic() - started:.0f} s")
+
+
+async def _publish_standins(ctx: Context, repo_ids: list[str], log: Callable[[str], None]) -> None:
+    """Each stand-in whose id Podium does not hold, as that model repository (weights in LFS, as an upload
+    puts them); a model Podium holds already (an earlier start's stand-in, an admin's upload) is kept."""
+    folder = standins_folder(ctx.settings.data_dir)
+    publisher = User(name=OWNER, token_name="podium serve --examples", admin=True)  # owners are the Hub's
+    published = []
+    for repo_id in repo_ids:
+        with ctx.db.session() as session:
+            if records.find(session, MODEL.name, repo_id) is not None:
+                continue
+        owner, _, name = repo_id.partition("/")
+        await records.create(ctx, publisher, MODEL.name, CreateRepo(name=name, organization=owner, type=MODEL.name))
+        repo = MODEL.git_of(ctx, repo_id)
+        head = await asyncio.to_thread(branch_head, repo, repo_id, BRANCH)
+        files = _files(folder / repo_id)
+        # max_file_size bounds what users upload; Podium's own stand-ins may pass it (all-MiniLM-L6-v2's
+        # real weights are 87 MiB, the default limit 50).
+        largest = max(len(change.content or b"") for change in files)
+        store = LfsStore(ctx.settings.data_dir, max(largest, ctx.settings.limits.max_file_size))
+        changes = await asyncio.to_thread(in_lfs, files, store, repo.path, head)
+        await apply_commit(ctx, repo_id, changes, _STANDIN_COMMIT, author=OWNER, repo_type=MODEL)
+        with (folder / _PUBLISHED).open("a") as listing:
+            listing.write(repo_id + "\n")
+        published.append(repo_id)
+    if published:
+        log(f"Published {len(published)} stand-ins as models: {ctx.settings.pages_url}/models")
+
+
+async def _delete_published_standins(ctx: Context, log: Callable[[str], None]) -> None:
+    """The stand-ins an offline start published, deleted, so that the real models come from the Hub."""
+    listing = standins_folder(ctx.settings.data_dir) / _PUBLISHED
+    if not listing.is_file():
+        return
+    repo_ids = listing.read_text().split()
+    for repo_id in repo_ids:
+        await records.delete(ctx, MODEL.name, repo_id)
+    listing.unlink()
+    log(
+        f"Deleted the {len(repo_ids)} stand-ins an offline start published; "
+        "examples still running on them load the real models when they restart"
+    )
 
 
 def _stage(ctx: Context, space_id: str) -> str:
@@ -160,18 +206,25 @@ async def load_bundled_examples(ctx: Context, progress: ExamplesProgress, log: C
     try:
         specs = example_specs()
         progress.total = len(specs)
-        await _create_missing(ctx, specs, offline)
+        await _create_missing(ctx, specs)
         log(
             f"Loading {len(specs)} example spaces under {OWNER}/ "
-            + (f"with offline stand-ins ({progress.offline_reason})" if offline else "with their Hub models")
+            + (
+                f"with offline stand-ins ({progress.offline_reason})"
+                if offline
+                else f"with their models, cached from {ctx.settings.hub_upstream}"
+            )
         )
         if offline:
             await _write_standins(ctx, specs, log)
+            await _publish_standins(ctx, model_ids(specs), log)
+        else:
+            await _delete_published_standins(ctx, log)
         tasks = list(specs)
         for start in range(0, len(tasks), BATCH):
             committed = []
             for task in tasks[start : start + BATCH]:
-                space_id, files = f"{OWNER}/{task}", _files(specs[task])
+                space_id, files = f"{OWNER}/{task}", _files(specs[task].root)
                 if not await _unchanged(ctx, space_id, files):
                     await replace_files(ctx, space_id, files, f"Load the {task} example")
                 committed.append(space_id)
@@ -182,17 +235,17 @@ async def load_bundled_examples(ctx: Context, progress: ExamplesProgress, log: C
         log(f"Loading the examples failed: {progress.error}")
 
 
-def offline_reason(forced: bool) -> str | None:
-    """Why the examples run offline: `--offline`, or the Hub does not answer; None to use the Hub."""
+def offline_reason(forced: bool, upstream: str | None) -> str | None:
+    """Why the examples run offline: `--offline`, or the Hub (`upstream`, else the public one) does not
+    answer; None to load their real models from it."""
     if forced:
         return "--offline"
-    return hub_unreachable_reason()
+    return hub_unreachable_reason(upstream or constants.ENDPOINT)
 
 
-def model_cache_for(data_dir: Path, configured: str | None, offline_examples: bool) -> str | None:
-    """The model cache Podium hands to spaces: the configured one, else the examples' stand-ins when they
-    run offline now or did on an earlier start (they keep HF_HUB_OFFLINE=1 until a start with the Hub)."""
-    if configured:
+def upstream_for(configured: str | None, offline_examples: bool) -> str | None:
+    """The Hub Podium caches models from: the configured one, else the Hub itself when the examples load
+    their real models (they reach models through Podium only)."""
+    if configured or offline_examples:
         return configured
-    folder = standins_folder(data_dir)
-    return str(folder) if offline_examples or folder.is_dir() else None
+    return constants.ENDPOINT

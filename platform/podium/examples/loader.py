@@ -7,8 +7,9 @@ would with `huggingface_hub`, so loading them also exercises the API they docume
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from huggingface_hub import HfApi
 from podium_runner.spec import SpaceSpec
@@ -36,7 +37,6 @@ def load_examples(
     specs: Mapping[str, SpaceSpec],
     *,
     owner: str,
-    variables: Mapping[str, str] | None = None,
     log: Callable[[str], None] = print,
 ) -> list[LoadedExample]:
     """Create `owner/<task>` for each example (kept if it exists) and upload its folder."""
@@ -48,7 +48,6 @@ def load_examples(
             repo_type="space",
             space_sdk=spec.sdk,
             exist_ok=True,
-            space_variables=[{"key": key, "value": value} for key, value in (variables or {}).items()],
         )
         api.upload_folder(
             folder_path=spec.root,
@@ -59,6 +58,32 @@ def load_examples(
         log(f"{space_id}: uploaded ({spec.sdk}, {', '.join(spec.card.models)})")
         loaded.append(LoadedExample(task=task, space_id=space_id, sdk=spec.sdk))
     return loaded
+
+
+def publish_models(
+    api: HfApi, folder: Path, repo_ids: Sequence[str], *, log: Callable[[str], None] = print
+) -> list[str]:
+    """Each model folder `folder/org/name` (`podium examples standins`) as the model repository `org/name`,
+    made if new; upload_folder sends weights through LFS and commits nothing when the files are unchanged.
+    The owners are the Hub's (`distilbert`, `google`, ...), so `api`'s token must be an admin's."""
+    missing = [repo_id for repo_id in repo_ids if not (folder / repo_id).is_dir()]
+    if missing:
+        raise FileNotFoundError(
+            f"no model folder for {', '.join(missing)} in {folder}; write them with "
+            f"`podium examples standins --out {folder} --python ENV/bin/python`"
+        )
+    published = []
+    for repo_id in repo_ids:
+        api.create_repo(repo_id, repo_type="model", exist_ok=True)
+        api.upload_folder(
+            folder_path=folder / repo_id,
+            repo_id=repo_id,
+            repo_type="model",
+            commit_message="Publish the example stand-in (tiny, random weights)",
+        )
+        log(f"{repo_id}: published")
+        published.append(repo_id)
+    return published
 
 
 def wait_until_running(
