@@ -29,6 +29,15 @@ README_BLOCK = "tests/examples/conftest.py runs this block"
 ENV_PYTHON = "ENV/bin/python"  # the README's name for the Python of an environment with the examples' requirements
 # The README's PODIUM_LIMITS__MAX_FILE_SIZE: all-MiniLM-L6-v2's stand-in is its real weights, 87 MiB.
 MAX_FILE_SIZE = 104857600
+# Writing and publishing the stand-ins and starting the 31 apps (5-6 min on 2 cores, more beside other
+# heavy tests) is the setup of the first test that asks for the examples, within that test's timeout.
+LOAD_TIMEOUT_S = 1200
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "examples_podium" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.timeout(LOAD_TIMEOUT_S))
 
 
 @pytest.fixture(scope="session")
