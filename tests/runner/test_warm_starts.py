@@ -44,6 +44,11 @@ REPORT["fds"] = sorted(int(fd) for fd in os.listdir("/proc/self/fd"))
 REPORT["prefix"] = sys.prefix
 REPORT["environment"] = sorted(os.environ)
 REPORT["data"] = sorted(os.listdir("/data"))
+# Constants huggingface_hub computed from the environment at import, and a copy another module imported:
+# in a warm start they were imported by the starter, long before the app's variables existed.
+from huggingface_hub import constants as hub_constants
+from huggingface_hub.utils import _cache_manager
+REPORT["hub"] = [hub_constants.HF_HUB_CACHE, hub_constants.HF_HUB_OFFLINE, _cache_manager.HF_HUB_CACHE]
 def outcome(action):
     try:
         action()
@@ -163,11 +168,13 @@ async def test_a_warm_started_space_passes_the_same_isolation_checks_as_a_cold_o
         for name, spaces in (("cold", cold), ("warm", warm)):
             own = new_secret()
             variables = {"TOKEN": own, "HOST_PORT": str(host_port), "OTHER_DATA": other_data}
+            variables |= {"HF_HOME": f"/tmp/hf-{name}", "HF_HUB_OFFLINE": "1"}
             instance = await spaces.start(probe_plan, f"tests/{name}-probe", variables)
             status, body = await _get(instance.url + "/")
             assert status == 200
             reports[name] = json.loads(body)
             holds_the_sandbox(reports[name], own, warm.resident_secret)
+            assert reports[name]["hub"] == [f"/tmp/hf-{name}/hub", True, f"/tmp/hf-{name}/hub"]
     finally:
         await cold.stop_all()
     assert any(line.startswith("warm start from") for line in warm.logs["tests/warm-probe"])

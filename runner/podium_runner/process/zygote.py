@@ -30,8 +30,10 @@ app's log. Standard library only: it runs before the environment's site-packages
 import ast
 import ctypes
 import gc
+import importlib.util
 import json
 import os
+import re
 import socket
 import sys
 
@@ -83,33 +85,106 @@ def become_starter(uid: int) -> None:
     _check(_libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "PR_SET_NO_NEW_PRIVS")
 
 
+# `from a.b import (c, d as e)` at the start of a line: where a module may copy a name another one computed.
+_IMPORT_FROM = re.compile(r"^from[ \t]+([.\w]+)[ \t]+import[ \t]+(\([^)]*\)|[^\n#]+)", re.MULTILINE)
+
+
 def _environment_readers(prefixes: tuple[str, ...]) -> list[tuple[dict, object]]:
-    """The module-level assignments of the imported modules under `prefixes` that read the environment
-    (`PORT = int(os.getenv(...))`), compiled, with the module's namespace: the app runs them again once
-    its own variables are set, or it would see the zygote's (gradio's server port, huggingface_hub's
-    HF_HOME and offline switch, gradio's OAuth client)."""
-    found = []
+    """The module-level statements of the imported modules under `prefixes` that read the environment
+    (`PORT = int(os.getenv(...))`), or a name such a statement set (`cache = os.path.join(HF_HOME, "hub")`,
+    `from ..constants import HF_HUB_CACHE`), compiled, with the module's namespace, in import order: the
+    app runs them again once its own variables are set, or it would see the zygote's (gradio's server port,
+    huggingface_hub's HF_HOME, cache folder and offline switch, gradio's OAuth client). A module may copy a
+    name from one imported after it, so the search goes on until it finds nothing new, and the app runs
+    the statements twice. Only modules that read the environment or import such a name are parsed."""
+    sources = []
     for module in list(sys.modules.values()):
         path = getattr(module, "__file__", None) or ""
-        if not path.endswith(".py") or not path.startswith(prefixes):
-            continue
+        if path.endswith(".py") and path.startswith(prefixes):
+            try:
+                with open(path, encoding="utf-8") as source_file:
+                    sources.append((module, path, source_file.read()))
+            except OSError:
+                continue
+    imports = [_imported_names(module, source) for module, _path, source in sources]
+    derived: dict[str, set[str]] = {}  # module name -> its names computed from the environment
+    statements: dict[int, list[_Statement]] = {}  # import order -> the module's assignments and imports
+    chosen: dict[tuple[int, int], tuple[dict, object]] = {}  # (import order, statement) -> what to run
+    searching = True
+    while searching:
+        searching = False
+        for order, (module, path, source) in enumerate(sources):
+            if order not in statements:
+                reads = "environ" in source or "getenv" in source
+                if not reads and not any(name in derived.get(origin, ()) for origin, name in imports[order]):
+                    continue
+                statements[order] = _statements(module, source)
+            names = derived.setdefault(module.__name__, set())
+            for index, statement in enumerate(statements[order]):
+                if (order, index) in chosen:
+                    continue
+                if (
+                    statement.reads
+                    or statement.uses & names
+                    or any(name in derived.get(origin, ()) for origin, name in statement.copies)
+                ):
+                    names.update(statement.binds)
+                    code = compile(ast.Module(body=[statement.node], type_ignores=[]), path, "exec")
+                    chosen[order, index] = (vars(module), code)
+                    searching = True
+    return [chosen[key] for key in sorted(chosen)]
+
+
+class _Statement:
+    """A module-level assignment or `from ... import`: what it binds, and what it computes from."""
+
+    def __init__(self, node: ast.stmt, module) -> None:
+        self.node = node
+        self.copies: list[tuple[str, str]] = []  # (origin module, name) it imports
+        self.reads = False  # calls os.getenv or reads os.environ itself
+        self.uses: set[str] = set()  # the module's names its value reads
+        if isinstance(node, ast.ImportFrom):
+            self.binds = [alias.asname or alias.name for alias in node.names]
+            try:
+                origin = importlib.util.resolve_name("." * node.level + (node.module or ""), module.__package__)
+            except (ImportError, ValueError):
+                return
+            self.copies = [(origin, alias.name) for alias in node.names]
+            return
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        self.binds = [part.id for target in targets for part in ast.walk(target) if isinstance(part, ast.Name)]
+        for part in ast.walk(node.value):
+            if isinstance(part, ast.Name):
+                self.uses.add(part.id)
+                self.reads = self.reads or part.id in ("environ", "getenv")
+            elif isinstance(part, ast.Attribute) and part.attr in ("environ", "getenv"):
+                self.reads = True
+
+
+def _statements(module, source: str) -> list[_Statement]:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    return [
+        _Statement(node, module)
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom) or (isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value)
+    ]
+
+
+def _imported_names(module, source: str) -> list[tuple[str, str]]:
+    """(origin module, name) of each `from ... import name` at the start of a line of `source`: a cheap
+    look at which modules may copy a computed name, before parsing any."""
+    found = []
+    for origin, listed in _IMPORT_FROM.findall(source):
         try:
-            with open(path, encoding="utf-8") as source_file:
-                source = source_file.read()
-        except OSError:
+            origin = importlib.util.resolve_name(origin, module.__package__)
+        except (ImportError, ValueError):
             continue
-        if "environ" not in source and "getenv" not in source:
-            continue
-        try:
-            tree = ast.parse(source)
-        except SyntaxError:
-            continue
-        for node in tree.body:
-            if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
-                text = ast.get_source_segment(source, node.value) or ""
-                if "environ" in text or "getenv" in text:
-                    statement = ast.Module(body=[node], type_ignores=[])
-                    found.append((vars(module), compile(statement, path, "exec")))
+        for item in listed.strip("()").split(","):
+            if name := item.split(" as ")[0].strip():
+                found.append((origin, name))
     return found
 
 
@@ -204,7 +279,7 @@ def _run_app(spec: dict, fds: dict[str, int], readers: list) -> None:
     os.closerange(3, 1 << 20)  # close_range(2): one call
     os.environ.clear()
     os.environ.update(item.decode("utf-8", "surrogateescape").split("=", 1) for item in data.split(b"\0") if item)
-    for namespace, code in readers:
+    for namespace, code in readers * 2:  # twice: a module may copy a name from one imported after it
         try:
             exec(code, namespace)  # noqa: S102 - the module's own statement, compiled from its own file
         except Exception:  # noqa: BLE001, S112 - a constant that cannot be recomputed keeps the zygote's value
