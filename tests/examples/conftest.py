@@ -29,7 +29,7 @@ README_BLOCK = "tests/examples/conftest.py runs this block"
 ENV_PYTHON = "ENV/bin/python"  # the README's name for the Python of an environment with the examples' requirements
 # The README's PODIUM_LIMITS__MAX_FILE_SIZE: all-MiniLM-L6-v2's stand-in is its real weights, 87 MiB.
 MAX_FILE_SIZE = 104857600
-# Writing and publishing the stand-ins and starting the 31 apps (5-6 min on 2 cores, more beside other
+# Writing and publishing the stand-ins and starting the 31 apps (2-3 min on 2 cores, much more beside other
 # heavy tests) is the setup of the first test that asks for the examples, within that test's timeout.
 LOAD_TIMEOUT_S = 1200
 
@@ -95,7 +95,10 @@ def examples_podium(start_podium: Callable[..., PodiumServer], examples_folder: 
 
     Stopped (with its 31 apps, several GiB) as soon as the module's tests are done, not at session end.
     """
-    server = start_podium(env={"PODIUM_LIMITS__MAX_FILE_SIZE": str(MAX_FILE_SIZE)})
+    # Warm starts: the 31 apps fork from one starter that imported torch, transformers and Gradio once (the
+    # setup takes about a minute instead of five on 2 cores), and every example checks a warm start too.
+    # tests/firstrun/test_serve_examples.py starts them cold, as Podium does by default.
+    server = start_podium(env={"PODIUM_LIMITS__MAX_FILE_SIZE": str(MAX_FILE_SIZE), "PODIUM_WARM_STARTS": "true"})
     # The README's second line, with the admin token in PODIUM_TOKEN (as its quick start exports it).
     _, load = readme_commands()
     result = run_as_written(load, examples_folder, PODIUM_URL=server.url, PODIUM_TOKEN=server.token)

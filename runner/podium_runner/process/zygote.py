@@ -123,11 +123,14 @@ def _environment_readers(prefixes: tuple[str, ...]) -> list[tuple[dict, object]]
             for index, statement in enumerate(statements[order]):
                 if (order, index) in chosen:
                     continue
-                if (
-                    statement.reads
-                    or statement.uses & names
-                    or any(name in derived.get(origin, ()) for origin, name in statement.copies)
-                ):
+                derives = statement.uses & names or any(
+                    name in derived.get(origin, ()) for origin, name in statement.copies
+                )
+                # What is computed from a computed name is run again only where it is a plain value (a
+                # path, a flag): an object (gradio's templates) may have been changed since it was made. A
+                # copy (`from ... import`) only takes what its origin holds now.
+                plain = statement.copies or all(_plain(vars(module).get(name)) for name in statement.binds)
+                if statement.reads or derives and plain:
                     names.update(statement.binds)
                     code = compile(ast.Module(body=[statement.node], type_ignores=[]), path, "exec")
                     chosen[order, index] = (vars(module), code)
@@ -143,6 +146,7 @@ class _Statement:
         self.copies: list[tuple[str, str]] = []  # (origin module, name) it imports
         self.reads = False  # calls os.getenv or reads os.environ itself
         self.uses: set[str] = set()  # the module's names its value reads
+        self.binds: list[str] = []
         if isinstance(node, ast.ImportFrom):
             self.binds = [alias.asname or alias.name for alias in node.names]
             try:
@@ -152,13 +156,27 @@ class _Statement:
             self.copies = [(origin, alias.name) for alias in node.names]
             return
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-        self.binds = [part.id for target in targets for part in ast.walk(target) if isinstance(part, ast.Name)]
+        parts = [part for target in targets for part in (target.elts if isinstance(target, ast.Tuple) else [target])]
+        # `a.b[c] = ...` changes an object rather than naming a value: it binds nothing.
+        if all(isinstance(part, ast.Name) for part in parts):
+            self.binds = [part.id for part in parts]
         for part in ast.walk(node.value):
             if isinstance(part, ast.Name):
                 self.uses.add(part.id)
                 self.reads = self.reads or part.id in ("environ", "getenv")
             elif isinstance(part, ast.Attribute) and part.attr in ("environ", "getenv"):
                 self.reads = True
+
+
+_PLAIN = (str, bytes, int, float, bool, type(None))
+
+
+def _plain(value: object) -> bool:
+    """A value no later statement can have changed in place: a string, number, flag, path, or a tuple of them."""
+    kind = type(value)  # not isinstance: that asks a deprecated object for its __class__, which warns
+    if kind in (tuple, frozenset):
+        return all(_plain(item) for item in value)
+    return kind in _PLAIN or kind.__name__ == "PosixPath"
 
 
 def _statements(module, source: str) -> list[_Statement]:
