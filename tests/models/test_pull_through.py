@@ -73,6 +73,23 @@ def test_a_model_podium_does_not_hold_is_fetched_once_and_pinned_by_sha(
     assert raw["podiumCache"]["upstream"] == upstream.url and raw["sha"] == second
 
 
+def test_a_cached_models_tree_lists_what_the_upstream_lists(edge: PodiumServer, origin: PodiumServer) -> None:
+    """`list_repo_tree`, which `from_pretrained` asks for a chat templates folder: the same entries as the
+    upstream's (an LFS file's pointer blob id included), and a folder that is not there is EntryNotFound."""
+    files = {"config.json": b"{}", "weights.bin": WEIGHTS, "templates/chat.jinja": b"{{ x }}"}
+    sha = publish_model(origin.api(), "org/treed", files)
+
+    def listing(server: PodiumServer, **options: object) -> list[tuple]:
+        entries = server.api().list_repo_tree("org/treed", revision=sha, **options)
+        return sorted((entry.path, type(entry).__name__, getattr(entry, "size", None), getattr(entry, "blob_id", None),
+                       getattr(getattr(entry, "lfs", None), "sha256", None)) for entry in entries)  # fmt: skip
+
+    for options in ({}, {"recursive": True}, {"path_in_repo": "templates"}):
+        assert listing(edge, **options) == listing(origin, **options), options
+    with pytest.raises(EntryNotFoundError):
+        listing(edge, path_in_repo="additional_chat_templates")
+
+
 def test_a_model_podium_holds_is_never_fetched_from_upstream(
     origin: PodiumServer, upstream: CountingUpstream, edge: PodiumServer, tmp_path: Path
 ) -> None:

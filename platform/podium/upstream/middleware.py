@@ -1,6 +1,7 @@
 """The Hub's read routes for models and datasets Podium does not hold, answered from the upstream cache
-(podium.upstream.cache): `model_info`/`dataset_info` (`/api/{type}s/{owner}/{name}[/revision/{rev}]`) and
-`resolve` (`hf_hub_download`, `from_pretrained`, HEAD and GET, byte ranges).
+(podium.upstream.cache): `model_info`/`dataset_info` (`/api/{type}s/{owner}/{name}[/revision/{rev}]`),
+`tree` (`list_repo_tree`, which `from_pretrained` asks for a model's chat templates folder) and `resolve`
+(`hf_hub_download`, `from_pretrained`, HEAD and GET, byte ranges).
 
 It stands in front of the routes: a repository Podium holds (podium.models) is always answered by them,
 never by the cache; so is everything when there is no upstream and nothing cached. The first fetch of a
@@ -11,6 +12,7 @@ A cached repository's info says so in `podiumCache` (its upstream), which the pa
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 from urllib.parse import unquote
@@ -26,8 +28,12 @@ from podium.context import context_of
 from podium.db import HubRepo
 from podium.errors import ApiError
 from podium.upstream.cache import Commit, upstream_cache
+from podium.upstream.store import CachedFile
 
 _INFO = re.compile(r"/api/(?P<type>model|dataset)s/(?P<owner>[^/]+)/(?P<name>[^/]+)(?:/revision/(?P<rev>[^/]+))?/?")
+_TREE = re.compile(
+    r"/api/(?P<type>model|dataset)s/(?P<owner>[^/]+)/(?P<name>[^/]+)/tree/(?P<rev>[^/]+)(?:/(?P<path>.*))?"
+)
 _RESOLVE = re.compile(
     r"/(?:(?P<dataset>datasets)/)?(?P<owner>[^/]+)/(?P<name>[^/]+)/resolve/(?P<rev>[^/]+)/(?P<path>.+)"
 )
@@ -54,28 +60,33 @@ class UpstreamCache:
         self.app = app
 
     @staticmethod
-    def _read_route(scope: Scope) -> tuple[str, str, str, str | None] | None:
-        """(repo_type, repo_id, revision, path or None for info) of a read this cache may answer."""
+    def _read_route(scope: Scope) -> tuple[str, str, str, str | None, str] | None:
+        """(repo_type, repo_id, revision, path or None, which read: info, tree or resolve) of a read this cache
+        may answer."""
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
             return None
         raw = scope.get("raw_path", scope["path"].encode()).decode("latin-1").split("?", 1)[0]
         if match := _INFO.fullmatch(raw):
-            return match["type"], f"{match['owner']}/{match['name']}", unquote(match["rev"] or MAIN), None
+            return match["type"], f"{match['owner']}/{match['name']}", unquote(match["rev"] or MAIN), None, "info"
+        if match := _TREE.fullmatch(raw):
+            folder = unquote(match["path"] or "")
+            return match["type"], f"{match['owner']}/{match['name']}", unquote(match["rev"]), folder, "tree"
         match = _RESOLVE.fullmatch(raw)
         if match is None or (match["dataset"] is None and match["owner"] in _NOT_OWNERS):
             return None
         repo_type = "dataset" if match["dataset"] else "model"
-        return repo_type, f"{match['owner']}/{match['name']}", unquote(match["rev"]), unquote(match["path"])
+        repo_id, revision = f"{match['owner']}/{match['name']}", unquote(match["rev"])
+        return repo_type, repo_id, revision, unquote(match["path"]), "resolve"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         wanted = self._read_route(scope)
         if wanted is not None:
             request = Request(scope, receive)
-            repo_type, repo_id, revision, path = wanted
+            repo_type, repo_id, revision, path, read = wanted
             try:
                 cache = upstream_cache(context_of(request).settings)
                 if cache.serves(repo_type, repo_id) and not held_here(request, repo_type, repo_id):
-                    response = await self._answer(request, repo_type, repo_id, revision, path)
+                    response = await self._answer(request, repo_type, repo_id, revision, path, read)
                     await response(scope, receive, send)
                     return
             except ApiError as exc:
@@ -84,19 +95,24 @@ class UpstreamCache:
         await self.app(scope, receive, send)
 
     async def _answer(
-        self, request: Request, repo_type: str, repo_id: str, revision: str, path: str | None
+        self, request: Request, repo_type: str, repo_id: str, revision: str, path: str | None, read: str
     ) -> Response:
         cache = upstream_cache(context_of(request).settings)
         if not cache.holds(repo_type, repo_id):
             require_user(request)  # a first fetch: only for this Podium's users
         commit = await cache.commit(repo_type, repo_id, revision)
-        if path is None:
+        if read == "info":
             return JSONResponse(cached_info(commit, cache.endpoint))
-        file = commit.files.get(path.strip("/"))
+        if read == "tree":
+            entries = tree_entries(commit.files, path or "", recursive=request.query_params.get("recursive") == "true")
+            if entries is not None:
+                return JSONResponse(entries)
+        file = commit.files.get((path or "").strip("/")) if read == "resolve" else None
         if file is None:
+            what = "folder" if read == "tree" else "file"
             missing = await api_error_handler(
                 request,
-                ApiError(404, f"{repo_id}: Entry not found: no file {path!r} there", code="EntryNotFound"),
+                ApiError(404, f"{repo_id}: Entry not found: no {what} {path!r} there", code="EntryNotFound"),
             )
             missing.headers["X-Repo-Commit"] = commit.sha
             return missing
@@ -107,3 +123,34 @@ class UpstreamCache:
             return Response(headers=headers | {"Content-Length": str(file.size), "Accept-Ranges": "bytes"})
         content = await cache.file(commit, file)
         return FileResponse(content, headers=headers, media_type="application/octet-stream")
+
+
+def tree_entries(files: dict[str, CachedFile], folder: str, recursive: bool) -> list[dict[str, Any]] | None:
+    """A cached commit's entries under `folder` as the Hub's tree lists them (its folders, then its files, or
+    every entry below it when `recursive`); None where `folder` is no folder of the commit. A folder's tree
+    id is not kept, so its `oid` is null."""
+    prefix = folder.strip("/") + "/" if folder.strip("/") else ""
+    folders: dict[str, dict[str, Any]] = {}
+    found: list[dict[str, Any]] = []
+    for path, file in sorted(files.items()):
+        if not path.startswith(prefix):
+            continue
+        parts = path[len(prefix) :].split("/")
+        for depth in range(1, len(parts) if recursive else min(len(parts), 2)):
+            below = prefix + "/".join(parts[:depth])
+            folders.setdefault(below, {"type": "directory", "oid": None, "path": below})
+        if recursive or len(parts) == 1:
+            found.append(_file_entry(file))
+    if prefix and not found and not folders:
+        return None
+    return [*folders.values(), *found]
+
+
+def _file_entry(file: CachedFile) -> dict[str, Any]:
+    if not file.lfs:
+        return {"type": "file", "oid": file.etag, "size": file.size, "path": file.path}
+    # git holds the LFS pointer, whose blob id follows from the object's sha256 and size.
+    pointer = f"version https://git-lfs.github.com/spec/v1\noid sha256:{file.etag}\nsize {file.size}\n".encode()
+    oid = hashlib.sha1(b"blob %d\0" % len(pointer) + pointer, usedforsecurity=False).hexdigest()
+    lfs = {"oid": file.etag, "size": file.size, "pointerSize": len(pointer)}
+    return {"type": "file", "oid": oid, "size": file.size, "path": file.path, "lfs": lfs}
