@@ -17,6 +17,7 @@ A pointer is git-lfs's text file (https://github.com/git-lfs/git-lfs/blob/main/d
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import re
@@ -80,6 +81,16 @@ def object_path(data_folder: Path, oid: str) -> Path:
     return objects_dir(data_folder) / oid[0:2] / oid[2:4] / oid
 
 
+@functools.lru_cache(maxsize=4096)
+def _content_blob_id(path: Path, size: int) -> str:
+    """Objects never change under their sha256, so each is hashed once per process."""
+    digest = hashlib.sha1(b"blob %d\0" % size, usedforsecurity=False)
+    with path.open("rb") as content:
+        while chunk := content.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 class ObjectRejected(Exception):
     """An upload that is not the object it claims to be, or is too large; the message says which."""
 
@@ -110,6 +121,13 @@ class LfsStore:
         except (ValueError, FileNotFoundError):
             return False
         return size is None or stored == size
+
+    def content_blob_id(self, pointer: LfsPointer) -> str | None:
+        """The git blob id the object's content would have as a plain file, which huggingface_hub compares
+        with its local file to skip an unchanged one; None when the object is not stored."""
+        if not self.has(pointer.oid, pointer.size):
+            return None
+        return _content_blob_id(self.path(pointer.oid), pointer.size)
 
     def check(self, oid: object, size: object) -> None:
         """ObjectRejected saying why an object with this id and size cannot be stored, if it cannot."""

@@ -87,6 +87,23 @@ def test_a_model_files_download_list_and_branch_as_on_the_hub(model: str, hub_ap
     assert anonymous.model_info(model).sha == refs.branches[[b.name for b in refs.branches].index("main")].target_commit
 
 
+def test_uploading_the_same_folder_again_commits_nothing(model: str, hub_api, tokens, tmp_path: Path) -> None:
+    """huggingface_hub skips files whose git blob id matches the repository's: an LFS file's too, whose blob
+    in git is its pointer (else every upload of unchanged weights is an empty commit)."""
+    alice = hub_api(tokens["alice"])
+    folder = tmp_path / "again"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"hidden_size": 32}')
+    (folder / "weights.bin").write_bytes(WEIGHTS)
+    before = [commit.commit_id for commit in alice.list_repo_commits(model)]
+    alice.upload_folder(repo_id=model, folder_path=folder, commit_message="the same again")
+    assert [commit.commit_id for commit in alice.list_repo_commits(model)] == before
+    (folder / "weights.bin").write_bytes(WEIGHTS[::-1])  # changed weights are a commit, as before
+    alice.upload_folder(repo_id=model, folder_path=folder, commit_message="new weights")
+    assert len(alice.list_repo_commits(model)) == len(before) + 1
+    alice.upload_file(path_or_fileobj=WEIGHTS, path_in_repo="weights.bin", repo_id=model)  # as the others expect
+
+
 def test_models_are_listed_by_search_author_and_tag(model: str, hub_api, tokens) -> None:
     anonymous = hub_api(False)
     hub_api(tokens["bob"]).create_repo("bob/other-model")

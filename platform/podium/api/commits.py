@@ -26,7 +26,7 @@ from podium.errors import ApiError, revision_not_found
 from podium.hub.repo_types import API, REPO_TYPES, SPACE, RepoType
 from podium.lfs_store import LfsPointer, LfsStore, ObjectRejected
 from podium.lfs_tracking import in_lfs
-from podium.repos import BRANCH, Change, RevisionNotFound
+from podium.repos import BRANCH, Change, RevisionNotFound, SpaceRepo
 from podium.settings import Limits
 from podium.spaces.files import apply_commit, branch_head, rejected, replace_files, upload_changes
 from podium.upload_form import read_upload_form, upload_too_large
@@ -76,24 +76,41 @@ async def preupload(
     kind, space_id = REPO_TYPES[repo_type], f"{owner}/{name}"
     kind.check_access(request, space_id, True)
     limits = ctx.settings.limits
-    try:
-        existing = {
-            entry.path: entry.oid for entry in await asyncio.to_thread(kind.git_of(ctx, space_id).files, revision)
-        }
-    except RevisionNotFound:
-        raise revision_not_found(space_id, revision) from None
-    answer = []
+    paths = []
     for file in body.files:
         try:
-            path = safe_path(file.path)
+            paths.append(safe_path(file.path))
         except UploadRejected as exc:
             raise rejected(space_id, exc) from None
         if file.size > limits.max_file_size:
-            raise rejected(space_id, too_large(f"{path!r}", "max_file_size", limits.max_file_size))
-        # Every file comes inline: huggingface_hub would send `lfs` ones through Xet, which Podium does
-        # not speak. The commit stores large and LFS-tracked files in LFS itself (podium.lfs_tracking).
-        answer.append({"path": path, "uploadMode": "regular", "shouldIgnore": False, "oid": existing.get(path)})
+            raise rejected(space_id, too_large(f"{paths[-1]!r}", "max_file_size", limits.max_file_size))
+    try:
+        existing = await asyncio.to_thread(
+            _client_oids, kind.git_of(ctx, space_id), LfsStore.of(ctx.settings), revision, set(paths)
+        )
+    except RevisionNotFound:
+        raise revision_not_found(space_id, revision) from None
+    # Every file comes inline: huggingface_hub would send `lfs` ones through Xet, which Podium does not
+    # speak. The commit stores large and LFS-tracked files in LFS itself (podium.lfs_tracking).
+    answer = [
+        {"path": path, "uploadMode": "regular", "shouldIgnore": False, "oid": existing.get(path)} for path in paths
+    ]
     return {"files": answer}
+
+
+def _client_oids(git: SpaceRepo, store: LfsStore, revision: str, paths: set[str]) -> dict[str, str]:
+    """The `oid` huggingface_hub compares with a local file to skip an unchanged one, for each of `paths` the
+    revision holds: the git blob id of its content, also where git holds an LFS pointer to it."""
+    entries = [entry for entry in git.files(revision) if entry.path in paths]
+    small = [entry.oid for entry in entries if entry.size < lfs_store.MAX_POINTER_SIZE]
+    pointers = {
+        oid: pointer for oid, blob in git.small_blobs(small).items() if (pointer := lfs_store.parse_pointer(blob))
+    }
+    oids = {}
+    for entry in entries:
+        pointer = pointers.get(entry.oid)
+        oids[entry.path] = (store.content_blob_id(pointer) if pointer else None) or entry.oid
+    return oids
 
 
 def _lfs_file(space_id: str, number: int, value: dict[str, Any], repo: Path, store: LfsStore) -> Change:
