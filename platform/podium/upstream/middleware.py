@@ -12,12 +12,12 @@ A cached repository's info says so in `podiumCache` (its upstream), which the pa
 
 from __future__ import annotations
 
-import hashlib
 import re
 from typing import Any
 from urllib.parse import unquote
 
 from fastapi.responses import FileResponse, JSONResponse, Response
+from huggingface_hub.utils.sha import git_hash
 from sqlalchemy import select
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -27,6 +27,7 @@ from podium.api.errors import api_error_handler
 from podium.context import context_of
 from podium.db import HubRepo
 from podium.errors import ApiError
+from podium.lfs_store import LfsPointer
 from podium.upstream.cache import Commit, upstream_cache
 from podium.upstream.store import CachedFile
 
@@ -149,8 +150,7 @@ def tree_entries(files: dict[str, CachedFile], folder: str, recursive: bool) -> 
 def _file_entry(file: CachedFile) -> dict[str, Any]:
     if not file.lfs:
         return {"type": "file", "oid": file.etag, "size": file.size, "path": file.path}
-    # git holds the LFS pointer, whose blob id follows from the object's sha256 and size.
-    pointer = f"version https://git-lfs.github.com/spec/v1\noid sha256:{file.etag}\nsize {file.size}\n".encode()
-    oid = hashlib.sha1(b"blob %d\0" % len(pointer) + pointer, usedforsecurity=False).hexdigest()
+    pointer = LfsPointer(file.etag, file.size).text()  # what git holds: its blob id is the entry's oid
+    oid = git_hash(pointer)
     lfs = {"oid": file.etag, "size": file.size, "pointerSize": len(pointer)}
     return {"type": "file", "oid": oid, "size": file.size, "path": file.path, "lfs": lfs}
