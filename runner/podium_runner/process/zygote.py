@@ -123,14 +123,7 @@ def _environment_readers(prefixes: tuple[str, ...]) -> list[tuple[dict, object]]
             for index, statement in enumerate(statements[order]):
                 if (order, index) in chosen:
                     continue
-                derives = statement.uses & names or any(
-                    name in derived.get(origin, ()) for origin, name in statement.copies
-                )
-                # What is computed from a computed name is run again only where it is a plain value (a
-                # path, a flag): an object (gradio's templates) may have been changed since it was made. A
-                # copy (`from ... import`) only takes what its origin holds now.
-                plain = statement.copies or all(_plain(vars(module).get(name)) for name in statement.binds)
-                if statement.reads or derives and plain:
+                if statement.reads or _derives(statement, names, derived, vars(module)):
                     names.update(statement.binds)
                     code = compile(ast.Module(body=[statement.node], type_ignores=[]), path, "exec")
                     chosen[order, index] = (vars(module), code)
@@ -166,6 +159,15 @@ class _Statement:
                 self.reads = self.reads or part.id in ("environ", "getenv")
             elif isinstance(part, ast.Attribute) and part.attr in ("environ", "getenv"):
                 self.reads = True
+
+
+def _derives(statement: _Statement, names: set[str], derived: dict[str, set[str]], namespace: dict) -> bool:
+    """Whether the statement computes from a name computed from the environment, and is run again for it.
+    What it computes must be a plain value (a path, a flag): an object (gradio's templates) may have been
+    changed since it was made. A copy (`from ... import`) only takes what its origin holds now."""
+    if statement.copies:
+        return any(name in derived.get(origin, ()) for origin, name in statement.copies)
+    return bool(statement.uses & names) and all(_plain(namespace.get(name)) for name in statement.binds)
 
 
 _PLAIN = (str, bytes, int, float, bool, type(None))
