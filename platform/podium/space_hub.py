@@ -11,8 +11,8 @@ earlier deploys gave the space are revoked, and deleting the space revokes them 
 
 A space that sets `HF_ENDPOINT` or `HF_TOKEN` itself (a variable or a secret: another Hub, its own token)
 keeps its own. An app in a sandbox with a network of its own reaches Podium through the door (podium.oauth.door
-serves the Hub's read routes of models and datasets there); the docker backend's containers get the pages'
-address, which they reach only when PODIUM_PUBLIC_URL names an address the containers can reach.
+serves the Hub's read routes of models and datasets there); a docker backend's container reaches the same
+door through a relay on its network (podium_runner.docker.platform_door).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The door apps reach Podium through from inside their sandbox: a Unix socket in the data folder
 (`door/door.sock`) serving the provider's server-side endpoints (discovery, token, userinfo, JWKS) and the
 Hub's read routes of models and datasets, nothing else; no page, no space, no write. The process backend
-relays every sandboxed app's `127.0.0.1:7850` to it (podium_runner.process.platform_door).
+relays every sandboxed app's `127.0.0.1:7850` to it (podium_runner.process.platform_door); the docker backend,
+a port on Podium's address on the spaces network (podium_runner.docker.platform_door).
 
 The folder is 0711 and the socket 0666: the relay runs as `nobody` and enters the folder before it
 drops root, so the modes above it (a private data folder) do not matter; any local user who can reach the

@@ -29,13 +29,14 @@ from podium_runner.backend import (
     LogTail,
     StartError,
 )
-from podium_runner.docker import containers, network
+from podium_runner.docker import containers, network, platform_door
 from podium_runner.docker.bases import DEFAULT_BASE
 from podium_runner.docker.build_cache import CacheIds
 from podium_runner.docker.containers import ContainerDetails
 from podium_runner.docker.engine import Engine
 from podium_runner.docker.host import HostPackageSettings
 from podium_runner.docker.images import ImageBuilder
+from podium_runner.docker.platform_door import Door, PlatformDoors
 from podium_runner.hardware import FLAVORS, Flavor
 from podium_runner.loglines import LineSplitter
 from podium_runner.plan import BuildPlan, RunContext
@@ -81,6 +82,7 @@ class DockerBackend(Backend):
         self.reach_by_ip = reach_by_ip
         self.network = network.for_mode(reach_by_ip)
         self._builds: dict[tuple[str, str, str | None], asyncio.Task[Environment]] = {}
+        self.doors = PlatformDoors()
 
     # -- build ----------------------------------------------------------------------------------
 
@@ -157,60 +159,59 @@ class DockerBackend(Backend):
         # Inside the container the app listens on the space's own port on every interface; the
         # engine publishes it on the host's loopback only.
         inner = replace(ctx, host="0.0.0.0", port=plan.app_port)
+        network_attrs = await self.engine.run(network.ensure, self.engine.client, self.network, ctx.space_id)
+        door = await self._platform_door(ctx, network_attrs)
+        if door is not None:
+            inner = replace(inner, platform=replace(ctx.platform, url=door.url))
         launch = plan.launch(inner)
-        container_id = await self.engine.run(self._create_and_start, plan, env, ctx, flavor, launch.argv, launch.env)
+
+        def create_and_start() -> str:
+            client = self.engine.client
+            settings = containers.run_settings(
+                image=env.location,
+                name=containers.container_name(ctx.space_id, secrets.token_hex(3)),
+                space_id=ctx.space_id,
+                network=self.network.name,
+                app_port=plan.app_port,
+                publish_host=None if self.reach_by_ip else "127.0.0.1",
+                publish_port=ctx.port,
+                command=list(launch.argv) or None,
+                environment=launch.env,
+                flavor=flavor,
+                host_cpus=client.info().get("NCPU") or 1,
+                model_cache=ctx.model_cache,
+                gpu_ids=ctx.gpu_ids,
+                platform_door=door.label() if door else None,
+            )
+            container = client.containers.create(**settings)
+            try:
+                container.start()
+            except docker.errors.APIError as exc:
+                container.remove(force=True)  # a failed start leaves a "created" container behind
+                if _NO_GPU_DRIVER in str(exc):
+                    self._gpu_runtime = False
+                    raise StartError(self._no_gpu_message(ctx)) from exc
+                raise StartError(
+                    f"{ctx.space_id}: the Docker engine could not start the container: {exc.explanation or exc}"
+                ) from exc
+            return container.id
+
+        container_id = await self.engine.run(create_and_start)
         return await self._instance(container_id, LogTail(log), tail=None)
 
-    def create(
-        self,
-        plan: BuildPlan,
-        env: Environment,
-        ctx: RunContext,
-        flavor: Flavor,
-        argv: tuple[str, ...],
-        environment: dict[str, str],
-    ) -> Any:
-        """The container for one start, created but not started (what `start` hands the engine)."""
-        client = self.engine.client
-        network.ensure(client, self.network, ctx.space_id)
-        settings = containers.run_settings(
-            image=env.location,
-            name=containers.container_name(ctx.space_id, secrets.token_hex(3)),
-            space_id=ctx.space_id,
-            network=self.network.name,
-            app_port=plan.app_port,
-            publish_host=None if self.reach_by_ip else "127.0.0.1",
-            publish_port=ctx.port,
-            command=list(argv) or None,
-            environment=environment,
-            flavor=flavor,
-            host_cpus=client.info().get("NCPU") or 1,
-            model_cache=ctx.model_cache,
-            gpu_ids=ctx.gpu_ids,
-        )
-        return client.containers.create(**settings)
-
-    def _create_and_start(
-        self,
-        plan: BuildPlan,
-        env: Environment,
-        ctx: RunContext,
-        flavor: Flavor,
-        argv: tuple[str, ...],
-        environment: dict[str, str],
-    ) -> str:
-        container = self.create(plan, env, ctx, flavor, argv, environment)
+    async def _platform_door(self, ctx: RunContext, network_attrs: dict[str, Any]) -> Door | None:
+        """The relay through which the container reaches the platform's endpoints for apps, where the
+        platform offers a socket for them (platform_door.py)."""
+        if ctx.platform is None or not ctx.platform.socket:
+            return None
+        own = await self.engine.run(network.own_container, self.engine.client)
         try:
-            container.start()
-        except docker.errors.APIError as exc:
-            container.remove(force=True)  # a failed start leaves a "created" container behind
-            if _NO_GPU_DRIVER in str(exc):
-                self._gpu_runtime = False
-                raise StartError(self._no_gpu_message(ctx)) from exc
+            return await self.doors.open(platform_door.podium_address(network_attrs, own), ctx.platform.socket)
+        except OSError as exc:
             raise StartError(
-                f"{ctx.space_id}: the Docker engine could not start the container: {exc.explanation or exc}"
+                f"{ctx.space_id}: Podium could not open the relay its container reaches Podium through "
+                f"(HF_ENDPOINT) on the Docker network {self.network.name}: {exc}"
             ) from exc
-        return container.id
 
     @staticmethod
     def _no_gpu_message(ctx: RunContext) -> str:
@@ -353,10 +354,24 @@ class DockerBackend(Backend):
             )
             await self._remove(saved.id)
             return None
+        await self._reopen_door(attrs, log)
         # Only new lines: what the container printed before is already in the caller's log.
         instance = await self._instance(saved.id, LogTail(log), tail=0)
         await self.thaw(instance)  # the caller that paused it is gone: it pauses again once idle
         return instance
+
+    async def _reopen_door(self, attrs: dict[str, Any], log: LogSink) -> None:
+        """The relay an adopted container was told to reach Podium through, open again at its address."""
+        door = Door.from_label((attrs["Config"].get("Labels") or {}).get(platform_door.LABEL, ""))
+        if door is None:
+            return
+        try:
+            await self.doors.reopen(door)
+        except OSError as exc:
+            log(
+                f"its container reaches Podium (HF_ENDPOINT) at {door.url}, which Podium could not open again "
+                f"({exc}); restart the space to give it a new one"
+            )
 
     async def list_orphans(self, known: set[str]) -> list[dict[str, Any]]:
         def managed() -> list[dict[str, Any]]:
@@ -371,4 +386,5 @@ class DockerBackend(Backend):
         return await self.engine.run(managed)
 
     async def close(self) -> None:
+        await self.doors.close()
         await asyncio.to_thread(self.engine.close)

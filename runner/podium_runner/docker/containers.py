@@ -17,6 +17,7 @@ from docker.types import DeviceRequest
 
 from podium_runner.backend import Instance, LogTail
 from podium_runner.docker.dockerfile import DATA_DIR
+from podium_runner.docker.platform_door import LABEL as PLATFORM_DOOR_LABEL
 from podium_runner.hardware import Flavor
 
 LABEL_MANAGED = "org.podium.managed"
@@ -50,8 +51,10 @@ def run_settings(
     host_cpus: int,
     model_cache: str | None,
     gpu_ids: tuple[str, ...],
+    platform_door: str | None = None,
 ) -> dict[str, Any]:
-    """Keyword arguments for docker-py's `containers.create`."""
+    """Keyword arguments for docker-py's `containers.create`. `platform_door`: the label naming the relay
+    the container reaches the platform through (platform_door.py)."""
     volumes: dict[str, dict[str, str]] = {volume_name(space_id): {"bind": DATA_DIR, "mode": "rw"}}
     if model_cache:
         volumes[model_cache] = {"bind": model_cache, "mode": "ro"}
@@ -82,6 +85,8 @@ def run_settings(
     }
     if publish_host is not None:
         settings["ports"] = {f"{app_port}/tcp": (publish_host, publish_port or None)}
+    if platform_door:
+        settings["labels"][PLATFORM_DOOR_LABEL] = platform_door
     if gpu_ids:
         settings["device_requests"] = [DeviceRequest(device_ids=list(gpu_ids), capabilities=[["gpu"]])]
     return settings

@@ -78,9 +78,9 @@ def for_mode(reach_by_ip: bool) -> SpacesNetwork:
     return SHARED if reach_by_ip else ISOLATED
 
 
-def ensure(client: docker.DockerClient, network: SpacesNetwork, space_id: str) -> None:
+def ensure(client: docker.DockerClient, network: SpacesNetwork, space_id: str) -> dict:
     """Create `network` unless it exists, refuse one that exists with other settings, and connect
-    Podium's own container to it if it should."""
+    Podium's own container to it if it should; the network's inspect data."""
     with _creating:  # spaces starting at once would otherwise create it twice
         try:
             attrs = client.api.inspect_network(network.name)
@@ -110,6 +110,7 @@ def ensure(client: docker.DockerClient, network: SpacesNetwork, space_id: str) -
             network.name,
             unblocked,
         )
+    return attrs
 
 
 def own_container_id(mountinfo: Path = Path("/proc/self/mountinfo")) -> str | None:
@@ -121,16 +122,25 @@ def own_container_id(mountinfo: Path = Path("/proc/self/mountinfo")) -> str | No
     return match.group(1) if match else None
 
 
-def _join(client: docker.DockerClient, network: SpacesNetwork, space_id: str) -> None:
-    """Connect Podium's own container to `network`, so that it reaches the spaces at their IPs."""
+def own_container(client: docker.DockerClient) -> dict | None:
+    """The inspect data of the container Podium runs in, if this engine made it (else None: a host, or a
+    container of another engine)."""
     container_id = own_container_id()
     if container_id is None:
-        return  # Podium runs on a host, which reaches every bridge
+        return None
     try:
-        networks = client.api.inspect_container(container_id)["NetworkSettings"]["Networks"] or {}
+        return client.api.inspect_container(container_id)
     except docker.errors.NotFound:
-        return  # a container of another engine: only an operator can route from there
-    if network.name in networks:
+        return None
+
+
+def _join(client: docker.DockerClient, network: SpacesNetwork, space_id: str) -> None:
+    """Connect Podium's own container to `network`, so that it reaches the spaces at their IPs."""
+    own = own_container(client)
+    if own is None:
+        return  # a host reaches every bridge; from another engine's container only an operator can route
+    container_id = own["Id"]
+    if network.name in (own["NetworkSettings"]["Networks"] or {}):
         return
     try:
         client.api.connect_container_to_network(container_id, network.name)

@@ -18,6 +18,9 @@ import os
 import socket
 import subprocess
 import sys
+from asyncio import StreamReader, StreamWriter
+from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -72,7 +75,7 @@ async def open_door(namespace_pid: int, platform_socket: str, log_path: Path) ->
         raise OSError(f"the relay to the platform did not start (exit code {relay.poll()}; see {log_path.name})")
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _pipe(reader: StreamReader, writer: StreamWriter) -> None:
     try:
         while chunk := await reader.read(65536):
             writer.write(chunk)
@@ -83,26 +86,38 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
         pass
 
 
-async def _relay(listener: socket.socket, name: str, app_ended: int) -> None:
-    slots = asyncio.Semaphore(_MAX_CONNECTIONS)
+def carrier(name: str, per_peer: int = _MAX_CONNECTIONS) -> Callable[[StreamReader, StreamWriter], Awaitable[None]]:
+    """A `start_server` callback carrying each connection to the Unix socket `name`, at most `per_peer`
+    connections at once from one address (an app here; one container each where many share a relay,
+    podium_runner.docker.platform_door): an app cannot pile up connections, nor starve another's."""
+    open_by_peer: Counter[str] = Counter()
 
-    async def carry(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if slots.locked():  # bounded: an app cannot pile up connections here
+    async def carry(reader: StreamReader, writer: StreamWriter) -> None:
+        peer = (writer.get_extra_info("peername") or ("?",))[0]
+        if open_by_peer[peer] >= per_peer:
             writer.close()
             return
-        async with slots:
-            try:
-                inner_reader, inner_writer = await asyncio.open_unix_connection(name)
-            except OSError:
-                writer.close()
-                return
+        open_by_peer[peer] += 1
+        try:
+            inner_reader, inner_writer = await asyncio.open_unix_connection(name)
+        except OSError:
+            writer.close()
+        else:
             await asyncio.gather(_pipe(reader, inner_writer), _pipe(inner_reader, writer))
             writer.close()
             inner_writer.close()
+        finally:
+            open_by_peer[peer] -= 1
+            if not open_by_peer[peer]:
+                del open_by_peer[peer]
 
+    return carry
+
+
+async def _relay(listener: socket.socket, name: str, app_ended: int) -> None:
     ended = asyncio.Event()
     asyncio.get_running_loop().add_reader(app_ended, ended.set)
-    server = await asyncio.start_server(carry, sock=listener)
+    server = await asyncio.start_server(carrier(name), sock=listener)
     sys.stdout.buffer.write(_READY)
     sys.stdout.flush()
     async with server:
