@@ -6,11 +6,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 import httpx
 import pytest
-from huggingface_hub import hf_hub_download
+from huggingface_hub import RepoFile, RepoFolder, hf_hub_download
 from huggingface_hub.errors import EntryNotFoundError, RepositoryNotFoundError
 
 from tests.models import cache_fixtures
@@ -74,20 +75,27 @@ def test_a_model_podium_does_not_hold_is_fetched_once_and_pinned_by_sha(
 
 
 def test_a_cached_models_tree_lists_what_the_upstream_lists(edge: PodiumServer, origin: PodiumServer) -> None:
-    """`list_repo_tree`, which `from_pretrained` asks for a chat templates folder: the same entries as the
-    upstream's (an LFS file's pointer blob id included), and a folder that is not there is EntryNotFound."""
+    """`list_repo_tree`, which `from_pretrained` asks for a chat templates folder, and `get_paths_info`: the same
+    entries as the upstream's (an LFS file's pointer blob id included); a folder that is not there is
+    EntryNotFound."""
     files = {"config.json": b"{}", "weights.bin": WEIGHTS, "templates/chat.jinja": b"{{ x }}"}
     sha = publish_model(origin.api(), "org/treed", files)
 
-    def listing(server: PodiumServer, **options: object) -> list[tuple]:
-        entries = server.api().list_repo_tree("org/treed", revision=sha, **options)
+    def describe(entries: Iterable[RepoFile | RepoFolder]) -> list[tuple]:
         return sorted((entry.path, type(entry).__name__, getattr(entry, "size", None), getattr(entry, "blob_id", None),
                        getattr(getattr(entry, "lfs", None), "sha256", None)) for entry in entries)  # fmt: skip
+
+    def listing(server: PodiumServer, **options: object) -> list[tuple]:
+        return describe(server.api().list_repo_tree("org/treed", revision=sha, **options))
 
     for options in ({}, {"recursive": True}, {"path_in_repo": "templates"}):
         assert listing(edge, **options) == listing(origin, **options), options
     with pytest.raises(EntryNotFoundError):
         listing(edge, path_in_repo="additional_chat_templates")
+    # paths-info (HfFileSystem.info, which `datasets` reads through) too; a path that names nothing is left out.
+    paths = ["config.json", "weights.bin", "templates", "templates/chat.jinja", "missing.txt"]
+    cached, held = (describe(s.api().get_paths_info("org/treed", paths, revision=sha)) for s in (edge, origin))
+    assert cached == held and len(cached) == 4
 
 
 def test_a_model_podium_holds_is_never_fetched_from_upstream(

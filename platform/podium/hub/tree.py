@@ -71,7 +71,7 @@ async def tree(
     return JSONResponse(await entries_json(repo, sha, page, expand), headers=headers)
 
 
-async def _paths_info_request(request: Request, repo_id: str) -> tuple[list[str], bool]:
+async def paths_info_request(request: Request, repo_id: str) -> tuple[list[str], bool]:
     """`paths` and `expand` from a form (as huggingface_hub sends them) or a JSON body."""
     if request.headers.get("content-type", "").startswith("application/json"):
         body = await request.json()
@@ -91,7 +91,7 @@ async def paths_info(repo_type: str, owner: str, name: str, tail: str, request: 
     """The files and folders among `paths`; paths that name nothing are left out, as on the Hub."""
     repo = open_repo(request, repo_type, owner, name)
     revision, _ = revision_and_path(request, tail)
-    paths, expand = await _paths_info_request(request, repo.repo_id)
+    paths, expand = await paths_info_request(request, repo.repo_id)
     sha = await repo.resolve(revision)
     by_path = {entry.path: entry for entry in await repo.run(repo.git.tree, sha, "", True)}
     found = [by_path[path] for path in dict.fromkeys(path.strip("/") for path in paths) if path in by_path]

@@ -1,7 +1,9 @@
 """The Hub's read routes for models and datasets Podium does not hold, answered from the upstream cache
 (podium.upstream.cache): `model_info`/`dataset_info` (`/api/{type}s/{owner}/{name}[/revision/{rev}]`),
-`tree` (`list_repo_tree`, which `from_pretrained` asks for a model's chat templates folder) and `resolve`
-(`hf_hub_download`, `from_pretrained`, HEAD and GET, byte ranges).
+`tree` (`list_repo_tree`, which `from_pretrained` asks for a model's chat templates folder), `paths-info`
+(`get_paths_info`, `HfFileSystem.info`, which `datasets` reads through) and `resolve` (`hf_hub_download`,
+`from_pretrained`, HEAD and GET, byte ranges). The cache keeps one commit per revision it was asked for, not
+the upstream's history: commits and refs of a cached repository are not answered.
 
 It stands in front of the routes: a repository Podium holds (podium.models) is always answered by them,
 never by the cache; so is everything when there is no upstream and nothing cached. The first fetch of a
@@ -27,6 +29,7 @@ from podium.api.errors import api_error_handler
 from podium.context import context_of
 from podium.db import HubRepo
 from podium.errors import ApiError
+from podium.hub.tree import paths_info_request
 from podium.lfs_store import LfsPointer
 from podium.upstream.cache import Commit, upstream_cache
 from podium.upstream.store import CachedFile
@@ -35,6 +38,7 @@ _INFO = re.compile(r"/api/(?P<type>model|dataset)s/(?P<owner>[^/]+)/(?P<name>[^/
 _TREE = re.compile(
     r"/api/(?P<type>model|dataset)s/(?P<owner>[^/]+)/(?P<name>[^/]+)/tree/(?P<rev>[^/]+)(?:/(?P<path>.*))?"
 )
+_PATHS_INFO = re.compile(r"/api/(?P<type>model|dataset)s/(?P<owner>[^/]+)/(?P<name>[^/]+)/paths-info/(?P<rev>[^/]+)")
 _RESOLVE = re.compile(
     r"/(?:(?P<dataset>datasets)/)?(?P<owner>[^/]+)/(?P<name>[^/]+)/resolve/(?P<rev>[^/]+)/(?P<path>.+)"
 )
@@ -62,11 +66,15 @@ class UpstreamCache:
 
     @staticmethod
     def _read_route(scope: Scope) -> tuple[str, str, str, str | None, str] | None:
-        """(repo_type, repo_id, revision, path or None, which read: info, tree or resolve) of a read this cache
-        may answer."""
-        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+        """(repo_type, repo_id, revision, path or None, which read: info, tree, paths-info or resolve) of a read
+        this cache may answer."""
+        if scope["type"] != "http":
             return None
         raw = scope.get("raw_path", scope["path"].encode()).decode("latin-1").split("?", 1)[0]
+        if scope["method"] == "POST" and (match := _PATHS_INFO.fullmatch(raw)):
+            return match["type"], f"{match['owner']}/{match['name']}", unquote(match["rev"]), None, "paths-info"
+        if scope["method"] not in ("GET", "HEAD"):
+            return None
         if match := _INFO.fullmatch(raw):
             return match["type"], f"{match['owner']}/{match['name']}", unquote(match["rev"] or MAIN), None, "info"
         if match := _TREE.fullmatch(raw):
@@ -104,6 +112,9 @@ class UpstreamCache:
         commit = await cache.commit(repo_type, repo_id, revision)
         if read == "info":
             return JSONResponse(cached_info(commit, cache.endpoint))
+        if read == "paths-info":
+            paths, _ = await paths_info_request(request, repo_id)  # no last commits to expand with
+            return JSONResponse(paths_entries(commit.files, paths))
         if read == "tree":
             entries = tree_entries(commit.files, path or "", recursive=request.query_params.get("recursive") == "true")
             if entries is not None:
@@ -145,6 +156,18 @@ def tree_entries(files: dict[str, CachedFile], folder: str, recursive: bool) -> 
     if prefix and not found and not folders:
         return None
     return [*folders.values(), *found]
+
+
+def paths_entries(files: dict[str, CachedFile], paths: list[str]) -> list[dict[str, Any]]:
+    """The entries of a cached commit among `paths`, as `paths-info` answers them; paths that name nothing are
+    left out, as on the Hub."""
+    found = []
+    for path in dict.fromkeys(path.strip("/") for path in paths):
+        if path in files:
+            found.append(_file_entry(files[path]))
+        elif path and any(name.startswith(path + "/") for name in files):
+            found.append({"type": "directory", "oid": None, "path": path})
+    return found
 
 
 def _file_entry(file: CachedFile) -> dict[str, Any]:
