@@ -58,7 +58,7 @@ def test_the_allocated_devices_reach_the_engine_as_a_device_request(backend, gpu
     ids = allocator.allocate("alice/gpu", 1)
     ctx = RunContext(space_id="alice/gpu", port=free_port(), hardware="t4-small", gpu_ids=ids)
     launch = plan.launch(ctx)
-    container = backend.engine.sync(backend.create, plan, env, ctx, TEST_FLAVORS["t4-small"], launch.argv, launch.env)
+    container = backend.engine.sync(backend.create, plan, env, ctx, TEST_FLAVORS["t4-small"], launch)
     cleanup.append(container.id)
     requests = docker_client.api.inspect_container(container.id)["HostConfig"]["DeviceRequests"]
     assert requests == [{"Driver": "", "Count": 0, "DeviceIDs": ["1"], "Capabilities": [["gpu"]], "Options": {}}]

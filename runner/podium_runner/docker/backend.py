@@ -39,7 +39,7 @@ from podium_runner.docker.images import ImageBuilder
 from podium_runner.docker.platform_door import Door, PlatformDoors
 from podium_runner.hardware import FLAVORS, Flavor
 from podium_runner.loglines import LineSplitter
-from podium_runner.plan import BuildPlan, RunContext
+from podium_runner.plan import BuildPlan, Launch, RunContext
 
 NO_GPU_RUNTIME = "this host has no NVIDIA container runtime"
 _NO_GPU_DRIVER = "could not select device driver"
@@ -159,31 +159,13 @@ class DockerBackend(Backend):
         # Inside the container the app listens on the space's own port on every interface; the
         # engine publishes it on the host's loopback only.
         inner = replace(ctx, host="0.0.0.0", port=plan.app_port)
-        network_attrs = await self.engine.run(network.ensure, self.engine.client, self.network, ctx.space_id)
-        door = await self._platform_door(ctx, network_attrs)
+        door = await self._platform_door(ctx)
         if door is not None:
             inner = replace(inner, platform=replace(ctx.platform, url=door.url))
         launch = plan.launch(inner)
 
         def create_and_start() -> str:
-            client = self.engine.client
-            settings = containers.run_settings(
-                image=env.location,
-                name=containers.container_name(ctx.space_id, secrets.token_hex(3)),
-                space_id=ctx.space_id,
-                network=self.network.name,
-                app_port=plan.app_port,
-                publish_host=None if self.reach_by_ip else "127.0.0.1",
-                publish_port=ctx.port,
-                command=list(launch.argv) or None,
-                environment=launch.env,
-                flavor=flavor,
-                host_cpus=client.info().get("NCPU") or 1,
-                model_cache=ctx.model_cache,
-                gpu_ids=ctx.gpu_ids,
-                platform_door=door.label() if door else None,
-            )
-            container = client.containers.create(**settings)
+            container = self.create(plan, env, ctx, flavor, launch, door)
             try:
                 container.start()
             except docker.errors.APIError as exc:
@@ -199,14 +181,49 @@ class DockerBackend(Backend):
         container_id = await self.engine.run(create_and_start)
         return await self._instance(container_id, LogTail(log), tail=None)
 
-    async def _platform_door(self, ctx: RunContext, network_attrs: dict[str, Any]) -> Door | None:
+    def create(
+        self,
+        plan: BuildPlan,
+        env: Environment,
+        ctx: RunContext,
+        flavor: Flavor,
+        launch: Launch,
+        door: Door | None = None,
+    ) -> Any:
+        """The container for one start of `launch`, created but not started."""
+        client = self.engine.client
+        network.ensure(client, self.network, ctx.space_id)
+        settings = containers.run_settings(
+            image=env.location,
+            name=containers.container_name(ctx.space_id, secrets.token_hex(3)),
+            space_id=ctx.space_id,
+            network=self.network.name,
+            app_port=plan.app_port,
+            publish_host=None if self.reach_by_ip else "127.0.0.1",
+            publish_port=ctx.port,
+            command=list(launch.argv) or None,
+            environment=launch.env,
+            flavor=flavor,
+            host_cpus=client.info().get("NCPU") or 1,
+            model_cache=ctx.model_cache,
+            gpu_ids=ctx.gpu_ids,
+            platform_door=door.label() if door else None,
+        )
+        return client.containers.create(**settings)
+
+    async def _platform_door(self, ctx: RunContext) -> Door | None:
         """The relay through which the container reaches the platform's endpoints for apps, where the
         platform offers a socket for them (platform_door.py)."""
         if ctx.platform is None or not ctx.platform.socket:
             return None
-        own = await self.engine.run(network.own_container, self.engine.client)
+
+        def podium_address() -> str:
+            client = self.engine.client
+            attrs = network.ensure(client, self.network, ctx.space_id)
+            return platform_door.podium_address(attrs, network.own_container(client))
+
         try:
-            return await self.doors.open(platform_door.podium_address(network_attrs, own), ctx.platform.socket)
+            return await self.doors.open(await self.engine.run(podium_address), ctx.platform.socket)
         except OSError as exc:
             raise StartError(
                 f"{ctx.space_id}: Podium could not open the relay its container reaches Podium through "
