@@ -22,18 +22,21 @@ from tests.support.as_written import (
 
 @pytest.fixture
 def serve_as_written(tmp_path: Path) -> Iterator[Callable[..., ServeAsWritten]]:
-    """`serve_as_written("--examples", env={"HF_HUB_OFFLINE": "1"})` starts `scripts/serve --examples`."""
+    """`serve_as_written("--examples", env={"HF_HUB_OFFLINE": "1"})` starts `scripts/serve --examples`; called
+    again (once the first has stopped), it starts it again in the same folder, its output in a log of its own."""
     started: list[ServeAsWritten] = []
 
     def start(*args: str, env: dict[str, str] | None = None) -> ServeAsWritten:
         for port in (PAGES_PORT, SPACES_PORT):
             assert not port_taken(port), f"port {port} is taken: stop whatever listens there (another Podium?)"
         folder = tmp_path / "checkout"
-        folder.mkdir()
-        for shared in ("scripts", ".venv"):
-            (folder / shared).symlink_to(ROOT / shared)
+        if not started:
+            folder.mkdir()
+            for shared in ("scripts", ".venv"):
+                (folder / shared).symlink_to(ROOT / shared)
         env_of_serve = environment_without_podium_settings(**(env or {}))
-        server = ServeAsWritten(folder, start_serve(folder, list(args), env_of_serve))
+        log_name = f"serve.{len(started)}.log" if started else "serve.log"
+        server = ServeAsWritten(folder, start_serve(folder, list(args), env_of_serve, log_name), log_name)
         started.append(server)
         server.wait_for(LISTENING, timeout_s=180)
         return server
@@ -41,4 +44,5 @@ def serve_as_written(tmp_path: Path) -> Iterator[Callable[..., ServeAsWritten]]:
     yield start
     for server in started:
         server.stop()
-        stop_spaces_left_running(server.folder)
+    for folder in dict.fromkeys(server.folder for server in started):
+        stop_spaces_left_running(folder)

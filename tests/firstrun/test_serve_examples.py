@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from huggingface_hub import HfApi
 from podium.examples import example_specs
 
 from tests.support.as_written import PAGES_PORT, ServeAsWritten, http_get
@@ -42,3 +43,12 @@ def test_serve_examples_lists_every_example_and_the_first_one_answers(
     assert (server.folder / "data" / "example-models" / model_id / "config.json").is_file()
     info = http_get(f"http://127.0.0.1:{PAGES_PORT}/api/models/{model_id}").json()
     assert "config.json" in {sibling["rfilename"] for sibling in info["siblings"]}
+
+    # A publish cut short leaves the model's repository made and empty; the next start fills it.
+    hub = HfApi(endpoint=f"http://127.0.0.1:{PAGES_PORT}", token=server.token)
+    hub.delete_repo(model_id)
+    hub.create_repo(model_id)  # what publishing had done before it was stopped
+    server.stop()
+    again = serve_as_written("--examples", env={"HF_HUB_OFFLINE": "1"})
+    again.wait_for("Published 1 stand-ins as models", 300, unless=("First example answered", "Loading the examples"))
+    assert "config.json" in {file.rfilename for file in hub.model_info(model_id).siblings}

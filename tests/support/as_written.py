@@ -37,14 +37,15 @@ def port_taken(port: int) -> bool:
 
 @dataclass
 class ServeAsWritten:
-    """One `scripts/serve ARGS` run in `folder`, its output in `folder/serve.log`."""
+    """One `scripts/serve ARGS` run in `folder`, its output in `folder/serve.log` (`log_name`)."""
 
     folder: Path
     process: subprocess.Popen[bytes]
+    log_name: str = "serve.log"
 
     @property
     def output(self) -> str:
-        return (self.folder / "serve.log").read_text(errors="replace")
+        return (self.folder / self.log_name).read_text(errors="replace")
 
     @property
     def token(self) -> str:

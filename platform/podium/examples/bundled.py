@@ -35,9 +35,9 @@ from podium.hub.repo_types import MODEL
 from podium.lfs_store import LfsStore
 from podium.lfs_tracking import in_lfs
 from podium.models import records
-from podium.repos import BRANCH, Change
+from podium.repos import BRANCH, Change, SpaceRepo
 from podium.spaces.files import apply_commit, branch_head, replace_files
-from podium.spaces.lifecycle import CreateRepo, create_space
+from podium.spaces.lifecycle import FIRST_FILE, CreateRepo, create_space
 from podium.spaces.variables import delete_entry
 
 OWNER = "examples"
@@ -136,18 +136,21 @@ async def _write_standins(ctx: Context, specs: dict[str, SpaceSpec], log: Callab
 
 
 async def _publish_standins(ctx: Context, repo_ids: list[str], log: Callable[[str], None]) -> None:
-    """Each stand-in whose id Podium does not hold, as that model repository (weights in LFS, as an upload
-    puts them); a model Podium holds already (an earlier start's stand-in, an admin's upload) is kept."""
+    """Each stand-in whose id Podium does not hold, or holds empty (a publish cut short, an admin's bare
+    create_repo), as that model repository (weights in LFS, as an upload puts them); a model Podium holds
+    with files (an earlier start's stand-in, an admin's upload) is kept."""
     folder = standins_folder(ctx.settings.data_dir)
     publisher = User(name=OWNER, token_name="podium serve --examples", admin=True)  # owners are the Hub's
     published = []
     for repo_id in repo_ids:
-        with ctx.db.session() as session:
-            if records.find(session, MODEL.name, repo_id) is not None:
-                continue
-        owner, _, name = repo_id.partition("/")
-        await records.create(ctx, publisher, MODEL.name, CreateRepo(name=name, organization=owner, type=MODEL.name))
         repo = MODEL.git_of(ctx, repo_id)
+        with ctx.db.session() as session:
+            held = records.find(session, MODEL.name, repo_id) is not None
+        if held and not await asyncio.to_thread(_holds_no_files, repo):
+            continue
+        if not held:
+            owner, _, name = repo_id.partition("/")
+            await records.create(ctx, publisher, MODEL.name, CreateRepo(name=name, organization=owner, type=MODEL.name))
         head = await asyncio.to_thread(branch_head, repo, repo_id, BRANCH)
         files = _files(folder / repo_id)
         # max_file_size bounds what users upload; Podium's own stand-ins may pass it (all-MiniLM-L6-v2's
@@ -161,6 +164,12 @@ async def _publish_standins(ctx: Context, repo_ids: list[str], log: Callable[[st
         published.append(repo_id)
     if published:
         log(f"Published {len(published)} stand-ins as models: {ctx.settings.pages_url}/models")
+
+
+def _holds_no_files(repo: SpaceRepo) -> bool:
+    """Whether `main` holds nothing but what a new repository's first commit does."""
+    head = repo.head(BRANCH)
+    return head is None or [entry.path for entry in repo.files(head)] == [FIRST_FILE.path]
 
 
 async def _delete_published_standins(ctx: Context, log: Callable[[str], None]) -> None:

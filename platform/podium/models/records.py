@@ -21,7 +21,7 @@ from podium.db import HubRepo
 from podium.errors import ApiError
 from podium.names import check_name
 from podium.repos import SpaceRepo
-from podium.spaces.lifecycle import _FIRST_FILE, CreateRepo
+from podium.spaces.lifecycle import FIRST_FILE, CreateRepo
 
 FOLDERS = {"model": "_models", "dataset": "_datasets"}
 # The first segment of Podium's own URLs (`apps`: settings.PATH_PREFIX): a model's page and files are at
@@ -121,7 +121,7 @@ async def create(ctx: Context, user: User, repo_type: str, body: CreateRepo) -> 
         session.add(HubRepo(repo_type=repo_type, owner=owner, name=repo_id.partition("/")[2], private=_private(body)))
     git = git_of(ctx, repo_type, repo_id)
     await asyncio.to_thread(git.init)
-    sha = await asyncio.to_thread(git.commit, [_FIRST_FILE], "initial commit")
+    sha = await asyncio.to_thread(git.commit, [FIRST_FILE], "initial commit")
     with ctx.db.session() as session:
         record_head(ctx, session, repo_type, repo_id, sha)
     return repo_id

@@ -67,7 +67,8 @@ _LFS_PATTERNS = (
     "*.zst",
     "*tfevents*",
 )
-_FIRST_FILE = Change(
+# What a new repository's first commit holds, as on the Hub: the .gitattributes that keeps large files in LFS.
+FIRST_FILE = Change(
     ".gitattributes", "".join(f"{pattern} filter=lfs diff=lfs merge=lfs -text\n" for pattern in _LFS_PATTERNS).encode()
 )
 # Checking that a space's id and host-mode address are free and taking them is one step: no other
@@ -138,7 +139,7 @@ async def create_space(ctx: Context, user: User, body: CreateRepo) -> str:
     pause_at("create.recorded")  # the space's record exists; its repository does not yet
     repo = ctx.supervisor.repo(space_id)
     await asyncio.to_thread(repo.init)
-    sha = await asyncio.to_thread(repo.commit, [_FIRST_FILE], "initial commit")
+    sha = await asyncio.to_thread(repo.commit, [FIRST_FILE], "initial commit")
     with ctx.db.session() as session:
         ctx.db.find_space(session, space_id).sha = sha
     return space_id
