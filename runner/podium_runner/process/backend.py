@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import re
-import shutil
 import signal
 import subprocess
 import time
@@ -26,8 +25,8 @@ from podium_runner.plan import BuildPlan, RunContext
 from podium_runner.process import procs, seccomp
 from podium_runner.process.cgroups import DEFAULT_LIMITS, Limits, cgroups_available
 from podium_runner.process.data_volume import DataVolumes, loop_unavailable_reason
-from podium_runner.process.ended import describe_exit, release, remove_run, still_runs
-from podium_runner.process.instance_state import STATE_FILE, ProcessDetails, details_of, instance_from
+from podium_runner.process.ended import describe_exit, release, remove_run, still_runs, sweep
+from podium_runner.process.instance_state import STATE_FILE, details_of, instance_from
 from podium_runner.process.launch import launch_app
 from podium_runner.process.logfile import follow, last_lines
 from podium_runner.process.network import network_unavailable_reason
@@ -390,28 +389,7 @@ class ProcessBackend(Backend):
 
     async def list_orphans(self, known: set[str]) -> list[dict[str, Any]]:
         """Also deletes the run folders of instances that ended while nobody followed them."""
-        found = []
-        for run_dir in sorted(self.folders.runs.glob("*/")):
-            instance_id = run_dir.name
-            if instance_id in known or self._runs_here(instance_id):
-                continue
-            state_file = run_dir / STATE_FILE
-            if not state_file.exists():
-                # Its caller stopped before reading its last lines, or an older Podium kept its log.
-                shutil.rmtree(run_dir, ignore_errors=True)
-                continue
-            try:
-                state = json.loads(state_file.read_text())
-                details = ProcessDetails.from_dict(state)
-            except (ValueError, KeyError, TypeError) as exc:  # written by a release that wrote it in place
-                logger.warning("%s: its saved state cannot be read (%s); look for its app by hand", run_dir, exc)
-                continue
-            if still_runs(details):
-                found.append(state)
-            else:  # it ended while nobody watched: free what it left behind
-                release(details)
-                remove_run(details)
-        return found
+        return sweep(self.folders.runs, lambda instance_id: instance_id in known or self._runs_here(instance_id))
 
     def _runs_here(self, instance_id: str) -> bool:
         """Whether this backend starts, runs or follows the instance (never an orphan, nor a leftover)."""

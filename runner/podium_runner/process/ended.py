@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import shutil
 import signal
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 from podium_runner.backend import Exit
 from podium_runner.process import procs
 from podium_runner.process.cgroups import CgroupSet, Limits
 from podium_runner.process.instance_state import SANDBOX_FOLDER, STATE_FILE, ProcessDetails
 from podium_runner.process.network import stop_saved
+
+logger = logging.getLogger("podium_runner.process")
 
 
 def still_runs(details: ProcessDetails) -> bool:
@@ -49,3 +56,29 @@ def release(details: ProcessDetails) -> None:
 def remove_run(details: ProcessDetails) -> None:
     """Delete an ended instance's run folder, its log included: the caller has every line it needs."""
     shutil.rmtree(details.run_dir, ignore_errors=True)
+
+
+def sweep(runs: Path, skip: Callable[[str], bool] = lambda _instance_id: False) -> list[dict[str, Any]]:
+    """Free what the instances under `runs` (a backend's run folders, but those `skip` names) that ended
+    while nobody followed them left behind; the saved states of those that still run."""
+    found = []
+    for run_dir in sorted(runs.glob("*/")):
+        if skip(run_dir.name):
+            continue
+        state_file = run_dir / STATE_FILE
+        if not state_file.exists():
+            # Its caller stopped before reading its last lines, or an older Podium kept its log.
+            shutil.rmtree(run_dir, ignore_errors=True)
+            continue
+        try:
+            state = json.loads(state_file.read_text())
+            details = ProcessDetails.from_dict(state)
+        except (ValueError, KeyError, TypeError) as exc:  # written by a release that wrote it in place
+            logger.warning("%s: its saved state cannot be read (%s); look for its app by hand", run_dir, exc)
+            continue
+        if still_runs(details):
+            found.append(state)
+        else:  # it ended while nobody watched: free what it left behind
+            release(details)
+            remove_run(details)
+    return found

@@ -4,9 +4,10 @@ sandbox, a network namespace of its own, cgroups, /data), since it *is* a proces
 
 Ray restarts the actor wherever it can when the actor or its node dies (`max_restarts=-1`); the new
 actor builds (or reuses) the environment there and starts the app again from its creation arguments
-(`SpaceJob`), with no word from Podium. An app that exits is started again in place by the actor itself,
-until it exits `crash_limit` times within `crash_window_s`: then the actor reports the space failed and
-Podium stops it. Podium learns all of this from `report`, which it calls every second.
+(`SpaceJob`), with no word from Podium; it first frees what its space's killed actors left on the machine
+(instance_folder.py). An app that exits is started again in place by the actor itself, until it exits
+`crash_limit` times within `crash_window_s`: then the actor reports the space failed and Podium stops it.
+Podium learns all of this from `report`, which it calls every second.
 
 The app never sees anything of Ray's: the process backend builds its environment from a fixed list
 (app_environment.py), so the actor's own RAY_* variables (the cluster token among them) stay behind,
@@ -31,6 +32,7 @@ from podium_runner.backend import BuildError, Environment, Instance, StartError
 from podium_runner.health import wait_until_ready
 from podium_runner.process import ProcessBackend, ProcessFolders
 from podium_runner.process.network import REFUSED_VARIABLE
+from podium_runner.ray.instance_folder import RUNS_FOLDER, SPACE_FOLDER, claim, release_ended
 from podium_runner.ray.job import SpaceJob, unpack
 
 LOG_LINES = 2000  # what the actor keeps for Podium to fetch; Podium's run log keeps everything
@@ -131,6 +133,9 @@ class SpaceActor:
         self._loop = asyncio.get_running_loop()
         job = self.job
         os.environ[REFUSED_VARIABLE] = ",".join(job.refused)  # read by the app's (and build's) network plumbing
+        await asyncio.to_thread(claim, self._workdir)
+        for freed in await asyncio.to_thread(release_ended, self._workdir, job.context.space_id):
+            self._log(f"podium: freed what an ended actor of this space left on this machine ({freed.name})")
         folders = job.folders
         shared = folders.environments or folders.home
         backend = ProcessBackend(
@@ -138,13 +143,14 @@ class SpaceActor:
                 environments=shared / "environments",
                 uv_cache=shared / "uv-cache",
                 data=folders.data,
-                runs=folders.home / "runs",
+                runs=self._workdir / RUNS_FOLDER,
             ),
             sandbox="on",
             outlive_caller=False,  # the app dies with its actor, so Ray's restart never leaves two
         )
         self._backend = backend
-        plan = dataclasses.replace(job.plan, space_root=await asyncio.to_thread(unpack, job.files, self._workdir))
+        space_root = await asyncio.to_thread(unpack, job.files, self._workdir / SPACE_FOLDER)
+        plan = dataclasses.replace(job.plan, space_root=space_root)
         try:
             environment = await backend.prepare(plan, self._log, space_id=job.context.space_id)
         except BuildError as exc:
