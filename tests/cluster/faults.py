@@ -24,6 +24,16 @@ def app_pids(space_id: str) -> list[int]:
     return found
 
 
+def app_cgroups(app_pid: int) -> list[Path]:
+    """The cgroups Podium made for the app (one per controller on cgroup v1, one on v2)."""
+    found = []
+    for line in Path(f"/proc/{app_pid}/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        if path.startswith("/podium/"):
+            found.append(Path("/sys/fs/cgroup", controllers, path.lstrip("/")))
+    return found
+
+
 def actor_pid(app_pid: int) -> int:
     """The space's actor: the first `ray::` process above its app."""
     pid = app_pid
@@ -34,8 +44,13 @@ def actor_pid(app_pid: int) -> int:
     raise LookupError(f"no ray:: process above {app_pid}")
 
 
+def placement(podium, space_id: str) -> dict:
+    """Where Podium runs the space now: its node_ip and the url its proxy sends the space's traffic to."""
+    return {s["space_id"]: s for s in podium.http().get("/api/cluster").json()["spaces"]}[space_id]
+
+
 def node_of(podium, space_id: str) -> str:
-    return {s["space_id"]: s["node_ip"] for s in podium.http().get("/api/cluster").json()["spaces"]}[space_id]
+    return placement(podium, space_id)["node_ip"]
 
 
 def answers(podium, space_id: str) -> bool:
@@ -44,11 +59,13 @@ def answers(podium, space_id: str) -> bool:
     return False
 
 
-def back_after(podium, space_id: str, old_pids: list[int]) -> float:
-    """Seconds until the space answers through the proxy from a new app process."""
+def back_after(podium, space_id: str, old_pids: list[int], *, old_gone: bool = True) -> float:
+    """Seconds until the space answers through the proxy while a new app process runs, and (`old_gone`) none
+    of `old_pids` does any more (a copy on a node cut off from the cluster runs on until the link heals)."""
     started = time.monotonic()
     while time.monotonic() - started < BACK_WITHIN_S:
-        if answers(podium, space_id) and (pids := app_pids(space_id)) and not set(pids) & set(old_pids):
+        pids = set(app_pids(space_id))  # first: the proxy may wait seconds on a cut-off node
+        if pids - set(old_pids) and not (old_gone and pids & set(old_pids)) and answers(podium, space_id):
             return time.monotonic() - started
         time.sleep(0.25)
     raise AssertionError(f"{space_id} did not answer again within {BACK_WITHIN_S} s")

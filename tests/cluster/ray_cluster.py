@@ -45,6 +45,11 @@ class Node:
     ray_args: tuple[str, ...]
 
 
+def _bridge_port(node: Node) -> str:
+    """The node's veth on the bridge (the other end is its eth0)."""
+    return f"pdmc-v{node.address.rsplit('.', 1)[1]}"
+
+
 def _run(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, capture_output=True, text=True, check=check)
 
@@ -116,12 +121,12 @@ class RayTestCluster:
 
     def start_node(self, node: Node) -> None:
         if node.name not in self.nodes_by_name:
-            index = node.address.rsplit(".", 1)[1]
+            port = _bridge_port(node)
             self._new_namespace(node.name)
             holder = str(self._holders[node.name])
-            _run("ip", "link", "add", f"pdmc-v{index}", "type", "veth", "peer", "name", "eth0", "netns", holder)
-            _run("ip", "link", "set", f"pdmc-v{index}", "netns", str(self._holders[BRIDGE_NS]))
-            self._in(BRIDGE_NS, "ip", "link", "set", f"pdmc-v{index}", "master", "br0", "up")
+            _run("ip", "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", holder)
+            _run("ip", "link", "set", port, "netns", str(self._holders[BRIDGE_NS]))
+            self._in(BRIDGE_NS, "ip", "link", "set", port, "master", "br0", "up")
             self._in(node.name, "ip", "addr", "add", f"{node.address}/24", "dev", "eth0")
             self._in(node.name, "ip", "link", "set", "eth0", "up")
             self._in(node.name, "ip", "link", "set", "lo", "up")
@@ -172,6 +177,15 @@ class RayTestCluster:
                         os.kill(pid, signal.SIGKILL)
             time.sleep(0.2)
         self.start_node(node)
+
+    def cut(self, address: str) -> None:
+        """Cut the node off from the other nodes and the host: its port on the bridge goes down (in the
+        bridge's namespace), so nothing crosses either way while the node and its processes run on."""
+        self._in(BRIDGE_NS, "ip", "link", "set", _bridge_port(self.node(address)), "down")
+
+    def heal(self, address: str) -> None:
+        """The node's port on the bridge up again: the link the cut took is back."""
+        self._in(BRIDGE_NS, "ip", "link", "set", _bridge_port(self.node(address)), "up")
 
     def ray_ports(self, address: str) -> list[int]:
         """The TCP ports Ray's processes listen on in the node's namespace (GCS, raylet, object manager,
