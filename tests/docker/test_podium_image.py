@@ -97,3 +97,12 @@ def test_the_containerised_podium_builds_and_serves_a_space(podium_container, tm
     assert client.predict("from the image", api_name="/echo") == "echo: from the image"
     (space,) = docker_client.containers.list(filters={"label": f"org.podium.space={SPACE}"})
     assert space.attrs["HostConfig"]["PortBindings"] in ({}, None)  # reached by its IP, published nowhere
+    # The space reads models from the containerised Podium too: HF_ENDPOINT is its relay on the spaces network.
+    api.create_repo("admin/weights", repo_type="model")
+    api.upload_file(path_or_fileobj=b"{}", path_in_repo="config.json", repo_id="admin/weights", repo_type="model")
+    fetch = (
+        "import os, urllib.request; "
+        "print(urllib.request.urlopen(os.environ['HF_ENDPOINT'] + '/admin/weights/resolve/main/config.json').read())"
+    )
+    ran = space.exec_run(["python", "-c", fetch], user="1000:1000")
+    assert (ran.exit_code, ran.output.strip()) == (0, b"b'{}'"), ran.output.decode(errors="replace")
