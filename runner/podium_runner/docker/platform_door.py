@@ -74,20 +74,23 @@ class PlatformDoors:
 
     def __init__(self) -> None:
         self._open: dict[Door, tuple[asyncio.Server, int]] = {}  # with the socket folder's descriptor
+        self._opening = asyncio.Lock()  # spaces starting at once share one relay
 
     async def open(self, host: str, platform_socket: str) -> Door:
         """A relay at `host` (on a port the kernel picks) to `platform_socket`; the one already open there, if any."""
-        for door in self._open:
-            if door.socket == platform_socket and door.address.rpartition(":")[0] == host:
-                return door
-        return await self._listen(host, 0, platform_socket)
+        async with self._opening:
+            for door in self._open:
+                if door.socket == platform_socket and door.address.rpartition(":")[0] == host:
+                    return door
+            return await self._listen(host, 0, platform_socket)
 
     async def reopen(self, door: Door) -> None:
         """The relay `door` names, at its own port, for a container an earlier Podium started: OSError if the
         port is taken meanwhile."""
-        if door not in self._open:
-            host, _, port = door.address.rpartition(":")
-            await self._listen(host, int(port), door.socket)
+        async with self._opening:
+            if door not in self._open:
+                host, _, port = door.address.rpartition(":")
+                await self._listen(host, int(port), door.socket)
 
     async def _listen(self, host: str, port: int, platform_socket: str) -> Door:
         # The socket is reached through a descriptor of its folder: a data folder's path may be longer than a
