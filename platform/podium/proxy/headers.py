@@ -52,13 +52,18 @@ _WEBSOCKET_HANDSHAKE = frozenset(
     }
 )
 _RESPONSE_REPLACED = frozenset({b"date", b"server", b"x-frame-options"})
+# The unions each request would otherwise rebuild.
+_REQUEST_DROPPED = HOP_BY_HOP | _REQUEST_REPLACED | _CREDENTIALS
+_HANDSHAKE_DROPPED = _REQUEST_DROPPED | _WEBSOCKET_HANDSHAKE
+_RESPONSE_DROPPED = HOP_BY_HOP | _RESPONSE_REPLACED
+# Podium's additions to a response that go beside the app's headers of the same name; the space's other
+# custom headers replace the app's.
+_ADDED_BESIDE = frozenset({b"content-security-policy", b"set-cookie"})
 
 
-def _connection_tokens(headers: Iterable[tuple[bytes, bytes]]) -> frozenset[bytes]:
-    """Header names listed in `Connection`, which are hop-by-hop too (RFC 9110, 7.6.1)."""
-    return frozenset(
-        token.strip().lower() for key, value in headers if key.lower() == b"connection" for token in value.split(b",")
-    )
+def _connection_tokens(values: Iterable[bytes]) -> frozenset[bytes]:
+    """Header names listed in `Connection` values, which are hop-by-hop too (RFC 9110, 7.6.1)."""
+    return frozenset(token.strip().lower() for value in values for token in value.split(b","))
 
 
 def header(scope: Scope, name: bytes) -> bytes | None:
@@ -78,14 +83,23 @@ def host_name(value: bytes | None) -> str:
 
 
 def request_headers(scope: Scope, upstream: Upstream) -> list[tuple[str, str]]:
-    """Headers to send upstream for an HTTP request or a WebSocket handshake."""
-    headers = scope["headers"]
-    dropped = HOP_BY_HOP | _REQUEST_REPLACED | _CREDENTIALS | _connection_tokens(headers)
-    if scope["type"] == "websocket":
-        dropped |= _WEBSOCKET_HANDSHAKE
+    """Headers to send upstream for an HTTP request or a WebSocket handshake.
+
+    One pass over the client's headers, on the path of every proxied request: `Connection` is rare,
+    so the names it lists are removed afterwards, only when it was sent."""
+    dropped = _REQUEST_DROPPED if scope["type"] == "http" else _HANDSHAKE_DROPPED
     forwarded = []
-    for key, value in headers:
+    chain = []
+    connection = []
+    host = None
+    for key, value in scope["headers"]:
         if key in dropped:
+            if key == b"x-forwarded-for":
+                chain.append(value.decode("latin-1"))
+            elif key == b"host" and host is None:
+                host = value
+            elif key == b"connection":
+                connection.append(value)
             continue
         text = value.decode("latin-1")
         if key == b"cookie":
@@ -93,15 +107,16 @@ def request_headers(scope: Scope, upstream: Upstream) -> list[tuple[str, str]]:
             if not text:  # it held only Podium's cookies
                 continue
         forwarded.append((key.decode("latin-1"), text))
+    if connection:
+        listed = {token.decode("latin-1") for token in _connection_tokens(connection)}
+        forwarded = [(key, text) for key, text in forwarded if key not in listed]
     if upstream.visitor is not None:
         forwarded.append((VISITOR_HEADER, upstream.visitor))
     client = scope.get("client")
-    chain = [value.decode("latin-1") for key, value in headers if key == b"x-forwarded-for"]
     if client:
         chain.append(client[0])
     if chain:
         forwarded.append(("X-Forwarded-For", ", ".join(chain)))
-    host = header(scope, b"host")
     if host:
         # The Host the client used is the public address; put `proxy_set_header Host $http_host`
         # in an nginx in front of Podium to keep it.
@@ -126,17 +141,20 @@ def secure_context(scope: Scope) -> bool:
 
 
 def response_headers(raw: Iterable[tuple[bytes, bytes]], upstream: Upstream, scope: Scope) -> list[tuple[bytes, bytes]]:
-    """Headers to send the client for an upstream response to the request `scope` (names lower case)."""
-    raw = list(raw)
-    secure = secure_context(scope)
+    """Headers to send the client for an upstream response to the request `scope` (names lower case).
+
+    One pass, as for requests; whether the connection is secure is asked only for a cookie."""
     added = upstream.added_headers
-    # The space's custom headers replace the app's; Podium's CSP and cookie go beside the app's own.
-    replaced = {key for key, _ in added if key not in (b"content-security-policy", b"set-cookie")}
-    dropped = HOP_BY_HOP | _RESPONSE_REPLACED | _connection_tokens(raw) | replaced
+    dropped = _RESPONSE_DROPPED
+    if replaced := {key for key, _ in added if key not in _ADDED_BESIDE}:
+        dropped = dropped | replaced
     headers = []
+    connection = []
     for key, value in raw:
         key = key.lower()
         if key in dropped:
+            if key == b"connection":
+                connection.append(value)
             continue
         if key == b"content-security-policy":
             value = _without_frame_ancestors(value)
@@ -145,8 +163,11 @@ def response_headers(raw: Iterable[tuple[bytes, bytes]], upstream: Upstream, sco
         elif key == b"set-cookie":
             if (value := space_set_cookie(value, upstream.podium_cookies)) is None:
                 continue
-            if secure and cookie_name(value) in upstream.cross_site_cookies:
+            if cookie_name(value) in upstream.cross_site_cookies and secure_context(scope):
                 value = for_cross_site_frames(value)
         headers.append((key, value))
+    if connection:
+        listed = _connection_tokens(connection)
+        headers = [(key, value) for key, value in headers if key not in listed]
     headers.extend(added)
     return headers
