@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from podium_runner.plan import make_plan
 from podium_runner.process import ProcessBackend
+from podium_runner.process.ended import sweep
 from podium_runner.spec import load_spec
 
 from tests.cluster.ray_cluster import RayTestCluster
@@ -47,7 +48,20 @@ def space_folders(warm_environments: dict[str, tuple[Path, Path]]) -> dict[str, 
 
 
 @pytest.fixture(scope="package")
-def ray_cluster(space_folders: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayTestCluster]:
+def ray_nodes_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The nodes' PODIUM_RAY_NODE_HOME and shared /data. Torn down after the cluster (which needs it): the
+    cluster going down kills every actor, whose runs' cgroups a space's next actor would free
+    (ray/instance_folder.py); no next actor comes, so they are freed here as they would be."""
+    folder = tmp_path_factory.mktemp("ray-nodes")
+    yield folder
+    for runs in sorted((folder / "home" / "instances").glob("**/runs")):
+        sweep(runs)
+
+
+@pytest.fixture(scope="package")
+def ray_cluster(
+    space_folders: dict[str, Path], ray_nodes_folder: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RayTestCluster]:
     cluster = RayTestCluster(Path("/tmp/pdmc"))  # short: Ray's socket paths must fit in 107 bytes
     try:
         yield cluster.up()
@@ -57,9 +71,9 @@ def ray_cluster(space_folders: dict[str, Path], tmp_path_factory: pytest.TempPat
 
 
 @pytest.fixture(scope="package")
-def ray_env(ray_cluster: RayTestCluster, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+def ray_env(ray_cluster: RayTestCluster, ray_nodes_folder: Path) -> dict[str, str]:
     """Podium's settings for the test cluster."""
-    nodes = tmp_path_factory.mktemp("ray-nodes")
+    nodes = ray_nodes_folder
     return {
         "PODIUM_BACKEND": "ray",
         "PODIUM_RAY_ADDRESS": ray_cluster.client_address,
