@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/proxy.py [--seconds 5] [--connections 50] [--sse-runs 10]
 
 Targets, each on 127.0.0.1: the app itself ("direct"), Podium's ProxyApp served the way `podium
-serve` serves its spaces origin (its own uvicorn, log level warning, proxy headers on), and nginx
+serve` serves its spaces origin (`podium.server.spaces_origin_config`, on asyncio's loop), and nginx
 (Debian's package; installed here if missing, skipped with a message when that fails) with one
 worker, upstream keep-alive and `proxy_buffering off`. Endpoints: a Gradio API endpoint
 (`gradio_api/info`), a small static file from a minimal app, and the time to the first event of a
@@ -91,9 +91,11 @@ def serve_static(port: int) -> None:
 
 
 def serve_podium(port: int, upstreams: list[str]) -> None:
-    """ProxyApp with a dict resolver, served as `podium serve` serves its spaces origin."""
+    """ProxyApp with a dict resolver, served as `podium serve` serves its spaces origin: the same uvicorn
+    settings, on the same event loop."""
     import uvicorn
     from podium.proxy import ProxyApp, Upstream
+    from podium.server import spaces_origin_config
 
     table = {}
     for item in upstreams:
@@ -103,7 +105,8 @@ def serve_podium(port: int, upstreams: list[str]) -> None:
     async def resolve(owner: str, name: str, scope) -> Upstream | None:
         return table.get(f"{owner}/{name}")
 
-    uvicorn.run(ProxyApp(resolve), host="127.0.0.1", port=port, log_level="warning", proxy_headers=True)
+    # asyncio's own loop, as `podium serve` runs (uvloop cannot start the runner's subprocesses: no `umask`).
+    asyncio.run(uvicorn.Server(spaces_origin_config(ProxyApp(resolve), "127.0.0.1", port)).serve())
 
 
 @contextlib.contextmanager
