@@ -119,7 +119,11 @@ def subprocess_server(args: list[str], health: str, log: Path) -> Iterator[None]
             yield
         finally:
             process.terminate()
-            process.wait(10)
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:  # a server still draining its connections: the figures matter more
+                process.kill()
+                process.wait(10)
 
 
 def nginx_available() -> str | None:
