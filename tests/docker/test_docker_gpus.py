@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 from podium_runner.backend import StartError
-from podium_runner.docker import NO_GPU_RUNTIME, DockerBackend
+from podium_runner.docker import NO_GPU_RUNTIME, DockerBackend, network
 from podium_runner.docker.containers import LABEL_SPACE
 from podium_runner.gpus import Gpu, GpuAllocator, GpuUnavailable, inventory
 from podium_runner.plan import RunContext
@@ -58,6 +58,7 @@ def test_the_allocated_devices_reach_the_engine_as_a_device_request(backend, gpu
     ids = allocator.allocate("alice/gpu", 1)
     ctx = RunContext(space_id="alice/gpu", port=free_port(), hardware="t4-small", gpu_ids=ids)
     launch = plan.launch(ctx)
+    backend.engine.sync(network.ensure, backend.engine.client, backend.network, ctx.space_id)  # as start does
     container = backend.engine.sync(backend.create, plan, env, ctx, TEST_FLAVORS["t4-small"], launch)
     cleanup.append(container.id)
     requests = docker_client.api.inspect_container(container.id)["HostConfig"]["DeviceRequests"]

@@ -36,8 +36,7 @@ async def _door(folder: Path) -> asyncio.AbstractServer:
 
 
 async def _connect(door: Door, source: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    host, _, port = door.address.rpartition(":")
-    return await asyncio.open_connection(host, int(port), local_addr=(source, 0))
+    return await asyncio.open_connection(door.host, door.port, local_addr=(source, 0))
 
 
 async def _carried(connection: tuple[asyncio.StreamReader, asyncio.StreamWriter], text: str) -> bool:
@@ -83,7 +82,7 @@ def test_a_restarted_podium_opens_the_relay_again_where_its_containers_look(tmp_
             taken = socket.create_server((NEIGHBOUR, 0))
             host, port = taken.getsockname()
             with pytest.raises(OSError):
-                await PlatformDoors().reopen(Door(f"{host}:{port}", door.socket))
+                await PlatformDoors().reopen(Door(host, port, door.socket))
             taken.close()
         finally:
             await again.close()

@@ -159,7 +159,8 @@ class DockerBackend(Backend):
         # Inside the container the app listens on the space's own port on every interface; the
         # engine publishes it on the host's loopback only.
         inner = replace(ctx, host="0.0.0.0", port=plan.app_port)
-        door = await self._platform_door(ctx)
+        network_attrs = await self.engine.run(network.ensure, self.engine.client, self.network, ctx.space_id)
+        door = await self._platform_door(ctx, network_attrs)
         if door is not None:
             inner = replace(inner, platform=replace(ctx.platform, url=door.url))
         launch = plan.launch(inner)
@@ -190,9 +191,9 @@ class DockerBackend(Backend):
         launch: Launch,
         door: Door | None = None,
     ) -> Any:
-        """The container for one start of `launch`, created but not started."""
+        """The container for one start of `launch`, created but not started, on the spaces network (which
+        `start` makes sure of first)."""
         client = self.engine.client
-        network.ensure(client, self.network, ctx.space_id)
         settings = containers.run_settings(
             image=env.location,
             name=containers.container_name(ctx.space_id, secrets.token_hex(3)),
@@ -211,19 +212,14 @@ class DockerBackend(Backend):
         )
         return client.containers.create(**settings)
 
-    async def _platform_door(self, ctx: RunContext) -> Door | None:
+    async def _platform_door(self, ctx: RunContext, network_attrs: dict[str, Any]) -> Door | None:
         """The relay through which the container reaches the platform's endpoints for apps, where the
         platform offers a socket for them (platform_door.py)."""
         if ctx.platform is None or not ctx.platform.socket:
             return None
-
-        def podium_address() -> str:
-            client = self.engine.client
-            attrs = network.ensure(client, self.network, ctx.space_id)
-            return platform_door.podium_address(attrs, network.own_container(client))
-
+        own = await self.engine.run(network.own_container, self.engine.client)
         try:
-            return await self.doors.open(await self.engine.run(podium_address), ctx.platform.socket)
+            return await self.doors.open(platform_door.podium_address(network_attrs, own), ctx.platform.socket)
         except OSError as exc:
             raise StartError(
                 f"{ctx.space_id}: Podium could not open the relay its container reaches Podium through "

@@ -19,40 +19,41 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
 import socket
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from podium_runner.process.platform_door import carrier
 
-LABEL = "org.podium.platform-door"  # {"address": "host:port", "socket": "/…/door.sock"}
+LABEL = "org.podium.platform-door"  # {"host": ..., "port": ..., "socket": "/…/door.sock"}
 PER_CONTAINER = 32
 logger = logging.getLogger("podium_runner.docker")
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Door:
-    """One relay's ends: where containers connect (`host:port`) and the platform's socket it carries to."""
+    """One relay's ends: where containers connect (`host`, `port`) and the platform's socket it carries to."""
 
-    address: str
+    host: str
+    port: int
     socket: str
 
     @property
     def url(self) -> str:
-        return f"http://{self.address}"
+        return f"http://{self.host}:{self.port}"
 
     def label(self) -> str:
-        return json.dumps({"address": self.address, "socket": self.socket})
+        return json.dumps(dataclasses.asdict(self))
 
     @classmethod
     def from_label(cls, text: str) -> Door | None:
         with contextlib.suppress(ValueError, TypeError, KeyError):
             said = json.loads(text)
-            return cls(str(said["address"]), str(said["socket"]))
+            return cls(str(said["host"]), int(said["port"]), str(said["socket"]))
         return None
 
 
@@ -80,7 +81,7 @@ class PlatformDoors:
         """A relay at `host` (on a port the kernel picks) to `platform_socket`; the one already open there, if any."""
         async with self._opening:
             for door in self._open:
-                if door.socket == platform_socket and door.address.rpartition(":")[0] == host:
+                if (door.host, door.socket) == (host, platform_socket):
                     return door
             return await self._listen(host, 0, platform_socket)
 
@@ -89,8 +90,7 @@ class PlatformDoors:
         port is taken meanwhile."""
         async with self._opening:
             if door not in self._open:
-                host, _, port = door.address.rpartition(":")
-                await self._listen(host, int(port), door.socket)
+                await self._listen(door.host, door.port, door.socket)
 
     async def _listen(self, host: str, port: int, platform_socket: str) -> Door:
         # The socket is reached through a descriptor of its folder: a data folder's path may be longer than a
@@ -103,7 +103,7 @@ class PlatformDoors:
         except BaseException:
             os.close(folder)
             raise
-        door = Door(f"{host}:{server.sockets[0].getsockname()[1]}", platform_socket)
+        door = Door(host, server.sockets[0].getsockname()[1], platform_socket)
         self._open[door] = (server, folder)
         logger.info("containers reach the platform's endpoints for apps at %s", door.url)
         return door
