@@ -75,6 +75,10 @@ class FilesBackend(Backend):
             listening = socket.create_server((ctx.host, ctx.port))
         except OSError as exc:
             raise StartError(f"cannot listen on {ctx.host}:{ctx.port}: {exc.strerror}") from exc
+        # Accepted connections inherit it. asyncio turns Nagle's algorithm off only on sockets it made
+        # itself: without this, uvicorn's second write of a response (the body, after the headers) waited
+        # for the client's delayed ACK, 40 ms, so a static space answered 23 requests/s per connection.
+        listening.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         app = _FilesOnly(StaticFiles(directory=plan.space_root, html=True))
         # log_config=None: the caller's logging stays as it configured it.
         server = _Server(uvicorn.Config(app, log_config=None, log_level="warning", access_log=False, lifespan="off"))

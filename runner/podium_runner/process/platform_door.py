@@ -131,6 +131,9 @@ def main(argv: list[str]) -> None:
     app_ended = os.pidfd_open(namespace_pid)  # readable once the sandbox's first process has gone
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Inherited by each accepted connection: with Nagle's algorithm on, a reply carried in two writes
+    # waits for the app's delayed ACK (40 ms) before its second part leaves (podium_runner.files).
+    listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     listener.bind(("127.0.0.1", INSIDE_PORT))
     listener.listen(64)
     # In the socket's folder, which it then names relatively: the socket stays reachable once privileges
