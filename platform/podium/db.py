@@ -241,6 +241,11 @@ class Database:
         # The schema changes only through migrations, never `create_all` (podium.migrations).
         migrations.upgrade(self.engine, logs_dir, secret_box)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False, info={"secret_box": secret_box})
+        # How many commits changed a space: readers that keep what they read of spaces between sessions
+        # (the spaces origin, for every proxied request) know from it when to read again.
+        self.space_changes = 0
+        event.listen(self._sessions, "after_flush", _note_space_writes)
+        event.listen(self._sessions, "after_commit", self._count_space_changes)
         if secret_box is not None:
             self.check_secrets_key()
 
@@ -249,6 +254,10 @@ class Database:
         """A session that commits when the block ends without error."""
         with self._sessions() as session, session.begin():
             yield session
+
+    def _count_space_changes(self, session: Session) -> None:
+        if session.info.pop(_SPACES_WRITTEN, False):
+            self.space_changes += 1
 
     def check_secrets_key(self) -> None:
         """Refuse at once, naming the key, a database whose secrets another key encrypted: found later, every
@@ -280,6 +289,15 @@ class Database:
 
 def _host_label_column() -> Any:
     return func.lower(func.replace(func.replace(Space.owner + "-" + Space.name, "_", "-"), ".", "-"))
+
+
+_SPACES_WRITTEN = "spaces_written"
+
+
+def _note_space_writes(session: Session, _flush_context: Any) -> None:
+    """Mark a session that flushed a new, changed or deleted space; its commit counts (`space_changes`)."""
+    if any(isinstance(row, Space) for row in (*session.new, *session.dirty, *session.deleted)):
+        session.info[_SPACES_WRITTEN] = True
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -36,6 +36,27 @@ def test_a_private_space_is_invisible_without_a_token(podium, tmp_path):
     assert "A static space" in httpx.get(f"{podium.spaces_url}/apps/admin/secret-site/", headers=owner).text
 
 
+def test_a_public_space_made_private_or_deleted_is_refused_on_the_next_request(podium, tmp_path):
+    """The spaces origin keeps what it read of a public space between requests (spaces_origin.py); a
+    change of the space must reach the very next request, not the next read."""
+    api = podium.api()
+    url = f"{podium.spaces_url}/apps/admin/open-site/"
+    assert podium.push("admin/open-site", static_space(tmp_path), sdk="static")["stage"] == "RUNNING"
+    for _ in range(3):  # read, then answered from what the origin kept
+        assert "A static space" in httpx.get(url).text
+
+    api.update_repo_settings("admin/open-site", private=True, repo_type="space")
+    assert httpx.get(url).status_code == 404
+    owner = {"Authorization": f"Bearer {podium.token}"}
+    assert "A static space" in httpx.get(url, headers=owner).text
+    assert httpx.get(url).status_code == 404  # the owner's request left nothing behind for others
+
+    api.update_repo_settings("admin/open-site", private=False, repo_type="space")
+    assert "A static space" in httpx.get(url).text
+    api.delete_repo("admin/open-site", repo_type="space")
+    assert httpx.get(url).status_code == 404
+
+
 def test_framing_is_podiums_policy_and_disable_embedding_limits_it_to_podiums_pages(podium, tmp_path):
     for name, card in [
         ("admin/embeddable", "sdk: static"),
