@@ -9,6 +9,11 @@ that fails) with one worker, upstream keep-alive and `proxy_buffering off`. Endp
 (`gradio_api/info`), a small static file from a minimal app, and the time to the first event of a
 Gradio SSE stream. wrk, the proxies and the apps share the machine's cores, so the ratios reflect
 CPU per request.
+
+Then the whole path a visitor of a static space takes, as users get it: a real `podium serve` (its
+resolver, its files backend) against nginx serving the same file from disk, with the connections above
+and on one connection, whose latency shows a response held back per request (Nagle's algorithm against
+a delayed ACK cost static spaces 40 ms a request until it was measured here).
 """
 
 from __future__ import annotations
@@ -34,7 +39,8 @@ sys.path.insert(0, str(ROOT))
 from podium_runner.process import ProcessBackend  # noqa: E402
 
 from tests.proxy.proxy_harness import SpaceRunner, wait_for  # noqa: E402
-from tests.support.process_spaces import free_port, shared_folders  # noqa: E402
+from tests.support.podium_server import PodiumServer  # noqa: E402
+from tests.support.process_spaces import free_port, shared_folders, write_space  # noqa: E402
 
 STATIC_BODY = b"<!doctype html><title>static space</title><p>Hello from a static space.</p>\n"
 GRADIO, STATIC = "demo/echo", "demo/static"
@@ -63,6 +69,7 @@ http {{
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         location /apps/{gradio_id}/ {{ proxy_pass http://gradio; }}
         location /apps/{static_id}/ {{ proxy_pass http://static; }}
+        location /site/ {{ alias {tmp}/site/; }}
     }}
 }}
 """
@@ -170,7 +177,7 @@ def _ms(text: str) -> float:
 
 def wrk(url: str, seconds: int, connections: int) -> Load:
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "--latency", url],
+        ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "--latency", url],
         capture_output=True,
         text=True,
         timeout=seconds + 30,
@@ -271,6 +278,7 @@ def main() -> None:
                     wrk(url, 1, args.connections)  # warm pools and caches
                     rounds.setdefault((name, endpoint), []).append(wrk(url, args.seconds, args.connections))
         results = {name: {endpoint: Load.median(rounds[name, endpoint]) for endpoint in endpoints} for name in names}
+        served = serving_a_static_space(tmp, targets.get("nginx", (None,))[0], args) if nginx else None
         sse = {
             name: asyncio.run(sse_first_event_ms(bases[0] + f"/apps/{GRADIO}", args.sse_runs))
             for name, bases in targets.items()
@@ -292,6 +300,36 @@ def main() -> None:
             line += f" | {load.rps:>20.0f} {vs_direct:>7.2f} {vs_nginx} {latency:>15} {load.errors:>6}"
         sse_nginx = f"{sse[name] / sse['nginx']:6.2f}" if "nginx" in targets else f"{'-':>6}"
         print(line + f" | {sse[name]:>16.1f} {sse[name] / sse['direct']:>7.2f} {sse_nginx}")
+    if served is not None:
+        print(
+            f"\nA static space ({len(STATIC_BODY)} B index.html) as users get it: podium serve, and nginx serving "
+            "the file"
+        )
+        print(f"{'target':<13} | {'rps':>8} {'xnginx':>6} {'p50/p99 ms':>15} | {'1 connection: rps':>17} {'p50 ms':>7}")
+        for name, (many, one) in served.items():
+            ratio = many.rps / served["nginx"][0].rps
+            latency = f"{many.p50_ms:.1f}/{many.p99_ms:.1f}"
+            print(f"{name:<13} | {many.rps:>8.0f} {ratio:>6.2f} {latency:>15} | {one.rps:>17.0f} {one.p50_ms:>7.2f}")
+
+
+def serving_a_static_space(tmp: Path, nginx: str, args: argparse.Namespace) -> dict[str, tuple[Load, Load]]:
+    """(many connections, one connection) for a static space through a real `podium serve`, and for nginx
+    serving the same file (its conf aliases /site/ to tmp/site), medians of the rounds."""
+    site = write_space(tmp / "site", "sdk: static", STATIC_BODY.decode(), app_file="index.html")
+    server = PodiumServer(tmp / "podium-data", free_port(), free_port(), {}).start()
+    try:
+        if server.push("bench/site", site, sdk="static")["stage"] != "RUNNING":
+            raise RuntimeError(f"the static space did not start:\n{server.log()[-2000:]}")
+        urls = {"podium serve": f"{server.spaces_url}/apps/bench/site/", "nginx": f"{nginx}/site/"}
+        loads: dict[tuple[str, int], list[Load]] = {}
+        for _ in range(args.rounds):
+            for name, url in urls.items():
+                wrk(url, 1, args.connections)
+                for connections in (args.connections, 1):
+                    loads.setdefault((name, connections), []).append(wrk(url, args.seconds, connections))
+        return {name: (Load.median(loads[name, args.connections]), Load.median(loads[name, 1])) for name in urls}
+    finally:
+        server.stop()
 
 
 if __name__ == "__main__":
