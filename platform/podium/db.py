@@ -7,6 +7,7 @@ who owns it, its stage, its settings, builds and runs, variables, secrets and to
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -244,6 +245,7 @@ class Database:
         # How many commits changed a space: readers that keep what they read of spaces between sessions
         # (the spaces origin, for every proxied request) know from it when to read again.
         self.space_changes = 0
+        self._counting = threading.Lock()  # commits run in worker threads too; no increment may be lost
         event.listen(self._sessions, "after_flush", _note_space_writes)
         event.listen(self._sessions, "after_commit", self._count_space_changes)
         if secret_box is not None:
@@ -257,7 +259,8 @@ class Database:
 
     def _count_space_changes(self, session: Session) -> None:
         if session.info.pop(_SPACES_WRITTEN, False):
-            self.space_changes += 1
+            with self._counting:
+                self.space_changes += 1
 
     def check_secrets_key(self) -> None:
         """Refuse at once, naming the key, a database whose secrets another key encrypted: found later, every
