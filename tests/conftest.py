@@ -54,10 +54,11 @@ class PodiumServers:
             self._shared.add(id(server))
         return server.start()
 
-    def stop(self, since: int = 0) -> None:
-        """Stop the servers started since the `since`-th, but the shared ones unless `since` is 0."""
+    def stop(self, since: int = 0, *, shared_too: bool = False) -> None:
+        """Stop the servers started since the `since`-th, the shared ones only with `shared_too` (the
+        session's end: a session's first module also starts counting at 0)."""
         for server in self.started[since:]:
-            if since == 0 or id(server) not in self._shared:
+            if shared_too or id(server) not in self._shared:
                 server.stop()
 
 
@@ -65,7 +66,7 @@ class PodiumServers:
 def podium_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PodiumServers]:
     servers = PodiumServers(tmp_path_factory)
     yield servers
-    servers.stop()
+    servers.stop(shared_too=True)
 
 
 @pytest.fixture(scope="module", autouse=True)
