@@ -5,8 +5,9 @@ Hugging Face, where a static space is RUNNING as soon as its commit lands, never
 paused). Each instance is a small HTTP server in the caller's event loop on a loopback port, so the
 platform reaches it like any other instance: the proxy (its headers, CSP, custom headers), health
 checks, the zero-downtime switch and drain. Starlette's StaticFiles reads only inside the checkout:
-it resolves symlinks and refuses what lands outside, and answers GET and HEAD only. A space's files
-are served at the root; the proxy strips the prefix they are published under (`Static` recipe).
+symlinks are resolved and what lands outside is refused (`_CheckoutFiles`), and it answers GET and HEAD
+only. A space's files are served at the root; the proxy strips the prefix they are published under
+(`Static` recipe).
 
 Nothing outlives the caller: after its restart `adopt` finds nothing and the space is served again.
 """
@@ -15,10 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
+import stat
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -28,6 +32,33 @@ from starlette.types import Receive, Scope, Send
 
 from podium_runner.backend import Backend, Environment, Exit, Instance, LogSink, StartError
 from podium_runner.plan import BuildPlan, RunContext
+
+
+class _CheckoutFiles(StaticFiles):
+    """StaticFiles, with a cheaper proof that a path stays inside the checkout. StaticFiles resolves the
+    whole path and the checkout's own (`realpath`: an lstat for every folder from /, four resolutions for
+    a space's front page) on every request: about 37% of a static space's CPU through `podium serve`. A
+    path without '..' none of whose names below the checkout is a symlink is inside it as it stands, which
+    an lstat per name shows; any other path gets StaticFiles' own check."""
+
+    def __init__(self, directory: Path):
+        super().__init__(directory=directory, html=True)
+        self._root = os.path.realpath(directory)
+
+    def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
+        names = [name for name in path.split(os.sep) if name not in ("", ".")]
+        if path.startswith(("/", "\\")) or ".." in names:
+            return super().lookup_path(path)
+        full_path, found = self._root, os.stat(self._root)
+        for name in names:
+            full_path = os.path.join(full_path, name)
+            try:
+                found = os.lstat(full_path)
+            except (FileNotFoundError, NotADirectoryError):
+                return "", None
+            if stat.S_ISLNK(found.st_mode):
+                return super().lookup_path(path)  # it resolves the link and refuses what lands outside
+        return full_path, found
 
 
 class _FilesOnly:
@@ -79,7 +110,7 @@ class FilesBackend(Backend):
         # itself: without this, uvicorn's second write of a response (the body, after the headers) waited
         # for the client's delayed ACK, 40 ms, so a static space answered 23 requests/s per connection.
         listening.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        app = _FilesOnly(StaticFiles(directory=plan.space_root, html=True))
+        app = _FilesOnly(_CheckoutFiles(plan.space_root))
         # log_config=None: the caller's logging stays as it configured it.
         server = _Server(uvicorn.Config(app, log_config=None, log_level="warning", access_log=False, lifespan="off"))
         instance_id = f"files-{uuid.uuid4().hex[:12]}"

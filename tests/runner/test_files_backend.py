@@ -28,6 +28,8 @@ async def test_a_static_space_serves_its_files_and_nothing_a_symlink_leads_out_t
     (site / "leak.txt").symlink_to(secret)
     (site / "up").symlink_to(tmp_path / "podium-data")
     (site / "home.html").symlink_to(site / "index.html")  # inside the checkout: fine
+    (site / "inner").mkdir()
+    (site / "inner" / "out").symlink_to(tmp_path / "podium-data")  # a link below a real folder
 
     backend = FilesBackend()
     plan = make_plan(load_spec(site))
@@ -45,6 +47,8 @@ async def test_a_static_space_serves_its_files_and_nothing_a_symlink_leads_out_t
                 "nope.html",
                 "leak.txt",
                 "up/secret.txt",
+                "inner/out/secret.txt",
+                "inner/../up/secret.txt",
                 "../podium-data/secret.txt",
                 "%2e%2e/podium-data/secret.txt",
             ):
