@@ -26,13 +26,16 @@ BUILD_TIMEOUT_MS = 300_000
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="session")
+# Each module's, not the session's: a sync Playwright driver holds an asyncio loop on the main thread while
+# it runs, so every later module's own `sync_playwright()` or asyncio test failed ("Sync API inside the
+# asyncio loop") in a run that took tests/web first. ("package" is the session here: tests/web is no package.)
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     yield browser
