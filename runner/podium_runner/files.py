@@ -49,7 +49,9 @@ class _CheckoutFiles(StaticFiles):
         names = [name for name in path.split(os.sep) if name not in ("", ".")]
         if path.startswith(("/", "\\")) or ".." in names:
             return super().lookup_path(path)
-        full_path, found = self._root, os.stat(self._root)
+        if not names:  # the checkout itself: its index.html is looked up next
+            return self._root, os.stat(self._root)
+        full_path = self._root
         for name in names:
             full_path = os.path.join(full_path, name)
             try:
