@@ -278,7 +278,7 @@ def main() -> None:
                     wrk(url, 1, args.connections)  # warm pools and caches
                     rounds.setdefault((name, endpoint), []).append(wrk(url, args.seconds, args.connections))
         results = {name: {endpoint: Load.median(rounds[name, endpoint]) for endpoint in endpoints} for name in names}
-        served = serving_a_static_space(tmp, targets.get("nginx", (None,))[0], args) if nginx else None
+        served = serving_a_static_space(tmp, targets["nginx"][0], args) if nginx else None
         sse = {
             name: asyncio.run(sse_first_event_ms(bases[0] + f"/apps/{GRADIO}", args.sse_runs))
             for name, bases in targets.items()
