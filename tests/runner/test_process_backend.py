@@ -16,6 +16,7 @@ from podium_runner.health import wait_until_ready
 from podium_runner.plan import RunContext, make_plan
 from podium_runner.process import Limits, ProcessBackend, ProcessFolders, procs
 from podium_runner.process.logfile import MAX_BYTES, previous
+from podium_runner.process.sandbox import SPACE_UID_BLOCKS_START
 from podium_runner.spec import SpaceConfigError, load_spec
 from podium_runner.stages import Stage
 
@@ -118,7 +119,7 @@ async def test_the_sandbox_holds(folders: ProcessFolders, tmp_path: Path) -> Non
     assert report["root_listing"] in ([], [".cache"], [".pyenv"])  # only what the sandbox binds
     assert report["docker_socket_visible"] is False
     assert len(report["pids_visible"]) <= 3  # bwrap's init, setpriv-exec'd app: not the host's
-    assert report["uid"] >= 200_000 and report["capabilities"] == "0000000000000000"
+    assert report["uid"] >= SPACE_UID_BLOCKS_START and report["capabilities"] == "0000000000000000"
     assert report["no_new_privs"] == "1"
     assert report["write_environment"] != "allowed"
     assert report["write_tmp"] == "allowed" and report["write_data"] == "allowed"

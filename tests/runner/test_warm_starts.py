@@ -19,6 +19,7 @@ from podium_runner.backend import Environment, Instance
 from podium_runner.health import wait_until_ready
 from podium_runner.plan import BuildPlan, RunContext, make_plan
 from podium_runner.process import ProcessBackend, ProcessFolders, procs
+from podium_runner.process.sandbox import SPACE_UID_BLOCKS_START
 from podium_runner.spec import load_spec
 
 from tests.support.process_spaces import STREAMLIT_HELLO, free_port, stdlib_app, write_space
@@ -38,6 +39,7 @@ for key in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Sec
     REPORT[key] = status[key].strip()
 REPORT["uid"], REPORT["groups"] = os.getuid(), os.getgroups()
 REPORT["mounts"] = sorted(line.split()[4] for line in open("/proc/self/mountinfo"))
+REPORT["proc_writable"] = [d for d in ("sys", "sysrq-trigger", "irq", "bus") if os.access(f"/proc/{d}", os.W_OK)]
 REPORT["root"] = sorted(os.listdir("/"))
 REPORT["pids"] = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
 REPORT["fds"] = sorted(int(fd) for fd in os.listdir("/proc/self/fd"))
@@ -141,12 +143,13 @@ async def warm(folders: ProcessFolders, probe_plan: BuildPlan, host_port: int) -
 
 def holds_the_sandbox(report: dict, own_secret: str, other_secret: str) -> None:
     """The one list of checks a space passes, cold or warm."""
-    assert report["uid"] >= 200_000 and report["groups"] == []
+    assert report["uid"] >= SPACE_UID_BLOCKS_START and report["groups"] == []
     for key in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
         assert report[key] == "0000000000000000", key
     assert report["NoNewPrivs"] == "1" and report["Seccomp"] == "2"
     assert report["new_namespace"] == os.strerror(1)  # EPERM: the seccomp filter refuses new namespaces
     assert "/data" in report["mounts"] and "/home/user/app" in report["mounts"]
+    assert report["proc_writable"] == []
     assert not any(m.startswith(("/root/.config", "/var", "/work")) for m in report["mounts"])
     assert len(report["pids"]) <= 3 and max(report["pids"]) < 10  # its own pid namespace
     assert report["host_loopback"] == "ConnectionRefusedError"  # its own loopback, nothing listens
@@ -179,8 +182,12 @@ async def test_a_warm_started_space_passes_the_same_isolation_checks_as_a_cold_o
         await cold.stop_all()
     assert any(line.startswith("warm start from") for line in warm.logs["tests/warm-probe"])
     assert not any(line.startswith("warm start") for line in cold.logs["tests/cold-probe"])
-    # Not only each check: the same mounts, variables and root as the cold start, for any space.
-    for key in ("mounts", "environment", "root", "prefix", "CapBnd", "Seccomp"):
+    # Not only each check: the same mounts, variables and root as the cold start, for any space. bwrap covers
+    # /proc's kernel folders read-only only where its user could write them: in the owner's user namespace
+    # it cannot write /proc/bus and /proc/irq (root's), so it leaves them as they are.
+    uncovered = {"/proc/bus", "/proc/irq"}
+    assert [m for m in reports["cold"]["mounts"] if m not in uncovered] == reports["warm"]["mounts"]
+    for key in ("environment", "root", "prefix", "CapBnd", "Seccomp"):
         assert reports["warm"][key] == reports["cold"][key], key
     assert reports["warm"]["fds"] == [0, 1, 2, 3]  # 3: the listing of /proc/self/fd itself
 
@@ -235,18 +242,28 @@ async def test_a_space_whose_environment_changed_never_starts_from_a_stale_start
 
 
 # What the code of an environment (any package's import) tries inside a warm starter, which it runs in.
+# FITHAW on a filesystem that is not frozen changes nothing: EINVAL with the host's CAP_SYS_ADMIN, else EPERM.
 STARTER_ATTACK = """
-import json, os, socket
+import fcntl, json, os, socket
 def outcome(action):
     try:
         action()
         return "allowed"
     except OSError as exc:
-        return type(exc).__name__
+        return type(exc).__name__ + " " + os.strerror(exc.errno)
+def thaw_host_filesystem():
+    fd = os.open("/usr", os.O_RDONLY)
+    try:
+        fcntl.ioctl(fd, 0xC0045878)  # FITHAW
+    finally:
+        os.close(fd)
 report = {
     "uid": os.getuid(),
     "become_root": outcome(lambda: os.setresuid(0, 0, 0)),
     "become_root_group": outcome(lambda: os.setresgid(0, 0, 0)),
+    "thaw_host_filesystem": outcome(thaw_host_filesystem),
+    "signal_other_owners_app": outcome(lambda: os.kill(OTHER_PID, 0)),
+    "become_other_owners_space": outcome(lambda: os.setresuid(OTHER_UID, OTHER_UID, OTHER_UID)),
     "proc": os.path.exists("/proc/1"),
     "host_loopback": outcome(lambda: socket.create_connection(("127.0.0.1", PORT), 2).close()),
     "write_environment": outcome(lambda: open(__file__ + ".planted", "w")),
@@ -258,10 +275,12 @@ print("ATTACK " + json.dumps(report), flush=True)
 
 @pytest.mark.anyio
 async def test_environment_code_in_a_warm_starter_cannot_become_root_nor_reach_the_host(
-    folders: ProcessFolders, tmp_path: Path, host_port: int
+    warm: Spaces, folders: ProcessFolders, tmp_path: Path, host_port: int
 ) -> None:
     """The starter imports the environment's packages, which its owner's builds wrote: they run as the build
-    uid, which can never become root, with no /proc, no network and the environment read-only."""
+    uid, which can never become root, with no /proc, no network and the environment read-only; its
+    capabilities count in its owner's user namespace alone, so the host's kernel and another owner's
+    spaces (the module's resident, of owner "tests") are out of its reach."""
     space = write_space(
         tmp_path, "sdk: gradio", stdlib_app(PROBE), requirements='six; platform_system != "podium-warm"\n'
     )
@@ -269,7 +288,10 @@ async def test_environment_code_in_a_warm_starter_cannot_become_root_nor_reach_t
     backend = ProcessBackend(folders, sandbox="on", warm_starts=True)
     location = Path((await backend.prepare(plan, lambda line: None)).location).resolve()
     planted = next(location.glob("lib/python*/site-packages")) / "podium_warm_attack.py"
-    planted.write_text(STARTER_ATTACK.replace("PORT", str(host_port)))
+    resident = warm.started[0]
+    other_pid, other_uid = resident.details.pid, warm.backend.space_uid(resident.space_id)
+    attack = STARTER_ATTACK.replace("PORT", str(host_port)).replace("OTHER_PID", str(other_pid))
+    planted.write_text(attack.replace("OTHER_UID", str(other_uid)))
     assert plan.deps is not None
     attacking = replace(plan, deps=replace(plan.deps, requirements=("podium-warm-attack",)))
     try:
@@ -277,13 +299,22 @@ async def test_environment_code_in_a_warm_starter_cannot_become_root_nor_reach_t
         assert build_uid is not None
         starter = await backend.warm.for_start(location, attacking, build_uid, lambda line: None)
         said = [line for line in starter.log_path.read_text().splitlines() if line.startswith("ATTACK ")]
+        python = procs.tree(starter.process.pid)[-1]
+        outside_uid = [line.split()[1] for line in Path(f"/proc/{python}/status").read_text().splitlines()
+                       if line.startswith("Uid:")]  # fmt: skip
+        user_namespace = os.readlink(f"/proc/{python}/ns/user")
     finally:
         backend.warm.close()
         planted.unlink()
         await backend.close()
     report = json.loads(said[-1].removeprefix("ATTACK "))
-    assert report["uid"] == build_uid
-    assert report["become_root"] == "PermissionError" and report["become_root_group"] == "PermissionError"
+    assert report["uid"] == 0 and outside_uid == [str(build_uid)]  # uid 0 of its own namespace only
+    assert user_namespace != os.readlink("/proc/self/ns/user")
+    assert report["become_root"].startswith("PermissionError")  # the filter refuses uid 0 even there
+    assert report["become_root_group"].startswith("PermissionError")
+    assert report["thaw_host_filesystem"].startswith("PermissionError")
+    assert report["signal_other_owners_app"].startswith("PermissionError")
+    assert report["become_other_owners_space"] == "OSError " + os.strerror(22)  # EINVAL: not in its map
     assert report["proc"] is False and report["root_listing"] in ([], [".cache"], [".pyenv"])
     assert report["host_loopback"] != "allowed" and report["write_environment"] != "allowed"
 

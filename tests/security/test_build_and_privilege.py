@@ -22,10 +22,14 @@ import pytest
 from podium_runner.backend import BuildError
 from podium_runner.plan import RunContext, make_plan
 from podium_runner.process import ProcessBackend, ProcessFolders, procs
-from podium_runner.process.build_sandbox import BUILD_UID_RANGE_SIZE, BUILD_UID_RANGE_START
 from podium_runner.process.network import network_unavailable_reason
 from podium_runner.process.owners import OWN_CACHE, owner_folder
-from podium_runner.process.sandbox import UID_RANGE_SIZE, UID_RANGE_START, sandbox_unavailable_reason, space_uid
+from podium_runner.process.sandbox import (
+    BUILD_UID_RANGE_SIZE,
+    BUILD_UID_RANGE_START,
+    SPACE_UID_BLOCKS_START,
+    sandbox_unavailable_reason,
+)
 from podium_runner.spec import load_spec
 
 from tests.security import network_hosts
@@ -131,7 +135,7 @@ async def test_a_setup_py_in_a_local_requirement_gets_no_root_no_secret_and_no_h
         report = _report(caught.value)
         assert report["uid"] == report["euid"] != 0
         assert BUILD_UID_RANGE_START <= report["uid"] < BUILD_UID_RANGE_START + BUILD_UID_RANGE_SIZE
-        assert not UID_RANGE_START <= report["uid"] < UID_RANGE_START + UID_RANGE_SIZE  # no app's uid
+        assert report["uid"] < SPACE_UID_BLOCKS_START  # no app's uid
         assert int(report["caps"], 16) == 0
         assert report["wrote"] == [str(canary)]  # into the sandbox's own /tmp, a tmpfs gone with it
         assert report["read"] == [] and report["saw"] == []
@@ -238,10 +242,9 @@ async def test_an_ld_preload_variable_loads_its_library_only_into_the_app_never_
     )
     preloaded = [line for line in lines if line.startswith("PRELOADED")]
     assert preloaded, lines  # the library works: the app itself loads it
-    assert all(
-        line.startswith(f"PRELOADED uid={space_uid(space_id)} euid={space_uid(space_id)} ") for line in preloaded
-    ), preloaded
-    assert f"APP uid={space_uid(space_id)} secret={secret}" in "\n".join(lines)  # the app got its variables
+    uid = ProcessBackend(folders).space_uid(space_id)
+    assert all(line.startswith(f"PRELOADED uid={uid} euid={uid} ") for line in preloaded), preloaded
+    assert f"APP uid={uid} secret={secret}" in "\n".join(lines)  # the app got its variables
     assert seen["root_environ"] and seen["cmdlines"]  # bwrap (root) was there to look at
     for environ in seen["root_environ"]:
         assert b"LD_PRELOAD" not in environ and secret.encode() not in environ
@@ -273,10 +276,11 @@ async def test_setpriv_and_sh_installed_first_on_the_apps_path_never_run_as_root
     space_id = "mallory/path"
     lines = await _run_until_exit(ProcessBackend(folders), space, space_id, {})
     app_line = next(line for line in lines if line.startswith("APP "))
-    assert f"uid={space_uid(space_id)}" in app_line
+    uid = ProcessBackend(folders).space_uid(space_id)
+    assert f"uid={uid}" in app_line
     assert "/bin/setpriv" in app_line and not app_line.endswith("/usr/bin/setpriv")  # the fake is first on PATH
     fakes = [line for line in lines if line.startswith("FAKE ")]
-    assert fakes == [f"FAKE sh ran as uid {space_uid(space_id)}"], lines  # only the app's own call of sh
+    assert fakes == [f"FAKE sh ran as uid {uid}"], lines  # only the app's own call of sh
 
 
 POISON = "podium-poison-" + "0" * 8

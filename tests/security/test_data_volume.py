@@ -11,6 +11,7 @@ and goes with the space. Without loop devices, `--sandbox on` is refused and `au
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -22,7 +23,6 @@ import httpx
 import pytest
 from podium_runner.process import ProcessBackend, ProcessFolders
 from podium_runner.process.data_volume import DataVolumes
-from podium_runner.process.sandbox import space_uid
 
 from tests.runner.conftest import running
 from tests.security.sandbox_fixtures import folders  # noqa: F401 (a fixture)
@@ -113,11 +113,14 @@ async def test_data_moves_in_from_an_older_folder_survives_restarts_and_goes_wit
 ) -> None:
     space_id, name = "alice/keeper", "alice--keeper"
     folder = folders.data / name
-    # What an older Podium left: a plain folder, the app's files owned by its uid.
+    # What an older Podium left: a plain folder, the app's files its alone, owned by the uid that release gave
+    # the space (from one range for all owners' spaces; now each owner has a block of its own).
     (folder / "old").mkdir(parents=True)
     (folder / "old" / "notes.txt").write_text("from before")
+    (folder / "old" / "notes.txt").chmod(0o600)
+    older_release_uid = 200_000 + int(hashlib.sha256(space_id.encode()).hexdigest()[:8], 16) % 50_000
     for path in (folder, folder / "old", folder / "old" / "notes.txt"):
-        os.chown(path, space_uid(space_id), space_uid(space_id))
+        os.chown(path, older_release_uid, older_release_uid)
     space = write_space(tmp_path / "keeper", "sdk: gradio", stdlib_app(KEEPER))
     volumes = DataVolumes(folders.data)
 

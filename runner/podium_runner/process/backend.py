@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import re
 import signal
 import subprocess
@@ -24,7 +23,7 @@ from podium_runner.hardware import flavor
 from podium_runner.plan import BuildPlan, RunContext
 from podium_runner.process import procs, seccomp
 from podium_runner.process.cgroups import DEFAULT_LIMITS, Limits, cgroups_available
-from podium_runner.process.data_volume import DataVolumes, loop_unavailable_reason
+from podium_runner.process.data_volume import DataVolumes, hand_over, loop_unavailable_reason
 from podium_runner.process.ended import describe_exit, release, remove_run, still_runs, sweep
 from podium_runner.process.instance_state import STATE_FILE, details_of, instance_from
 from podium_runner.process.launch import launch_app
@@ -32,7 +31,7 @@ from podium_runner.process.logfile import follow, last_lines
 from podium_runner.process.network import network_unavailable_reason
 from podium_runner.process.owners import OwnerStores
 from podium_runner.process.reload_port import hold_reload_port
-from podium_runner.process.sandbox import sandbox_unavailable_reason, space_uid
+from podium_runner.process.sandbox import OLDER_SPACE_UIDS, sandbox_unavailable_reason, space_uid
 from podium_runner.process.warm_starter import WarmHandoff, WarmStarters, WarmStartFailed, app_argv
 from podium_runner.spec import PACKAGES, SpaceConfigError
 
@@ -186,7 +185,11 @@ class ProcessBackend(Backend):
         self, plan: BuildPlan, env: Environment, ctx: RunContext, log: LogSink, instance_id: str
     ) -> Instance:
         run_dir = self.folders.runs / instance_id
+        uid = self.space_uid(ctx.space_id) if self.sandboxed else None
         data_dir = await self._data_folder(ctx, log) if self.sandboxed else None
+        if data_dir is not None and uid is not None and data_dir.exists() and data_dir.stat().st_uid != uid:
+            # Not started since Podium gave each owner a block of uids: its files may have the older uid.
+            await asyncio.to_thread(hand_over, data_dir, OLDER_SPACE_UIDS, uid)
         warm = await self._warm_handoff(plan, env, ctx, log) if self.warm_starts else None
         while True:
             run_dir.mkdir(parents=True)
@@ -198,6 +201,7 @@ class ProcessBackend(Backend):
                     log,
                     run_dir,
                     data_dir=data_dir,
+                    uid=uid,
                     network_isolated=self.network_isolated,
                     kernel_filtered=self.kernel_filtered,
                     outlive_caller=self.outlive_caller,
@@ -250,7 +254,13 @@ class ProcessBackend(Backend):
             log(f"cold start: {exc}")
             return None
         log(f"warm start from the warm starter of environment {location.name}")
-        return WarmHandoff(starter, space_uid(ctx.space_id))
+        return WarmHandoff(starter, self.space_uid(ctx.space_id))
+
+    def space_uid(self, space_id: str) -> int:
+        """The uid a sandboxed app of the space runs as: from its owner's block (sandbox.space_uids)."""
+        build_uid = self.environments.for_space(space_id).build_uid
+        assert build_uid is not None, "space uids exist where apps are sandboxed"
+        return space_uid(space_id, build_uid)
 
     def _forget_environment_of(self, instance_id: str) -> None:
         """Its instance ended: stop the warm starters no running (or frozen) instance started from."""
@@ -277,7 +287,8 @@ class ProcessBackend(Backend):
     async def move_data(self, space_id: str, new_id: str) -> None:
         self._mounted.discard(_slug(space_id))
         await asyncio.to_thread(DataVolumes(self.folders.data).move, _slug(space_id), _slug(new_id))
-        await asyncio.to_thread(self._hand_data_over, new_id, space_uid(space_id))
+        if self.sandboxed:
+            await asyncio.to_thread(self._hand_data_over, new_id, self.space_uid(space_id))
 
     def _hand_data_over(self, space_id: str, old_uid: int) -> None:
         """The files of a space's /data belong to the uid of its id (sandbox.space_uid): after a move, to
@@ -291,11 +302,7 @@ class ProcessBackend(Backend):
             self._mounted.add(name)
         else:
             return
-        new_uid = space_uid(space_id)
-        for root, folders, files in os.walk(folder):
-            for entry in (root, *(os.path.join(root, item) for item in (*folders, *files))):
-                if os.lstat(entry).st_uid == old_uid:
-                    os.lchown(entry, new_uid, new_uid)
+        hand_over(folder, (old_uid,), self.space_uid(space_id))
 
     def _follow(self, instance: Instance, offset: int) -> None:
         task = asyncio.get_running_loop().create_task(self._forward(instance, offset))

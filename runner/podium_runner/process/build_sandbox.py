@@ -28,10 +28,6 @@ from pathlib import Path
 
 from podium_runner.process.sandbox import NAMESPACES, bind_same_path, drop_privileges, system_binds, system_tool
 
-# Apps' uids are 200_000-249_999 (sandbox.py); builds have their own, so no build can touch what an
-# app owns (its /data) nor an app what a build made.
-BUILD_UID_RANGE_START = 250_000
-BUILD_UID_RANGE_SIZE = 50_000
 # Host settings a download needs besides pip's, carried into the build as they are.
 _HOST_VARIABLES = (
     "SSL_CERT_FILE", "SSL_CERT_DIR", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",

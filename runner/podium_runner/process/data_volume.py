@@ -20,7 +20,7 @@ import fcntl
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -243,3 +243,12 @@ class DataVolumes:
             self.image(name).unlink(missing_ok=True)
             shutil.rmtree(folder, ignore_errors=True)
         (self.images / f"{name}.lock").unlink(missing_ok=True)
+
+
+def hand_over(folder: Path, old_uids: Container[int], new_uid: int) -> None:
+    """Give `new_uid` what any of `old_uids` owns under `folder` (the folder too), never following a link: a
+    space's /data after its uid changed (a move to another owner, or an upgrade that changed its uid)."""
+    for root, folders, files in os.walk(folder):
+        for entry in (root, *(os.path.join(root, item) for item in (*folders, *files))):
+            if os.lstat(entry).st_uid in old_uids:
+                os.lchown(entry, new_uid, new_uid)

@@ -21,7 +21,8 @@ from podium_runner.process.instance_state import SANDBOX_FOLDER, ProcessDetails
 from podium_runner.process.logfile import last_lines
 from podium_runner.process.network import INSIDE_HOST, AppNetwork
 from podium_runner.process.platform_door import inside, open_door
-from podium_runner.process.sandbox import APP_DIR, ROOT_ENVIRONMENT, Sandbox, space_uid, system_tool
+from podium_runner.process.sandbox import APP_DIR, ROOT_ENVIRONMENT, Sandbox, system_tool
+from podium_runner.process.user_namespace import entered
 from podium_runner.process.warm_starter import WarmHandoff
 
 # Host variables an app may need that say nothing about the host's user (certificates, locale, where
@@ -61,6 +62,7 @@ async def launch_app(
     run_dir: Path,
     *,
     data_dir: Path | None,
+    uid: int | None,
     network_isolated: bool,
     kernel_filtered: bool,
     outlive_caller: bool,
@@ -68,9 +70,10 @@ async def launch_app(
     warm: WarmHandoff | None = None,
 ) -> tuple[subprocess.Popen[bytes], ProcessDetails]:
     """Start the app of `plan`, its log in `run_dir` (which exists, named after the instance). `data_dir`, the
-    folder bound at its /data, is given when it runs sandboxed, None when it runs as a plain child process;
-    the other flags are the backend's. With `warm` (sandboxed, in a network of its own), the sandbox runs
-    the warm start's holder and its starter forks the app into it (warm_starter.py)."""
+    folder bound at its /data, and `uid`, the app's, are given when it runs sandboxed, None when it runs as
+    a plain child process; the other flags are the backend's. With `warm` (sandboxed, in a network of its
+    own), the sandbox runs the warm start's holder, in the user namespace of the starter that forks the
+    app into it (warm_starter.py)."""
     sandboxed = data_dir is not None
     launch = plan.launch(replace(ctx, host=INSIDE_HOST, platform=inside(ctx.platform)) if network_isolated else ctx)
     env_dir = Path(env.location)
@@ -81,6 +84,7 @@ async def launch_app(
     handover = None
     kernel_filter = None
     if data_dir is not None:
+        assert uid is not None
         scratch = run_dir / SANDBOX_FOLDER
         kernel_filter = seccomp.program_fd() if kernel_filtered else None
         sandbox = Sandbox(
@@ -88,7 +92,7 @@ async def launch_app(
             await asyncio.to_thread(_link_copy, plan.space_root, scratch / "app"),
             data_dir,
             scratch,
-            space_uid(ctx.space_id),
+            uid,
             ctx.model_cache,
             die_with_parent=not outlive_caller,
             gpu_ids=ctx.gpu_ids,
@@ -103,6 +107,8 @@ async def launch_app(
         python = str(env_dir / "bin" / "python")
         inner = warm.holder_argv(python) if warm is not None else handover.argv(python, argv)
         argv, cwd = sandbox.wrap(inner), "/"
+        if warm is not None:
+            argv = entered(argv, warm.starter.userns_fd)
         variables = ROOT_ENVIRONMENT
     else:
         cwd = str(plan.space_root)

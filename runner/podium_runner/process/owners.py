@@ -23,8 +23,8 @@ import re
 from pathlib import Path
 
 from podium_runner.backend import BuildError
-from podium_runner.process.build_sandbox import BUILD_UID_RANGE_SIZE, BUILD_UID_RANGE_START
 from podium_runner.process.environments import EnvironmentStore
+from podium_runner.process.sandbox import BUILD_UID_RANGE_SIZE, BUILD_UID_RANGE_START
 
 OWN_CACHE = ".uv-cache"  # in a sandboxed owner's folder, owned by its build uid
 CALLER = "caller"  # the folder of builds whose caller named no space (`podium run`, tests)

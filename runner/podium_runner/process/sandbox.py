@@ -17,9 +17,18 @@ from pathlib import Path
 
 from podium_runner.process.gpu_nodes import gpu_device_nodes
 
-# Space uids come from a range no host account uses (uid 1000 is already taken on these machines).
-UID_RANGE_START = 200_000
-UID_RANGE_SIZE = 50_000
+# Uids no host account uses (uid 1000 is already taken on these machines). Builds run as their owner's build
+# uid (owners.py, build_sandbox.py). Each owner's spaces run as uids from a block of the owner's own, the
+# block numbered as the owner's build uid is among build uids: an owner's warm starter can become these
+# uids and no other owner's (user_namespace.py). Within its block a space's uid comes from its id, so two
+# spaces of one owner may share one (1 in 4,096 for a pair); each still has its own namespaces and /data.
+BUILD_UID_RANGE_START = 250_000
+BUILD_UID_RANGE_SIZE = 50_000
+SPACE_UID_BLOCKS_START = BUILD_UID_RANGE_START + BUILD_UID_RANGE_SIZE
+SPACE_UIDS_PER_OWNER = 4_096
+# Where every space's uid came from before owners had blocks: a /data written then is handed over to the
+# space's uid at its next start (backend.py).
+OLDER_SPACE_UIDS = range(200_000, 250_000)
 APP_HOME = "/home/user"
 APP_DIR = f"{APP_HOME}/app"
 DATA_DIR = "/data"
@@ -64,10 +73,17 @@ def sandbox_unavailable_reason() -> str | None:
     return None
 
 
-def space_uid(space_id: str) -> int:
-    """A stable uid for a space, from the dedicated range."""
+def space_uids(build_uid: int) -> range:
+    """The block of uids of the spaces of the owner whose build uid is `build_uid`."""
+    start = SPACE_UID_BLOCKS_START + (build_uid - BUILD_UID_RANGE_START) * SPACE_UIDS_PER_OWNER
+    return range(start, start + SPACE_UIDS_PER_OWNER)
+
+
+def space_uid(space_id: str, build_uid: int) -> int:
+    """A stable uid for a space, from its owner's block."""
     digest = int(hashlib.sha256(space_id.encode()).hexdigest()[:8], 16)
-    return UID_RANGE_START + digest % UID_RANGE_SIZE
+    block = space_uids(build_uid)
+    return block.start + digest % len(block)
 
 
 def interpreter_prefix(env_dir: Path) -> Path:

@@ -7,8 +7,11 @@ new folder, so the next start gets a new starter and the old one stops once its 
 whose process died is replaced. Its memory (the imported libraries, shared with every app it forked, which
 are charged only for what they write) is held to `memory_mb` by a cgroup of its own.
 
-One warm start, as the cold one up to the last step (launch.py): the same bubblewrap command line, cgroups,
-network namespace plumbed by slirp4netns, seccomp filter, /data, but bwrap's command is the holder: a few lines
+A starter runs in its owner's user namespace (user_namespace.py), so that the capabilities it keeps count
+there alone and it can become no uid but its owner's spaces'. One warm start, as the cold one up to the last
+step (launch.py): the same bubblewrap command line, cgroups, network namespace plumbed by slirp4netns,
+seccomp filter, /data, run in the starter's user namespace (where its namespaces are the starter's to
+enter), and bwrap's command is the holder: a few lines
 of the environment's Python (`-I -S`: nothing of the space is read) as the space's uid, as pid 1 of the
 namespace (`--as-pid-1`). The backend then hands the starter the holder's namespaces and root, the app's log,
 its variables (a memfd the starter never reads) and the holder's pipe; the starter forks the app into them
@@ -44,9 +47,11 @@ from podium_runner.process.sandbox import (
     ROOT_ENVIRONMENT,
     bind_same_path,
     interpreter_prefix,
+    space_uids,
     system_binds,
     system_tool,
 )
+from podium_runner.process.user_namespace import OwnerNamespaces, entered
 
 # The holder, pid 1 of the app's namespace as the space's uid: argv [pipe fd]. It reads the app's pid
 # from the pipe (EOF: the warm start failed), reaps every orphan, and exits with the app's status
@@ -145,6 +150,7 @@ class WarmStarter:
     """One zygote: its process (bwrap), the socket it takes starts on, its cgroups and its log."""
 
     location: Path  # the environment generation it imported
+    userns_fd: int  # its owner's user namespace (held by WarmStarters), where its holders run too
     process: subprocess.Popen[bytes]
     sock: socket.socket
     log_path: Path
@@ -212,6 +218,7 @@ class WarmStarters:
     def __init__(self, folder: Path, memory_mb: int | None):
         self.folder = folder  # their logs
         self.memory_mb = memory_mb
+        self.namespaces = OwnerNamespaces()
         self._starters: dict[Path, WarmStarter] = {}
         self._creating: dict[Path, asyncio.Lock] = {}
 
@@ -240,18 +247,22 @@ class WarmStarters:
         self.folder.mkdir(parents=True, exist_ok=True)
         log_path = self.folder / f"{location.name}.log"
         python = location / "bin" / "python"
+        try:
+            userns_fd = self.namespaces.for_owner(build_uid, space_uids(build_uid))
+        except OSError as exc:
+            raise WarmStartFailed(f"no user namespace for the warm starter: {exc}") from None
         program = seccomp.program_fd(starter=True)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         theirs_fd = theirs.fileno()
         settings = {
-            "uid": build_uid,
+            "uid": 0,  # of its user namespace: the build uid outside
             "socket": theirs_fd,
             "modules": modules_for(plan),
             "site_packages": sorted({str(location), os.path.realpath(location)}),
         }
         source = (Path(__file__).parent / "zygote.py").read_text()
         argv = [str(python), "-I", "-S", "-c", source, json.dumps(settings)]
-        command = _starter_sandbox(location, program) + ["--", *argv]
+        command = entered(_starter_sandbox(location, program) + ["--", *argv], userns_fd)
         cgroups = None
         if cgroups_available():
             try:
@@ -268,13 +279,13 @@ class WarmStarters:
                     stdout=out,
                     stderr=subprocess.STDOUT,
                     env=ROOT_ENVIRONMENT | _STARTER_VARIABLES,
-                    pass_fds=(program, theirs.fileno()),
+                    pass_fds=(program, theirs.fileno(), userns_fd),
                     start_new_session=True,
                 )
         finally:
             os.close(program)
             theirs.close()
-        starter = WarmStarter(location, process, ours, log_path, cgroups)
+        starter = WarmStarter(location, userns_fd, process, ours, log_path, cgroups)
         ours.settimeout(_READY_TIMEOUT_S)
         try:
             reply = await asyncio.to_thread(ours.recv, 65536)
@@ -303,6 +314,7 @@ class WarmStarters:
 
     def close(self) -> None:
         self.keep_only(set())
+        self.namespaces.close()
 
 
 def _threads_of(starter: WarmStarter) -> str | None:
@@ -360,7 +372,7 @@ class WarmHandoff:
 
     @property
     def child_fds(self) -> tuple[int, ...]:
-        return (self._pipe[0],)
+        return (self._pipe[0], self.starter.userns_fd)
 
     def holder_argv(self, python: str) -> list[str]:
         return [python, "-I", "-S", "-c", HOLDER, str(self._pipe[0])]

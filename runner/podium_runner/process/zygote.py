@@ -4,11 +4,12 @@ into the sandbox its cold start would have had.
 
 It runs in a bubblewrap sandbox of its own (warm_starter.py): no network, its own mount tree holding only
 /usr, the interpreter and the environment (read-only), no /proc, the backend's seccomp filter less `setns`
-and `chroot` and refusing uid and gid 0, started as root with only the capabilities a start needs
-(CAP_SYS_ADMIN and CAP_SYS_CHROOT to enter an app's namespaces, CAP_SETUID, CAP_SETGID and CAP_SETPCAP to
-become the app's uid). Its first instructions, before any file of the environment is read (`python -I -S`), make it the
-owner's build uid, keeping only those capabilities; then it imports. It never reads a space's variables or
-secrets: they arrive as a memfd only the app opens.
+and `chroot` and refusing uid and gid 0, started as uid 0 of its owner's user namespace (user_namespace.py:
+the owner's build uid outside it) with only the capabilities a start needs (CAP_SYS_ADMIN and CAP_SYS_CHROOT
+to enter an app's namespaces, CAP_SETUID, CAP_SETGID and CAP_SETPCAP to become the app's uid), which count in
+that namespace alone. Its first instructions, before any file of the environment is read (`python -I -S`),
+keep only those capabilities; then it imports. It never reads a space's variables or secrets: they arrive
+as a memfd only the app opens.
 
 One start, over the SOCK_SEQPACKET socket it inherits (its number in the settings), one at a time: a JSON
 spec and, by SCM_RIGHTS, the app's log, its variables (memfd), the holder's pipe, the cgroup.procs files of
@@ -76,11 +77,13 @@ def _set_capabilities(capabilities: tuple[int, ...]) -> None:
 
 
 def become_starter(uid: int) -> None:
-    """Root with the capabilities bubblewrap left -> `uid` with `_KEPT_CAPABILITIES` alone."""
+    """Root with the capabilities bubblewrap left -> `uid` with `_KEPT_CAPABILITIES` alone (no switch where
+    it is `uid` already: uid 0 of the owner's user namespace, the build uid outside it)."""
     _check(_libc.prctl(_PR_SET_KEEPCAPS, 1, 0, 0, 0), "PR_SET_KEEPCAPS")
     os.setgroups([])
-    os.setresgid(uid, uid, uid)
-    os.setresuid(uid, uid, uid)
+    if (os.getuid(), os.getgid()) != (uid, uid):
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
     _set_capabilities(_KEPT_CAPABILITIES)
     _check(_libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "PR_SET_NO_NEW_PRIVS")
 
