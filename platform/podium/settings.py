@@ -95,8 +95,9 @@ class Settings(BaseSettings):
     # Frozen spaces are stopped before their sleep time while the host has less memory available than this (MiB).
     frozen_stop_below_available_mb: int | None = 512
     # The process backend forks apps from a warm starter of their environment (podium_runner.process.warm_starter),
-    # each starter held to this memory (MiB; what its apps share with it is charged to it).
-    warm_starts: bool = False
+    # each starter held to this memory (MiB; what its apps share with it is charged to it). Where the whole
+    # sandbox is not available, or a starter fails, apps start cold.
+    warm_starts: bool = True
     warm_starter_memory_mb: int | None = 4096
     # The docker backend: the engine (None: DOCKER_HOST or the default socket), the base image
     # ({python_version} comes from the space; `podium images bootstrap` makes podium-base:bookworm),

@@ -95,10 +95,10 @@ def examples_podium(start_podium: Callable[..., PodiumServer], examples_folder: 
 
     Stopped (with its 31 apps, several GiB) as soon as the module's tests are done, not at session end.
     """
-    # Warm starts: the 31 apps fork from one starter that imported torch, transformers and Gradio once (the
-    # setup takes about a minute instead of five on 2 cores), and every example checks a warm start too.
-    # tests/firstrun/test_serve_examples.py starts them cold, as Podium does by default.
-    server = start_podium(env={"PODIUM_LIMITS__MAX_FILE_SIZE": str(MAX_FILE_SIZE), "PODIUM_WARM_STARTS": "true"})
+    # Warm starts (Podium's default): the 31 apps fork from one starter that imported torch, transformers and
+    # Gradio once (the setup takes about a minute instead of five on 2 cores), and every example checks a
+    # warm start too.
+    server = start_podium(env={"PODIUM_LIMITS__MAX_FILE_SIZE": str(MAX_FILE_SIZE)})
     # The README's second line, with the admin token in PODIUM_TOKEN (as its quick start exports it).
     _, load = readme_commands()
     result = run_as_written(load, examples_folder, PODIUM_URL=server.url, PODIUM_TOKEN=server.token)

@@ -57,4 +57,7 @@ def test_the_readme_quick_start_works_as_written(serve_as_written: Callable[...,
     assert '"commitOid"' in result.stdout
     api = HfApi(endpoint=f"http://127.0.0.1:{PAGES_PORT}", token=server.token)
     assert _wait_until_running(api, "me/echo-hub") == "RUNNING"
+    # It started warm: warm starts are on by default.
+    run_log = (server.folder / "data" / "logs" / "me" / "echo-hub" / "run.log").read_text()
+    assert "warm start from the warm starter of environment" in run_log, run_log[-3000:]
     assert "me/echo" not in {space.id for space in api.list_spaces()}  # `podium delete me/echo --yes`

@@ -68,10 +68,8 @@ uvicorn.run(app, host=os.environ["GRADIO_SERVER_NAME"], port=int(os.environ["GRA
 
 @pytest.fixture(scope="module")
 def podium(start_podium):
-    """A Podium that freezes a space after 1 s without traffic and starts apps warm."""
-    return start_podium(
-        env={"PODIUM_FREEZE_AFTER_S": "1", "PODIUM_WATCH_INTERVAL_S": "0.2", "PODIUM_WARM_STARTS": "true"}
-    )
+    """A Podium that freezes a space after 1 s without traffic (and starts apps warm, as by default)."""
+    return start_podium(env={"PODIUM_FREEZE_AFTER_S": "1", "PODIUM_WATCH_INTERVAL_S": "0.2"})
 
 
 @pytest.fixture(scope="module")
