@@ -22,7 +22,7 @@ import aiohttp
 import httpx
 import pytest
 from podium_runner.process import ProcessBackend, ProcessFolders
-from podium_runner.process.data_volume import DataVolumes
+from podium_runner.process.data_volume import DataVolumes, hand_over
 
 from tests.runner.conftest import running
 from tests.security.sandbox_fixtures import folders  # noqa: F401 (a fixture)
@@ -214,3 +214,30 @@ def test_without_loop_devices_sandbox_on_is_refused_and_auto_says_data_is_unboun
         auto.terminate()
         auto.communicate(timeout=30)
     assert "/data has no size limit, so one app can fill Podium's disk (no loop devices" in "".join(lines)
+
+
+def test_handing_data_over_changes_only_the_old_uids_files_and_follows_no_link(tmp_path: Path) -> None:
+    """What a space's /data holds is handed to its new uid; a link its app planted to someone else's file, or
+    to a folder outside, is changed itself (if at all), never what it points at."""
+    old_uid, new_uid, other_uid = 201_000, 300_001, 201_001
+    folder, outside = tmp_path / "data", tmp_path / "victim"
+    (folder / "nested").mkdir(parents=True)
+    outside.mkdir()
+    (folder / "nested" / "mine.txt").write_text("mine")
+    (outside / "theirs.txt").write_text("theirs")
+    (folder / "link-to-file").symlink_to(outside / "theirs.txt")
+    (folder / "link-to-folder").symlink_to(outside)
+    for path in (folder, folder / "nested", folder / "nested" / "mine.txt"):
+        os.chown(path, old_uid, old_uid)
+    for path in (outside, outside / "theirs.txt"):
+        os.chown(path, other_uid, other_uid)
+    for link in (folder / "link-to-file", folder / "link-to-folder"):
+        os.lchown(link, old_uid, old_uid)
+
+    hand_over(folder, range(200_000, 250_000), new_uid)
+
+    for path in (folder, folder / "nested", folder / "nested" / "mine.txt"):
+        assert path.stat().st_uid == new_uid, path
+    for link in (folder / "link-to-file", folder / "link-to-folder"):
+        assert link.lstat().st_uid == new_uid
+    assert outside.stat().st_uid == other_uid and (outside / "theirs.txt").stat().st_uid == other_uid

@@ -246,9 +246,13 @@ class DataVolumes:
 
 
 def hand_over(folder: Path, old_uids: Container[int], new_uid: int) -> None:
-    """Give `new_uid` what any of `old_uids` owns under `folder` (the folder too), never following a link: a
-    space's /data after its uid changed (a move to another owner, or an upgrade that changed its uid)."""
-    for root, folders, files in os.walk(folder):
-        for entry in (root, *(os.path.join(root, item) for item in (*folders, *files))):
-            if os.lstat(entry).st_uid in old_uids:
-                os.lchown(entry, new_uid, new_uid)
+    """Give `new_uid` what any of `old_uids` owns under `folder` (the folder too): a space's /data after its
+    uid changed (a move to another owner, or an upgrade that changed its uid). By folder descriptors, never
+    following a link, so that an app still running cannot swap a folder for a link to another space's files."""
+    if os.lstat(folder).st_uid in old_uids:
+        os.lchown(folder, new_uid, new_uid)
+    for _root, folders, files, root_fd in os.fwalk(folder, follow_symlinks=False):
+        for name in (*folders, *files):
+            with contextlib.suppress(FileNotFoundError):  # removed meanwhile
+                if os.stat(name, dir_fd=root_fd, follow_symlinks=False).st_uid in old_uids:
+                    os.chown(name, new_uid, new_uid, dir_fd=root_fd, follow_symlinks=False)
