@@ -138,14 +138,17 @@ def assert_whole(data_dir: Path) -> None:
 
 
 def running_instances(space_id: str) -> set[str]:
-    """The space's app instances that have a process on this machine (process backend), by their ids."""
+    """The space's app instances that have a process on this machine (process backend), by their ids: from
+    the cgroups named after them, or the run folder on a command line (a warm start's has neither path
+    nor folder of its own: the starter forked it, and its bwrap binds staged paths)."""
     slug = re.escape(space_id.replace("/", "--"))
-    pattern = re.compile(rf"/runs/({slug}-\d+-\d+)/")
+    pattern = re.compile(rf"/runs/({slug}-\d+-\d+)/|/podium/({slug}-\d+-\d+)$", re.MULTILINE)
     found = set()
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+    for process in Path("/proc").glob("[0-9]*"):
         try:
-            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            text = (process / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            text += "\n" + (process / "cgroup").read_text()
         except OSError:
             continue
-        found.update(pattern.findall(text))
+        found.update(run or group for run, group in pattern.findall(text))
     return found
