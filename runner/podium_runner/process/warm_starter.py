@@ -9,15 +9,14 @@ are charged only for what they write) is held to `memory_mb` by a cgroup of its 
 
 A starter runs in its owner's user namespace (user_namespace.py), so that the capabilities it keeps count
 there alone and it can become no uid but its owner's spaces'. One warm start, as the cold one up to the last
-step (launch.py): the same bubblewrap command line, cgroups, network namespace plumbed by slirp4netns,
-seccomp filter, /data, run in the starter's user namespace (where its namespaces are the starter's to
-enter), and bwrap's command is the holder: a few lines
-of the environment's Python (`-I -S`: nothing of the space is read) as the space's uid, as pid 1 of the
-namespace (`--as-pid-1`). The backend then hands the starter the holder's namespaces and root, the app's log,
-its variables (a memfd the starter never reads) and the holder's pipe; the starter forks the app into them
-(zygote.py). The holder learns the app's pid, reaps it (the app is re-parented to it) and exits with its
-status, so the instance is bwrap's process as for a cold start: stop, poll, adoption and the run log read
-the same. Where a warm start cannot apply, the cold path runs and the run log says why.
+step (launch.py): the same bubblewrap command line, cgroups, network namespace plumbed by slirp4netns, seccomp
+filter, /data, run in the starter's user namespace (where its namespaces are the starter's to enter), and
+bwrap's command is the holder: a few lines of the environment's Python (`-I -S`: nothing of the space is read)
+as the space's uid, as pid 1 of the namespace (`--as-pid-1`). The backend then hands the starter the holder's
+namespaces and root, the app's log, its variables (a memfd the starter never reads) and the holder's pipe; the
+starter forks the app into them (zygote.py). The holder learns the app's pid, reaps it (the app is re-parented
+to it) and exits with its status, so the instance is bwrap's process as for a cold start: stop, poll, adoption
+and the run log read the same. Where a warm start cannot apply, the cold path runs and the run log says why.
 
 Longer than most modules because a starter's lifetime and the hand-over of one start are one protocol:
 split, each half would have to know the other's invariants.
