@@ -1,10 +1,11 @@
 """Warm starts and tiered sleep (issue 13), measured from outside through Podium's API and proxy.
 
 Two `podium serve`s on one machine, one with cold starts (no warm starters, no freezing) and one with warm
-starts and freezing, each running the same idle Gradio spaces of one environment. Prints side by side:
-a start (request to a stopped space until the first byte of its 200), a wake from the freezer, a code-only
-push until the new revision answers, and the private memory and PSS of each idle space (its app and the
-sandbox's first process; warm: plus the starter's own, shared by its spaces), with ratios.
+starts and freezing, each running the same idle Gradio spaces of one environment. Prints side by side: a start
+(request to a stopped space until the first byte of its 200) and a wake from the freezer (median and slowest
+of the rounds), a code-only push until the new revision answers, and the private memory and PSS of each idle
+space (its app and the sandbox's first process; warm: plus the starter's own, shared by its spaces), with
+ratios.
 
     .venv/bin/python benchmarks/warm_starts.py [--rounds 3] [--spaces 3] [--torch-spaces 3]
 
@@ -140,9 +141,11 @@ def measure(server: PodiumServer, root: Path, spaces: int, rounds: int, warm: bo
         "total_pss": sum(s for _, s in per_space) + sum(s for _, s in starter),
     }
     # The first space's starts and wakes; the others keep the environment's starter alive.
-    results["start"] = statistics.median(stop_wake(server, names[0]) for _ in range(rounds))
+    starts = [stop_wake(server, names[0]) for _ in range(rounds)]
+    results["start"], results["start_slowest"] = statistics.median(starts), max(starts)
     if warm:
-        results["freeze_wake"] = statistics.median(freeze_wake(server, names[0]) for _ in range(rounds))
+        wakes = [freeze_wake(server, names[0]) for _ in range(rounds)]
+        results["freeze_wake"], results["freeze_wake_slowest"] = statistics.median(wakes), max(wakes)
     pushes = [code_only_push(server, names[0], folders[names[0]], f"v{round_ + 2}") for round_ in range(rounds)]
     results["code_push"] = statistics.median(pushes)
     return results
@@ -231,7 +234,9 @@ def main() -> None:
         print_row("push to RUNNING, same environment as a running space (s)", *(
             r["push_same_environment"] for r in (cold, warm)))  # fmt: skip
         print_row("start: request to a stopped space -> first byte (s)", cold["start"], warm["start"])
+        print_row(f"  the slowest of {args.rounds} (s)", cold["start_slowest"], warm["start_slowest"])
         print_row("wake: stopped (cold) vs frozen (warm) -> first byte (s)", cold["start"], warm["freeze_wake"])
+        print_row(f"  the slowest of {args.rounds} (s)", cold["start_slowest"], warm["freeze_wake_slowest"])
         print_row("code-only push -> new revision answering (s)", cold["code_push"], warm["code_push"])
         print_row("idle Gradio hello space, private memory (MiB)", cold["private"], warm["private"])
         print_row("idle Gradio hello space, PSS (MiB)", cold["pss"], warm["pss"])
