@@ -190,7 +190,7 @@ class ProcessBackend(Backend):
         if data_dir is not None and uid is not None and data_dir.exists() and data_dir.stat().st_uid != uid:
             # Not started since Podium gave each owner a block of uids: its files may have the older uid.
             await asyncio.to_thread(hand_over, data_dir, OLDER_SPACE_UIDS, uid)
-        warm = await self._warm_handoff(plan, env, ctx, log) if self.warm_starts else None
+        warm = await self._warm_handoff(plan, env, ctx, uid, log) if self.warm_starts else None
         while True:
             run_dir.mkdir(parents=True)
             try:
@@ -230,14 +230,14 @@ class ProcessBackend(Backend):
         return instance
 
     async def _warm_handoff(
-        self, plan: BuildPlan, env: Environment, ctx: RunContext, log: LogSink
+        self, plan: BuildPlan, env: Environment, ctx: RunContext, uid: int | None, log: LogSink
     ) -> WarmHandoff | None:
         """The warm start of this start, or None (and the run log says why) where the cold path runs."""
         location = Path(env.location).resolve()
         store = self.environments.for_space(ctx.space_id)
         app = app_argv(plan.launch(ctx).argv)
         reason = None
-        if not (self.sandboxed and self.network_isolated and self.kernel_filtered) or store.build_uid is None:
+        if not (self.sandboxed and self.network_isolated and self.kernel_filtered) or uid is None:
             reason = "warm starts need the whole sandbox (its own uid, network, seccomp filter), which is off here"
         elif app is None:
             reason = f"the {plan.sdk} sdk's command is not a Python program a warm starter runs"
@@ -246,7 +246,7 @@ class ProcessBackend(Backend):
         if reason is not None:
             log(f"cold start: {reason}")
             return None
-        assert store.build_uid is not None
+        assert uid is not None and store.build_uid is not None
         try:
             starter = await self.warm.for_start(location, plan, store.build_uid, log)
         except WarmStartFailed as exc:
@@ -254,7 +254,7 @@ class ProcessBackend(Backend):
             log(f"cold start: {exc}")
             return None
         log(f"warm start from the warm starter of environment {location.name}")
-        return WarmHandoff(starter, self.space_uid(ctx.space_id))
+        return WarmHandoff(starter, uid)
 
     def space_uid(self, space_id: str) -> int:
         """The uid a sandboxed app of the space runs as: from its owner's block (sandbox.space_uids)."""
