@@ -289,7 +289,8 @@ async def test_environment_code_in_a_warm_starter_cannot_become_root_nor_reach_t
     location = Path((await backend.prepare(plan, lambda line: None)).location).resolve()
     planted = next(location.glob("lib/python*/site-packages")) / "podium_warm_attack.py"
     resident = warm.started[0]
-    other_pid, other_uid = resident.details.pid, warm.backend.space_uid(resident.space_id)
+    other_pid = procs.tree(resident.details.pid)[-1]  # its app, below the sandbox's bwrap and holder
+    other_uid = warm.backend.space_uid(resident.space_id)
     attack = STARTER_ATTACK.replace("PORT", str(host_port)).replace("OTHER_PID", str(other_pid))
     planted.write_text(attack.replace("OTHER_UID", str(other_uid)))
     assert plan.deps is not None

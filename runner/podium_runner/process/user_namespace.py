@@ -26,7 +26,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from podium_runner.process.sandbox import ROOT_ENVIRONMENT, system_tool
+from podium_runner.process.sandbox import ROOT_ENVIRONMENT, space_uids, system_tool
 
 # A folder anyone may pass through; only ever mounted over inside a private mount namespace.
 STAGE = "/run/podium-stage"
@@ -48,9 +48,10 @@ exec "$@"
 _CREATE_TIMEOUT_S = 10.0
 
 
-def owner_map(build_uid: int, space_uids: range) -> str:
-    """The uid (and gid) map of an owner's namespace: 0 is the build uid, the space uids are themselves."""
-    return f"0 {build_uid} 1\n{space_uids.start} {space_uids.start} {len(space_uids)}\n"
+def owner_map(build_uid: int) -> str:
+    """The uid (and gid) map of an owner's namespace: 0 is the build uid, its space uids are themselves."""
+    block = space_uids(build_uid)
+    return f"0 {build_uid} 1\n{block.start} {block.start} {len(block)}\n"
 
 
 def create(mapping: str) -> int:
@@ -86,9 +87,9 @@ class OwnerNamespaces:
     def __init__(self) -> None:
         self._held: dict[int, int] = {}
 
-    def for_owner(self, build_uid: int, space_uids: range) -> int:
+    def for_owner(self, build_uid: int) -> int:
         if build_uid not in self._held:
-            self._held[build_uid] = create(owner_map(build_uid, space_uids))
+            self._held[build_uid] = create(owner_map(build_uid))
         return self._held[build_uid]
 
     def close(self) -> None:
@@ -100,7 +101,6 @@ class OwnerNamespaces:
 def entered(bwrap_argv: list[str], userns_fd: int) -> list[str]:
     """`bwrap_argv` run as uid 0 of the user namespace `userns_fd` (which the command must inherit), its bind
     sources that not everybody may pass through staged first (module docstring). Run by root."""
-    Path(STAGE).mkdir(mode=0o755, exist_ok=True)
     staged: list[str] = []
     argv = list(bwrap_argv)
     index = 1
@@ -118,6 +118,7 @@ def entered(bwrap_argv: list[str], userns_fd: int) -> list[str]:
     enter = [nsenter, f"--user=/proc/self/fd/{userns_fd}", "--setuid", "0", "--setgid", "0", "--", *argv]
     if not staged:
         return enter
+    Path(STAGE).mkdir(mode=0o755, exist_ok=True)
     # fmt: off
     return [
         unshare, "--mount", "--propagation", "private", "--",

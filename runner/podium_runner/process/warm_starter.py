@@ -46,7 +46,6 @@ from podium_runner.process.sandbox import (
     ROOT_ENVIRONMENT,
     bind_same_path,
     interpreter_prefix,
-    space_uids,
     system_binds,
     system_tool,
 )
@@ -247,14 +246,13 @@ class WarmStarters:
         log_path = self.folder / f"{location.name}.log"
         python = location / "bin" / "python"
         try:
-            userns_fd = self.namespaces.for_owner(build_uid, space_uids(build_uid))
+            userns_fd = self.namespaces.for_owner(build_uid)
         except OSError as exc:
             raise WarmStartFailed(f"no user namespace for the warm starter: {exc}") from None
         program = seccomp.program_fd(starter=True)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         theirs_fd = theirs.fileno()
         settings = {
-            "uid": 0,  # of its user namespace: the build uid outside
             "socket": theirs_fd,
             "modules": modules_for(plan),
             "site_packages": sorted({str(location), os.path.realpath(location)}),

@@ -76,14 +76,10 @@ def _set_capabilities(capabilities: tuple[int, ...]) -> None:
     _check(_libc.capset(ctypes.byref(Header(0x20080522, 0)), data), "capset")
 
 
-def become_starter(uid: int) -> None:
-    """Root with the capabilities bubblewrap left -> `uid` with `_KEPT_CAPABILITIES` alone (no switch where
-    it is `uid` already: uid 0 of the owner's user namespace, the build uid outside it)."""
-    _check(_libc.prctl(_PR_SET_KEEPCAPS, 1, 0, 0, 0), "PR_SET_KEEPCAPS")
+def become_starter() -> None:
+    """Uid 0 of the owner's user namespace (the build uid outside it) with the capabilities bubblewrap left
+    -> the same uid with `_KEPT_CAPABILITIES` alone, no supplementary group, no-new-privs."""
     os.setgroups([])
-    if (os.getuid(), os.getgid()) != (uid, uid):
-        os.setresgid(uid, uid, uid)
-        os.setresuid(uid, uid, uid)
     _set_capabilities(_KEPT_CAPABILITIES)
     _check(_libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "PR_SET_NO_NEW_PRIVS")
 
@@ -359,7 +355,7 @@ def serve(sock: socket.socket, readers: list) -> None:
 
 def main() -> None:
     settings = json.loads(sys.argv[1])
-    become_starter(settings["uid"])
+    become_starter()
     import site  # only now: the environment's .pth files run as the starter's uid, never as root
 
     site.main()
