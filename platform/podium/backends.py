@@ -28,6 +28,8 @@ def _docker(settings: Settings) -> Backend:
         reach_by_ip=settings.docker_reach_by_ip,
         # Names each owner's BuildKit uv cache: a key of this Podium's, so no owner can name another's.
         cache_key=signer_for(settings.data_dir).mac("buildkit-uv-cache", "").encode(),
+        seats_folder=settings.data_dir / "docker-seats",
+        seats_per_image=settings.docker_seats,
     )
 
 

@@ -107,6 +107,10 @@ class Settings(BaseSettings):
     docker_ml_base_image: str | None = None
     # Podium in a container (its own image) reaches spaces by container IP, not the host's loopback.
     docker_reach_by_ip: bool = False
+    # Started containers of each dependency image in use that wait for a space's code, so that a wake or a
+    # code-only redeploy waits neither for a container nor for its imports (podium_runner.docker.seats);
+    # 0 turns them off. They need Podium as root beside the engine, so none with docker_reach_by_ip.
+    docker_seats: int = 1
     # The ray backend (README: Spaces on a Ray cluster): the cluster (`ray://head:10001`, or `head:6379` when
     # Podium's host is a Ray node), its token (RAY_AUTH_TOKEN of every node), where each node keeps
     # environments and instances (its own disk), where /data lives (shared storage mounted at the same path

@@ -50,9 +50,17 @@ def process_backend(
 
 
 def docker_backend(
-    *, docker_host: str | None, base_image: str, ml_base_image: str | None, reach_by_ip: bool, cache_key: bytes
+    *,
+    docker_host: str | None,
+    base_image: str,
+    ml_base_image: str | None,
+    reach_by_ip: bool,
+    cache_key: bytes,
+    seats_folder: Path | None = None,
+    seats_per_image: int = 0,
 ) -> Backend:
-    """Spaces as containers of the engine at `docker_host`; `cache_key` keys each owner's BuildKit cache."""
+    """Spaces as containers of the engine at `docker_host`; `cache_key` keys each owner's BuildKit cache;
+    `seats_per_image` started containers of each dependency image in use wait for a space's code."""
     from podium_runner.docker import DockerBackend
 
     return DockerBackend(
@@ -61,6 +69,8 @@ def docker_backend(
         ml_base_image=ml_base_image,
         reach_by_ip=reach_by_ip,
         cache_key=cache_key,
+        seats_folder=seats_folder,
+        seats_per_image=seats_per_image,
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import secrets
 import threading
 from collections.abc import Mapping
@@ -37,9 +38,11 @@ from podium_runner.docker.engine import Engine
 from podium_runner.docker.host import HostPackageSettings
 from podium_runner.docker.images import ImageBuilder
 from podium_runner.docker.platform_door import Door, PlatformDoors
+from podium_runner.docker.seats import SeatKind, Seats
 from podium_runner.hardware import FLAVORS, Flavor
 from podium_runner.loglines import LineSplitter
 from podium_runner.plan import BuildPlan, Launch, RunContext
+from podium_runner.process.warm_starter import app_argv, modules_for
 
 NO_GPU_RUNTIME = "this host has no NVIDIA container runtime"
 _NO_GPU_DRIVER = "could not select device driver"
@@ -60,13 +63,17 @@ class DockerBackend(Backend):
         gpu_runtime: bool | None = None,
         reach_by_ip: bool = False,
         cache_key: bytes | None = None,
+        seats_folder: Path | None = None,
+        seats_per_image: int = 0,
     ):
         """`gpu_runtime` None: ask the engine (runtimes, then a probe container) before the first GPU
         space. `reach_by_ip`: reach spaces at their container IP and publish no port, for Podium
         running in a container itself (its own image), where the host's loopback is out of reach; the
         spaces can then reach each other too (`network.py` says why). `cache_key`: the secret that names
         each owner's uv cache (build_cache.py); None derives one from the engine's own id, which no
-        build or container can read."""
+        build or container can read. `seats_per_image` containers of each dependency image in use wait in
+        `seats_folder` for a space's code (seats.py); seats need Podium as root beside the engine, so not
+        with `reach_by_ip`."""
         self.engine = Engine(docker_host)
         self.flavors = flavors
         self.builder = ImageBuilder(
@@ -83,6 +90,14 @@ class DockerBackend(Backend):
         self.network = network.for_mode(reach_by_ip)
         self._builds: dict[tuple[str, str, str | None], asyncio.Task[Environment]] = {}
         self.doors = PlatformDoors()
+        seats_apply = seats_per_image > 0 and seats_folder is not None and not reach_by_ip and os.geteuid() == 0
+        self.seats = (
+            Seats(self.engine, seats_folder.resolve(), seats_per_image, self.network.name, "127.0.0.1")
+            if seats_apply and seats_folder is not None
+            else None
+        )
+        self._dependency_image: dict[str, str] = {}  # app image -> the dependency image it is built on
+        self._started_from: dict[str, str] = {}  # container id -> its dependency image, while it runs
 
     # -- build ----------------------------------------------------------------------------------
 
@@ -107,6 +122,8 @@ class DockerBackend(Backend):
             loop.call_soon_threadsafe(log, line)
 
         built = await self.engine.run(self.builder.build, plan, threadsafe_log, rebuild=rebuild, space_id=space_id)
+        if built.deps_tag:
+            self._dependency_image[built.tag] = built.deps_tag
         return Environment(backend=self.name, key=built.tag.partition(":")[2], location=built.tag, reused=built.reused)
 
     # -- run ------------------------------------------------------------------------------------
@@ -164,6 +181,8 @@ class DockerBackend(Backend):
         if door is not None:
             inner = replace(inner, platform=replace(ctx.platform, url=door.url))
         launch = plan.launch(inner)
+        kind = self._seat_kind(plan, env, ctx, flavor, launch, door)
+        container_id = await self.seats.take(kind, plan, ctx, launch, log) if self.seats and kind else None
 
         def create_and_start() -> str:
             container = self.create(plan, env, ctx, flavor, launch, door)
@@ -179,8 +198,22 @@ class DockerBackend(Backend):
                 ) from exc
             return container.id
 
-        container_id = await self.engine.run(create_and_start)
-        return await self._instance(container_id, LogTail(log), tail=None)
+        if container_id is None:
+            container_id = await self.engine.run(create_and_start)
+        if self.seats and kind:
+            self._started_from[container_id] = kind.image
+            self.seats.top_up(kind)
+        return await self._instance(container_id, LogTail(log), tail=None, space_id=ctx.space_id)
+
+    def _seat_kind(
+        self, plan: BuildPlan, env: Environment, ctx: RunContext, flavor: Flavor, launch: Launch, door: Door | None
+    ) -> SeatKind | None:
+        """The kind of seat this start can take, or None where it starts cold whatever the pool holds."""
+        image = self._dependency_image.get(env.location)
+        if image is None or ctx.gpu_ids or app_argv(launch.argv) is None:
+            return None
+        modules = tuple(modules_for(plan))
+        return SeatKind(image, flavor, plan.app_port, modules, ctx.model_cache, door.label() if door else None)
 
     def create(
         self,
@@ -234,11 +267,12 @@ class DockerBackend(Backend):
             f"or choose a cpu-* hardware flavor"
         )
 
-    async def _instance(self, container_id: str, logs: LogTail, tail: int | None) -> Instance:
+    async def _instance(self, container_id: str, logs: LogTail, tail: int | None, space_id: str) -> Instance:
         attrs = await self.engine.run(lambda: self.engine.client.api.inspect_container(container_id))
         instance = containers.instance_of(attrs, self._reach_on, logs)
         self._follow_logs(container_id, logs, asyncio.get_running_loop(), tail)
-        return instance
+        # A seat's container was made before its space was known: its label names none.
+        return instance if instance.space_id else replace(instance, space_id=space_id)
 
     def _follow_logs(self, container_id: str, logs: LogTail, loop: asyncio.AbstractEventLoop, tail: int | None) -> None:
         def follow() -> None:
@@ -263,7 +297,14 @@ class DockerBackend(Backend):
 
     async def stop(self, instance: Instance, timeout: float = 10.0) -> None:
         await self.thaw(instance)  # a paused container would hold its stop signal until unpaused
-        await self._remove(instance.instance_id, timeout)
+        seat = await self._remove(instance.instance_id, timeout)
+        if self.seats is None:
+            return
+        if seat:
+            await self.engine.run(self.seats.release, seat)
+        image = self._started_from.pop(instance.instance_id, None)
+        if image and image not in self._started_from.values():
+            await self.seats.retire(image)
 
     async def freeze(self, instance: Instance) -> bool:
         """`docker pause`: the engine freezes the container's cgroup; its memory stays charged to it."""
@@ -294,16 +335,19 @@ class DockerBackend(Backend):
 
         return await self.engine.run(usage)
 
-    async def _remove(self, container_id: str, timeout: float = 10.0) -> None:
-        def stop_and_remove() -> None:
+    async def _remove(self, container_id: str, timeout: float = 10.0) -> str | None:
+        """Stop and remove the container; the name of its seat folder, if it was a seat's (seats.py)."""
+
+        def stop_and_remove() -> str | None:
             try:
                 container = self.engine.client.containers.get(container_id)
                 container.stop(timeout=max(1, int(timeout)))
                 container.remove(force=True)
             except docker.errors.NotFound:
-                pass
+                return None
+            return container.labels.get(containers.LABEL_SEAT)
 
-        await self.engine.run(stop_and_remove)
+        return await self.engine.run(stop_and_remove)
 
     async def delete_data(self, space_id: str) -> None:
         def remove_volume() -> None:
@@ -369,7 +413,7 @@ class DockerBackend(Backend):
             return None
         await self._reopen_door(attrs, log)
         # Only new lines: what the container printed before is already in the caller's log.
-        instance = await self._instance(saved.id, LogTail(log), tail=0)
+        instance = await self._instance(saved.id, LogTail(log), tail=0, space_id=state.get("space_id", ""))
         await self.thaw(instance)  # the caller that paused it is gone: it pauses again once idle
         return instance
 
@@ -399,5 +443,7 @@ class DockerBackend(Backend):
         return await self.engine.run(managed)
 
     async def close(self) -> None:
+        if self.seats:
+            await self.seats.close()
         await self.doors.close()
         await asyncio.to_thread(self.engine.close)

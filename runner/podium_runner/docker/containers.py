@@ -4,19 +4,21 @@ Everything here is a plain function of its inputs, so the settings a container g
 tested in one place: Podium's spaces network (`network.py`), loopback-only port, uid 1000, no
 capabilities, no privilege gain, read-only root with a tmpfs /tmp, a /data volume per space, the
 flavor's limits, the model cache read-only, GPUs by id, and labels that let a restarted Podium find
-its containers again.
+its containers again. A seat's container (seats.py) has the same settings, its /data, app folder and
+control folder bound from its seat folder instead.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from docker.types import DeviceRequest
+from docker.types import DeviceRequest, Mount
 
 from podium_runner.backend import Instance, LogTail
-from podium_runner.docker.dockerfile import DATA_DIR
+from podium_runner.docker.dockerfile import APP_DIR, DATA_DIR
 from podium_runner.docker.platform_door import LABEL as PLATFORM_DOOR_LABEL
 from podium_runner.hardware import Flavor
 
@@ -24,7 +26,37 @@ LABEL_MANAGED = "org.podium.managed"
 LABEL_SPACE = "org.podium.space"
 LABEL_GPUS = "org.podium.gpus"
 LABEL_APP_PORT = "org.podium.app-port"
+LABEL_SEAT = "org.podium.seat"  # a seat's folder name (seats.py); its space label is empty
 TMP_SIZE = "1g"
+SEAT_CONTROL = "/podium-seat"
+
+
+@dataclass(frozen=True)
+class SeatFolder:
+    """A seat's folder on the engine's host. Its `data` is bound at /data with `rslave` propagation, so
+    the space's volume, mounted on it on the host once the seat is taken, reaches the running container;
+    `app` (the space's code, copied in then) and `control` (the seat's program and its FIFO) read-only."""
+
+    path: Path
+
+    @property
+    def data(self) -> Path:
+        return self.path / "data"
+
+    @property
+    def app(self) -> Path:
+        return self.path / "app"
+
+    @property
+    def control(self) -> Path:
+        return self.path / "control"
+
+    def mounts(self) -> list[Mount]:
+        return [
+            Mount(DATA_DIR, str(self.data), type="bind", propagation="rslave"),
+            Mount(APP_DIR, str(self.app), type="bind", read_only=True),
+            Mount(SEAT_CONTROL, str(self.control), type="bind", read_only=True),
+        ]
 
 
 def volume_name(space_id: str) -> str:
@@ -52,10 +84,12 @@ def run_settings(
     model_cache: str | None,
     gpu_ids: tuple[str, ...],
     platform_door: str | None = None,
+    seat: SeatFolder | None = None,
 ) -> dict[str, Any]:
     """Keyword arguments for docker-py's `containers.create`. `platform_door`: the label naming the relay
-    the container reaches the platform through (platform_door.py)."""
-    volumes: dict[str, dict[str, str]] = {volume_name(space_id): {"bind": DATA_DIR, "mode": "rw"}}
+    the container reaches the platform through (platform_door.py). `seat`: a seat's container, for no
+    space yet (`space_id` empty)."""
+    volumes: dict[str, dict[str, str]] = {} if seat else {volume_name(space_id): {"bind": DATA_DIR, "mode": "rw"}}
     if model_cache:
         volumes[model_cache] = {"bind": model_cache, "mode": "ro"}
     settings: dict[str, Any] = {
@@ -87,6 +121,9 @@ def run_settings(
         settings["ports"] = {f"{app_port}/tcp": (publish_host, publish_port or None)}
     if platform_door:
         settings["labels"][PLATFORM_DOOR_LABEL] = platform_door
+    if seat:
+        settings["mounts"] = seat.mounts()
+        settings["labels"][LABEL_SEAT] = seat.path.name
     if gpu_ids:
         settings["device_requests"] = [DeviceRequest(device_ids=list(gpu_ids), capabilities=[["gpu"]])]
     return settings

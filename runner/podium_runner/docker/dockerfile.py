@@ -175,24 +175,28 @@ def dependency_context(plan: BuildPlan, dockerfile: str, host: HostPackageSettin
     return context.close()
 
 
-def app_dockerfile(plan: BuildPlan, deps_image: str) -> str:
-    # The default command; each start passes its own (with the space's URL prefix) at create time.
-    argv = plan.launch(RunContext(space_id="space/app", port=plan.app_port, host="0.0.0.0")).argv
-    env = {
+def app_environment(app_port: int) -> dict[str, str]:
+    """The variables every app image sets (a seat's container too, seats.py)."""
+    return {
         # The root filesystem is read-only at run time: caches and HOME go to the /tmp tmpfs.
         "HOME": "/tmp",
         "XDG_CACHE_HOME": "/tmp/.cache",
         "MPLCONFIGDIR": "/tmp/matplotlib",
         "GRADIO_TEMP_DIR": "/tmp/gradio",
         "PYTHONUNBUFFERED": "1",
-        "PORT": str(plan.app_port),
+        "PORT": str(app_port),
     }
+
+
+def app_dockerfile(plan: BuildPlan, deps_image: str) -> str:
+    # The default command; each start passes its own (with the space's URL prefix) at create time.
+    argv = plan.launch(RunContext(space_id="space/app", port=plan.app_port, host="0.0.0.0")).argv
     return (
         "\n".join(
             [
                 f"FROM {deps_image}",
                 f"COPY --chown=1000:1000 app/ {APP_DIR}/",
-                _env_line(env),
+                _env_line(app_environment(plan.app_port)),
                 f"EXPOSE {plan.app_port}",
                 f"CMD {json.dumps(list(argv))}",
             ]

@@ -26,6 +26,9 @@ whose first process (pid 1 of its pid namespace, as the space's uid) waits for t
 So an app never is the zygote's child once started, and a crash of the zygote takes no app down.
 The zygote answers {"pid": C3's pid in its namespace} or {"error": ...}; C1 writes its own errors to the
 app's log. Standard library only: it runs before the environment's site-packages are on the path.
+
+The docker backend's seats (docker/seats.py) run the same imports and the same last step in a container made
+for one app: there the program (`seat`) forks nothing and becomes the app itself, in the container's sandbox.
 """
 
 import ast
@@ -296,8 +299,16 @@ def _run_app(spec: dict, fds: dict[str, int], readers: list) -> None:
     while chunk := os.read(variables, 1 << 16):
         data += chunk
     os.closerange(3, 1 << 20)  # close_range(2): one call
+    sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
+    sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+    variables = dict(item.decode("utf-8", "surrogateescape").split("=", 1) for item in data.split(b"\0") if item)
+    _run(spec["argv"], spec["cwd"], variables, readers)
+
+
+def _run(argv: list[str], cwd: str, variables: dict[str, str], readers: list) -> None:
+    """The app's file or module, with exactly `variables` as its environment, in this process. Never returns."""
     os.environ.clear()
-    os.environ.update(item.decode("utf-8", "surrogateescape").split("=", 1) for item in data.split(b"\0") if item)
+    os.environ.update(variables)
     for namespace, code in readers * 2:  # twice: a module may copy a name from one imported after it
         try:
             exec(code, namespace)  # noqa: S102 - the module's own statement, compiled from its own file
@@ -305,12 +316,9 @@ def _run_app(spec: dict, fds: dict[str, int], readers: list) -> None:
             continue
     if "numpy" in sys.modules:  # every child would otherwise draw the same numbers
         sys.modules["numpy"].random.seed()
-    sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
-    sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
     import runpy
 
-    argv = spec["argv"]
-    sys.path[0] = spec["cwd"]
+    sys.path[0] = cwd
     try:
         if argv[0] == "-m":
             sys.argv = [argv[1], *argv[2:]]
@@ -353,8 +361,30 @@ def serve(sock: socket.socket, readers: list) -> None:
         sock.send(json.dumps(answer).encode())
 
 
+def seat(settings: dict) -> None:
+    """A docker seat (docker/seats.py): this container's first process, which imports, then waits for one app.
+    The start comes down the FIFO `settings["fifo"]` as JSON: the app's argv, folder and variables, and the
+    device and inode its /data must have (the space's volume, mounted from the host once the seat was taken)."""
+    import site
+
+    site.main()
+    skipped = preload(settings["modules"])
+    readers = _environment_readers(tuple(site.getsitepackages()))
+    print(f"podium: a seat of this image, ready; not importable: {', '.join(skipped) or 'none'}", flush=True)
+    with open(settings["fifo"], "rb") as fifo:  # blocks until Podium takes the seat: ready means open
+        spec = json.loads(fifo.read())
+    data = os.stat(spec["data_dir"])
+    if [data.st_dev, data.st_ino] != spec["data_identity"]:
+        print(f"podium: the space's volume did not reach {spec['data_dir']} (mount propagation); not starting")
+        os._exit(70)
+    os.chdir(spec["cwd"])
+    _run(spec["argv"], spec["cwd"], {**os.environ, **spec["variables"]}, readers)
+
+
 def main() -> None:
     settings = json.loads(sys.argv[1])
+    if "fifo" in settings:
+        return seat(settings)
     become_starter()
     import site  # only now: the environment's .pth files run as the starter's uid, never as root
 
