@@ -7,7 +7,10 @@ of the rounds), a code-only push until the new revision answers, and the private
 space (its app and the sandbox's first process; warm: plus the starter's own, shared by its spaces), with
 ratios.
 
-    .venv/bin/python benchmarks/warm_starts.py [--rounds 3] [--spaces 3] [--torch-spaces 3]
+    .venv/bin/python benchmarks/warm_starts.py [--rounds 3] [--spaces 3] [--torch-spaces 3] [--docker]
+
+`--docker` also runs the Gradio spaces' starts, wakes and pushes on the docker backend (dockerd running, the
+base image bootstrapped), without seats and paused containers, then with them.
 
 `--torch-spaces N` also runs N idle spaces on the examples' environment (torch, transformers, gradio,
 streamlit; `tests/examples` builds it), each building a small BERT, cold and then warm, and prints their
@@ -45,6 +48,9 @@ MEMORY_CGROUPS = Path("/sys/fs/cgroup/memory/podium")
 COLD = {"PODIUM_WARM_STARTS": "false", "PODIUM_FREEZE_AFTER_S": "1000000"}
 WARM = {"PODIUM_WARM_STARTS": "true", "PODIUM_FREEZE_AFTER_S": "1"}
 _COMMON = {"PODIUM_WATCH_INTERVAL_S": "0.2"}
+DOCKER = {"PODIUM_BACKEND": "docker", "PODIUM_DOCKER_BASE_IMAGE": "podium-base:bookworm"}
+DOCKER_COLD = DOCKER | {"PODIUM_DOCKER_SEATS": "0", "PODIUM_FREEZE_AFTER_S": "1000000"}
+DOCKER_WARM = DOCKER | {"PODIUM_DOCKER_SEATS": "1", "PODIUM_FREEZE_AFTER_S": "1"}
 
 
 def first_byte(server: PodiumServer, space: str, path: str = "config") -> float:
@@ -130,16 +136,17 @@ def measure(server: PodiumServer, root: Path, spaces: int, rounds: int, warm: bo
             sys.exit(f"{name} did not run:\n{server.log()[-3000:]}")
         pushes.append(time.perf_counter() - started)
         first_byte(server, name, "")  # a page view, as a visitor would
+    # The first one's environment was there already.
+    results = {"push_same_environment": statistics.median(pushes[1:])}
     time.sleep(3)  # idle
-    per_space = [memory_of(procs) for procs in cgroup_processes("admin--bench-idle-")]
-    starter = [memory_of(procs) for procs in cgroup_processes("warm-")] if warm else []
-    results = {
-        "push_same_environment": statistics.median(pushes[1:]),  # the first one's environment was there already
-        "private": statistics.mean(p for p, _ in per_space),
-        "pss": statistics.mean(s for _, s in per_space),
-        "starter_pss": sum(s for _, s in starter),
-        "total_pss": sum(s for _, s in per_space) + sum(s for _, s in starter),
-    }
+    if per_space := [memory_of(procs) for procs in cgroup_processes("admin--bench-idle-")]:  # processes only
+        starter = [memory_of(procs) for procs in cgroup_processes("warm-")] if warm else []
+        results |= {
+            "private": statistics.mean(p for p, _ in per_space),
+            "pss": statistics.mean(s for _, s in per_space),
+            "starter_pss": sum(s for _, s in starter),
+            "total_pss": sum(s for _, s in per_space) + sum(s for _, s in starter),
+        }
     # The first space's starts and wakes; the others keep the environment's starter alive.
     starts = [stop_wake(server, names[0]) for _ in range(rounds)]
     results["start"], results["start_slowest"] = statistics.median(starts), max(starts)
@@ -208,6 +215,18 @@ async def torch_spaces(root: Path, count: int, warm: bool) -> dict[str, float]:
     }
 
 
+def measure_with(settings: dict[str, str], args: argparse.Namespace) -> dict[str, float]:
+    """`measure` on a fresh `podium serve` with `settings`."""
+    warm = settings in (WARM, DOCKER_WARM)
+    with tempfile.TemporaryDirectory(prefix=f"podium-bench-{'warm' if warm else 'cold'}-") as tmp:
+        root = Path(tmp)
+        server = PodiumServer(root / "data", free_port(), free_port(), settings | _COMMON).start()
+        try:
+            return measure(server, root, args.spaces, args.rounds, warm)
+        finally:
+            server.stop()
+
+
 def print_row(label: str, before: float, after: float) -> None:
     print(f"{label:62} {before:9.2f} {after:9.2f} {after / before:8.2f}x")
 
@@ -217,20 +236,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--spaces", type=int, default=3, help="at least 2; 0 skips the Gradio hello spaces")
     parser.add_argument("--torch-spaces", type=int, default=0)
+    parser.add_argument("--docker", action="store_true", help="the Gradio spaces on the docker backend too")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", message="If your Space runs on the default 'cpu-basic'")
     print(f"{'process backend':62} {'cold':>9} {'warm':>9} {'warm/cold':>9}")
     if args.spaces >= 2:
-        results = {}
-        for label, settings in (("cold", COLD), ("warm", WARM)):
-            with tempfile.TemporaryDirectory(prefix=f"podium-bench-{label}-") as tmp:
-                root = Path(tmp)
-                server = PodiumServer(root / "data", free_port(), free_port(), settings | _COMMON).start()
-                try:
-                    results[label] = measure(server, root, args.spaces, args.rounds, label == "warm")
-                finally:
-                    server.stop()
-        cold, warm = results["cold"], results["warm"]
+        cold, warm = (measure_with(settings, args) for settings in (COLD, WARM))
         print_row("push to RUNNING, same environment as a running space (s)", *(
             r["push_same_environment"] for r in (cold, warm)))  # fmt: skip
         print_row("start: request to a stopped space -> first byte (s)", cold["start"], warm["start"])
@@ -243,6 +254,15 @@ def main() -> None:
         print_row(f"{args.spaces} idle Gradio spaces, total PSS incl. the starter (MiB)", cold["total_pss"],
                   warm["total_pss"])  # fmt: skip
         print(f"{'  of which the warm starter, PSS (MiB)':62} {'':>9} {warm['starter_pss']:9.1f}")
+    if args.docker and args.spaces >= 2:
+        cold, warm = (measure_with(settings, args) for settings in (DOCKER_COLD, DOCKER_WARM))
+        print(f"{'docker backend':62} {'no seats':>9} {'seats':>9}")
+        print_row("push to RUNNING, same dependency image as a running space (s)", *(
+            r["push_same_environment"] for r in (cold, warm)))  # fmt: skip
+        print_row("start: request to a stopped space -> first byte (s)", cold["start"], warm["start"])
+        print_row(f"  the slowest of {args.rounds} (s)", cold["start_slowest"], warm["start_slowest"])
+        print_row("wake: stopped (no seats) vs paused (seats) -> first byte (s)", cold["start"], warm["freeze_wake"])
+        print_row("code-only push -> new revision answering (s)", cold["code_push"], warm["code_push"])
     if args.torch_spaces:
         with tempfile.TemporaryDirectory(prefix="podium-bench-torch-") as tmp:
             cold = asyncio.run(torch_spaces(Path(tmp), args.torch_spaces, warm=False))

@@ -1,11 +1,11 @@
 """Seats (issue 13): started containers of a dependency image that wait for a space's code.
 
-One story on a real engine. A first space starts cold, and a seat of its dependency image is made. A second
+A story on a real engine. A first space starts cold, and a seat of its dependency image is made. A second
 space of that image takes the seat: its app runs in a container with the cold one's hardened settings, its
 imports done ahead, its variables given to the app alone (they are not in the container's configuration), its
 own /data volume mounted into the running container, and nothing of the seat's folder writable. Its /data
 outlives the seat, the seat's folder goes with its app, and the seats of an image go once none of its spaces
-runs.
+runs. A seat whose container died is discarded, and the start that would have taken it starts cold.
 """
 
 from __future__ import annotations
@@ -122,3 +122,20 @@ async def test_a_start_takes_a_ready_seat_with_the_cold_containers_settings(seat
         time.sleep(0.5)
     assert _seats(docker_client) == []  # none of the image's spaces runs: its seats are gone
     docker_client.volumes.get(volume_name("alice/seated")).remove(force=True)
+
+
+@pytest.mark.anyio
+async def test_a_seat_that_died_is_discarded_and_the_start_goes_cold(seated, tmp_path, cleanup, docker_client):
+    first, _, _ = await _start(seated, stdlib_space(tmp_path / "first"), "alice/first", cleanup)
+    deadline = time.monotonic() + 60
+    while not _seats(docker_client) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    (seat,) = _seats(docker_client)
+    seat.kill()  # while it imports, or once it waits: its program never reads the start
+
+    second, report, log = await _start(seated, stdlib_space(tmp_path / "second"), "alice/second", cleanup)
+    assert report == {} and any(line.startswith("cold start: no seat of") for line in log), log
+    assert seat.id not in {container.id for container in _seats(docker_client)}
+    assert seat.labels[LABEL_SEAT] not in {folder.name for folder in (tmp_path / "seats").iterdir()}
+    await seated.stop(second)
+    await seated.stop(first)

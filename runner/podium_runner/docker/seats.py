@@ -51,6 +51,8 @@ logger = logging.getLogger("podium_runner.docker")
 _APP_UID = 1000  # the containers' user (containers.run_settings), who owns the code and a new /data
 _FIFO = "start"
 _PROGRAM = "zygote.py"
+_IMPORTS_TIMEOUT_S = 120.0  # a seat not ready by then is left to the next start
+_POLL_S = 0.02
 
 
 @dataclass(frozen=True)
@@ -87,31 +89,52 @@ class Seats:
     _swept: bool = False
 
     async def take(self, kind: SeatKind, plan: BuildPlan, ctx: RunContext, launch: Launch, log: LogSink) -> str | None:
-        """A ready seat of `kind` running `launch` for `ctx`'s space: its container's id; None when no seat of
-        that kind is ready, or taking one failed (the run log says why), and the caller starts cold."""
-        while seats := self._ready.get(kind):
-            seat = seats.pop(0)
-            try:
-                start = os.open(seat.folder.control / _FIFO, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-            except OSError as exc:
-                if exc.errno != errno.ENXIO:  # ENXIO: its program has not opened the FIFO yet (importing)
-                    await self._discard(seat)
+        """A seat of `kind` running `launch` for `ctx`'s space: its container's id; None when there is none, or
+        taking one failed (the run log says why), and the caller starts cold. A seat still being made or still
+        importing is waited for: it started before this start would, so it is ready sooner than a cold one."""
+        checked_at = asyncio.get_running_loop().time()
+        waited_until = checked_at + _IMPORTS_TIMEOUT_S
+        while self._ready.get(kind) or self._making.get(kind):
+            for seat in list(self._ready.get(kind, ())):
+                try:
+                    start = os.open(seat.folder.control / _FIFO, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+                except OSError as exc:
+                    if exc.errno != errno.ENXIO:  # ENXIO: its program has not opened the FIFO yet (importing)
+                        self._ready[kind].remove(seat)
+                        await self._discard(seat)
                     continue
-                seats.append(seat)
-                log("cold start: this environment's seats are still importing")
+                self._ready[kind].remove(seat)
+                try:
+                    await self.engine.run(self._hand_over, seat, start, plan, ctx, launch)
+                except (OSError, docker.errors.APIError, subprocess.CalledProcessError) as exc:
+                    log(f"cold start: the seat {seat.folder.path.name} could not be taken: {exc}")
+                    await self._discard(seat)
+                    return None
+                finally:
+                    os.close(start)
+                log(f"warm start: in a seat of {kind.image}, its container started and its imports done ahead")
+                return seat.container_id
+            now = asyncio.get_running_loop().time()
+            if now > waited_until:
+                log(f"cold start: the seats of {kind.image} did not finish their imports in {_IMPORTS_TIMEOUT_S:.0f} s")
                 return None
-            try:
-                await self.engine.run(self._hand_over, seat, start, plan, ctx, launch)
-            except (OSError, docker.errors.APIError, subprocess.CalledProcessError) as exc:
-                log(f"cold start: the seat {seat.folder.path.name} could not be taken: {exc}")
-                await self._discard(seat)
-                return None
-            finally:
-                os.close(start)
-            log(f"warm start: in a seat of {kind.image}, its container started and its imports done ahead")
-            return seat.container_id
+            if now > checked_at + 1:  # a seat whose program died never opens its FIFO
+                checked_at = now
+                for seat in [seat for seat in self._ready.get(kind, ()) if not await self._running(seat)]:
+                    self._ready[kind].remove(seat)
+                    await self._discard(seat)
+            await asyncio.sleep(_POLL_S)
         log(f"cold start: no seat of {kind.image} is ready; one is made for the next start")
         return None
+
+    async def _running(self, seat: _Seat) -> bool:
+        def running() -> bool:
+            try:
+                return self.engine.client.api.inspect_container(seat.container_id)["State"].get("Running", False)
+            except docker.errors.NotFound:
+                return False
+
+        return await self.engine.run(running)
 
     def _hand_over(self, seat: _Seat, start: int, plan: BuildPlan, ctx: RunContext, launch: Launch) -> None:
         folder = seat.folder
