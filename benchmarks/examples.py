@@ -7,7 +7,11 @@ then calls each example through the proxy with its shipped input (the same calls
 gradio_client for Gradio, headless Chromium for Streamlit) --calls times and prints the median
 latency per task, beside its ratio to the median of all tasks.
 
-    .venv/bin/python -m benchmarks.examples [--calls 5] [--batch 6]   (from the repository root)
+With `--memory`, it loads them twice instead, on a `podium serve` with cold starts and then on one with warm
+starts (the default), and prints the total PSS of the 31 running examples both ways (their apps, their
+sandboxes' first processes and, warm, the starter they share), with the ratio.
+
+    .venv/bin/python -m benchmarks.examples [--calls 5] [--batch 6] [--memory]   (from the repository root)
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from podium.examples import example_specs, model_ids
 from podium_runner.plan import make_plan
 from podium_runner.process import ProcessBackend
 
+from benchmarks.warm_starts import cgroup_processes, memory_of
 from tests.examples.checks import GRADIO_CHECKS, STREAMLIT_CHECKS, use_streamlit_app
 from tests.examples.test_examples_answer import CHROMIUM_ARGS
 from tests.support.podium_server import PODIUM, PodiumServer
@@ -42,10 +47,42 @@ def timed(action: Callable[..., object], *args: object, **kwargs: object) -> flo
     return time.monotonic() - started
 
 
+# all-MiniLM-L6-v2's stand-in is its real weights, 87 MiB: more than the default max_file_size (50 MiB).
+SETTINGS = {"PODIUM_LIMITS__MAX_FILE_SIZE": str(100 << 20)}
+
+
+def load(server: PodiumServer, standins: Path, batch: int) -> None:
+    """`podium examples load` into `server`, until every example is RUNNING."""
+    command = [str(PODIUM), "examples", "load", "--url", server.url, "--token", server.token, "--owner", OWNER]
+    command += ["--standins", str(standins), "--batch", str(batch), "--wait", "1200"]
+    subprocess.run(command, check=True, capture_output=True)
+
+
+def measure_memory(root: Path, standins: Path, batch: int) -> None:
+    """The examples' total PSS with cold starts, then with warm starts, each on a podium serve of its own."""
+    totals = {}
+    for label, warm in (("cold", "false"), ("warm", "true")):
+        server = PodiumServer(root / f"data-{label}", free_port(), free_port(), SETTINGS | {"PODIUM_WARM_STARTS": warm})
+        server.start()
+        try:
+            load_s = timed(load, server, standins, batch)
+            time.sleep(10)  # idle, as a visitor would find them
+            instances = cgroup_processes(f"{OWNER}--")
+            starters = cgroup_processes("warm-")
+            totals[label] = sum(memory_of(processes)[1] for processes in [*instances, *starters]) / 1024
+            print(f"{label}: {len(instances)} examples RUNNING in {load_s:.0f} s, {len(starters)} warm starter(s)")
+        finally:
+            server.stop()
+    shutil.rmtree(root, ignore_errors=True)
+    print(f"{'the examples running at once, total PSS (GiB)':48} {'cold':>8} {'warm':>8} {'warm/cold':>9}")
+    print(f"{'':48} {totals['cold']:8.2f} {totals['warm']:8.2f} {totals['warm'] / totals['cold']:8.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=5, help="calls per example (the first is not counted)")
     parser.add_argument("--batch", type=int, default=6, help="examples started at a time")
+    parser.add_argument("--memory", action="store_true", help="total PSS of the examples, cold and warm starts")
     args = parser.parse_args()
     specs = example_specs()
     root = Path(tempfile.mkdtemp(prefix="podium-bench-examples-"))
@@ -59,33 +96,12 @@ def main() -> None:
     build_standins = [str(PODIUM), "examples", "standins", "--out", str(standins), "--python", str(python)]
     standins_s = timed(subprocess.run, build_standins, check=True, capture_output=True)
 
-    # all-MiniLM-L6-v2's stand-in is its real weights, 87 MiB: more than the default max_file_size (50 MiB).
-    server = PodiumServer(root / "data", free_port(), free_port(), {"PODIUM_LIMITS__MAX_FILE_SIZE": str(100 << 20)})
-    server.start()
+    if args.memory:
+        measure_memory(root, standins, args.batch)
+        return
+    server = PodiumServer(root / "data", free_port(), free_port(), SETTINGS).start()
     try:
-        load_s = timed(
-            lambda: subprocess.run(
-                [
-                    str(PODIUM),
-                    "examples",
-                    "load",
-                    "--url",
-                    server.url,
-                    "--token",
-                    server.token,
-                    "--owner",
-                    OWNER,
-                    "--standins",
-                    str(standins),
-                    "--batch",
-                    str(args.batch),
-                    "--wait",
-                    "600",
-                ],
-                check=True,
-                capture_output=True,
-            )
-        )
+        load_s = timed(load, server, standins, args.batch)
         latencies: dict[str, float] = {}
         for task, check in GRADIO_CHECKS.items():
             client = Client(f"{server.spaces_url}/apps/{OWNER}/{task}/", verbose=False)

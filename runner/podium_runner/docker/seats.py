@@ -96,12 +96,13 @@ class Seats:
         waited_until = checked_at + _IMPORTS_TIMEOUT_S
         while self._ready.get(kind) or self._making.get(kind):
             for seat in list(self._ready.get(kind, ())):
+                if seat not in self._ready.get(kind, ()):  # another start took it meanwhile
+                    continue
                 try:
                     start = os.open(seat.folder.control / _FIFO, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
                 except OSError as exc:
                     if exc.errno != errno.ENXIO:  # ENXIO: its program has not opened the FIFO yet (importing)
-                        self._ready[kind].remove(seat)
-                        await self._discard(seat)
+                        await self._drop(kind, seat)
                     continue
                 self._ready[kind].remove(seat)
                 try:
@@ -120,12 +121,18 @@ class Seats:
                 return None
             if now > checked_at + 1:  # a seat whose program died never opens its FIFO
                 checked_at = now
-                for seat in [seat for seat in self._ready.get(kind, ()) if not await self._running(seat)]:
-                    self._ready[kind].remove(seat)
-                    await self._discard(seat)
+                for seat in list(self._ready.get(kind, ())):
+                    if not await self._running(seat):
+                        await self._drop(kind, seat)
             await asyncio.sleep(_POLL_S)
         log(f"cold start: no seat of {kind.image} is ready; one is made for the next start")
         return None
+
+    async def _drop(self, kind: SeatKind, seat: _Seat) -> None:
+        """Remove a seat that can serve no start (its program died or its folder is gone)."""
+        if seat in self._ready.get(kind, ()):
+            self._ready[kind].remove(seat)
+            await self._discard(seat)
 
     async def _running(self, seat: _Seat) -> bool:
         def running() -> bool:
