@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import replace
 from pathlib import Path
 
@@ -33,6 +34,21 @@ def stdlib_space(folder: Path, prelude: str = "", packages: str | None = None) -
     app = stdlib_app(prelude)
     files = {"packages.txt": packages} if packages is not None else None
     return make_plan(load_spec(write_space(folder, "sdk: gradio", app, files=files)))
+
+
+def write_probe(*paths: str) -> str:
+    """A prelude that tries to write each path (REPORT[path]: "written", or why not) and lists /data;
+    unindented, so that it can follow another prelude."""
+    return textwrap.dedent(f"""
+        import pathlib
+        for path in {paths!r}:
+            try:
+                pathlib.Path(path).write_text("x")
+                REPORT[path] = "written"
+            except OSError as exc:
+                REPORT[path] = exc.strerror
+        REPORT["data"] = sorted(p.name for p in pathlib.Path("/data").iterdir())
+    """)
 
 
 def gradio_space(folder: Path, greeting: str = "Hello", nonce: str = "") -> BuildPlan:

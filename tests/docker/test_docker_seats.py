@@ -11,6 +11,7 @@ runs. A seat whose container died is discarded, and the start that would have ta
 from __future__ import annotations
 
 import subprocess
+import textwrap
 import time
 
 import aiohttp
@@ -21,11 +22,12 @@ from podium_runner.docker.containers import LABEL_SEAT, volume_name
 from podium_runner.health import wait_until_ready
 from podium_runner.plan import RunContext
 
-from tests.docker.spaces import TEST_FLAVORS, stdlib_space
+from tests.docker.spaces import TEST_FLAVORS, stdlib_space, write_probe
 from tests.support.process_spaces import free_port
 
-REPORTER = """
-    import os, pathlib, sys
+PROBED = ("/data/counter.txt", "/home/user/app/note.txt", "/podium-seat/note.txt", "/podium-seat/zygote.py")
+REPORTER = textwrap.dedent("""
+    import os, sys
     status = dict(line.split(":\\t", 1) for line in open("/proc/self/status").read().splitlines() if ":\\t" in line)
     REPORT["uid"] = os.getuid()
     REPORT["cap_eff"] = status["CapEff"].strip()
@@ -33,14 +35,7 @@ REPORTER = """
     REPORT["imported_ahead"] = "gradio" in sys.modules  # this app never imports gradio itself
     REPORT["secret"] = os.environ.get("SECRET_TOKEN")
     REPORT["cwd"] = os.getcwd()
-    for path in ("/data/counter.txt", "/home/user/app/note.txt", "/podium-seat/note.txt", "/podium-seat/zygote.py"):
-        try:
-            pathlib.Path(path).write_text("x")
-            REPORT[path] = "written"
-        except OSError as exc:
-            REPORT[path] = exc.strerror
-    REPORT["data"] = sorted(p.name for p in pathlib.Path("/data").iterdir())
-"""
+""") + write_probe(*PROBED)
 HARDENING = ("CapDrop", "CapAdd", "SecurityOpt", "ReadonlyRootfs", "Tmpfs", "Memory", "MemorySwap", "NanoCpus")
 HARDENING += ("PidsLimit", "Privileged", "NetworkMode")
 
@@ -95,7 +90,7 @@ async def test_a_start_takes_a_ready_seat_with_the_cold_containers_settings(seat
     assert report["imported_ahead"] and report["cwd"] == "/home/user/app"
     assert report["secret"] == "s3cret"
     assert report["/data/counter.txt"] == "written"
-    for path in ("/home/user/app/note.txt", "/podium-seat/note.txt", "/podium-seat/zygote.py"):
+    for path in PROBED[1:]:
         assert report[path] == "Read-only file system", (path, report[path])
 
     cold = docker_client.containers.get(first.state["id"]).attrs

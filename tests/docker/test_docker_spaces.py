@@ -20,7 +20,7 @@ from podium_runner.docker.dockerfile import DATA_DIR
 from podium_runner.health import wait_until_ready
 from podium_runner.plan import RunContext
 
-from tests.docker.spaces import TEST_FLAVORS, gradio_space, start_container, stdlib_space
+from tests.docker.spaces import TEST_FLAVORS, gradio_space, start_container, stdlib_space, write_probe
 from tests.support.process_spaces import free_port
 
 SPACE = "alice/greeter"
@@ -114,16 +114,7 @@ async def test_the_same_code_again_builds_nothing(greeter, backend):
 
 @pytest.mark.anyio
 async def test_data_persists_in_the_spaces_volume_and_the_rest_is_read_only(backend, tmp_path, cleanup):
-    prelude = """
-        import pathlib
-        for path in ("/tmp/scratch.txt", "/data/counter.txt", "/home/user/app/note.txt", "/etc/motd2"):
-            try:
-                pathlib.Path(path).write_text("x")
-                REPORT[path] = "written"
-            except OSError as exc:
-                REPORT[path] = exc.strerror
-        REPORT["data"] = sorted(p.name for p in pathlib.Path("/data").iterdir())
-    """
+    prelude = write_probe("/tmp/scratch.txt", "/data/counter.txt", "/home/user/app/note.txt", "/etc/motd2")
     plan = stdlib_space(tmp_path / "writer", prelude)
     ctx = RunContext(space_id="alice/writer", port=free_port())
 
