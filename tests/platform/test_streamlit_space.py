@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from podium_runner.plan import make_plan
+from podium_runner.process.owners import owner_folder
 from podium_runner.spec import load_spec
 
 from tests.platform.spaces import hello_space
@@ -26,7 +27,9 @@ def hosted(start_podium, tmp_path_factory):
     folder = hello_space(tmp_path_factory.mktemp("hello"))
     runtime = server.push(SPACE, folder, sdk="streamlit")
     assert runtime["stage"] == "RUNNING", runtime
-    python = TEST_CACHE / "environments" / make_plan(load_spec(folder)).deps.key / "bin" / "python"
+    # The current generation of the space's environment, in its owner's folder of the shared test cache.
+    key = make_plan(load_spec(folder)).deps.key
+    python = TEST_CACHE / "environments" / owner_folder(SPACE) / key / "bin" / "python"
     return server, python
 
 
