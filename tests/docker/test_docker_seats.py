@@ -122,11 +122,9 @@ async def test_a_start_takes_a_ready_seat_with_the_cold_containers_settings(seat
 @pytest.mark.anyio
 async def test_a_seat_that_died_is_discarded_and_the_start_goes_cold(seated, tmp_path, cleanup, docker_client):
     first, _, _ = await _start(seated, stdlib_space(tmp_path / "first"), "alice/first", cleanup)
-    deadline = time.monotonic() + 60
-    while not _seats(docker_client) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    _wait_for_a_ready_seat(docker_client)
     (seat,) = _seats(docker_client)
-    seat.kill()  # while it imports, or once it waits: its program never reads the start
+    seat.kill()  # its program will never read a start
 
     second, report, log = await _start(seated, stdlib_space(tmp_path / "second"), "alice/second", cleanup)
     assert report == {} and any(line.startswith("cold start: no seat of") for line in log), log

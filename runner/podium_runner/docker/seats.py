@@ -51,8 +51,6 @@ logger = logging.getLogger("podium_runner.docker")
 _APP_UID = 1000  # the containers' user (containers.run_settings), who owns the code and a new /data
 _FIFO = "start"
 _PROGRAM = "zygote.py"
-_IMPORTS_TIMEOUT_S = 120.0  # a seat not ready by then is left to the next start
-_POLL_S = 0.02
 
 
 @dataclass(frozen=True)
@@ -89,43 +87,38 @@ class Seats:
     _swept: bool = False
 
     async def take(self, kind: SeatKind, plan: BuildPlan, ctx: RunContext, launch: Launch, log: LogSink) -> str | None:
-        """A seat of `kind` running `launch` for `ctx`'s space: its container's id; None when there is none, or
-        taking one failed (the run log says why), and the caller starts cold. A seat still being made or still
-        importing is waited for: it started before this start would, so it is ready sooner than a cold one."""
-        checked_at = asyncio.get_running_loop().time()
-        waited_until = checked_at + _IMPORTS_TIMEOUT_S
-        while self._ready.get(kind) or self._making.get(kind):
-            for seat in list(self._ready.get(kind, ())):
-                if seat not in self._ready.get(kind, ()):  # another start took it meanwhile
-                    continue
-                try:
-                    start = os.open(seat.folder.control / _FIFO, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-                except OSError as exc:
-                    if exc.errno != errno.ENXIO:  # ENXIO: its program has not opened the FIFO yet (importing)
-                        await self._drop(kind, seat)
-                    continue
-                self._ready[kind].remove(seat)
-                try:
-                    await self.engine.run(self._hand_over, seat, start, plan, ctx, launch)
-                except (OSError, docker.errors.APIError, subprocess.CalledProcessError) as exc:
-                    log(f"cold start: the seat {seat.folder.path.name} could not be taken: {exc}")
-                    await self._discard(seat)
-                    return None
-                finally:
-                    os.close(start)
-                log(f"warm start: in a seat of {kind.image}, its container started and its imports done ahead")
-                return seat.container_id
-            now = asyncio.get_running_loop().time()
-            if now > waited_until:
-                log(f"cold start: the seats of {kind.image} did not finish their imports in {_IMPORTS_TIMEOUT_S:.0f} s")
+        """A ready seat of `kind` running `launch` for `ctx`'s space: its container's id; None when no seat of
+        that kind is ready, or taking one failed (the run log says why), and the caller starts cold. A seat still
+        importing is not waited for: in a burst of starts every one would wait in line for the next seat
+        (measured: back-to-back code-only pushes took 6.2 s each that way, 4.6 s cold)."""
+        importing = False
+        for seat in list(self._ready.get(kind, ())):
+            if seat not in self._ready.get(kind, ()):  # another start took it meanwhile
+                continue
+            try:
+                start = os.open(seat.folder.control / _FIFO, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            except OSError as exc:
+                # ENXIO: its program has not opened the FIFO yet: it imports, or it died.
+                if exc.errno == errno.ENXIO and await self._running(seat):
+                    importing = True
+                else:
+                    await self._drop(kind, seat)
+                continue
+            self._ready[kind].remove(seat)
+            try:
+                await self.engine.run(self._hand_over, seat, start, plan, ctx, launch)
+            except (OSError, docker.errors.APIError, subprocess.CalledProcessError) as exc:
+                log(f"cold start: the seat {seat.folder.path.name} could not be taken: {exc}")
+                await self._discard(seat)
                 return None
-            if now > checked_at + 1:  # a seat whose program died never opens its FIFO
-                checked_at = now
-                for seat in list(self._ready.get(kind, ())):
-                    if not await self._running(seat):
-                        await self._drop(kind, seat)
-            await asyncio.sleep(_POLL_S)
-        log(f"cold start: no seat of {kind.image} is ready; one is made for the next start")
+            finally:
+                os.close(start)
+            log(f"warm start: in a seat of {kind.image}, its container started and its imports done ahead")
+            return seat.container_id
+        if importing:
+            log(f"cold start: the seat of {kind.image} is still importing; the next start takes it")
+        else:
+            log(f"cold start: no seat of {kind.image} is ready; one is made for the next start")
         return None
 
     async def _drop(self, kind: SeatKind, seat: _Seat) -> None:
