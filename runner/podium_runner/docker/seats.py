@@ -8,7 +8,8 @@ the space's app images are built on. Its first process is the warm starter's pro
 1. the space's code is copied into the seat's folder, which the container has read-only at the app folder;
 2. the space's /data volume is bind-mounted on the host onto the seat's data folder, which reaches the
    container's /data by mount propagation (containers.SeatFolder);
-3. the container is renamed after the space (it was made with the flavor's limits: seats are per flavor);
+3. the container gets an app's CPU weight (a seat imports at the lowest) and is renamed after the space (it
+   was made with the flavor's limits: seats are per flavor);
 4. the app's command line and variables go down the FIFO, which only the seat's program reads: it checks that
    its /data is the volume, sets the variables, runs again the imported modules' statements that read them,
    and runs the app. Nothing of the space reached the container before.
@@ -51,6 +52,10 @@ logger = logging.getLogger("podium_runner.docker")
 _APP_UID = 1000  # the containers' user (containers.run_settings), who owns the code and a new /data
 _FIFO = "start"
 _PROGRAM = "zygote.py"
+# A seat imports at the lowest CPU weight, so that it takes only CPU the starts going on meanwhile leave idle;
+# taken, it weighs what every container does.
+_CPU_SHARES_OF_A_SEAT = 2
+_CPU_SHARES_OF_AN_APP = 1024
 
 
 @dataclass(frozen=True)
@@ -146,6 +151,7 @@ class Seats:
         _mount(volume_root, folder.data)
         data = os.stat(volume_root)
         container = self.engine.client.containers.get(seat.container_id)
+        container.update(cpu_shares=_CPU_SHARES_OF_AN_APP)
         container.rename(containers.container_name(ctx.space_id, secrets.token_hex(3)))
         spec = {
             "argv": _app_argv(launch),
@@ -219,6 +225,7 @@ class Seats:
             platform_door=kind.platform_door,
             seat=folder,
         )
+        settings["cpu_shares"] = _CPU_SHARES_OF_A_SEAT
         try:
             container = self.engine.client.containers.create(**settings)
             container.start()
