@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import secrets
 import threading
@@ -44,6 +45,7 @@ from podium_runner.loglines import LineSplitter
 from podium_runner.plan import BuildPlan, Launch, RunContext
 from podium_runner.process.warm_starter import app_argv, modules_for
 
+logger = logging.getLogger("podium_runner.docker")
 NO_GPU_RUNTIME = "this host has no NVIDIA container runtime"
 _NO_GPU_DRIVER = "could not select device driver"
 
@@ -90,12 +92,12 @@ class DockerBackend(Backend):
         self.network = network.for_mode(reach_by_ip)
         self._builds: dict[tuple[str, str, str | None], asyncio.Task[Environment]] = {}
         self.doors = PlatformDoors()
-        seats_apply = seats_per_image > 0 and seats_folder is not None and not reach_by_ip and os.geteuid() == 0
-        self.seats = (
-            Seats(self.engine, seats_folder.resolve(), seats_per_image, self.network.name, "127.0.0.1")
-            if seats_apply and seats_folder is not None
-            else None
-        )
+        self.seats: Seats | None = None
+        if seats_per_image > 0 and seats_folder is not None:
+            if reach_by_ip or os.geteuid() != 0:
+                logger.warning("no seats: they need Podium running as root beside the engine, not in a container")
+            else:
+                self.seats = Seats(self.engine, seats_folder.resolve(), seats_per_image, self.network.name, "127.0.0.1")
         self._dependency_image: dict[str, str] = {}  # app image -> the dependency image it is built on
         self._started_from: dict[str, str] = {}  # container id -> its dependency image, while it runs
 

@@ -230,7 +230,7 @@ class Seats:
             container = self.engine.client.containers.create(**settings)
             container.start()
         except docker.errors.APIError:
-            self._release(folder.path.name)
+            self.release(folder.path.name)
             raise
         return _Seat(folder, container.id)
 
@@ -245,15 +245,12 @@ class Seats:
         def remove() -> None:
             with contextlib.suppress(docker.errors.NotFound):
                 self.engine.client.containers.get(seat.container_id).remove(force=True)
-            self._release(seat.folder.path.name)
+            self.release(seat.folder.path.name)
 
         await self.engine.run(remove)
 
     def release(self, name: str) -> None:
         """A seat's folder, once its container is gone: the volume unmounted from it, then removed."""
-        self._release(name)
-
-    def _release(self, name: str) -> None:
         folder = SeatFolder(self.root / name)
         if str(folder.data) in _mount_points():
             _run("umount", "--lazy", str(folder.data))
@@ -273,7 +270,7 @@ class Seats:
         alive = {item["Labels"].get(containers.LABEL_SEAT) for item in listed}
         for folder in self.root.iterdir():
             if folder.name not in alive:
-                self._release(folder.name)
+                self.release(folder.name)
 
     async def close(self) -> None:
         for task in list(self._tasks):
