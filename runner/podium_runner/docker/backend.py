@@ -95,7 +95,7 @@ class DockerBackend(Backend):
         self.seats: Seats | None = None
         if seats_per_image > 0 and seats_folder is not None:
             if reach_by_ip or os.geteuid() != 0:
-                logger.warning("no seats: they need Podium running as root beside the engine, not in a container")
+                logger.info("no seats: they need Podium running as root beside the engine, not in a container")
             else:
                 self.seats = Seats(self.engine, seats_folder.resolve(), seats_per_image, self.network.name, "127.0.0.1")
         self._dependency_image: dict[str, str] = {}  # app image -> the dependency image it is built on
