@@ -3,7 +3,8 @@
 A story on a real engine. A first space starts cold, and a seat of its dependency image is made. A second
 space of that image takes the seat: its app runs in a container with the cold one's hardened settings, its
 imports done ahead, its variables given to the app alone (they are not in the container's configuration), its
-own /data volume mounted into the running container, and nothing of the seat's folder writable. Its /data
+own /data volume mounted into the running container, and nothing of the seat's folder writable; links in its
+code aimed at the host's files are copied as links, their targets untouched. Its /data
 outlives the seat, the seat's folder goes with its app, and the seats of an image go once none of its spaces
 runs. A seat whose container died is discarded, and the start that would have taken it starts cold.
 """
@@ -35,6 +36,10 @@ REPORTER = textwrap.dedent("""
     REPORT["imported_ahead"] = "gradio" in sys.modules  # this app never imports gradio itself
     REPORT["secret"] = os.environ.get("SECRET_TOKEN")
     REPORT["cwd"] = os.getcwd()
+    try:
+        REPORT["escape"] = open("escape-file").read()
+    except OSError as exc:
+        REPORT["escape"] = type(exc).__name__
 """) + write_probe(*PROBED)
 HARDENING = ("CapDrop", "CapAdd", "SecurityOpt", "ReadonlyRootfs", "Tmpfs", "Memory", "MemorySwap", "NanoCpus")
 HARDENING += ("PidsLimit", "Privileged", "NetworkMode")
@@ -82,6 +87,14 @@ async def test_a_start_takes_a_ready_seat_with_the_cold_containers_settings(seat
     (seat_folder,) = (tmp_path / "seats").iterdir()
 
     plan = stdlib_space(tmp_path / "seated", REPORTER)
+    # Its code is copied and handed to uid 1000 by root on the host: links in it aimed at the host's files.
+    host_file, host_folder = tmp_path / "host-secret.txt", tmp_path / "host-folder"
+    host_file.write_text("the host's")
+    host_file.chmod(0o600)
+    host_folder.mkdir(mode=0o700)
+    (host_folder / "inside.txt").write_text("the host's")
+    (plan.space_root / "escape-file").symlink_to(host_file)
+    (plan.space_root / "escape-folder").symlink_to(host_folder)
     started = time.monotonic()
     seated_instance, report, log = await _start(seated, plan, "alice/seated", cleanup, secret="s3cret")
     print(f"a start in a seat answered in {time.monotonic() - started:.2f} s")
@@ -92,6 +105,10 @@ async def test_a_start_takes_a_ready_seat_with_the_cold_containers_settings(seat
     assert report["/data/counter.txt"] == "written"
     for path in PROBED[1:]:
         assert report[path] == "Read-only file system", (path, report[path])
+    # The links were copied as links and given to uid 1000 themselves; what they aim at is still root's.
+    for path in (host_file, host_folder, host_folder / "inside.txt"):
+        assert path.stat().st_uid == 0, path
+    assert report["escape"] == "FileNotFoundError"  # in the container the link leads nowhere
 
     cold = docker_client.containers.get(first.state["id"]).attrs
     warm = docker_client.containers.get(seated_instance.state["id"]).attrs

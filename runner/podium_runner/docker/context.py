@@ -10,7 +10,7 @@ import io
 import tarfile
 from pathlib import Path
 
-_SKIP = frozenset({".git", "__pycache__"})
+SKIPPED_NAMES = frozenset({".git", "__pycache__"})
 
 
 class BuildContext:
@@ -38,7 +38,8 @@ class BuildContext:
         stay links."""
         for path in sorted(root.rglob("*")):
             rel = path.relative_to(root)
-            if _SKIP.intersection(rel.parts) or path.is_dir() and not path.is_symlink() or rel.as_posix() in skip:
+            skipped = SKIPPED_NAMES.intersection(rel.parts) or rel.as_posix() in skip
+            if skipped or path.is_dir() and not path.is_symlink():
                 continue
             arcname = f"{name}/{rel.as_posix()}" if name else rel.as_posix()
             if path.is_symlink():

@@ -31,7 +31,6 @@ import logging
 import os
 import secrets
 import shutil
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,12 +39,13 @@ import docker.errors
 from podium_runner.backend import LogSink
 from podium_runner.docker import containers
 from podium_runner.docker.containers import SEAT_CONTROL, SeatFolder
+from podium_runner.docker.context import SKIPPED_NAMES
 from podium_runner.docker.dockerfile import APP_DIR, DATA_DIR, app_environment
 from podium_runner.docker.engine import Engine
 from podium_runner.hardware import Flavor
 from podium_runner.plan import BuildPlan, Launch, RunContext
 from podium_runner.process import zygote
-from podium_runner.process.sandbox import ROOT_ENVIRONMENT, system_tool
+from podium_runner.process.sandbox import run_system_tool
 from podium_runner.process.warm_starter import app_argv
 
 logger = logging.getLogger("podium_runner.docker")
@@ -89,7 +89,7 @@ class Seats:
     _making: dict[SeatKind, int] = field(default_factory=dict)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _wanted: set[str] = field(default_factory=set)  # the images with an instance running
-    _swept: bool = False
+    _prepared: bool = False  # the root shared and swept (_prepare)
 
     async def take(self, kind: SeatKind, plan: BuildPlan, ctx: RunContext, launch: Launch, log: LogSink) -> str | None:
         """A ready seat of `kind` running `launch` for `ctx`'s space: its container's id; None when no seat of
@@ -112,7 +112,7 @@ class Seats:
             self._ready[kind].remove(seat)
             try:
                 await self.engine.run(self._hand_over, seat, start, plan, ctx, launch)
-            except (OSError, docker.errors.APIError, subprocess.CalledProcessError) as exc:
+            except (OSError, docker.errors.APIError) as exc:
                 log(f"cold start: the seat {seat.folder.path.name} could not be taken: {exc}")
                 await self._discard(seat)
                 return None
@@ -143,7 +143,7 @@ class Seats:
 
     def _hand_over(self, seat: _Seat, start: int, plan: BuildPlan, ctx: RunContext, launch: Launch) -> None:
         folder = seat.folder
-        shutil.copytree(plan.space_root, folder.app, symlinks=True, dirs_exist_ok=True, ignore=_skip_git)
+        shutil.copytree(plan.space_root, folder.app, symlinks=True, dirs_exist_ok=True, ignore=_skipped)
         for top, folders, files in os.walk(folder.app):  # the image's COPY --chown=1000:1000; links not followed
             for name in (".", *folders, *files):
                 os.chown(os.path.join(top, name), _APP_UID, _APP_UID, follow_symlinks=False)
@@ -187,9 +187,9 @@ class Seats:
 
     async def _make(self, kind: SeatKind) -> None:
         try:
-            if not self._swept:
-                self._swept = True
-                await self.engine.run(self._sweep)
+            if not self._prepared:
+                await self.engine.run(self._prepare)
+                self._prepared = True
             seat = await self.engine.run(self._create, kind)
         except Exception as exc:  # noqa: BLE001 - a seat that cannot be made costs only its warm start
             logger.warning("a seat of %s could not be made (its spaces start cold): %s", kind.image, exc)
@@ -202,7 +202,6 @@ class Seats:
             await self._discard(seat)
 
     def _create(self, kind: SeatKind) -> _Seat:
-        _shared_mount(self.root)
         folder = SeatFolder(self.root / secrets.token_hex(6))
         for path in (folder.data, folder.app, folder.control):
             path.mkdir(parents=True, mode=0o755)
@@ -253,7 +252,7 @@ class Seats:
         """A seat's folder, once its container is gone: the volume unmounted from it, then removed."""
         folder = SeatFolder(self.root / name)
         if str(folder.data) in _mount_points():
-            _run("umount", "--lazy", str(folder.data))
+            run_system_tool("umount", "--lazy", str(folder.data))
         # Never a recursive removal through `data`: were the volume still there, it would delete the space's files.
         with contextlib.suppress(FileNotFoundError):
             folder.data.rmdir()
@@ -262,10 +261,10 @@ class Seats:
         with contextlib.suppress(FileNotFoundError):
             folder.path.rmdir()
 
-    def _sweep(self) -> None:
-        """Folders of seats whose containers are gone (a Podium that stopped without removing them)."""
-        if not self.root.is_dir():
-            return
+    def _prepare(self) -> None:
+        """Before the first seat: the root a shared mount, and the folders of seats whose containers are gone
+        (a Podium that stopped without removing them) removed."""
+        _shared_mount(self.root)
         listed = self.engine.client.api.containers(all=True, filters={"label": containers.LABEL_SEAT})
         alive = {item["Labels"].get(containers.LABEL_SEAT) for item in listed}
         for folder in self.root.iterdir():
@@ -278,11 +277,11 @@ class Seats:
         for image in {kind.image for kind in self._ready}:
             await self.retire(image)
         if str(self.root) in _mount_points() and not any(self.root.iterdir()):  # no taken seat's app still runs
-            _run("umount", "--lazy", str(self.root))
+            run_system_tool("umount", "--lazy", str(self.root))
 
 
-def _skip_git(folder: str, names: list[str]) -> set[str]:
-    return {".git"} & set(names)  # as the app image's context (context.py) leaves it out
+def _skipped(folder: str, names: list[str]) -> set[str]:
+    return SKIPPED_NAMES.intersection(names)  # what the app image's context (context.py) leaves out
 
 
 def _app_argv(launch: Launch) -> list[str]:
@@ -295,14 +294,10 @@ def _settings(kind: SeatKind) -> str:
     return json.dumps({"fifo": f"{SEAT_CONTROL}/{_FIFO}", "modules": list(kind.modules)})
 
 
-def _run(tool: str, *args: str) -> None:
-    subprocess.run([system_tool(tool) or tool, *args], env=ROOT_ENVIRONMENT, check=True, capture_output=True)
-
-
 def _mount(source: str, target: Path) -> None:
     """Bind `source` onto `target`, with no device files and no set-uid programs, as a volume has."""
-    _run("mount", "--bind", source, str(target))
-    _run("mount", "-o", "remount,bind,nosuid,nodev", str(target))
+    run_system_tool("mount", "--bind", source, str(target))
+    run_system_tool("mount", "-o", "remount,bind,nosuid,nodev", str(target))
 
 
 def _mount_points() -> dict[str, list[str]]:
@@ -321,6 +316,6 @@ def _shared_mount(root: Path) -> None:
     root.mkdir(parents=True, exist_ok=True)
     options = _mount_points().get(str(root))
     if options is None:
-        _run("mount", "--bind", str(root), str(root))
+        run_system_tool("mount", "--bind", str(root), str(root))
     if not any(option.startswith("shared:") for option in options or ()):
-        _run("mount", "--make-shared", str(root))
+        run_system_tool("mount", "--make-shared", str(root))

@@ -19,12 +19,11 @@ import contextlib
 import fcntl
 import os
 import shutil
-import subprocess
 from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from podium_runner.process.sandbox import ROOT_ENVIRONMENT, system_tool
+from podium_runner.process.sandbox import run_system_tool, system_tool
 
 # nosuid, nodev: the app's files give no privilege. noinit_itable: the kernel would otherwise write
 # out every inode table in the background, filling the sparse image for nothing.
@@ -56,15 +55,6 @@ def loop_unavailable_reason() -> str | None:
     if not is_loop_control:
         return f"no loop devices ({_LOOP_CONTROL} is missing: load the loop module, or give the container them)"
     return None
-
-
-def _run(tool: str, *args: str, succeeded: tuple[int, ...] = (0,)) -> None:
-    """Run a system tool as root, by absolute path and with a fixed environment; raise OSError saying
-    what it answered when it fails (exits with a code not in `succeeded`)."""
-    command = [system_tool(tool) or tool, *args]
-    result = subprocess.run(command, env=ROOT_ENVIRONMENT, capture_output=True, text=True, check=False)
-    if result.returncode not in succeeded:
-        raise OSError(f"{' '.join(command)} failed: {(result.stderr or result.stdout).strip()}")
 
 
 def _mounted_device(folder: Path) -> str:
@@ -136,11 +126,11 @@ class DataVolumes:
             elif image.stat().st_size < size_bytes:
                 os.truncate(image, size_bytes)
                 # resize2fs wants a freshly checked filesystem; 1: errors found and fixed.
-                _run("e2fsck", "-f", "-p", str(image), succeeded=(0, 1))
-                _run("resize2fs", str(image))
+                run_system_tool("e2fsck", "-f", "-p", str(image), succeeded=(0, 1))
+                run_system_tool("resize2fs", str(image))
                 log(f"{name}: its /data grew to {size_bytes >> 20} MB")
             folder.mkdir(parents=True, exist_ok=True)
-            _run("mount", "-o", MOUNT_OPTIONS, str(image), str(folder))
+            run_system_tool("mount", "-o", MOUNT_OPTIONS, str(image), str(folder))
             if created:
                 with contextlib.suppress(OSError):  # the app's /data starts as an empty folder
                     (folder / "lost+found").rmdir()
@@ -154,13 +144,13 @@ class DataVolumes:
         device = _mounted_device(self.folder(name))
         try:
             os.truncate(image, size_bytes)
-            _run("losetup", "--set-capacity", device)
-            _run("resize2fs", device)
+            run_system_tool("losetup", "--set-capacity", device)
+            run_system_tool("resize2fs", device)
         except OSError as exc:
             # The filesystem never reached past its old size: the image goes back to it, so that the
             # next mount sees it is smaller than asked and grows it then.
             os.truncate(image, old_size)
-            _run("losetup", "--set-capacity", device)
+            run_system_tool("losetup", "--set-capacity", device)
             log(f"{name}: its /data stays at {old_size >> 20} MB until it is next mounted ({exc})")
             return
         log(f"{name}: its /data grew to {size_bytes >> 20} MB")
@@ -181,7 +171,7 @@ class DataVolumes:
         with open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as sparse:
             sparse.truncate(size_bytes)
         try:
-            _run("mkfs.ext4", *_MKFS_OPTIONS, *(("-d", str(older)) if older else ()), str(partial))
+            run_system_tool("mkfs.ext4", *_MKFS_OPTIONS, *(("-d", str(older)) if older else ()), str(partial))
         except OSError:
             partial.unlink()
             raise
@@ -213,9 +203,9 @@ class DataVolumes:
     def _unmount(folder: Path) -> None:
         if os.path.ismount(folder):
             try:
-                _run("umount", str(folder))
+                run_system_tool("umount", str(folder))
             except OSError:
-                _run("umount", "--lazy", str(folder))  # busy in Podium's namespace: gone once unused
+                run_system_tool("umount", "--lazy", str(folder))  # busy in Podium's namespace: gone once unused
 
     def move(self, name: str, new_name: str) -> None:
         """Give space `name`'s volume and data folder to `new_name` (the space moved): unmounted, renamed.

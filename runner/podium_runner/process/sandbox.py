@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +62,15 @@ NAMESPACES = ("--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgro
 def system_tool(name: str) -> str | None:
     """The absolute path of a system program (bwrap, setpriv), or None when it is not installed."""
     return shutil.which(name, path=SYSTEM_PATH)
+
+
+def run_system_tool(tool: str, *args: str, succeeded: tuple[int, ...] = (0,)) -> None:
+    """Run a system tool as root, by absolute path and with a fixed environment; raise OSError saying
+    what it answered when it fails (exits with a code not in `succeeded`)."""
+    command = [system_tool(tool) or tool, *args]
+    result = subprocess.run(command, env=ROOT_ENVIRONMENT, capture_output=True, text=True, check=False)
+    if result.returncode not in succeeded:
+        raise OSError(f"{' '.join(command)} failed: {(result.stderr or result.stdout).strip()}")
 
 
 def sandbox_unavailable_reason() -> str | None:
