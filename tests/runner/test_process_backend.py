@@ -41,10 +41,13 @@ async def test_a_gradio_space_builds_and_answers(folders: ProcessFolders, tmp_pa
         assert status == 200 and "gradio" in page.lower()
         config_status, _ = await _get(space.instance.url + "/config")
         assert config_status == 200
-    # A clean start prints no traceback but Gradio's own about its Spaces hot-reload watcher, which
-    # needs HF's `spaces` package (SYSTEM=spaces, see podium_runner.plan); the app runs on.
+    # A clean start prints no traceback of its own. Gradio's Spaces hot-reload watcher (SYSTEM=spaces, see
+    # podium_runner.plan) makes throwaway event loops (gradio.utils.safe_get_lock); when the collector
+    # finalizes a loop's socket before the loop, its __del__ prints "Exception ignored" with a traceback,
+    # as it does run bare, outside Podium, in most runs. Those are Gradio's, not a failed start.
     text = "\n".join(log)
-    assert text.count("Traceback") == text.count("`spaces` package is required to run hot-reloading") <= 1
+    gradios_own = text.count("Exception ignored in: <function BaseEventLoop.__del__")
+    assert text.count("Traceback") == gradios_own
 
 
 @pytest.mark.anyio
