@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import aiohttp
+import anyio
 import pytest
 from podium_runner.backend import Environment, Instance
 from podium_runner.health import wait_until_ready
@@ -22,7 +23,7 @@ from podium_runner.process import ProcessBackend, ProcessFolders, procs
 from podium_runner.process.sandbox import SPACE_UID_BLOCKS_START
 from podium_runner.spec import load_spec
 
-from tests.support.process_spaces import STREAMLIT_HELLO, free_port, stdlib_app, write_space
+from tests.support.process_spaces import GRADIO_HELLO, STREAMLIT_HELLO, free_port, stdlib_app, write_space
 
 pytestmark = [
     pytest.mark.slow,
@@ -360,3 +361,36 @@ async def test_a_streamlit_space_starts_warm_and_answers(folders: ProcessFolders
         assert status == 200 and "streamlit" in page.lower()
     finally:
         await spaces.stop_all()
+
+
+def _listening_ports(instance: Instance) -> set[int]:
+    """The TCP ports listened on in the instance's own network namespace (a process's /proc/PID/net/tcp)."""
+    host = os.readlink("/proc/self/ns/net")
+    inside = next(pid for pid in procs.tree(instance.details.pid) if os.readlink(f"/proc/{pid}/ns/net") != host)
+    lines = Path(f"/proc/{inside}/net/tcp").read_text().splitlines()[1:]
+    return {int(fields[1].split(":")[1], 16) for fields in (line.split() for line in lines) if fields[3] == "0A"}
+
+
+@pytest.mark.anyio
+async def test_a_warm_gradio_app_runs_without_the_spaces_reload_server(folders: ProcessFolders, tmp_path: Path) -> None:
+    """Gradio starts the `spaces` package's hot-reload server on 7887 beside every app where SYSTEM=spaces;
+    a warm app starts without it (zygote._without_gradio_reload_server), a cold one as Gradio does it."""
+    plan = make_plan(load_spec(write_space(tmp_path, "sdk: gradio", GRADIO_HELLO)))
+    found = {}
+    for warm in (False, True):
+        spaces = Spaces(ProcessBackend(folders, sandbox="on", warm_starts=warm))
+        try:
+            instance = await spaces.start(plan, f"tests/reload-{'warm' if warm else 'cold'}", {})
+            assert (await _get(instance.url + "/config"))[0] == 200
+            ports: set[int] = set()
+            for _ in range(50):  # the watcher starts its server in a thread of its own, beside the app's
+                if 7887 in (ports := _listening_ports(instance)):
+                    break
+                await anyio.sleep(0.1)
+            found[warm] = ports
+            started = spaces.logs[f"tests/reload-{'warm' if warm else 'cold'}"]
+            assert any(line.startswith("warm start from") for line in started) == warm
+        finally:
+            await spaces.stop_all()
+    assert 7887 in found[False], found  # the control: a cold app has it
+    assert 7887 not in found[True] and found[True], found

@@ -84,8 +84,18 @@ _SERVING = {
     ),
 }  # fmt: skip
 # Libraries that import their heavy parts lazily, and the parts apps use (the examples: `pipeline`, models).
+# transformers' generation, masking and layer modules and tqdm's logging bridge come with every model a
+# pipeline loads, whatever its architecture: 3 to 4 MiB less private memory per app (six pipelines measured).
 _LAZY_PARTS = {
-    "transformers": ("transformers.pipelines", "transformers.modeling_utils", "transformers.models.auto.modeling_auto"),
+    "transformers": (
+        "transformers.pipelines",
+        "transformers.modeling_utils",
+        "transformers.models.auto.modeling_auto",
+        "transformers.generation.utils",
+        "transformers.masking_utils",
+        "transformers.modeling_layers",
+        "tqdm.contrib.logging",
+    ),
     "torch": ("torch.nn", "torch.nn.functional"),
 }
 # Requirement names whose module is named otherwise.
