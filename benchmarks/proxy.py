@@ -1,6 +1,6 @@
 """Podium's proxy against direct access and nginx, side by side, in one run.
 
-    .venv/bin/python benchmarks/proxy.py [--seconds 5] [--connections 50] [--sse-runs 10]
+    .venv/bin/python benchmarks/proxy.py [--seconds 5] [--connections 50] [--sse-runs 10] [--baseline REV]
 
 Targets, each on 127.0.0.1: the app itself ("direct"), Podium's ProxyApp served the way `podium
 serve` serves its spaces origin (`podium.server.spaces_origin_config`, its garbage collection settings,
@@ -8,7 +8,8 @@ asyncio's loop), and nginx (Debian's package; installed here if missing, skipped
 that fails) with one worker, upstream keep-alive and `proxy_buffering off`. Endpoints: a Gradio API endpoint
 (`gradio_api/info`), a small static file from a minimal app, and the time to the first event of a
 Gradio SSE stream. wrk, the proxies and the apps share the machine's cores, so the ratios reflect
-CPU per request.
+CPU per request. `--baseline REV` adds Podium's proxy as of git revision REV as one more target, served
+by that revision's own copy of this script, for before and after figures from one run.
 
 Then the whole path a visitor of a static space takes, as users get it: a real `podium serve` (its
 resolver, its files backend) against nginx serving the same file from disk, with the connections above
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import re
 import shutil
 import statistics
@@ -117,10 +119,22 @@ def serve_podium(port: int, upstreams: list[str]) -> None:
     asyncio.run(uvicorn.Server(spaces_origin_config(ProxyApp(resolve), "127.0.0.1", port)).serve())
 
 
+def baseline_tree(rev: str, into: Path) -> Path:
+    """The tree as of git revision `rev` (what its proxy and this script need), extracted into `into`."""
+    into.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", rev, "platform", "runner", "benchmarks", "tests"],
+        capture_output=True,
+        check=True,
+    )
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    return into
+
+
 @contextlib.contextmanager
-def subprocess_server(args: list[str], health: str, log: Path) -> Iterator[None]:
+def subprocess_server(args: list[str], health: str, log: Path, env: dict[str, str] | None = None) -> Iterator[None]:
     with log.open("wb") as out:
-        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
         try:
             wait_for(health, 30, process)
             yield
@@ -216,6 +230,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--sse-runs", type=int, default=10)
+    parser.add_argument("--baseline", metavar="REV", help="also measure Podium's proxy as of this git revision")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="podium-bench-proxy-"))
     me = [sys.executable, __file__]
@@ -240,6 +255,23 @@ def main() -> None:
             )
         )
         targets = {"direct": (gradio, static), "podium": (podium, podium)}
+        if args.baseline:
+            old_port = free_port()
+            old = f"http://127.0.0.1:{old_port}"
+            tree = baseline_tree(args.baseline, tmp / "baseline")
+            stack.enter_context(
+                subprocess_server(
+                    [sys.executable, str(tree / "benchmarks/proxy.py"), "serve-podium", str(old_port)]
+                    + [f"{GRADIO}={gradio}", f"{STATIC}={static}"],
+                    f"{old}/apps/{STATIC}/",
+                    tmp / "podium-baseline.log",
+                    env={
+                        **os.environ,
+                        "PYTHONPATH": os.pathsep.join(str(tree / part) for part in ("platform", "runner", "")),
+                    },
+                )
+            )
+            targets[f"podium@{args.baseline}"] = (old, old)
         nginx = nginx_available()
         if nginx:
             nginx_port = free_port()
@@ -285,13 +317,14 @@ def main() -> None:
         }
 
     print()
-    header = f"{'target':<8}"
+    width = max(len(name) for name in targets)
+    header = f"{'target':<{width}}"
     for endpoint in endpoints:
         header += f" | {endpoint + ' rps':>20} {'xdirect':>7} {'xnginx':>6} {'p50/p99 ms':>15} {'errors':>6}"
     # For the SSE column the ratios are of times: below 1 is faster.
     print(header + f" | {'SSE 1st event ms':>16} {'xdirect':>7} {'xnginx':>6}")
     for name in targets:
-        line = f"{name:<8}"
+        line = f"{name:<{width}}"
         for endpoint in endpoints:
             load = results[name][endpoint]
             vs_direct = load.rps / results["direct"][endpoint].rps
