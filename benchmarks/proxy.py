@@ -8,8 +8,10 @@ asyncio's loop), and nginx (Debian's package; installed here if missing, skipped
 that fails) with one worker, upstream keep-alive and `proxy_buffering off`. Endpoints: a Gradio API endpoint
 (`gradio_api/info`), a small static file from a minimal app, and the time to the first event of a
 Gradio SSE stream. wrk, the proxies and the apps share the machine's cores, so the ratios reflect
-CPU per request. `--baseline REV` adds Podium's proxy as of git revision REV as one more target, served
-by that revision's own copy of this script, for before and after figures from one run.
+CPU per request; each Podium proxy's own CPU per request is printed too, which other work on a shared
+machine changes less than requests/s. `--baseline REV` adds Podium's proxy as of git revision REV as
+one more target, served by that revision's own copy of this script, for before and after figures from
+one run.
 
 Then the whole path a visitor of a static space takes, as users get it: a real `podium serve` (its
 resolver, its files backend) against nginx serving the same file from disk, with the connections above
@@ -132,12 +134,14 @@ def baseline_tree(rev: str, into: Path) -> Path:
 
 
 @contextlib.contextmanager
-def subprocess_server(args: list[str], health: str, log: Path, env: dict[str, str] | None = None) -> Iterator[None]:
+def subprocess_server(
+    args: list[str], health: str, log: Path, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen]:
     with log.open("wb") as out:
         process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
         try:
             wait_for(health, 30, process)
-            yield
+            yield process
         finally:
             process.terminate()
             try:
@@ -162,6 +166,12 @@ def nginx_available() -> str | None:
 
 
 # ---- measurements ----
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system, all threads) process `pid` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -247,7 +257,7 @@ def main() -> None:
         )
         podium_port = free_port()
         podium = f"http://127.0.0.1:{podium_port}"
-        stack.enter_context(
+        proxy = stack.enter_context(
             subprocess_server(
                 [*me, "serve-podium", str(podium_port), f"{GRADIO}={gradio}", f"{STATIC}={static}"],
                 f"{podium}/apps/{STATIC}/",
@@ -255,11 +265,13 @@ def main() -> None:
             )
         )
         targets = {"direct": (gradio, static), "podium": (podium, podium)}
+        # Podium's proxies' own CPU per request: what other work on a shared machine does not change.
+        proxies = {"podium": proxy.pid}
         if args.baseline:
             old_port = free_port()
             old = f"http://127.0.0.1:{old_port}"
             tree = baseline_tree(args.baseline, tmp / "baseline")
-            stack.enter_context(
+            old_proxy = stack.enter_context(
                 subprocess_server(
                     [sys.executable, str(tree / "benchmarks/proxy.py"), "serve-podium", str(old_port)]
                     + [f"{GRADIO}={gradio}", f"{STATIC}={static}"],
@@ -272,6 +284,7 @@ def main() -> None:
                 )
             )
             targets[f"podium@{args.baseline}"] = (old, old)
+            proxies[f"podium@{args.baseline}"] = old_proxy.pid
         nginx = nginx_available()
         if nginx:
             nginx_port = free_port()
@@ -301,6 +314,7 @@ def main() -> None:
             flush=True,
         )
         rounds: dict[tuple[str, str], list[Load]] = {}
+        cpu_us: dict[tuple[str, str], list[float]] = {}
         names = list(targets)
         for round_index in range(args.rounds):
             order = names[round_index % len(names) :] + names[: round_index % len(names)]
@@ -308,7 +322,12 @@ def main() -> None:
                 for name in order:
                     url = targets[name][index] + path
                     wrk(url, 1, args.connections)  # warm pools and caches
-                    rounds.setdefault((name, endpoint), []).append(wrk(url, args.seconds, args.connections))
+                    before = cpu_seconds(proxies[name]) if name in proxies else 0.0
+                    load = wrk(url, args.seconds, args.connections)
+                    rounds.setdefault((name, endpoint), []).append(load)
+                    if name in proxies:
+                        used = cpu_seconds(proxies[name]) - before
+                        cpu_us.setdefault((name, endpoint), []).append(used / (load.rps * args.seconds) * 1e6)
         results = {name: {endpoint: Load.median(rounds[name, endpoint]) for endpoint in endpoints} for name in names}
         served = serving_a_static_space(tmp, targets["nginx"][0], args) if nginx else None
         sse = {
@@ -333,6 +352,14 @@ def main() -> None:
             line += f" | {load.rps:>20.0f} {vs_direct:>7.2f} {vs_nginx} {latency:>15} {load.errors:>6}"
         sse_nginx = f"{sse[name] / sse['nginx']:6.2f}" if "nginx" in targets else f"{'-':>6}"
         print(line + f" | {sse[name]:>16.1f} {sse[name] / sse['direct']:>7.2f} {sse_nginx}")
+    print(
+        "\nProxy CPU per request, us (median of the rounds): "
+        + "; ".join(
+            f"{name} "
+            + ", ".join(f"{endpoint} {statistics.median(cpu_us[name, endpoint]):.0f}" for endpoint in endpoints)
+            for name in proxies
+        )
+    )
     if served is not None:
         print(
             f"\nA static space ({len(STATIC_BODY)} B index.html) as users get it: podium serve, and nginx serving "
