@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from podium_runner.plan import DEFAULT_SDK_VERSIONS, HOST_PYTHON, BuildPlan, make_plan
+from podium_runner.process.warm_starter import modules_for
 from podium_runner.spec import SpaceConfigError, load_spec
 from podium_runner.stages import Stage
 
@@ -155,3 +156,17 @@ def test_a_requirement_outside_the_space_is_refused(tmp_path: Path, line: str) -
     error = _config_error(tmp_path / "space", "sdk: gradio", requirements=line + "\n")
     assert error.stage == Stage.CONFIG_ERROR and error.file == "requirements.txt"
     assert "points outside the space" in str(error)
+
+
+def test_a_warm_starter_imports_the_same_whichever_sdk_s_app_of_its_environment_comes_first(tmp_path: Path) -> None:
+    """One starter serves an environment's Gradio and Streamlit apps alike (the examples'): it imports what
+    each sdk among its requirements imports once it serves, not only the first app's."""
+    requirements = "gradio==6.31.0\nstreamlit==1.67.0\ntransformers\n"
+    gradio = make_plan(load_spec(write_space(tmp_path / "g", "sdk: gradio", GRADIO_HELLO, requirements=requirements)))
+    streamlit = make_plan(load_spec(write_space(tmp_path / "s", "sdk: streamlit", "", requirements=requirements)))
+    assert set(modules_for(gradio)) == set(modules_for(streamlit))
+    expected = {"gradio.http_server", "streamlit.web.bootstrap", "transformers.generation.utils"}
+    assert expected <= set(modules_for(gradio))
+    # A Gradio-only environment imports nothing of Streamlit's.
+    alone = make_plan(load_spec(write_space(tmp_path / "a", "sdk: gradio", GRADIO_HELLO)))
+    assert "gradio.http_server" in modules_for(alone) and not any("streamlit" in name for name in modules_for(alone))

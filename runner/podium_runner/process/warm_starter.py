@@ -143,14 +143,18 @@ class WarmStartFailed(StartError):
 
 
 def modules_for(plan: BuildPlan) -> list[str]:
-    """What a starter of the plan's environment imports: its sdk, the servers, and its requirements' modules."""
-    names = [plan.sdk, *_ALWAYS, *_SERVING.get(plan.sdk, ())]
+    """What a starter of the plan's environment imports: its sdk, the servers, its requirements' modules, and
+    what each sdk among them imports once it serves. One starter serves every app of its environment, whatever
+    its sdk (the examples' environment holds Gradio and Streamlit apps), so that does not depend on which app
+    came first."""
+    names = [plan.sdk, *_ALWAYS]
     lines = (*plan.deps.pre_requirements, *plan.deps.requirements) if plan.deps else ()
     for line in lines:
         name = requirement_name(line)
         if name and name not in names:
             module = _MODULE_NAMES.get(name, name.replace("-", "_"))
             names += [module, *_LAZY_PARTS.get(module, ())]
+    names += [part for sdk in _SERVING if sdk in names for part in _SERVING[sdk]]
     return [name for name in dict.fromkeys(names) if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", name)]
 
 
