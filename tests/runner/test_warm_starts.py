@@ -9,6 +9,8 @@ import os
 import secrets
 import signal
 import socket
+import subprocess
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -20,7 +22,9 @@ from podium_runner.backend import Environment, Instance
 from podium_runner.health import wait_until_ready
 from podium_runner.plan import BuildPlan, RunContext, make_plan
 from podium_runner.process import ProcessBackend, ProcessFolders, procs
+from podium_runner.process.cgroups import CgroupSet, Limits, cgroups_available
 from podium_runner.process.sandbox import SPACE_UID_BLOCKS_START
+from podium_runner.process.warm_starter import WarmStarters
 from podium_runner.spec import load_spec
 
 from tests.support.process_spaces import GRADIO_HELLO, STREAMLIT_HELLO, free_port, stdlib_app, write_space
@@ -394,3 +398,27 @@ async def test_a_warm_gradio_app_runs_without_the_spaces_reload_server(folders: 
             await spaces.stop_all()
     assert 7887 in found[False], found  # the control: a cold app has it
     assert 7887 not in found[True] and found[True], found
+
+
+@pytest.mark.skipif(cgroups_available() is None, reason="no writable cgroup hierarchy")
+def test_the_groups_of_a_killed_podiums_starters_are_removed_and_no_others(tmp_path: Path) -> None:
+    """A starter of a Podium that was killed ends, but its groups stayed, a set per starter per kill."""
+    now = time.monotonic_ns()
+    marker = secrets.token_hex(4)
+    leftover = CgroupSet.create(f"warm-{marker}-left-{now - 120 * 10**9}", Limits())
+    just_made = CgroupSet.create(f"warm-{marker}-new-{now}", Limits())  # its starter is about to join it
+    busy = CgroupSet.create(f"warm-{marker}-busy-{now - 120 * 10**9}", Limits())
+    sleeper = subprocess.Popen(busy.join_argv(["sleep", "60"]))
+    try:
+        deadline = time.monotonic() + 10
+        while busy.is_empty() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        WarmStarters(tmp_path, None)
+        left = {name for name, _ in CgroupSet.named(f"warm-{marker}-")}
+        assert left == {f"warm-{marker}-new-{now}", f"warm-{marker}-busy-{now - 120 * 10**9}"}
+        assert not any(Path(path).exists() for path in leftover.paths)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+        for group in (leftover, just_made, busy):
+            group.remove()

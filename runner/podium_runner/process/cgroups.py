@@ -91,6 +91,28 @@ class CgroupSet:
             (groups["cpu"] / "cpu.cfs_quota_us").write_text(str(int(limits.cpus * _CPU_PERIOD_US)))
         return cls("v1", tuple(str(g) for g in groups.values()))
 
+    @classmethod
+    def named(cls, prefix: str) -> list[tuple[str, CgroupSet]]:
+        """The groups `podium/<name>` on this host whose name starts with `prefix`, by name."""
+        version = cgroups_available()
+        if version is None:
+            return []
+        controllers = ("",) if version == "v2" else (*_V1_CONTROLLERS, _V1_FREEZER)
+        roots = [CGROUP_ROOT / controller / "podium" for controller in controllers]
+        names = {group.name for root in roots if root.is_dir() for group in root.iterdir() if group.is_dir()}
+        return [
+            (name, cls(version, tuple(str(root / name) for root in roots if (root / name).is_dir())))
+            for name in sorted(names)
+            if name.startswith(prefix)
+        ]
+
+    def is_empty(self) -> bool:
+        """Whether no process is in any of the groups (one that cannot be read counts as not empty)."""
+        try:
+            return not any((Path(path) / "cgroup.procs").read_text().strip() for path in self.paths)
+        except OSError:
+            return False
+
     def join_argv(self, argv: list[str]) -> list[str]:
         """`argv` wrapped so that it enters the groups before it runs."""
         procs = [str(Path(p) / "cgroup.procs") for p in self.paths]

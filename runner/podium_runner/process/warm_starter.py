@@ -133,6 +133,8 @@ _STARTER_VARIABLES = {
     "MPLBACKEND": "Agg",
 }
 _HOLDER_NAMESPACES = ("net", "uts", "ipc", "cgroup", "pid", "mnt")  # zygote.py's order
+_GROUP_PREFIX = "warm-"  # then the environment generation's name, and the time the group was made
+_LEFTOVER_AFTER_NS = 60 * 10**9
 _READY_TIMEOUT_S = 300.0  # torch and transformers import for a minute on a busy 2-core host
 _START_TIMEOUT_S = 30.0
 _CAPABILITIES = ("CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_SYS_CHROOT", "CAP_SYS_ADMIN")
@@ -233,6 +235,21 @@ class WarmStarter:
             self.cgroups.remove()
 
 
+def remove_leftover_groups() -> list[str]:
+    """Remove the cgroups of starters whose Podium was killed, and say which. Such a starter ends once its
+    socket closes, but nothing removes its groups, which pile up, a set per starter per kill. A group's name
+    ends with the CLOCK_MONOTONIC time it was made, one clock for every process of this boot: a group older
+    than `_LEFTOVER_AFTER_NS` with no process in it is nobody's, since a starter joins its group as it starts."""
+    now = time.monotonic_ns()
+    removed = []
+    for name, group in CgroupSet.named(_GROUP_PREFIX):
+        made = name.rsplit("-", 1)[-1]
+        if made.isdigit() and now - int(made) > _LEFTOVER_AFTER_NS and group.is_empty():
+            group.remove()
+            removed.append(name)
+    return removed
+
+
 class WarmStarters:
     """The starters of one backend, by environment generation (module docstring: when one exists)."""
 
@@ -242,6 +259,7 @@ class WarmStarters:
         self.namespaces = OwnerNamespaces()
         self._starters: dict[Path, WarmStarter] = {}
         self._creating: dict[Path, asyncio.Lock] = {}
+        remove_leftover_groups()
 
     def get(self, location: Path) -> WarmStarter | None:
         return self._starters.get(location)
@@ -286,7 +304,7 @@ class WarmStarters:
         cgroups = None
         if cgroups_available():
             try:
-                cgroups = CgroupSet.create(f"warm-{location.name}-{time.monotonic_ns()}", self._limits())
+                cgroups = CgroupSet.create(f"{_GROUP_PREFIX}{location.name}-{time.monotonic_ns()}", self._limits())
                 command = cgroups.join_argv(command)
             except OSError:
                 cgroups = None
