@@ -7,7 +7,7 @@ from typing import Any
 
 from podium_runner.stages import Stage
 
-from podium.db import Space
+from podium.db import HubRepo, Space
 from podium.settings import Settings
 
 
@@ -34,25 +34,29 @@ def runtime_json(space: Space, settings: Settings) -> dict[str, Any]:
     }
 
 
-def space_json(space: Space, settings: Settings) -> dict[str, Any]:
-    card = space.card_data or {}
-    data: dict[str, Any] = {
-        "_id": str(space.id),
-        "id": space.space_id,
-        "author": space.owner,
-        "sha": space.sha,
-        "createdAt": iso(space.created_at),
-        "lastModified": iso(space.updated_at),
-        "private": space.private,
+def repo_fields(record: Space | HubRepo, repo_id: str) -> dict[str, Any]:
+    """What the Hub's SpaceInfo, ModelInfo and DatasetInfo share."""
+    return {
+        "_id": str(record.id),
+        "id": repo_id,
+        "author": record.owner,
+        "sha": record.sha,
+        "createdAt": iso(record.created_at),
+        "lastModified": iso(record.updated_at),
+        "private": record.private,
         "gated": False,
         "disabled": False,
         "likes": 0,
+        "cardData": record.card_data or {},
+    }
+
+
+def space_json(space: Space, settings: Settings) -> dict[str, Any]:
+    return repo_fields(space, space.space_id) | {
         "sdk": space.sdk,
-        "tags": [space.sdk, *card.get("tags", [])],
-        "cardData": card,
+        "tags": [space.sdk, *(space.card_data or {}).get("tags", [])],
         # Path mode keeps its trailing slash: gradio_client urljoins onto `host`.
         "host": settings.space_url(space.space_id),
         "subdomain": settings.space_subdomain(space.space_id),
         "runtime": runtime_json(space, settings),
     }
-    return data

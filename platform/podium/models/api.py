@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 
 from podium.api.deps import current_user
-from podium.api.shapes import iso
+from podium.api.shapes import repo_fields
 from podium.auth import User
 from podium.context import context_of
 from podium.db import HubRepo, Space
@@ -62,21 +62,7 @@ def named_repos(card: dict[str, Any], repo_type: str) -> list[str]:
 
 def repo_json(record: HubRepo, spaces: list[str] | None = None) -> dict[str, Any]:
     card = record.card_data or {}
-    data: dict[str, Any] = {
-        "_id": str(record.id),
-        "id": record.repo_id,
-        "author": record.owner,
-        "sha": record.sha,
-        "createdAt": iso(record.created_at),
-        "lastModified": iso(record.updated_at),
-        "private": record.private,
-        "gated": False,
-        "disabled": False,
-        "downloads": 0,
-        "likes": 0,
-        "tags": tags_of(record.repo_type, card),
-        "cardData": card,
-    }
+    data = repo_fields(record, record.repo_id) | {"downloads": 0, "tags": tags_of(record.repo_type, card)}
     if record.repo_type == "model":
         data["modelId"] = record.repo_id
         data |= {key: card[key] for key in ("library_name", "pipeline_tag") if isinstance(card.get(key), str)}
