@@ -6,6 +6,7 @@ layer and no Gradio start-up. Limits come from the test flavor table (768 MB, 1 
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -14,7 +15,7 @@ from pathlib import Path
 import docker
 import pytest
 from podium_runner.backend import BackendUnavailable, StartError
-from podium_runner.docker import DockerBackend
+from podium_runner.docker import DockerBackend, containers
 from podium_runner.health import wait_until_ready
 from podium_runner.plan import RunContext
 
@@ -163,3 +164,33 @@ async def test_no_engine_at_all_is_a_clear_error(base_image, tmp_path):
     plan = stdlib_space(tmp_path / "lonely")
     with pytest.raises(BackendUnavailable, match="does not answer.*Start dockerd"):
         await backend.prepare(plan, lambda _line: None)
+
+
+@pytest.mark.anyio
+async def test_a_start_cancelled_while_its_container_starts_leaves_no_container(backend, tmp_path, docker_client):
+    """docker-py's calls run in a thread that a cancelled start cannot stop: its container would run for nobody."""
+    plan = stdlib_space(tmp_path / "cancelled")
+    env = await backend.prepare(plan, lambda _line: None)
+    prefix = containers.container_name("alice/cancelled-cold", "")
+
+    def named() -> list[str]:
+        return [item["Names"][0] for item in docker_client.api.containers(all=True, filters={"name": prefix})]
+
+    for _ in range(5):  # until the cancellation lands between the container's creation and the start's end
+        ctx = RunContext(space_id="alice/cancelled-cold", port=free_port())
+        start = asyncio.ensure_future(backend.start(plan, env, ctx, lambda _line: None))
+        while not start.done() and not await asyncio.to_thread(named):
+            await asyncio.sleep(0.005)
+        if start.done():
+            await backend.stop(start.result())
+            continue
+        start.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await start
+        break
+    else:
+        pytest.fail("no start was still going once its container existed, in 5 tries")
+    deadline = time.monotonic() + 60
+    while await asyncio.to_thread(named) and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    assert await asyncio.to_thread(named) == []

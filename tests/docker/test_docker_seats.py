@@ -6,11 +6,13 @@ imports done ahead, its variables given to the app alone (they are not in the co
 own /data volume mounted into the running container, and nothing of the seat's folder writable; links in its
 code aimed at the host's files are copied as links, their targets untouched. Its /data
 outlives the seat, the seat's folder goes with its app, and the seats of an image go once none of its spaces
-runs. A seat whose container died is discarded, and the start that would have taken it starts cold.
+runs. A seat whose container died is discarded, and the start that would have taken it starts cold. A start
+cancelled while it takes a seat leaves no container behind.
 """
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import textwrap
 import time
@@ -18,7 +20,7 @@ import time
 import aiohttp
 import docker
 import pytest
-from podium_runner.docker import DockerBackend
+from podium_runner.docker import DockerBackend, containers
 from podium_runner.docker.containers import LABEL_SEAT, volume_name
 from podium_runner.health import wait_until_ready
 from podium_runner.plan import RunContext
@@ -149,3 +151,48 @@ async def test_a_seat_that_died_is_discarded_and_the_start_goes_cold(seated, tmp
     assert seat.labels[LABEL_SEAT] not in {folder.name for folder in (tmp_path / "seats").iterdir()}
     await seated.stop(second)
     await seated.stop(first)
+
+
+@pytest.mark.anyio
+async def test_a_start_cancelled_while_it_takes_a_seat_leaves_no_container(seated, tmp_path, cleanup, docker_client):
+    """The hand-over runs in a thread that a cancelled start cannot stop: its app would run for nobody."""
+    first, _, _ = await _start(seated, stdlib_space(tmp_path / "first"), "alice/first", cleanup)
+    _wait_for_a_ready_seat(docker_client)
+    (seat,) = _seats(docker_client)
+    plan = stdlib_space(tmp_path / "cancelled")
+    with (plan.space_root / "weights.bin").open("wb") as weights:  # its copy into the seat takes a while
+        weights.truncate(0)
+        for _ in range(256):
+            weights.write(b"\1" * (1 << 20))
+    env = await seated.prepare(plan, lambda _line: None)
+    ctx = RunContext(space_id="alice/cancelled-seat", port=free_port())
+    start = asyncio.ensure_future(seated.start(plan, env, ctx, lambda _line: None))
+    copied = tmp_path / "seats" / seat.labels[LABEL_SEAT] / "app" / "weights.bin"
+    deadline = time.monotonic() + 60
+    while not copied.exists() and not start.done() and time.monotonic() < deadline:
+        await asyncio.sleep(0.002)
+    assert copied.exists() and not start.done(), "the hand-over did not begin"
+    start.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await start
+    deadline = time.monotonic() + 60
+    left = lambda: (_containers_of(docker_client, "alice/cancelled-seat", seat.id), copied.parent.parent.exists())  # noqa: E731
+    while time.monotonic() < deadline and left() != ([], False):
+        await asyncio.sleep(0.2)
+    assert left() == ([], False)  # no container, and the seat's folder went with it
+    await seated.stop(first)
+
+
+def _containers_of(client: docker.DockerClient, space_id: str, *ids: str) -> list[str]:
+    """The names of the containers named after `space_id`, or with one of `ids`, running or not. The engine may
+    refuse a listing while a container is being renamed (400 Bad Request): it is asked again."""
+    prefix = "/" + containers.container_name(space_id, "")
+    for _ in range(20):
+        try:
+            listed = client.api.containers(all=True)
+            break
+        except docker.errors.APIError:
+            time.sleep(0.1)
+    else:
+        raise AssertionError("the engine refused to list its containers 20 times")
+    return [item["Names"][0] for item in listed if item["Names"][0].startswith(prefix) or item["Id"] in ids]

@@ -100,6 +100,7 @@ class DockerBackend(Backend):
                 self.seats = Seats(self.engine, seats_folder.resolve(), seats_per_image, self.network.name, "127.0.0.1")
         self._dependency_image: dict[str, str] = {}  # app image -> the dependency image it is built on
         self._started_from: dict[str, str] = {}  # container id -> its dependency image, while it runs
+        self._taking_down: set[asyncio.Task[None]] = set()  # the containers of cancelled starts
 
     # -- build ----------------------------------------------------------------------------------
 
@@ -200,12 +201,23 @@ class DockerBackend(Backend):
                 ) from exc
             return container.id
 
+        def remove(container_id: str | None) -> None:  # a start cancelled meanwhile: its app would run for nobody
+            if container_id is not None:
+                with contextlib.suppress(docker.errors.NotFound):
+                    self.engine.client.containers.get(container_id).remove(force=True)
+
         if container_id is None:
-            container_id = await self.engine.run(create_and_start)
+            container_id = await self.engine.run_or_undo(create_and_start, remove)
         if self.seats and kind:
             self._started_from[container_id] = kind.image
             self.seats.top_up(kind)
-        return await self._instance(container_id, LogTail(log), tail=None, space_id=ctx.space_id)
+        try:
+            return await self._instance(container_id, LogTail(log), tail=None, space_id=ctx.space_id)
+        except asyncio.CancelledError:  # its container runs: for nobody, once this start is gone
+            task = asyncio.ensure_future(self._take_down(container_id, timeout=1))
+            self._taking_down.add(task)
+            task.add_done_callback(self._taking_down.discard)
+            raise
 
     def _seat_kind(
         self, plan: BuildPlan, env: Environment, ctx: RunContext, flavor: Flavor, launch: Launch, door: Door | None
@@ -299,12 +311,16 @@ class DockerBackend(Backend):
 
     async def stop(self, instance: Instance, timeout: float = 10.0) -> None:
         await self.thaw(instance)  # a paused container would hold its stop signal until unpaused
-        seat = await self._remove(instance.instance_id, timeout)
+        await self._take_down(instance.instance_id, timeout)
+
+    async def _take_down(self, container_id: str, timeout: float) -> None:
+        """The container removed, and with it its seat's folder; its image's seats too once none of its spaces runs."""
+        seat = await self._remove(container_id, timeout)
         if self.seats is None:
             return
         if seat:
             await self.engine.run(self.seats.release, seat)
-        image = self._started_from.pop(instance.instance_id, None)
+        image = self._started_from.pop(container_id, None)
         if image and image not in self._started_from.values():
             await self.seats.retire(image)
 

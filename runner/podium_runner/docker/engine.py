@@ -41,6 +41,7 @@ class Engine:
     def __init__(self, base_url: str | None = None):
         self.base_url = base_url
         self._client: docker.DockerClient | None = None
+        self._undoing: set[asyncio.Task[None]] = set()
 
     @property
     def where(self) -> str:
@@ -84,6 +85,23 @@ class Engine:
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """`sync` in a worker thread."""
         return await asyncio.to_thread(functools.partial(self.sync, fn, *args, **kwargs))
+
+    async def run_or_undo(self, fn: Callable[[], T], undo: Callable[[T | None], None]) -> T:
+        """`run(fn)` where `fn` makes something that runs (a container): a caller cancelled meanwhile cannot
+        stop the thread, which goes on and makes it, for nobody. So then `undo` gets what `fn` made (None when
+        it failed) once it ends, in a worker thread, and the cancellation goes on."""
+        work = asyncio.ensure_future(self.run(fn))
+        try:
+            return await asyncio.shield(work)
+        except asyncio.CancelledError:
+            work.add_done_callback(functools.partial(self._undo_when_done, undo))
+            raise
+
+    def _undo_when_done(self, undo: Callable[[Any], None], work: asyncio.Future[Any]) -> None:
+        made = None if work.exception() is not None else work.result()
+        task = asyncio.ensure_future(self.run(undo, made))
+        self._undoing.add(task)
+        task.add_done_callback(self._undoing.discard)
 
     def supports_buildkit(self) -> bool:
         version = self.sync(lambda: self.client.version()).get("ApiVersion", "0.0")

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import functools
 import json
 import logging
 import os
@@ -111,13 +112,15 @@ class Seats:
                 continue
             self._ready[kind].remove(seat)
             try:
-                await self.engine.run(self._hand_over, seat, start, plan, ctx, launch)
+                # Were this start cancelled meanwhile, its app would run in the seat for nobody.
+                await self.engine.run_or_undo(
+                    functools.partial(self._hand_over, seat, start, plan, ctx, launch),
+                    lambda _made, seat=seat: self._remove(seat),
+                )
             except (OSError, docker.errors.APIError) as exc:
                 log(f"cold start: the seat {seat.folder.path.name} could not be taken: {exc}")
                 await self._discard(seat)
                 return None
-            finally:
-                os.close(start)
             log(f"warm start: in a seat of {kind.image}, its container started and its imports done ahead")
             return seat.container_id
         if importing:
@@ -142,28 +145,33 @@ class Seats:
         return await self.engine.run(running)
 
     def _hand_over(self, seat: _Seat, start: int, plan: BuildPlan, ctx: RunContext, launch: Launch) -> None:
-        folder = seat.folder
-        shutil.copytree(plan.space_root, folder.app, symlinks=True, dirs_exist_ok=True, ignore=_skipped)
-        for top, folders, files in os.walk(folder.app):  # the image's COPY --chown=1000:1000; links not followed
-            for name in (".", *folders, *files):
-                os.chown(os.path.join(top, name), _APP_UID, _APP_UID, follow_symlinks=False)
-        volume_root = self._volume_root(ctx.space_id)
-        _mount(volume_root, folder.data)
-        data = os.stat(volume_root)
-        container = self.engine.client.containers.get(seat.container_id)
-        container.update(cpu_shares=_CPU_SHARES_OF_AN_APP)
-        container.rename(containers.container_name(ctx.space_id, secrets.token_hex(3)))
-        spec = {
-            "argv": _app_argv(launch),
-            "cwd": APP_DIR,
-            "variables": launch.env,
-            "data_dir": DATA_DIR,
-            "data_identity": [data.st_dev, data.st_ino],
-        }
-        os.set_blocking(start, True)
-        message = json.dumps(spec).encode()
-        while message:
-            message = message[os.write(start, message) :]
+        """In a worker thread: the space's code and /data into the seat, then its start down the FIFO `start`,
+        which it closes."""
+        try:
+            folder = seat.folder
+            shutil.copytree(plan.space_root, folder.app, symlinks=True, dirs_exist_ok=True, ignore=_skipped)
+            for top, folders, files in os.walk(folder.app):  # the image's COPY --chown=1000:1000; links not followed
+                for name in (".", *folders, *files):
+                    os.chown(os.path.join(top, name), _APP_UID, _APP_UID, follow_symlinks=False)
+            volume_root = self._volume_root(ctx.space_id)
+            _mount(volume_root, folder.data)
+            data = os.stat(volume_root)
+            container = self.engine.client.containers.get(seat.container_id)
+            container.update(cpu_shares=_CPU_SHARES_OF_AN_APP)
+            container.rename(containers.container_name(ctx.space_id, secrets.token_hex(3)))
+            spec = {
+                "argv": _app_argv(launch),
+                "cwd": APP_DIR,
+                "variables": launch.env,
+                "data_dir": DATA_DIR,
+                "data_identity": [data.st_dev, data.st_ino],
+            }
+            os.set_blocking(start, True)
+            message = json.dumps(spec).encode()
+            while message:
+                message = message[os.write(start, message) :]
+        finally:
+            os.close(start)
 
     def _volume_root(self, space_id: str) -> str:
         """The host folder of the space's /data volume, made as the engine would (owned by the app's uid)."""
@@ -241,12 +249,12 @@ class Seats:
                 await self._discard(seat)
 
     async def _discard(self, seat: _Seat) -> None:
-        def remove() -> None:
-            with contextlib.suppress(docker.errors.NotFound):
-                self.engine.client.containers.get(seat.container_id).remove(force=True)
-            self.release(seat.folder.path.name)
+        await self.engine.run(self._remove, seat)
 
-        await self.engine.run(remove)
+    def _remove(self, seat: _Seat) -> None:
+        with contextlib.suppress(docker.errors.NotFound):
+            self.engine.client.containers.get(seat.container_id).remove(force=True)
+        self.release(seat.folder.path.name)
 
     def release(self, name: str) -> None:
         """A seat's folder, once its container is gone: the volume unmounted from it, then removed."""
