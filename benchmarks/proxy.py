@@ -4,7 +4,7 @@
 
 Targets, each on 127.0.0.1: the app itself ("direct"), Podium's ProxyApp served the way `podium
 serve` serves its spaces origin (`podium.server.spaces_origin_config`, its garbage collection settings,
-its event loop), and nginx (Debian's package; installed here if missing, skipped with a message when
+asyncio's loop), and nginx (Debian's package; installed here if missing, skipped with a message when
 that fails) with one worker, upstream keep-alive and `proxy_buffering off`. Endpoints: a Gradio API endpoint
 (`gradio_api/info`), a small static file from a minimal app, and the time to the first event of a
 Gradio SSE stream. wrk, the proxies and the apps share the machine's cores, so the ratios reflect
@@ -106,7 +106,7 @@ def serve_podium(port: int, upstreams: list[str]) -> None:
     settings, on the same event loop."""
     import uvicorn
     from podium.proxy import ProxyApp, Upstream
-    from podium.server import run, spaces_origin_config, tune_garbage_collection
+    from podium.server import spaces_origin_config, tune_garbage_collection
 
     table = {}
     for item in upstreams:
@@ -117,7 +117,8 @@ def serve_podium(port: int, upstreams: list[str]) -> None:
         return table.get(f"{owner}/{name}")
 
     tune_garbage_collection()
-    run(uvicorn.Server(spaces_origin_config(ProxyApp(resolve), "127.0.0.1", port)).serve())
+    # asyncio's own loop, as `podium serve` runs (uvloop cannot start the runner's subprocesses: no `umask`).
+    asyncio.run(uvicorn.Server(spaces_origin_config(ProxyApp(resolve), "127.0.0.1", port)).serve())
 
 
 def baseline_tree(rev: str, into: Path) -> Path:

@@ -1,5 +1,4 @@
-"""`podium serve`: the pages+API server and the spaces origin, two uvicorn servers in one event loop,
-uvloop's where installed (`run`).
+"""`podium serve`: the pages+API server and the spaces origin, two uvicorn servers in one event loop.
 
 No server writes access lines: uvicorn's loggers are process-wide, so the last server's "warning" level
 hid them for all three anyway, while uvicorn still formatted each line's fields per request.
@@ -14,8 +13,7 @@ import logging
 import resource
 import signal
 import sys
-from collections.abc import Coroutine, Iterator
-from typing import Any, TypeVar
+from collections.abc import Iterator
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -41,8 +39,6 @@ log = logging.getLogger("podium")
 # hundreds per request, and at the default the collector took about 10% of its CPU per proxied request
 # (benchmarks/proxy.py). The older generations keep their default ratios to the young one.
 _YOUNG_GC_THRESHOLD = 10_000
-
-T = TypeVar("T")
 
 
 class _Server(uvicorn.Server):
@@ -74,16 +70,6 @@ def spaces_origin_config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
 def tune_garbage_collection() -> None:
     """Collect young objects less often, for the proxy's sake (see _YOUNG_GC_THRESHOLD)."""
     gc.set_threshold(_YOUNG_GC_THRESHOLD, *gc.get_threshold()[1:])
-
-
-def run(main: Coroutine[Any, Any, T]) -> T:
-    """Run `main` on uvloop's event loop, or on asyncio's where uvloop is not installed. uvloop costs the
-    proxy less CPU per request (benchmarks/proxy.py); everything `podium serve` runs works on either."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(main)
-    return uvloop.run(main)
 
 
 def open_context(settings: Settings) -> Context:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 from pathlib import Path
 
@@ -79,23 +78,3 @@ async def test_a_factory_rebuild_leaves_the_environment_running_apps_use(tmp_pat
     third = await store.ensure(deps, tmp_path, print, rebuild=True)
     assert not Path(first.location).exists()  # only the current build and the one before it stay
     assert Path(second.location).exists() and Path(third.location).exists()
-
-
-@pytest.mark.slow
-@pytest.mark.anyio
-@pytest.mark.parametrize("anyio_backend", [("asyncio", {"use_uvloop": True})])  # the loop `podium serve` runs
-async def test_an_environment_builds_on_uvloop_readable_by_the_apps_whatever_podiums_umask(tmp_path: Path) -> None:
-    """uvloop has no `umask=` for subprocesses: the build sets 022 itself (and seals the environment after)."""
-    store = EnvironmentStore(tmp_path / "environments", TEST_CACHE / "uv-cache")
-    deps = DependencySet(python_version=HOST_PYTHON, requirements=("six",))
-    umask = os.umask(0o077)
-    try:
-        environment = await store.ensure(deps, tmp_path, print)
-    finally:
-        os.umask(umask)
-    # Everything uv wrote, which the apps' uids read: its site-packages, folders and files.
-    site_packages = next(Path(environment.location).glob("lib/python*/site-packages"))
-    for folder, _, files in os.walk(site_packages):
-        assert os.stat(folder).st_mode & 0o005 == 0o005, f"{folder} is not open to other uids"
-        for name in files:
-            assert os.stat(Path(folder, name)).st_mode & 0o004, f"{folder}/{name} is not readable by other uids"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import typer
@@ -9,7 +10,6 @@ import typer
 from podium.cli import app
 from podium.examples.bundled import ExamplesProgress, offline_reason, upstream_for
 from podium.secret_box import SecretsKeyError
-from podium.server import run
 from podium.server import serve as serve_podium
 from podium.settings import Settings
 
@@ -38,7 +38,7 @@ def serve(
         progress = ExamplesProgress(offline_reason=offline_reason(forced=offline, upstream=settings.hub_upstream))
         settings.hub_upstream = upstream_for(settings.hub_upstream, offline_examples=bool(progress.offline_reason))
     try:
-        run(serve_podium(settings, examples=progress))
+        asyncio.run(serve_podium(settings, examples=progress))
     except SecretsKeyError as exc:
         typer.echo(f"podium serve: {exc}", err=True)
         raise typer.Exit(2) from None

@@ -44,13 +44,6 @@ COMPLETE_MARKER = ".podium-complete.json"
 BUILD_LIMITS = Limits(memory_mb=4096, pids=1024, cpus=None)
 
 
-def _readable_by_all(argv: list[str]) -> list[str]:
-    """`argv` run with umask 022, whatever Podium's own: an environment must be readable by the apps' uids.
-    A shell sets it and becomes the command (the same process), because uvloop, which `podium serve` runs
-    on, has no `umask=` for its subprocesses."""
-    return ["/bin/sh", "-c", 'umask 022 && exec "$@"', "podium-umask", *argv]
-
-
 class EnvironmentStore:
     """Makes and hands out the virtualenvs under `root`, with one uv cache for all of them.
 
@@ -231,12 +224,13 @@ class EnvironmentStore:
                     log(f"WARNING: this build step runs without memory and process limits: no cgroups ({exc})")
         try:
             process = await asyncio.create_subprocess_exec(
-                *_readable_by_all(argv),
+                *argv,
                 cwd="/" if sandbox else space,
                 env=env,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
+                umask=0o022,  # the environment must be readable by the apps' uids
                 pass_fds=(
                     *((kernel_filter,) if kernel_filter is not None else ()),
                     *(network.child_fds if network else ()),
