@@ -98,6 +98,8 @@ class Engine:
             raise
 
     def _undo_when_done(self, undo: Callable[[Any], None], work: asyncio.Future[Any]) -> None:
+        if work.cancelled():  # the event loop is closing: Podium's next start stops what was left (recovery)
+            return
         made = None if work.exception() is not None else work.result()
         task = asyncio.ensure_future(self.run(undo, made))
         self._undoing.add(task)

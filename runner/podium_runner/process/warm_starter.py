@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import re
 import signal
@@ -50,6 +51,8 @@ from podium_runner.process.sandbox import (
     system_tool,
 )
 from podium_runner.process.user_namespace import OwnerNamespaces, entered
+
+logger = logging.getLogger("podium_runner.process")
 
 # The holder, pid 1 of the app's namespace as the space's uid: argv [pipe fd]. It reads the app's pid
 # from the pipe (EOF: the warm start failed), reaps every orphan, and exits with the app's status
@@ -235,19 +238,20 @@ class WarmStarter:
             self.cgroups.remove()
 
 
-def remove_leftover_groups() -> list[str]:
-    """Remove the cgroups of starters whose Podium was killed, and say which. Such a starter ends once its
-    socket closes, but nothing removes its groups, which pile up, a set per starter per kill. A group's name
-    ends with the CLOCK_MONOTONIC time it was made, one clock for every process of this boot: a group older
-    than `_LEFTOVER_AFTER_NS` with no process in it is nobody's, since a starter joins its group as it starts."""
+def remove_leftover_groups() -> None:
+    """Remove the cgroups of starters whose Podium was killed. Such a starter ends once its socket closes, but
+    nothing removes its groups, which pile up, a set per starter per kill. A group's name ends with the
+    CLOCK_MONOTONIC time it was made, one clock for every process of this boot: a group older than
+    `_LEFTOVER_AFTER_NS` with no process in it is nobody's, since a starter joins its group as it starts."""
     now = time.monotonic_ns()
-    removed = []
+    removed = 0
     for name, group in CgroupSet.named(_GROUP_PREFIX):
         made = name.rsplit("-", 1)[-1]
         if made.isdigit() and now - int(made) > _LEFTOVER_AFTER_NS and group.is_empty():
             group.remove()
-            removed.append(name)
-    return removed
+            removed += 1
+    if removed:
+        logger.info("removed the cgroups of %d warm starter(s) left by a Podium that was killed", removed)
 
 
 class WarmStarters:
