@@ -24,7 +24,6 @@ from podium_runner.plan import BuildPlan, RunContext, make_plan
 from podium_runner.process import ProcessBackend, ProcessFolders, procs
 from podium_runner.process.cgroups import CgroupSet, Limits, cgroups_available
 from podium_runner.process.sandbox import SPACE_UID_BLOCKS_START
-from podium_runner.process.warm_starter import WarmStarters
 from podium_runner.spec import load_spec
 
 from tests.support.process_spaces import GRADIO_HELLO, STREAMLIT_HELLO, free_port, stdlib_app, write_space
@@ -401,24 +400,25 @@ async def test_a_warm_gradio_app_runs_without_the_spaces_reload_server(folders: 
 
 
 @pytest.mark.skipif(cgroups_available() is None, reason="no writable cgroup hierarchy")
-def test_the_groups_of_a_killed_podiums_starters_are_removed_and_no_others(tmp_path: Path) -> None:
-    """A starter of a Podium that was killed ends, but its groups stayed, a set per starter per kill."""
-    now = time.monotonic_ns()
+def test_the_groups_of_a_killed_podiums_builds_and_starters_are_removed_and_no_others(folders: ProcessFolders) -> None:
+    """A build step or a warm starter of a Podium that was killed ends, but its groups stayed, a set per job per
+    kill: the next process backend removes them, and no group a job is in or is about to join."""
+    now, old = time.monotonic_ns(), time.monotonic_ns() - 120 * 10**9
     marker = secrets.token_hex(4)
-    leftover = CgroupSet.create(f"warm-{marker}-left-{now - 120 * 10**9}", Limits())
-    just_made = CgroupSet.create(f"warm-{marker}-new-{now}", Limits())  # its starter is about to join it
-    busy = CgroupSet.create(f"warm-{marker}-busy-{now - 120 * 10**9}", Limits())
+    leftovers = [CgroupSet.create(f"{kind}{marker}-left-{old}", Limits()) for kind in ("warm-", "build-")]
+    just_made = CgroupSet.create(f"warm-{marker}-new-{now}", Limits())  # its job is about to join it
+    busy = CgroupSet.create(f"build-{marker}-busy-{old}", Limits())
     sleeper = subprocess.Popen(busy.join_argv(["sleep", "60"]))
     try:
         deadline = time.monotonic() + 10
         while busy.is_empty() and time.monotonic() < deadline:
             time.sleep(0.01)
-        WarmStarters(tmp_path, None)
-        left = {name for name, _ in CgroupSet.named(f"warm-{marker}-")}
-        assert left == {f"warm-{marker}-new-{now}", f"warm-{marker}-busy-{now - 120 * 10**9}"}
-        assert not any(Path(path).exists() for path in leftover.paths)
+        ProcessBackend(folders)
+        left = {name for prefix in ("warm-", "build-") for name, _ in CgroupSet.named(f"{prefix}{marker}-")}
+        assert left == {f"warm-{marker}-new-{now}", f"build-{marker}-busy-{old}"}
+        assert not any(Path(path).exists() for group in leftovers for path in group.paths)
     finally:
         sleeper.kill()
         sleeper.wait()
-        for group in (leftover, just_made, busy):
+        for group in (*leftovers, just_made, busy):
             group.remove()

@@ -22,9 +22,10 @@ from podium_runner.backend import Backend, Environment, Exit, Instance, LogSink,
 from podium_runner.hardware import flavor
 from podium_runner.plan import BuildPlan, RunContext
 from podium_runner.process import procs, seccomp
-from podium_runner.process.cgroups import DEFAULT_LIMITS, Limits, cgroups_available
+from podium_runner.process.cgroups import DEFAULT_LIMITS, Limits, cgroups_available, remove_leftovers
 from podium_runner.process.data_volume import DataVolumes, hand_over, loop_unavailable_reason
 from podium_runner.process.ended import describe_exit, release, remove_run, still_runs, sweep
+from podium_runner.process.environments import BUILD_GROUP_PREFIX
 from podium_runner.process.instance_state import STATE_FILE, details_of, instance_from
 from podium_runner.process.launch import launch_app
 from podium_runner.process.logfile import follow, last_lines
@@ -32,7 +33,13 @@ from podium_runner.process.network import network_unavailable_reason
 from podium_runner.process.owners import OwnerStores
 from podium_runner.process.reload_port import hold_reload_port
 from podium_runner.process.sandbox import OLDER_SPACE_UIDS, sandbox_unavailable_reason, space_uid
-from podium_runner.process.warm_starter import WarmHandoff, WarmStarters, WarmStartFailed, app_argv
+from podium_runner.process.warm_starter import (
+    WARM_GROUP_PREFIX,
+    WarmHandoff,
+    WarmStarters,
+    WarmStartFailed,
+    app_argv,
+)
 from podium_runner.spec import PACKAGES, SpaceConfigError
 
 logger = logging.getLogger("podium_runner.process")
@@ -122,6 +129,8 @@ class ProcessBackend(Backend):
         self._unsandboxed_reason = "sandbox turned off" if sandbox == "off" else reason
         self.warm_starts = warm_starts
         self.warm = WarmStarters(folders.runs.parent / "warm-starters", warm_memory_mb)
+        if removed := remove_leftovers((BUILD_GROUP_PREFIX, WARM_GROUP_PREFIX)):
+            logger.info("removed the cgroups of %d build steps and warm starters a killed Podium left", removed)
         self._warm_refused: dict[Path, str] = {}  # environments whose starter could not start, and why
         self._environment_of: dict[str, Path] = {}  # instance id -> the environment it started from
 

@@ -17,6 +17,7 @@ CGROUP_ROOT = Path("/sys/fs/cgroup")
 _V1_CONTROLLERS = ("memory", "pids", "cpu")
 _V1_FREEZER = "freezer"
 _FREEZE_TIMEOUT_S = 5.0
+_LEFTOVER_AFTER_NS = 60 * 10**9
 _CPU_PERIOD_US = 100_000
 
 
@@ -194,3 +195,20 @@ class CgroupSet:
                     break
                 except OSError:
                     time.sleep(0.05)
+
+
+def remove_leftovers(prefixes: tuple[str, ...]) -> int:
+    """Remove the groups of short-lived jobs (build steps, warm starters: names starting with one of `prefixes`)
+    that a Podium killed in the middle left behind, and say how many. Such a job ends with its Podium, but
+    nothing removes its groups, which pile up. Their names end with the CLOCK_MONOTONIC time they were made,
+    one clock for every process of this boot: a group older than a minute with no process in it is nobody's,
+    since a job joins its group as it starts (`join_argv`)."""
+    now = time.monotonic_ns()
+    removed = 0
+    for prefix in prefixes:
+        for name, group in CgroupSet.named(prefix):
+            made = name.rsplit("-", 1)[-1]
+            if made.isdigit() and now - int(made) > _LEFTOVER_AFTER_NS and group.is_empty():
+                group.remove()
+                removed += 1
+    return removed

@@ -42,6 +42,7 @@ COMPLETE_MARKER = ".podium-complete.json"
 # What one sandboxed build step may use: an app's memory and processes, and every core (uv installs and
 # compiles in parallel; concurrent builds are bounded by the caller).
 BUILD_LIMITS = Limits(memory_mb=4096, pids=1024, cpus=None)
+BUILD_GROUP_PREFIX = "build-"  # then Podium's pid, and the time the group was made
 
 
 class EnvironmentStore:
@@ -218,7 +219,7 @@ class EnvironmentStore:
             argv = sandbox.wrap(argv, env, network.bwrap_args() if network else None)
             if cgroups_available():  # a sandboxed build is held to limits as an app is
                 try:
-                    cgroups = CgroupSet.create(f"build-{os.getpid()}-{time.monotonic_ns()}", BUILD_LIMITS)
+                    cgroups = CgroupSet.create(f"{BUILD_GROUP_PREFIX}{os.getpid()}-{time.monotonic_ns()}", BUILD_LIMITS)
                     argv = cgroups.join_argv(argv)
                 except OSError as exc:
                     log(f"WARNING: this build step runs without memory and process limits: no cgroups ({exc})")

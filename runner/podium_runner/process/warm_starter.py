@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 import os
 import re
 import signal
@@ -51,8 +50,6 @@ from podium_runner.process.sandbox import (
     system_tool,
 )
 from podium_runner.process.user_namespace import OwnerNamespaces, entered
-
-logger = logging.getLogger("podium_runner.process")
 
 # The holder, pid 1 of the app's namespace as the space's uid: argv [pipe fd]. It reads the app's pid
 # from the pipe (EOF: the warm start failed), reaps every orphan, and exits with the app's status
@@ -136,8 +133,7 @@ _STARTER_VARIABLES = {
     "MPLBACKEND": "Agg",
 }
 _HOLDER_NAMESPACES = ("net", "uts", "ipc", "cgroup", "pid", "mnt")  # zygote.py's order
-_GROUP_PREFIX = "warm-"  # then the environment generation's name, and the time the group was made
-_LEFTOVER_AFTER_NS = 60 * 10**9
+WARM_GROUP_PREFIX = "warm-"  # then the environment generation's name, and the time the group was made
 _READY_TIMEOUT_S = 300.0  # torch and transformers import for a minute on a busy 2-core host
 _START_TIMEOUT_S = 30.0
 _CAPABILITIES = ("CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_SYS_CHROOT", "CAP_SYS_ADMIN")
@@ -238,22 +234,6 @@ class WarmStarter:
             self.cgroups.remove()
 
 
-def remove_leftover_groups() -> None:
-    """Remove the cgroups of starters whose Podium was killed. Such a starter ends once its socket closes, but
-    nothing removes its groups, which pile up, a set per starter per kill. A group's name ends with the
-    CLOCK_MONOTONIC time it was made, one clock for every process of this boot: a group older than
-    `_LEFTOVER_AFTER_NS` with no process in it is nobody's, since a starter joins its group as it starts."""
-    now = time.monotonic_ns()
-    removed = 0
-    for name, group in CgroupSet.named(_GROUP_PREFIX):
-        made = name.rsplit("-", 1)[-1]
-        if made.isdigit() and now - int(made) > _LEFTOVER_AFTER_NS and group.is_empty():
-            group.remove()
-            removed += 1
-    if removed:
-        logger.info("removed the cgroups of %d warm starter(s) left by a Podium that was killed", removed)
-
-
 class WarmStarters:
     """The starters of one backend, by environment generation (module docstring: when one exists)."""
 
@@ -263,7 +243,6 @@ class WarmStarters:
         self.namespaces = OwnerNamespaces()
         self._starters: dict[Path, WarmStarter] = {}
         self._creating: dict[Path, asyncio.Lock] = {}
-        remove_leftover_groups()
 
     def get(self, location: Path) -> WarmStarter | None:
         return self._starters.get(location)
@@ -308,7 +287,7 @@ class WarmStarters:
         cgroups = None
         if cgroups_available():
             try:
-                cgroups = CgroupSet.create(f"{_GROUP_PREFIX}{location.name}-{time.monotonic_ns()}", self._limits())
+                cgroups = CgroupSet.create(f"{WARM_GROUP_PREFIX}{location.name}-{time.monotonic_ns()}", self._limits())
                 command = cgroups.join_argv(command)
             except OSError:
                 cgroups = None
