@@ -382,8 +382,9 @@ async def test_a_warm_gradio_app_runs_without_the_spaces_reload_server(folders: 
     found = {}
     for warm in (False, True):
         spaces = Spaces(ProcessBackend(folders, sandbox="on", warm_starts=warm))
+        space_id = f"tests/reload-{'warm' if warm else 'cold'}"
         try:
-            instance = await spaces.start(plan, f"tests/reload-{'warm' if warm else 'cold'}", {})
+            instance = await spaces.start(plan, space_id, {})
             assert (await _get(instance.url + "/config"))[0] == 200
             ports: set[int] = set()
             for _ in range(50):  # the watcher starts its server in a thread of its own, beside the app's
@@ -391,8 +392,7 @@ async def test_a_warm_gradio_app_runs_without_the_spaces_reload_server(folders: 
                     break
                 await anyio.sleep(0.1)
             found[warm] = ports
-            started = spaces.logs[f"tests/reload-{'warm' if warm else 'cold'}"]
-            assert any(line.startswith("warm start from") for line in started) == warm
+            assert any(line.startswith("warm start from") for line in spaces.logs[space_id]) == warm
         finally:
             await spaces.stop_all()
     assert 7887 in found[False], found  # the control: a cold app has it
@@ -414,7 +414,7 @@ def test_the_groups_of_a_killed_podiums_builds_and_starters_are_removed_and_no_o
         while busy.is_empty() and time.monotonic() < deadline:
             time.sleep(0.01)
         ProcessBackend(folders)
-        left = {name for prefix in ("warm-", "build-") for name, _ in CgroupSet.named(f"{prefix}{marker}-")}
+        left = {name for name, _ in CgroupSet.named((f"warm-{marker}-", f"build-{marker}-"))}
         assert left == {f"warm-{marker}-new-{now}", f"build-{marker}-busy-{old}"}
         assert not any(Path(path).exists() for group in leftovers for path in group.paths)
     finally:

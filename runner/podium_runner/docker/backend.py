@@ -100,7 +100,6 @@ class DockerBackend(Backend):
                 self.seats = Seats(self.engine, seats_folder.resolve(), seats_per_image, self.network.name, "127.0.0.1")
         self._dependency_image: dict[str, str] = {}  # app image -> the dependency image it is built on
         self._started_from: dict[str, str] = {}  # container id -> its dependency image, while it runs
-        self._taking_down: set[asyncio.Task[None]] = set()  # the containers of cancelled starts
 
     # -- build ----------------------------------------------------------------------------------
 
@@ -201,22 +200,19 @@ class DockerBackend(Backend):
                 ) from exc
             return container.id
 
-        def remove(container_id: str | None) -> None:  # a start cancelled meanwhile: its app would run for nobody
+        async def take_down(container_id: str | None) -> None:  # a cancelled start's: it would run for nobody
             if container_id is not None:
-                with contextlib.suppress(docker.errors.NotFound):
-                    self.engine.client.containers.get(container_id).remove(force=True)
+                await self._take_down(container_id, timeout=1)
 
         if container_id is None:
-            container_id = await self.engine.run_or_undo(create_and_start, remove)
+            container_id = await self.engine.run_or_undo(create_and_start, take_down)
         if self.seats and kind:
             self._started_from[container_id] = kind.image
             self.seats.top_up(kind)
         try:
             return await self._instance(container_id, LogTail(log), tail=None, space_id=ctx.space_id)
-        except asyncio.CancelledError:  # its container runs: for nobody, once this start is gone
-            task = asyncio.ensure_future(self._take_down(container_id, timeout=1))
-            self._taking_down.add(task)
-            task.add_done_callback(self._taking_down.discard)
+        except asyncio.CancelledError:
+            self.engine.in_background(take_down(container_id))
             raise
 
     def _seat_kind(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import docker
@@ -41,7 +41,7 @@ class Engine:
     def __init__(self, base_url: str | None = None):
         self.base_url = base_url
         self._client: docker.DockerClient | None = None
-        self._undoing: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[None]] = set()
 
     @property
     def where(self) -> str:
@@ -86,10 +86,10 @@ class Engine:
         """`sync` in a worker thread."""
         return await asyncio.to_thread(functools.partial(self.sync, fn, *args, **kwargs))
 
-    async def run_or_undo(self, fn: Callable[[], T], undo: Callable[[T | None], None]) -> T:
+    async def run_or_undo(self, fn: Callable[[], T], undo: Callable[[T | None], Awaitable[None]]) -> T:
         """`run(fn)` where `fn` makes something that runs (a container): a caller cancelled meanwhile cannot
         stop the thread, which goes on and makes it, for nobody. So then `undo` gets what `fn` made (None when
-        it failed) once it ends, in a worker thread, and the cancellation goes on."""
+        it failed) once it ends, and the cancellation goes on."""
         work = asyncio.ensure_future(self.run(fn))
         try:
             return await asyncio.shield(work)
@@ -97,13 +97,16 @@ class Engine:
             work.add_done_callback(functools.partial(self._undo_when_done, undo))
             raise
 
-    def _undo_when_done(self, undo: Callable[[Any], None], work: asyncio.Future[Any]) -> None:
+    def _undo_when_done(self, undo: Callable[[Any], Awaitable[None]], work: asyncio.Future[Any]) -> None:
         if work.cancelled():  # the event loop is closing: Podium's next start stops what was left (recovery)
             return
-        made = None if work.exception() is not None else work.result()
-        task = asyncio.ensure_future(self.run(undo, made))
-        self._undoing.add(task)
-        task.add_done_callback(self._undoing.discard)
+        self.in_background(undo(None if work.exception() is not None else work.result()))
+
+    def in_background(self, job: Awaitable[None]) -> None:
+        """Run `job` to its end whatever becomes of its caller (the clean-up of a cancelled start)."""
+        task = asyncio.ensure_future(job)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def supports_buildkit(self) -> bool:
         version = self.sync(lambda: self.client.version()).get("ApiVersion", "0.0")

@@ -115,7 +115,7 @@ class Seats:
                 # Were this start cancelled meanwhile, its app would run in the seat for nobody.
                 await self.engine.run_or_undo(
                     functools.partial(self._hand_over, seat, start, plan, ctx, launch),
-                    lambda _made, seat=seat: self._remove(seat),
+                    lambda _made, seat=seat: self._discard(seat),
                 )
             except (OSError, docker.errors.APIError) as exc:
                 log(f"cold start: the seat {seat.folder.path.name} could not be taken: {exc}")
@@ -249,12 +249,12 @@ class Seats:
                 await self._discard(seat)
 
     async def _discard(self, seat: _Seat) -> None:
-        await self.engine.run(self._remove, seat)
+        def remove() -> None:
+            with contextlib.suppress(docker.errors.NotFound):
+                self.engine.client.containers.get(seat.container_id).remove(force=True)
+            self.release(seat.folder.path.name)
 
-    def _remove(self, seat: _Seat) -> None:
-        with contextlib.suppress(docker.errors.NotFound):
-            self.engine.client.containers.get(seat.container_id).remove(force=True)
-        self.release(seat.folder.path.name)
+        await self.engine.run(remove)
 
     def release(self, name: str) -> None:
         """A seat's folder, once its container is gone: the volume unmounted from it, then removed."""

@@ -93,8 +93,8 @@ class CgroupSet:
         return cls("v1", tuple(str(g) for g in groups.values()))
 
     @classmethod
-    def named(cls, prefix: str) -> list[tuple[str, CgroupSet]]:
-        """The groups `podium/<name>` on this host whose name starts with `prefix`, by name."""
+    def named(cls, prefix: str | tuple[str, ...]) -> list[tuple[str, CgroupSet]]:
+        """The groups `podium/<name>` on this host whose name starts with `prefix` (or one of them), by name."""
         version = cgroups_available()
         if version is None:
             return []
@@ -205,10 +205,9 @@ def remove_leftovers(prefixes: tuple[str, ...]) -> int:
     since a job joins its group as it starts (`join_argv`)."""
     now = time.monotonic_ns()
     removed = 0
-    for prefix in prefixes:
-        for name, group in CgroupSet.named(prefix):
-            made = name.rsplit("-", 1)[-1]
-            if made.isdigit() and now - int(made) > _LEFTOVER_AFTER_NS and group.is_empty():
-                group.remove()
-                removed += 1
+    for name, group in CgroupSet.named(prefixes):
+        made = name.rsplit("-", 1)[-1]
+        if made.isdigit() and now - int(made) > _LEFTOVER_AFTER_NS and group.is_empty():
+            group.remove()
+            removed += 1
     return removed
