@@ -255,36 +255,31 @@ def main() -> None:
         stack.enter_context(
             subprocess_server([*me, "serve-static", str(static_port)], f"{static}/apps/{STATIC}/", tmp / "static.log")
         )
-        podium_port = free_port()
-        podium = f"http://127.0.0.1:{podium_port}"
-        proxy = stack.enter_context(
-            subprocess_server(
-                [*me, "serve-podium", str(podium_port), f"{GRADIO}={gradio}", f"{STATIC}={static}"],
-                f"{podium}/apps/{STATIC}/",
-                tmp / "podium.log",
-            )
-        )
-        targets = {"direct": (gradio, static), "podium": (podium, podium)}
-        # Podium's proxies' own CPU per request: what other work on a shared machine does not change.
-        proxies = {"podium": proxy.pid}
+
+        def serve_proxy(name: str, script: Path, env: dict[str, str] | None = None) -> None:
+            """Podium's proxy in front of both apps, served by `script` (this one, or a revision's copy)."""
+            port = free_port()
+            url = f"http://127.0.0.1:{port}"
+            command = [
+                sys.executable,
+                str(script),
+                "serve-podium",
+                str(port),
+                f"{GRADIO}={gradio}",
+                f"{STATIC}={static}",
+            ]
+            log = tmp / f"{name.replace('@', '-')}.log"
+            process = stack.enter_context(subprocess_server(command, f"{url}/apps/{STATIC}/", log, env))
+            targets[name] = (url, url)
+            proxies[name] = process.pid  # its own CPU per request: what other work on a shared machine changes less
+
+        targets = {"direct": (gradio, static)}
+        proxies: dict[str, int] = {}
+        serve_proxy("podium", Path(__file__))
         if args.baseline:
-            old_port = free_port()
-            old = f"http://127.0.0.1:{old_port}"
             tree = baseline_tree(args.baseline, tmp / "baseline")
-            old_proxy = stack.enter_context(
-                subprocess_server(
-                    [sys.executable, str(tree / "benchmarks/proxy.py"), "serve-podium", str(old_port)]
-                    + [f"{GRADIO}={gradio}", f"{STATIC}={static}"],
-                    f"{old}/apps/{STATIC}/",
-                    tmp / "podium-baseline.log",
-                    env={
-                        **os.environ,
-                        "PYTHONPATH": os.pathsep.join(str(tree / part) for part in ("platform", "runner", "")),
-                    },
-                )
-            )
-            targets[f"podium@{args.baseline}"] = (old, old)
-            proxies[f"podium@{args.baseline}"] = old_proxy.pid
+            path = os.pathsep.join(str(tree / part) for part in ("platform", "runner", ""))
+            serve_proxy(f"podium@{args.baseline}", tree / "benchmarks/proxy.py", {**os.environ, "PYTHONPATH": path})
         nginx = nginx_available()
         if nginx:
             nginx_port = free_port()
