@@ -63,6 +63,49 @@ async def test_a_static_space_serves_its_files_and_nothing_a_symlink_leads_out_t
 
 
 @pytest.mark.anyio
+async def test_small_files_read_without_a_thread_answer_as_the_threaded_path_does(tmp_path: Path) -> None:
+    """Files up to 64 KiB are read on the event loop; what a client gets (headers, 304, ranges, HEAD, the
+    folder redirect) is what StaticFiles' threaded path gives for a larger file, and nothing in the
+    checkout that is not a regular file (a FIFO, which an open would block on) is read."""
+    site = write_space(tmp_path / "site", "sdk: static", "<h1>Home</h1>", app_file="index.html")
+    (site / "big.html").write_bytes(b"<p>" + b"x" * (64 * 1024) + b"</p>")  # past the small-file limit
+    (site / "docs").mkdir()
+    (site / "docs" / "index.html").write_text("<h1>Docs</h1>")
+    os.mkfifo(site / "pipe.html")
+
+    backend = FilesBackend()
+    plan = make_plan(load_spec(site))
+    instance = await backend.start(
+        plan, await backend.prepare(plan, print), RunContext("alice/site", free_port()), print
+    )
+    try:
+        async with httpx.AsyncClient(base_url=instance.url, timeout=10) as client:
+            small, big = await client.get("/index.html"), await client.get("/big.html")
+            assert small.text == "<h1>Home</h1>" and big.content == (site / "big.html").read_bytes()
+            for answer, path in ((small, site / "index.html"), (big, site / "big.html")):
+                assert answer.headers["content-type"] == "text/html; charset=utf-8"
+                assert answer.headers["content-length"] == str(path.stat().st_size)
+                assert answer.headers["accept-ranges"] == "bytes"
+                assert answer.headers["etag"] and answer.headers["last-modified"]
+            assert (await client.get("/")).text == "<h1>Home</h1>"
+            assert (await client.get("/", headers={"if-none-match": small.headers["etag"]})).status_code == 304
+            since = {"if-modified-since": small.headers["last-modified"]}
+            assert (await client.get("/index.html", headers=since)).status_code == 304
+            part = await client.get("/index.html", headers={"range": "bytes=0-3"})
+            assert part.status_code == 206 and part.text == "<h1>"
+            head = await client.head("/index.html")
+            assert head.status_code == 200 and head.content == b"" and head.headers["content-length"] == "13"
+            assert (await client.get("/docs/")).text == "<h1>Docs</h1>"
+            moved = await client.get("/docs")
+            assert moved.status_code == 307 and moved.headers["location"].endswith("/docs/")
+            assert (await client.get("/pipe.html")).status_code == 404
+            (site / "index.html").write_text("<h1>Home, pushed again</h1>")
+            assert (await client.get("/")).text == "<h1>Home, pushed again</h1>"
+    finally:
+        await backend.stop(instance)
+
+
+@pytest.mark.anyio
 async def test_each_response_leaves_at_once_without_waiting_for_the_clients_ack(tmp_path: Path) -> None:
     """Nagle's algorithm is off on the connections it accepts: with it on, the body (uvicorn's second
     write) waited for the client's delayed ACK, 40 ms a request, 23 requests/s per connection."""
