@@ -11,7 +11,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from podium_runner.backend import BuildError, StartError
+from podium_runner.backend import BuildError, Instance, StartError
 from podium_runner.health import wait_until_ready
 from podium_runner.plan import RunContext, make_plan
 from podium_runner.process import Limits, ProcessBackend, ProcessFolders, procs
@@ -216,6 +216,34 @@ async def test_an_app_over_its_memory_limit_is_out_of_memory(folders: ProcessFol
     space = write_space(tmp_path, "sdk: gradio", app)
     error, gone = await _start_failing(folders, space, limits=Limits(memory_mb=150, pids=64, cpus=1))
     assert gone and "out of memory (limit 150 MB)" in str(error)
+
+
+class _FrozenAgainAfterItsThaw(ProcessBackend):
+    """A freeze in flight as a stop begins, landing just after the stop's own thaw: the app then holds
+    SIGTERM and, under cgroup v1's freezer, even SIGKILL until it is thawed again."""
+
+    refreeze = False
+
+    async def thaw(self, instance: Instance) -> None:
+        await super().thaw(instance)
+        if self.refreeze:
+            self.refreeze = False
+            assert await self.freeze(instance)
+
+
+@pytest.mark.skipif(not os.access("/sys/fs/cgroup/freezer", os.W_OK), reason="needs the cgroup freezer (CI has)")
+@pytest.mark.anyio
+async def test_a_stop_ends_an_app_frozen_again_after_its_own_thaw(folders: ProcessFolders, tmp_path: Path) -> None:
+    backend = _FrozenAgainAfterItsThaw(folders)
+    space = write_space(tmp_path, "sdk: gradio", stdlib_app())
+    async with running(backend, space, space_id="tests/refrozen") as app:
+        tree = {pid: procs.start_ticks(pid) for pid in procs.tree(app.instance.state["pid"])}
+        backend.refreeze = True
+        # Before the fix this stop waited forever for an app that could not receive its SIGKILL.
+        await asyncio.wait_for(backend.stop(app.instance, timeout=2), 60)
+        assert not backend.refreeze, "the stop never thawed the app"
+        assert await backend.poll(app.instance) is not None
+        assert not [pid for pid, ticks in tree.items() if ticks and procs.is_same_process(pid, ticks)]
 
 
 @pytest.mark.anyio

@@ -82,10 +82,12 @@ class Freezer:
             return True
         return False
 
-    def forget(self, space_id: str) -> None:
-        """Its instance is stopping (the backend thaws what it stops)."""
-        self._frozen.pop(space_id, None)
-        self._memory.pop(space_id, None)
+    async def forget(self, space_id: str) -> None:
+        """Its instance is stopping (the backend thaws what it stops). Taken under the lock, so that a freeze
+        in flight lands before the stop's thaw, not after it on an app being stopped."""
+        async with self._lock:
+            self._frozen.pop(space_id, None)
+            self._memory.pop(space_id, None)
 
 
 def _available_mb() -> int | None:

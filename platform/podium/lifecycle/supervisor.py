@@ -283,7 +283,7 @@ class Supervisor:
     async def retire(self, state: SpaceState, reason: str) -> None:
         """Stop the serving instance, if any, and give back its GPUs."""
         old, state.instance = state.instance, None
-        self.freezer.forget(state.space_id)
+        await self.freezer.forget(state.space_id)
         if old is not None:
             await self.stop_instance(state, old, reason)
         self.release_gpus_if_idle(state)

@@ -376,6 +376,9 @@ class ProcessBackend(Backend):
             while self._ended(instance) is None and time.monotonic() < deadline:
                 await asyncio.sleep(0.1)
             if self._ended(instance) is None:
+                # Thawed again: a freeze that landed after the first thaw would keep even SIGKILL pending
+                # (cgroup v1's freezer), and this wait would never end.
+                await self.thaw(instance)
                 procs.signal_all(procs.tree(details.pid), signal.SIGKILL)
                 if details.cgroups is not None:
                     details.cgroups.kill_all()
