@@ -65,13 +65,16 @@ async def test_a_static_space_serves_its_files_and_nothing_a_symlink_leads_out_t
 @pytest.mark.anyio
 async def test_small_files_read_without_a_thread_answer_as_the_threaded_path_does(tmp_path: Path) -> None:
     """Files up to 64 KiB are read on the event loop; what a client gets (headers, 304, ranges, HEAD, the
-    folder redirect) is what StaticFiles' threaded path gives for a larger file, and nothing in the
-    checkout that is not a regular file (a FIFO, which an open would block on) is read."""
+    folder redirect) is what StaticFiles' threaded path gives for a larger file or a deep one, and nothing
+    in the checkout that is not a regular file (a FIFO, which an open would block on) is read."""
     site = write_space(tmp_path / "site", "sdk: static", "<h1>Home</h1>", app_file="index.html")
     (site / "big.html").write_bytes(b"<p>" + b"x" * (64 * 1024) + b"</p>")  # past the small-file limit
     (site / "docs").mkdir()
     (site / "docs" / "index.html").write_text("<h1>Docs</h1>")
     os.mkfifo(site / "pipe.html")
+    deep = site.joinpath(*["d"] * 20)  # deeper than the event loop walks: StaticFiles' threaded lookup
+    deep.mkdir(parents=True)
+    (deep / "page.html").write_text("<p>deep</p>")
 
     backend = FilesBackend()
     plan = make_plan(load_spec(site))
@@ -99,6 +102,7 @@ async def test_small_files_read_without_a_thread_answer_as_the_threaded_path_doe
             moved = await client.get("/docs")
             assert moved.status_code == 307 and moved.headers["location"].endswith("/docs/")
             assert (await client.get("/pipe.html")).status_code == 404
+            assert (await client.get("/" + "d/" * 20 + "page.html")).text == "<p>deep</p>"
             (site / "index.html").write_text("<h1>Home, pushed again</h1>")
             assert (await client.get("/")).text == "<h1>Home, pushed again</h1>"
     finally:
