@@ -366,6 +366,33 @@ async def test_a_streamlit_space_starts_warm_and_answers(folders: ProcessFolders
         await spaces.stop_all()
 
 
+@pytest.mark.anyio
+async def test_a_warm_apps_end_reaches_its_caller_as_a_cold_apps_does(folders: ProcessFolders, tmp_path: Path) -> None:
+    """The holder, the sandbox's pid 1, exits with its app's status: its exit code, or 128 + the signal that
+    killed it, which bwrap passes on and the backend reads as a cold app's."""
+    endings = {
+        "code": ("threading.Timer(3.0, os._exit, (3,)).start()", "exited with code 3"),
+        "signal": ("threading.Timer(3.0, os.kill, (os.getpid(), 9)).start()", "killed by signal SIGKILL"),
+    }
+    for warm in (False, True):
+        spaces = Spaces(ProcessBackend(folders, sandbox="on", warm_starts=warm))
+        try:
+            for name, (prelude, reason) in endings.items():
+                folder = write_space(
+                    tmp_path / f"{name}-{warm}", "sdk: gradio", stdlib_app(f"import threading\n{prelude}")
+                )
+                space_id = f"tests/ends-{name}-{'warm' if warm else 'cold'}"
+                instance = await spaces.start(make_plan(load_spec(folder)), space_id, {})
+                assert any(line.startswith("warm start from") for line in spaces.logs[space_id]) == warm
+                for _ in range(100):
+                    if (ended := await spaces.backend.poll(instance)) is not None:
+                        break
+                    await anyio.sleep(0.1)
+                assert ended is not None and ended.reason == reason, (space_id, ended)
+        finally:
+            await spaces.stop_all()
+
+
 def _listening_ports(instance: Instance) -> set[int]:
     """The TCP ports listened on in the instance's own network namespace (a process's /proc/PID/net/tcp)."""
     host = os.readlink("/proc/self/ns/net")

@@ -39,6 +39,7 @@ from podium_runner.process.warm_starter import (
     WarmStarters,
     WarmStartFailed,
     app_argv,
+    holder_interpreter,
 )
 from podium_runner.spec import PACKAGES, SpaceConfigError
 
@@ -250,6 +251,8 @@ class ProcessBackend(Backend):
             reason = "warm starts need the whole sandbox (its own uid, network, seccomp filter), which is off here"
         elif app is None:
             reason = f"the {plan.sdk} sdk's command is not a Python program a warm starter runs"
+        elif holder_interpreter() is None:
+            reason = "warm starts need perl (Debian's perl-base) for the sandbox's first process, and it is missing"
         elif location in self._warm_refused:
             reason = f"this environment's warm starter failed before: {self._warm_refused[location]}"
         if reason is not None:

@@ -104,8 +104,7 @@ async def launch_app(
         # The space's variables reach the app alone, after privileges dropped (app_environment.py);
         # the root-run processes before it get a fixed environment.
         handover = Handover(variables | sandbox.environment() | launch.env | sandbox.gpu_environment())
-        python = str(env_dir / "bin" / "python")
-        inner = warm.holder_argv(python) if warm is not None else handover.argv(python, argv)
+        inner = warm.holder_argv() if warm is not None else handover.argv(str(env_dir / "bin" / "python"), argv)
         argv, cwd = sandbox.wrap(inner), "/"
         if warm is not None:
             argv = entered(argv, warm.starter.userns_fd)
