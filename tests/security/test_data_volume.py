@@ -11,6 +11,7 @@ and goes with the space. Without loop devices, `--sandbox on` is refused and `au
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -241,3 +242,55 @@ def test_handing_data_over_changes_only_the_old_uids_files_and_follows_no_link(t
     for link in (folder / "link-to-file", folder / "link-to-folder"):
         assert link.lstat().st_uid == new_uid
     assert outside.stat().st_uid == other_uid and (outside / "theirs.txt").stat().st_uid == other_uid
+
+
+# The app of the space whose /data is handed over, still running: it swaps each of its folders for a link to
+# another space's /data and back, as fast as it can, for a bounded time.
+_SWAPPER = """
+import os, sys, time
+folder, victim, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
+names = sorted(os.listdir(folder))
+deadline, swaps = time.monotonic() + seconds, 0
+while time.monotonic() < deadline and swaps < 200_000:
+    for name in names:
+        path, aside = os.path.join(folder, name), os.path.join(folder, "." + name)
+        os.rename(path, aside)
+        os.symlink(victim, path)
+        os.unlink(path)
+        os.rename(aside, path)
+        swaps += 1
+print(swaps)
+"""
+
+
+def test_a_running_app_swapping_its_folders_for_links_while_its_data_is_handed_over_reaches_nothing_outside(
+    tmp_path: Path,
+) -> None:
+    """The walk goes by folder descriptors and changes entries themselves, never what they lead to
+    (os.fwalk compares each folder it opens with the one it listed): another space's /data under an older
+    uid, one the walk would hand over too if it followed a link, keeps its owner."""
+    old_uid, victim_uid, new_uid = 201_000, 201_002, 300_001
+    folder, victim = tmp_path / "data", tmp_path / "other-space-data"
+    victim.mkdir()
+    (victim / "theirs.txt").write_text("theirs")
+    os.chown(victim, victim_uid, victim_uid)
+    os.chown(victim / "theirs.txt", victim_uid, victim_uid)
+    for index in range(50):
+        sub = folder / f"d{index}"
+        sub.mkdir(parents=True)
+        (sub / "mine.txt").write_text("mine")
+    swapper = subprocess.Popen(
+        [sys.executable, "-c", _SWAPPER, str(folder), str(victim), "4"], stdout=subprocess.PIPE, text=True
+    )
+    rounds = 0
+    try:
+        while swapper.poll() is None and rounds < 2_000:
+            for path in (folder, *folder.iterdir()):  # as the older release left it: all the old uid's
+                with contextlib.suppress(FileNotFoundError):
+                    os.lchown(path, old_uid, old_uid)
+            hand_over(folder, range(200_000, 250_000), new_uid)
+            rounds += 1
+    finally:
+        swaps = int(swapper.communicate(timeout=30)[0])
+    assert swaps > 100 and rounds > 5, (swaps, rounds)  # the race was run, many times over
+    assert victim.stat().st_uid == victim_uid and (victim / "theirs.txt").stat().st_uid == victim_uid
