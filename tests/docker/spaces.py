@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import textwrap
+import time
 from dataclasses import replace
 from pathlib import Path
 
+import docker
 from podium_runner.backend import Backend, Instance
+from podium_runner.docker import containers
 from podium_runner.hardware import FLAVORS
 from podium_runner.plan import BuildPlan, RunContext, make_plan
 from podium_runner.spec import load_spec
@@ -60,3 +63,18 @@ def gradio_space(folder: Path, greeting: str = "Hello", nonce: str = "") -> Buil
 def docker_space(folder: Path, dockerfile: str, files: dict[str, str] | None = None, app_port: int = 7860) -> BuildPlan:
     front = f"sdk: docker\napp_port: {app_port}"
     return make_plan(load_spec(write_space(folder, front, dockerfile, app_file="Dockerfile", files=files)))
+
+
+def containers_of(client: docker.DockerClient, space_id: str, *ids: str) -> list[str]:
+    """The names of the containers named after `space_id`, or with one of `ids`, running or not. The engine may
+    refuse a listing while a container is being renamed (400 Bad Request): it is asked again."""
+    prefix = "/" + containers.container_name(space_id, "")
+    for _ in range(20):
+        try:
+            listed = client.api.containers(all=True)
+            break
+        except docker.errors.APIError:
+            time.sleep(0.1)
+    else:
+        raise AssertionError("the engine refused to list its containers 20 times")
+    return [item["Names"][0] for item in listed if item["Names"][0].startswith(prefix) or item["Id"] in ids]

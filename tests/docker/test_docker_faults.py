@@ -15,11 +15,11 @@ from pathlib import Path
 import docker
 import pytest
 from podium_runner.backend import BackendUnavailable, StartError
-from podium_runner.docker import DockerBackend, containers
+from podium_runner.docker import DockerBackend
 from podium_runner.health import wait_until_ready
 from podium_runner.plan import RunContext
 
-from tests.docker.spaces import TEST_FLAVORS, start_container, stdlib_space
+from tests.docker.spaces import TEST_FLAVORS, containers_of, start_container, stdlib_space
 from tests.support.process_spaces import free_port
 
 
@@ -171,10 +171,9 @@ async def test_a_start_cancelled_while_its_container_starts_leaves_no_container(
     """docker-py's calls run in a thread that a cancelled start cannot stop: its container would run for nobody."""
     plan = stdlib_space(tmp_path / "cancelled")
     env = await backend.prepare(plan, lambda _line: None)
-    prefix = containers.container_name("alice/cancelled-cold", "")
 
     def named() -> list[str]:
-        return [item["Names"][0] for item in docker_client.api.containers(all=True, filters={"name": prefix})]
+        return containers_of(docker_client, "alice/cancelled-cold")
 
     for _ in range(5):  # until the cancellation lands between the container's creation and the start's end
         ctx = RunContext(space_id="alice/cancelled-cold", port=free_port())

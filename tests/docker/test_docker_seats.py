@@ -20,12 +20,12 @@ import time
 import aiohttp
 import docker
 import pytest
-from podium_runner.docker import DockerBackend, containers
+from podium_runner.docker import DockerBackend
 from podium_runner.docker.containers import LABEL_SEAT, volume_name
 from podium_runner.health import wait_until_ready
 from podium_runner.plan import RunContext
 
-from tests.docker.spaces import TEST_FLAVORS, stdlib_space, write_probe
+from tests.docker.spaces import TEST_FLAVORS, containers_of, stdlib_space, write_probe
 from tests.support.process_spaces import free_port
 
 PROBED = ("/data/counter.txt", "/home/user/app/note.txt", "/podium-seat/note.txt", "/podium-seat/zygote.py")
@@ -176,23 +176,8 @@ async def test_a_start_cancelled_while_it_takes_a_seat_leaves_no_container(seate
     with pytest.raises(asyncio.CancelledError):
         await start
     deadline = time.monotonic() + 60
-    left = lambda: (_containers_of(docker_client, "alice/cancelled-seat", seat.id), copied.parent.parent.exists())  # noqa: E731
+    left = lambda: (containers_of(docker_client, "alice/cancelled-seat", seat.id), copied.parent.parent.exists())  # noqa: E731
     while time.monotonic() < deadline and left() != ([], False):
         await asyncio.sleep(0.2)
     assert left() == ([], False)  # no container, and the seat's folder went with it
     await seated.stop(first)
-
-
-def _containers_of(client: docker.DockerClient, space_id: str, *ids: str) -> list[str]:
-    """The names of the containers named after `space_id`, or with one of `ids`, running or not. The engine may
-    refuse a listing while a container is being renamed (400 Bad Request): it is asked again."""
-    prefix = "/" + containers.container_name(space_id, "")
-    for _ in range(20):
-        try:
-            listed = client.api.containers(all=True)
-            break
-        except docker.errors.APIError:
-            time.sleep(0.1)
-    else:
-        raise AssertionError("the engine refused to list its containers 20 times")
-    return [item["Names"][0] for item in listed if item["Names"][0].startswith(prefix) or item["Id"] in ids]
