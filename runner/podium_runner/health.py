@@ -10,9 +10,12 @@ import aiohttp
 from podium_runner.backend import Backend, Instance, StartError
 
 # First probes are short so that a black-holed port does not cost seconds each (ShinyProxy does
-# the same); later ones back off to keep a slow starter cheap to watch.
+# the same). Probes come every _FIRST_INTERVAL_S for the first _STEADY_FOR_S, when warm starts answer
+# (0.3 to 0.5 s on 2 cores), so that an answering app waits at most that long to be seen; later ones back
+# off to keep a slow starter cheap to watch.
 _PROBE_TIMEOUT_S = 2.0
-_FIRST_INTERVAL_S = 0.1
+_FIRST_INTERVAL_S = 0.05
+_STEADY_FOR_S = 2.0
 _MAX_INTERVAL_S = 1.0
 
 
@@ -62,4 +65,5 @@ async def wait_until_ready(
                     tail=tail,
                 )
             await asyncio.sleep(interval)
-            interval = min(interval * 1.5, _MAX_INTERVAL_S)
+            if waited > _STEADY_FOR_S:
+                interval = min(interval * 1.5, _MAX_INTERVAL_S)
