@@ -32,7 +32,7 @@ def push(server: PodiumServer, space: str, folder: Path) -> float:
     api.create_repo(space, repo_type="space", space_sdk="gradio", exist_ok=True)
     started = time.perf_counter()
     api.upload_folder(repo_id=space, folder_path=folder, repo_type="space")
-    runtime = server.wait_for_stage(space, timeout=900)
+    runtime = server.wait_for_stage(space, timeout=900, poll_s=0.02)
     if runtime["stage"] != "RUNNING":
         sys.exit(f"{space} ended in {runtime['stage']}: {runtime['errorMessage']}")
     return time.perf_counter() - started

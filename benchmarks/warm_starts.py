@@ -139,7 +139,7 @@ def measure(server: PodiumServer, root: Path, spaces: int, rounds: int, warm: bo
         api.create_repo(name, repo_type="space", space_sdk="gradio")
         started = time.perf_counter()
         api.upload_folder(repo_id=name, folder_path=folders[name], repo_type="space")
-        if server.wait_for_stage(name, timeout=900)["stage"] != "RUNNING":
+        if server.wait_for_stage(name, timeout=900, poll_s=0.02)["stage"] != "RUNNING":
             sys.exit(f"{name} did not run:\n{server.log()[-3000:]}")
         pushes.append(time.perf_counter() - started)
         first_byte(server, name, "")  # a page view, as a visitor would

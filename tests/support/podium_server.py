@@ -111,12 +111,15 @@ class PodiumServer:
         api.upload_folder(repo_id=space_id, folder_path=folder, repo_type="space")
         return self.wait_for_stage(space_id)
 
-    def wait_for_stage(self, space_id: str, timeout: float = 300, token: str | None = None) -> dict:
-        """The runtime once the space is no longer building or starting (HF's `wait_for_space`)."""
+    def wait_for_stage(
+        self, space_id: str, timeout: float = 300, token: str | None = None, poll_s: float = 0.5
+    ) -> dict:
+        """The runtime once the space is no longer building or starting (HF's `wait_for_space`), asked every
+        `poll_s` (benchmarks ask more often: the poll would otherwise round their figures up to it)."""
         deadline = time.monotonic() + timeout
         api = self.api(token)
         while True:
             runtime = api.get_space_runtime(space_id).raw
             if runtime["stage"] not in TRANSITIONAL or time.monotonic() > deadline:
                 return runtime
-            time.sleep(0.5)
+            time.sleep(poll_s)
