@@ -4,6 +4,7 @@ slirp4netns, seccomp, cgroups and /data; real Gradio imported by the starter; re
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
@@ -391,6 +392,47 @@ async def test_a_warm_apps_end_reaches_its_caller_as_a_cold_apps_does(folders: P
                 assert ended is not None and ended.reason == reason, (space_id, ended)
         finally:
             await spaces.stop_all()
+
+
+@pytest.mark.skipif(cgroups_available() is None, reason="no writable cgroup hierarchy")
+@pytest.mark.anyio
+async def test_a_warm_start_cancelled_while_its_sandbox_is_plumbed_leaves_nothing_and_the_starter_serves_on(
+    folders: ProcessFolders, probe_plan: BuildPlan
+) -> None:
+    """A pause or a shutdown cancels a start in flight: its sandbox, already running, would run for nobody, and
+    the starter's exchange, cut off, would leave its answer to the next start. The sandbox goes; the next start
+    from the same starter gets its own answer."""
+    spaces = Spaces(ProcessBackend(folders, sandbox="on", warm_starts=True))
+    variables = {"HOST_PORT": "1", "OTHER_DATA": "/", "TOKEN": "x"}
+    try:
+        await spaces.start(probe_plan, "tests/cancel-first", variables)  # the starter is ready
+        environment = await spaces.backend.prepare(probe_plan, lambda line: None)
+        for _ in range(5):  # until the cancellation lands once the sandbox runs, before the start ends
+            port = free_port()
+            ctx = RunContext(space_id="tests/cancelled", port=port, env=variables)
+            start = asyncio.ensure_future(spaces.backend.start(probe_plan, environment, ctx, lambda line: None))
+            while not start.done() and not _groups_of("tests--cancelled", port):
+                await asyncio.sleep(0.001)
+            if start.done():
+                await spaces.backend.stop(start.result())
+                continue
+            start.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await start
+            break
+        else:
+            pytest.fail("no start was still going once its sandbox existed, in 5 tries")
+        assert _groups_of("tests--cancelled", port) == [] and not list(folders.runs.glob(f"tests--cancelled-{port}-*"))
+        after = await spaces.start(probe_plan, "tests/cancel-after", variables)
+        assert any(line.startswith("warm start from") for line in spaces.logs["tests/cancel-after"])
+        assert (await _get(after.url + "/"))[0] == 200
+    finally:
+        await spaces.stop_all()
+
+
+def _groups_of(slug: str, port: int) -> list[Path]:
+    """The cgroups of the instances of space `slug` on `port` (one controller's)."""
+    return list(Path("/sys/fs/cgroup/pids/podium").glob(f"{slug}-{port}-*"))
 
 
 def _listening_ports(instance: Instance) -> set[int]:

@@ -168,12 +168,15 @@ async def launch_app(
                 await open_door(network.namespace_pid, ctx.platform.socket, run_dir / "platform-door.log")
             if warm is not None and handover is not None and network.namespace_pid is not None:
                 await warm.hand_over(network.namespace_pid, launch.argv, APP_DIR, log_path, handover.fd, cgroups)
-        except (StartError, OSError) as exc:
-            procs.signal_all(procs.tree(child.pid), signal.SIGKILL)  # the app may run already
+        except (StartError, OSError, asyncio.CancelledError) as exc:
+            # The app may run already. Cancelled too (a pause or a shutdown during the start): nobody would track it.
+            procs.signal_all(procs.tree(child.pid), signal.SIGKILL)
             child.wait()
             said = "\n".join(last_lines(log_path, 20))  # bwrap's own message, if it stopped first
             release(details)
             remove_run(details)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
             failure = type(exc) if isinstance(exc, StartError) else StartError
             raise failure(f"{ctx.space_id}: {exc}" + (f"\nThe sandbox said:\n{said}" if said else "")) from None
         finally:

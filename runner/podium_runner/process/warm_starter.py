@@ -199,20 +199,31 @@ class WarmStarter:
                 os.close(fd)
             raise WarmStartFailed(f"the holder's namespaces could not be opened: {exc}") from None
         spec = {"uid": uid, "argv": app, "cwd": cwd, "seccomp": seccomp.program().hex()}
-        descriptors = [log_fd, variables_fd, holder_pipe, *opened]
+        # The exchange is shielded and sends copies of the caller's descriptors: a cancelled start (a pause, a
+        # shutdown) must neither close them nor let the next start take the lock while the exchange's thread still
+        # sends them or waits for the answer (the numbers could name another space's namespaces by then, and the
+        # answers would cross). The caller's clean-up ends the sandbox meanwhile.
+        descriptors = [*(os.dup(fd) for fd in (log_fd, variables_fd, holder_pipe)), *opened]
+        exchange = asyncio.ensure_future(self._exchange_once(spec, descriptors))
+        # Read once it ends, so that a failure nobody awaits any more is not reported as never retrieved.
+        exchange.add_done_callback(lambda done: done.cancelled() or done.exception())
+        answer = await asyncio.shield(exchange)
+        if not answer.get("started"):
+            raise WarmStartFailed(str(answer.get("error", answer)))
+
+    async def _exchange_once(self, spec: dict, descriptors: list[int]) -> dict:
+        """Send one start to the starter and read its answer, one start at a time; closes `descriptors` after."""
         try:
             async with self.lock:
-                answer = await asyncio.wait_for(
+                return await asyncio.wait_for(
                     asyncio.to_thread(self._exchange, json.dumps(spec).encode(), descriptors), _START_TIMEOUT_S
                 )
         except (OSError, TimeoutError, ValueError) as exc:
             self.stop()  # a starter that does not answer is not trusted with the next start
             raise WarmStartFailed(f"the warm starter did not answer: {exc!r}") from None
         finally:
-            for fd in opened:
+            for fd in descriptors:
                 os.close(fd)
-        if not answer.get("started"):
-            raise WarmStartFailed(str(answer.get("error", answer)))
 
     def _exchange(self, message: bytes, descriptors: list[int]) -> dict:
         socket.send_fds(self.sock, [message], descriptors)
