@@ -20,6 +20,7 @@ from podium_runner.health import wait_until_ready
 from podium_runner.plan import RunContext
 
 from tests.docker.spaces import TEST_FLAVORS, containers_of, start_container, stdlib_space
+from tests.support.cancelled_starts import cancel_once_made
 from tests.support.process_spaces import free_port
 
 
@@ -175,20 +176,13 @@ async def test_a_start_cancelled_while_its_container_starts_leaves_no_container(
     def named() -> list[str]:
         return containers_of(docker_client, "alice/cancelled-cold")
 
-    for _ in range(5):  # until the cancellation lands between the container's creation and the start's end
-        ctx = RunContext(space_id="alice/cancelled-cold", port=free_port())
-        start = asyncio.ensure_future(backend.start(plan, env, ctx, lambda _line: None))
-        while not start.done() and not await asyncio.to_thread(named):
-            await asyncio.sleep(0.005)
-        if start.done():
-            await backend.stop(start.result())
-            continue
-        start.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await start
-        break
-    else:
-        pytest.fail("no start was still going once its container existed, in 5 tries")
+    async def container_made(_ctx: RunContext) -> bool:
+        return bool(await asyncio.to_thread(named))
+
+    def context() -> RunContext:
+        return RunContext(space_id="alice/cancelled-cold", port=free_port())
+
+    await cancel_once_made(backend, plan, env, context, container_made, "container")
     deadline = time.monotonic() + 60
     while await asyncio.to_thread(named) and time.monotonic() < deadline:
         await asyncio.sleep(0.2)

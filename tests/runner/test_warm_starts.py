@@ -4,7 +4,6 @@ slirp4netns, seccomp, cgroups and /data; real Gradio imported by the starter; re
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import secrets
@@ -27,6 +26,7 @@ from podium_runner.process.cgroups import CgroupSet, Limits, cgroups_available
 from podium_runner.process.sandbox import SPACE_UID_BLOCKS_START
 from podium_runner.spec import load_spec
 
+from tests.support.cancelled_starts import cancel_once_made
 from tests.support.process_spaces import GRADIO_HELLO, STREAMLIT_HELLO, free_port, stdlib_app, write_space
 
 pytestmark = [
@@ -407,22 +407,15 @@ async def test_a_warm_start_cancelled_while_its_sandbox_is_plumbed_leaves_nothin
     try:
         await spaces.start(probe_plan, "tests/cancel-first", variables)  # the starter is ready
         environment = await spaces.backend.prepare(probe_plan, lambda line: None)
-        for _ in range(5):  # until the cancellation lands once the sandbox runs, before the start ends
-            port = free_port()
-            ctx = RunContext(space_id="tests/cancelled", port=port, env=variables)
-            start = asyncio.ensure_future(spaces.backend.start(probe_plan, environment, ctx, lambda line: None))
-            while not start.done() and not _groups_of("tests--cancelled", port):
-                await asyncio.sleep(0.001)
-            if start.done():
-                await spaces.backend.stop(start.result())
-                continue
-            start.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await start
-            break
-        else:
-            pytest.fail("no start was still going once its sandbox existed, in 5 tries")
-        assert _groups_of("tests--cancelled", port) == [] and not list(folders.runs.glob(f"tests--cancelled-{port}-*"))
+
+        async def sandbox_made(ctx: RunContext) -> bool:
+            return bool(_groups_of("tests--cancelled", ctx.port))
+
+        def context() -> RunContext:
+            return RunContext(space_id="tests/cancelled", port=free_port(), env=variables)
+
+        ctx = await cancel_once_made(spaces.backend, probe_plan, environment, context, sandbox_made, "sandbox")
+        assert not await sandbox_made(ctx) and not list(folders.runs.glob(f"tests--cancelled-{ctx.port}-*"))
         after = await spaces.start(probe_plan, "tests/cancel-after", variables)
         assert any(line.startswith("warm start from") for line in spaces.logs["tests/cancel-after"])
         assert (await _get(after.url + "/"))[0] == 200
