@@ -423,9 +423,9 @@ async def test_a_warm_start_cancelled_while_its_sandbox_is_plumbed_leaves_nothin
         await spaces.stop_all()
 
 
-def _groups_of(slug: str, port: int) -> list[Path]:
-    """The cgroups of the instances of space `slug` on `port` (one controller's)."""
-    return list(Path("/sys/fs/cgroup/pids/podium").glob(f"{slug}-{port}-*"))
+def _groups_of(slug: str, port: int) -> list[str]:
+    """The names of the cgroups of the instances of space `slug` on `port`."""
+    return [name for name, _ in CgroupSet.named(f"{slug}-{port}-")]
 
 
 def _listening_ports(instance: Instance) -> set[int]:
