@@ -24,6 +24,7 @@ from podium.upstream.middleware import UpstreamCache
 from podium.web.model_pages import router as model_pages_router
 from podium.web.routes import router as pages_router
 from podium.web.security_headers import SecurityHeaders
+from podium.xet import api as xet_api
 
 
 def create_app(ctx: Context) -> FastAPI:
@@ -50,6 +51,7 @@ def create_app(ctx: Context) -> FastAPI:
     app.include_router(git_routes.router)
     app.include_router(upstream_routes.router)
     app.include_router(lfs_api.router)
+    app.include_router(xet_api.router)
     app.include_router(pages_router)
     app.include_router(provider_router)
     app.include_router(consent_router)

@@ -16,7 +16,8 @@ between is restored as the space's head, which then builds. LFS objects come las
 stored before any commit points to it. Secrets stay encrypted with the operator's key
 (podium.secret_box), which a backup never holds: restore checks that the key it is given is the one the
 manifest names. Not included: spaces' /data volumes, build and run logs, environments (rebuilt from the
-repositories), and the pages' session secret (visitors sign in again).
+repositories), the pages' session secret (visitors sign in again), and the xorbs of uploads through Xet
+(podium.xet: the files rebuilt from them are LFS objects here).
 """
 
 from __future__ import annotations
@@ -155,7 +156,13 @@ def backup(settings: Settings, dest: Path) -> Summary:
         "secrets_key_id": key_id,
         "spaces": spaces,
         "lfs_objects": lfs_objects,
-        "not_included": ["spaces' /data volumes", "build and run logs", "environments", "the pages' session secret"],
+        "not_included": [
+            "spaces' /data volumes",
+            "build and run logs",
+            "environments",
+            "the pages' session secret",
+            "the xorbs of uploads through Xet (the files rebuilt from them are in lfs/)",
+        ],
     }
     draft = dest / f"{MANIFEST}.draft"
     draft.write_text(json.dumps(manifest, indent=2) + "\n")

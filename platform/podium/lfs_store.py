@@ -22,7 +22,7 @@ import hashlib
 import os
 import re
 import secrets
-from collections.abc import AsyncIterable, Iterator
+from collections.abc import AsyncIterable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -167,8 +167,13 @@ class LfsStore:
 
     def store_bytes(self, oid: str, content: bytes) -> None:
         """`store` for content already in memory."""
-        with self._incoming(oid, len(content)) as incoming:
-            incoming.write(content)
+        self.store_chunks(oid, len(content), [content])
+
+    def store_chunks(self, oid: str, size: int, chunks: Iterable[bytes]) -> None:
+        """`store` for content made as it is written (blocking)."""
+        with self._incoming(oid, size) as incoming:
+            for chunk in chunks:
+                incoming.write(chunk)
             incoming.finish()
 
 

@@ -3,9 +3,9 @@ space's `.gitattributes` sends to LFS (`filter=lfs`, as the Hub's default attrib
 `*.safetensors`, ...). git holds a pointer for them, the object store the content (podium.lfs_store).
 
 Files sent inline by the commit API or an upload follow the rule too: Podium stores them as LFS
-itself. huggingface_hub 2 sends any file its `preupload` marks `lfs` through Xet, Hugging Face's
-storage protocol, which Podium does not speak; so `preupload` marks every file `regular`, and the
-Hub's result (a pointer in git, the content in LFS) comes from this conversion instead.
+itself. (The preupload answer sends ahead only the files `.gitattributes` tracks, through Xet or the
+LFS batch API; a large file it does not track comes inline, and its line in `.gitattributes` is added
+here, as the Hub adds one.)
 """
 
 from __future__ import annotations

@@ -42,9 +42,6 @@ assert again.get_vocab() == tokenizer.get_vocab() and again("hello world") == to
 print("bert round trip ok", loaded.config.hidden_size, loaded.config.num_hidden_layers)
 """
 
-# datasets' own push_to_hub is left out: it uploads its shards ahead of the commit through the LFS batch API
-# (preupload "lfs") and deletes them, while Podium answers every preupload "regular" (huggingface_hub
-# would send "lfs" files through Xet, which Podium does not speak), so its commit finds no shard to send.
 UPLOAD_AND_LOAD_DATASET = """
 from datasets import Dataset, load_dataset
 from huggingface_hub import HfApi
@@ -59,6 +56,18 @@ api.upload_file(
 loaded = load_dataset("alice/tiny-ds", split="train", cache_dir="fresh-cache")
 assert loaded["text"] == ["hello", "world", "again"] and loaded["label"] == [1, 0, 1], loaded
 print("dataset round trip ok", loaded.num_rows)
+"""
+
+# datasets' own push_to_hub uploads each shard ahead of its commit (preupload_lfs_files, through Xet where
+# hf_xet is installed) and deletes the shard's file before committing: only a Hub that takes those
+# uploads has the shards to commit.
+PUSH_AND_LOAD_DATASET = """
+from datasets import Dataset, load_dataset
+
+Dataset.from_dict({"text": ["one", "two", "three", "four"], "label": [0, 1, 0, 1]}).push_to_hub("alice/pushed-ds")
+loaded = load_dataset("alice/pushed-ds", split="train", cache_dir="fresh-cache")
+assert loaded["text"] == ["one", "two", "three", "four"] and loaded["label"] == [0, 1, 0, 1], loaded
+print("push_to_hub round trip ok", loaded.num_rows)
 """
 
 
@@ -100,3 +109,14 @@ def test_load_dataset_reads_a_dataset_uploaded_to_podium(hub: PodiumServer, hub_
     pytest.importorskip("datasets")
     assert "dataset round trip ok 3" in _run_against(hub, tokens["alice"], UPLOAD_AND_LOAD_DATASET, tmp_path)
     assert hub_api(False).dataset_info("alice/tiny-ds").id == "alice/tiny-ds"
+
+
+def test_datasets_push_to_hub_uploads_its_shards_and_loads_them_back(
+    hub: PodiumServer, hub_api, tokens, tmp_path: Path
+) -> None:
+    pytest.importorskip("datasets")
+    assert "push_to_hub round trip ok 4" in _run_against(hub, tokens["alice"], PUSH_AND_LOAD_DATASET, tmp_path)
+    parquet = [path for path in hub_api(False).list_repo_files("alice/pushed-ds", repo_type="dataset")]
+    [shard] = [path for path in parquet if path.endswith(".parquet")]
+    [info] = hub_api(False).get_paths_info("alice/pushed-ds", [shard], repo_type="dataset")
+    assert info.lfs is not None  # uploaded ahead, committed as an LFS pointer

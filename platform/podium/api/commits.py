@@ -25,7 +25,7 @@ from podium.context import Context, context_of
 from podium.errors import ApiError, revision_not_found
 from podium.hub.repo_types import API, REPO_TYPES, SPACE, RepoType
 from podium.lfs_store import LfsPointer, LfsStore, ObjectRejected
-from podium.lfs_tracking import in_lfs
+from podium.lfs_tracking import in_lfs, tracked_paths
 from podium.repos import BRANCH, Change, RevisionNotFound, SpaceRepo
 from podium.settings import Limits
 from podium.spaces.files import apply_commit, branch_head, rejected, replace_files, upload_changes
@@ -84,23 +84,32 @@ async def preupload(
             raise rejected(space_id, exc) from None
         if file.size > limits.max_file_size:
             raise rejected(space_id, too_large(f"{paths[-1]!r}", "max_file_size", limits.max_file_size))
+    git = kind.git_of(ctx, space_id)
     try:
-        existing = await asyncio.to_thread(
-            _client_oids, kind.git_of(ctx, space_id), LfsStore.of(ctx.settings), revision, set(paths)
-        )
+        existing = await asyncio.to_thread(_client_oids, git, LfsStore.of(ctx.settings), revision, set(paths))
+        head = await asyncio.to_thread(branch_head, git, space_id, revision)
     except RevisionNotFound:
         raise revision_not_found(space_id, revision) from None
-    # Every file comes inline: huggingface_hub would send `lfs` ones through Xet, which Podium does not
-    # speak. The commit stores large and LFS-tracked files in LFS itself (podium.lfs_tracking).
+    # The files `.gitattributes` sends to LFS are uploaded ahead (through Xet where the client has
+    # hf_xet, podium.xet; else the LFS batch API) and committed as pointers. Others come inline, and
+    # the commit stores any over the LFS size threshold in LFS itself (podium.lfs_tracking).
+    tracked = await asyncio.to_thread(tracked_paths, git.path, head, paths)
     answer = [
-        {"path": path, "uploadMode": "regular", "shouldIgnore": False, "oid": existing.get(path)} for path in paths
+        {
+            "path": path,
+            "uploadMode": "lfs" if path in tracked else "regular",
+            "shouldIgnore": False,
+            "oid": existing.get(path, {}).get("lfs" if path in tracked else "regular"),
+        }
+        for path in paths
     ]
     return {"files": answer}
 
 
-def _client_oids(git: SpaceRepo, store: LfsStore, revision: str, paths: set[str]) -> dict[str, str]:
+def _client_oids(git: SpaceRepo, store: LfsStore, revision: str, paths: set[str]) -> dict[str, dict[str, str]]:
     """The `oid` huggingface_hub compares with a local file to skip an unchanged one, for each of `paths` the
-    revision holds: the git blob id of its content, also where git holds an LFS pointer to it."""
+    revision holds, as it computes it for either upload mode: `regular`, the git blob id of the content
+    (also where git holds an LFS pointer to it); `lfs`, the content's sha256 (only for a pointer)."""
     entries = [entry for entry in git.files(revision) if entry.path in paths]
     small = [entry.oid for entry in entries if entry.size < lfs_store.MAX_POINTER_SIZE]
     pointers = {
@@ -109,7 +118,8 @@ def _client_oids(git: SpaceRepo, store: LfsStore, revision: str, paths: set[str]
     oids = {}
     for entry in entries:
         pointer = pointers.get(entry.oid)
-        oids[entry.path] = (store.content_blob_id(pointer) if pointer else None) or entry.oid
+        regular = (store.content_blob_id(pointer) if pointer else None) or entry.oid
+        oids[entry.path] = {"regular": regular, **({"lfs": pointer.oid} if pointer else {})}
     return oids
 
 
