@@ -8,7 +8,7 @@ sent before, the others the whole file.
 
 Each upload is `HfApi.upload_file` in a fresh Python process (huggingface_hub reads HF_HUB_DISABLE_XET when
 imported), timed from the call to its return, medians of the rounds. "sent" is what reached Podium's
-stores: the new xorbs' bytes for Xet (data/xet), the object for the others (inline, the commit carries
+stores: the new xorbs' chunks for Xet (data/xet), the object for the others (inline, the commit carries
 it base64, a third more). On loopback, time is CPU: Xet's chunking and hashing on both sides cost more
 than sending the bytes; across a network the bytes sent decide.
 """
@@ -16,6 +16,7 @@ than sending the bytes; across a network the bytes sent decide.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -48,6 +49,16 @@ WAYS = (
 
 def folder_bytes(folder: Path) -> int:
     return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file()) if folder.exists() else 0
+
+
+def xorb_maps(data: Path) -> set[Path]:
+    return set((data / "xet" / "maps").rglob("*.json"))
+
+
+def mapped_bytes(maps: set[Path]) -> int:
+    """The bytes of the chunks of these xorbs (podium.xet.xorbs keeps a xorb as a map once its every chunk
+    is in a rebuilt file, and drops the xorb itself)."""
+    return sum(length for path in maps for _, _, length in json.loads(path.read_text())["chunks"])
 
 
 def upload(server: PodiumServer, work: Path, file: Path, path: str, repo_id: str, env: dict[str, str]) -> float:
@@ -95,10 +106,10 @@ def main() -> None:
                 server.api().create_repo(repo_id)
                 work = tmp / f"{name.split()[0]}-{round_index}"
                 for label, file in (("first upload", first), ("1 MiB changed", second)):
-                    before = folder_bytes(tmp / "data" / "xet"), folder_bytes(tmp / "data" / "lfs" / "objects")
+                    maps, objects_before = xorb_maps(tmp / "data"), folder_bytes(tmp / "data" / "lfs" / "objects")
                     seconds = upload(server, work, file, path, repo_id, way_env)
-                    xorbs = folder_bytes(tmp / "data" / "xet") - before[0]
-                    objects = folder_bytes(tmp / "data" / "lfs" / "objects") - before[1]
+                    xorbs = mapped_bytes(xorb_maps(tmp / "data") - maps)
+                    objects = folder_bytes(tmp / "data" / "lfs" / "objects") - objects_before
                     results.setdefault((name, label), []).append((seconds, xorbs if name == "Xet" else objects))
     finally:
         server.stop()

@@ -93,8 +93,14 @@ def _commit_pointer(hub: PodiumServer, token: str, repo_id: str, path: str, cont
     )
 
 
-def _stored_xorbs(hub: PodiumServer) -> list[Path]:
-    return [path for path in (hub.data_dir / "xet" / "xorbs").rglob("*") if path.is_file()]
+def _stored_xorbs(hub: PodiumServer) -> set[Path]:
+    """The xorbs kept as sent."""
+    return {path for path in (hub.data_dir / "xet" / "xorbs").rglob("*") if path.is_file()}
+
+
+def _mapped_xorbs(hub: PodiumServer) -> set[Path]:
+    """The xorbs kept as maps into the LFS objects rebuilt from them."""
+    return {path for path in (hub.data_dir / "xet" / "maps").rglob("*.json")}
 
 
 @pytest.fixture(scope="module")
@@ -117,10 +123,25 @@ def test_huggingface_hub_uploads_through_xet_and_reads_back_the_same_bytes(
         # Floats, which hf_xet packs byte-grouped (its BG4 scheme) when that compresses better.
         "weights.bin": struct.pack(f"<{250_000}f", *(math.sin(i / 500) for i in range(250_000))),
     }
+    sent_before = _stored_xorbs(hub)
     for path, content in files.items():
         (tmp_path / path).write_bytes(content)
         api.upload_file(path_or_fileobj=str(tmp_path / path), path_in_repo=path, repo_id=repo_id)
-    assert _stored_xorbs(hub), "the files did not come through Xet"
+    # Every chunk is in the files rebuilt from it: the xorbs are kept as maps into them, not twice.
+    assert _mapped_xorbs(hub), "the files did not come through Xet"
+    assert _stored_xorbs(hub) == sent_before
+
+    # One MiB changed: hf_xet sends the new chunks only and reuses the others from the mapped xorbs.
+    changed = bytearray(files["model.safetensors"])
+    changed[500_000 : 500_000 + 2**20] = rng.randbytes(2**20)
+    files["model.safetensors"] = bytes(changed)
+    (tmp_path / "model.safetensors").write_bytes(changed)
+    maps = _mapped_xorbs(hub)
+    api.upload_file(
+        path_or_fileobj=str(tmp_path / "model.safetensors"), path_in_repo="model.safetensors", repo_id=repo_id
+    )
+    assert len(_mapped_xorbs(hub) - maps) == 1  # one new xorb, for the changed MiB
+
     for path, content in files.items():
         downloaded = hf_hub_download(repo_id, path, endpoint=hub.url, token=tokens["alice"], cache_dir=tmp_path / "dl")
         assert Path(downloaded).read_bytes() == content, path

@@ -22,7 +22,7 @@ from pathlib import Path
 from podium import lfs_store
 from podium.lfs_store import LfsStore, ObjectRejected
 from podium.xet.hashes import HASH_SIZE, chunk_hash, hash_hex, range_hash
-from podium.xet.xorbs import Xorb, XorbRejected, XorbStore
+from podium.xet.xorbs import MappedXorb, Placement, Xorb, XorbRejected, XorbStore
 
 _TAG = bytes.fromhex("48465265706f4d6574614461746100556967456a7b815783a5bdd95ccdd14aa9")  # "HFRepoMetaData\0..."
 _HEADER = struct.Struct("<32sQQ")  # tag, version, footer size
@@ -104,18 +104,18 @@ class _Xorbs:
 
     def __init__(self, store: XorbStore):
         self.store = store
-        self._read: dict[bytes, Xorb] = {}
+        self._read: dict[bytes, Xorb | MappedXorb] = {}
 
-    def get(self, digest: bytes) -> Xorb:
+    def get(self, digest: bytes) -> Xorb | MappedXorb:
         if digest not in self._read:
             xorb = self.store.get(digest)
             if xorb is None:
                 raise ShardRejected(
                     400,
                     f"the shard uses xorb {hash_hex(digest)}, which is not stored here. Clients upload a shard's "
-                    "xorbs first; one that remembers xorbs from an earlier upload to this address (a Podium "
-                    "restored from a backup, which holds no xorbs) uploads them again once hf_xet's cache of this "
-                    "address (~/.cache/huggingface/xet/) is removed",
+                    "xorbs first; one that remembers xorbs this Podium no longer has (its data folder was "
+                    "replaced) uploads them again once hf_xet's cache of this address (~/.cache/huggingface/xet/) "
+                    "is removed",
                 )
             if len(self._read) >= 2:  # a xorb is up to 64 MiB: keep the last two
                 self._read.pop(next(iter(self._read)))
@@ -123,7 +123,9 @@ class _Xorbs:
         return self._read[digest]
 
 
-def _content(file: FileEntry, xorbs: _Xorbs) -> Iterator[bytes]:
+def _content(file: FileEntry, xorbs: _Xorbs, placed: dict[bytes, dict[int, Placement]]) -> Iterator[bytes]:
+    """The file's bytes, term by term; where each chunk lands in it goes into `placed`."""
+    offset = 0
     for index, term in enumerate(file.terms):
         xorb = xorbs.get(term.xorb)
         if term.end > len(xorb):
@@ -142,6 +144,9 @@ def _content(file: FileEntry, xorbs: _Xorbs) -> Iterator[bytes]:
             )
         if sum(map(len, chunks)) != term.length:
             raise ShardRejected(400, f"file {file.sha256}: term {index} is not the {term.length} bytes it says")
+        for number, chunk in enumerate(chunks, term.start):
+            placed.setdefault(term.xorb, {})[number] = Placement(file.sha256, offset, len(chunk))
+            offset += len(chunk)
         yield from chunks
 
 
@@ -158,9 +163,11 @@ def rebuild(shard: bytes, xorbs: XorbStore, store: LfsStore, repo: Path, max_tot
         )
     read = _Xorbs(xorbs)
     for file in files:
+        placed: dict[bytes, dict[int, Placement]] = {}
         try:
-            store.store_chunks(file.sha256, file.size, _content(file, read))
+            store.store_chunks(file.sha256, file.size, _content(file, read, placed))
         except ObjectRejected as exc:
             raise ShardRejected(exc.status, f"file {file.sha256}: {exc}") from None
         lfs_store.grant(repo, file.sha256)
+        xorbs.place(placed)  # only now: the object holds the chunks where `placed` says
     return [file.sha256 for file in files]

@@ -3,10 +3,17 @@
 
 A xorb is stored under its hash only once its chunks hash to it, so nobody can plant other bytes under a
 hash another upload will use. Who may read what a xorb holds is the shards' affair (podium.xet.shards).
+
+Clients deduplicate later uploads against xorbs they sent before, so a xorb must stay readable. Its
+bytes need not stay twice, though: once every chunk of it is inside a file rebuilt into the LFS store
+(which never deletes an object), the store keeps a map of where each chunk is there (`place`) and drops
+the serialized xorb; reads then come from the LFS objects.
 """
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import secrets
 from dataclasses import dataclass
@@ -14,6 +21,7 @@ from pathlib import Path
 
 import lz4.frame
 
+from podium.lfs_store import object_path
 from podium.xet.hashes import chunk_hash, hash_hex, xorb_hash
 
 # The protocol's own bounds: a serialized xorb is at most 64 MiB, a chunk at most 128 KiB unpacked.
@@ -111,33 +119,106 @@ def verified(serialized: bytes, claimed: bytes) -> Xorb:
     return xorb
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where a chunk's bytes are in the LFS store: `length` bytes at `offset` of the object `oid`."""
+
+    oid: str
+    offset: int
+    length: int
+
+
+class MappedXorb:
+    """A xorb whose every chunk is inside LFS objects, read from there."""
+
+    def __init__(self, data_folder: Path, placements: list[Placement]):
+        self._data_folder = data_folder
+        self._placements = placements
+
+    def __len__(self) -> int:
+        return len(self._placements)
+
+    def unpacked(self, start: int, end: int) -> list[bytes]:
+        chunks = []
+        for placement in self._placements[start:end]:
+            with open(object_path(self._data_folder, placement.oid), "rb") as content:
+                content.seek(placement.offset)
+                chunks.append(content.read(placement.length))
+        return chunks
+
+
 class XorbStore:
-    """Xorbs of one data folder: `<data>/xet/xorbs/<hash[0:2]>/<hash>`."""
+    """Xorbs of one data folder: `<data>/xet/xorbs/<hash[0:2]>/<hash>` as sent, until `place` maps
+    each chunk into the LFS store (`<data>/xet/maps/<hash[0:2]>/<hash>.json`)."""
 
     def __init__(self, data_folder: Path):
-        self.root = data_folder / "xet" / "xorbs"
+        self.data_folder = data_folder
+        self.root = data_folder / "xet"
 
     def _path(self, digest: bytes) -> Path:
         name = hash_hex(digest)
-        return self.root / name[:2] / name
+        return self.root / "xorbs" / name[:2] / name
+
+    @property
+    def maps(self) -> Path:
+        return self.root / "maps"
+
+    def _map_path(self, digest: bytes) -> Path:
+        name = hash_hex(digest)
+        return self.maps / name[:2] / f"{name}.json"
+
+    def _placements(self, digest: bytes) -> list[Placement | None] | None:
+        try:
+            listed = json.loads(self._map_path(digest).read_text())["chunks"]
+        except FileNotFoundError:
+            return None
+        return [Placement(*entry) if entry else None for entry in listed]
 
     def put(self, digest: bytes, serialized: bytes) -> bool:
         """Store a xorb (XorbRejected unless it hashes to `digest`); whether it was new."""
         verified(serialized, digest)
-        path = self._path(digest)
-        if path.is_file():
+        placements = self._placements(digest)
+        if self._path(digest).is_file() or (placements is not None and None not in placements):
             return False
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
-        with open(temporary, "xb") as file:
-            file.write(serialized)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)  # two uploads of one xorb write the same bytes
+        _write(self._path(digest), serialized)  # two uploads of one xorb write the same bytes
         return True
 
-    def get(self, digest: bytes) -> Xorb | None:
+    def get(self, digest: bytes) -> Xorb | MappedXorb | None:
         try:
             return Xorb(self._path(digest).read_bytes())
         except FileNotFoundError:
+            pass  # mapped meanwhile, or never sent
+        placements = self._placements(digest)
+        if placements is None or None in placements:
             return None
+        return MappedXorb(self.data_folder, placements)  # type: ignore[arg-type]
+
+    def place(self, placed: dict[bytes, dict[int, Placement]]) -> None:
+        """Record where chunks of xorbs are in the LFS store (xorb -> chunk index -> placement), and drop
+        each xorb whose every chunk is placed."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".maps.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # shards are rebuilt in threads, and by more than one Podium
+            for digest, chunks in placed.items():
+                try:
+                    serialized = self._path(digest).read_bytes()
+                except FileNotFoundError:
+                    continue  # placed whole already
+                placements = self._placements(digest) or [None] * len(Xorb(serialized))
+                for index, placement in chunks.items():
+                    placements[index] = placements[index] or placement
+                listed = [[p.oid, p.offset, p.length] if p else None for p in placements]
+                _write(self._map_path(digest), json.dumps({"chunks": listed}).encode())
+                if None not in placements:
+                    self._path(digest).unlink()
+
+
+def _write(path: Path, content: bytes) -> None:
+    """Write `path` whole or not at all."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    with open(temporary, "xb") as file:
+        file.write(content)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(temporary, path)
