@@ -7,7 +7,9 @@ A backup is a folder:
     podium.pgdump        or, for PostgreSQL, pg_dump's archive of one snapshot
     repos/OWNER/NAME.bundle         every ref of the space's repository (`git bundle --all`)
     repos/OWNER/NAME.lfs-grants     the LFS objects the space may point to (podium.lfs_store.grant), one per line
+    repos/_models/OWNER/NAME.bundle (and .lfs-grants), repos/_datasets/...: models and datasets, alike
     lfs/objects/...      the LFS objects, in git-lfs's layout (podium.lfs_store)
+    xet/maps/...         where the chunks of xorbs uploaded through Xet are in those objects (podium.xet.xorbs)
     settings.json        the settings the backup was taken with, for the operator to start the restored Podium alike
 
 The database is copied first, then the repositories: a commit moves the repository before the database
@@ -16,8 +18,8 @@ between is restored as the space's head, which then builds. LFS objects come las
 stored before any commit points to it. Secrets stay encrypted with the operator's key
 (podium.secret_box), which a backup never holds: restore checks that the key it is given is the one the
 manifest names. Not included: spaces' /data volumes, build and run logs, environments (rebuilt from the
-repositories), the pages' session secret (visitors sign in again), and the xorbs of uploads through Xet
-(podium.xet: the files rebuilt from them are LFS objects here).
+repositories), the pages' session secret (visitors sign in again), and xorbs of uploads through Xet that
+no rebuilt file holds yet (an upload cut short).
 """
 
 from __future__ import annotations
@@ -37,17 +39,21 @@ from sqlalchemy.engine import make_url
 
 from podium import backup_database, lfs_store, migrations
 from podium.backup_database import BackupError
+from podium.models.records import relative_path
 from podium.repos import SpaceRepo
 from podium.secret_box import SecretBox, SecretsKeyError, box_for
 from podium.settings import Settings
+from podium.xet.xorbs import XorbStore
 
 FORMAT = 1
 MANIFEST = "manifest.json"
+DELETED = "deleted while the backup ran"  # a repository the database named, gone by the time it was bundled
 
 
 @dataclass(frozen=True)
 class Summary:
     spaces: int
+    repositories: int  # models and datasets
     lfs_objects: int
     size_bytes: int
     seconds: float
@@ -75,6 +81,23 @@ def _grants(repo: Path) -> list[str]:
     return sorted(path.name for path in folder.iterdir()) if folder.is_dir() else []
 
 
+def _take(repo: Path, into: Path) -> str:
+    """Bundle the repository `repo` as `into`.bundle, its LFS grants as `into`.lfs-grants; what the
+    manifest says of it."""
+    if not repo.is_dir():
+        return DELETED
+    if not _bundle(repo, Path(f"{into}.bundle")):
+        return "empty"
+    if grants := _grants(repo):
+        Path(f"{into}.lfs-grants").write_text("\n".join(grants) + "\n")
+    return "bundle"
+
+
+def _hosted_path(repo_type: str, repo_id: str) -> str:
+    """A model's or dataset's repository, relative to the repositories folder, without `.git`."""
+    return relative_path(repo_type, repo_id).removesuffix(".git")
+
+
 def _copy_lfs_objects(source: Path, dest: Path) -> int:
     """Objects in place (named by their sha256), never a temporary file still being written."""
     copied = 0
@@ -90,6 +113,14 @@ def _copy_lfs_objects(source: Path, dest: Path) -> int:
         shutil.copy2(path, target)
         copied += 1
     return copied
+
+
+def _copy_xorb_maps(source: Path, dest: Path) -> None:
+    """Maps after the LFS objects they point into: clients keep deduplicating against what they uploaded."""
+    for path in sorted(source.rglob("*.json")) if source.is_dir() else []:
+        target = dest / path.relative_to(source)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
 
 
 def _settings_record(settings: Settings) -> dict[str, Any]:
@@ -131,20 +162,28 @@ def backup(settings: Settings, dest: Path) -> Summary:
     snapshot = backup_database.snapshot(settings.db_url, dest)
     key_id = _secrets_key_id(settings, snapshot.secret_values)
 
-    spaces: list[dict[str, Any]] = []
-    for space_id, sha in snapshot.spaces:
-        repo = settings.repos_dir / f"{space_id}.git"
-        entry: dict[str, Any] = {"id": space_id, "sha": sha}
-        if not repo.is_dir():
-            entry["repository"] = "deleted while the backup ran"
-        elif _bundle(repo, dest / "repos" / f"{space_id}.bundle"):
-            entry["repository"] = "bundle"
-            if grants := _grants(repo):
-                (dest / "repos" / f"{space_id}.lfs-grants").write_text("\n".join(grants) + "\n")
-        else:
-            entry["repository"] = "empty"
-        spaces.append(entry)
+    spaces = [
+        {
+            "id": space_id,
+            "sha": sha,
+            "repository": _take(settings.repos_dir / f"{space_id}.git", dest / "repos" / space_id),
+        }
+        for space_id, sha in snapshot.spaces
+    ]
+    repositories = [
+        {
+            "type": repo_type,
+            "id": repo_id,
+            "sha": sha,
+            "repository": _take(
+                settings.repos_dir / f"{_hosted_path(repo_type, repo_id)}.git",
+                dest / "repos" / _hosted_path(repo_type, repo_id),
+            ),
+        }
+        for repo_type, repo_id, sha in snapshot.hosted
+    ]
     lfs_objects = _copy_lfs_objects(lfs_store.objects_dir(settings.data_dir), dest / "lfs" / "objects")
+    _copy_xorb_maps(XorbStore(settings.data_dir).maps, dest / "xet" / "maps")
 
     (dest / "settings.json").write_text(json.dumps(_settings_record(settings), indent=2) + "\n")
     manifest = {
@@ -155,19 +194,20 @@ def backup(settings: Settings, dest: Path) -> Summary:
         "schema_revision": snapshot.schema_revision,
         "secrets_key_id": key_id,
         "spaces": spaces,
+        "repositories": repositories,
         "lfs_objects": lfs_objects,
         "not_included": [
             "spaces' /data volumes",
             "build and run logs",
             "environments",
             "the pages' session secret",
-            "the xorbs of uploads through Xet (the files rebuilt from them are in lfs/)",
+            "xorbs of uploads through Xet that no rebuilt file holds yet",
         ],
     }
     draft = dest / f"{MANIFEST}.draft"
     draft.write_text(json.dumps(manifest, indent=2) + "\n")
     os.replace(draft, dest / MANIFEST)
-    return Summary(len(spaces), lfs_objects, _folder_size(dest), time.monotonic() - started)
+    return Summary(len(spaces), len(repositories), lfs_objects, _folder_size(dest), time.monotonic() - started)
 
 
 def read_manifest(src: Path) -> dict[str, Any]:
@@ -210,15 +250,14 @@ def _check_fresh(settings: Settings) -> None:
         raise BackupError(f"{settings.data_dir} already holds a Podium: {exc}") from None
 
 
-def _restore_repository(settings: Settings, src: Path, space: dict[str, Any]) -> str | None:
-    """The space's repository from its bundle; the head of main it has (None for an empty one)."""
-    space_id = space["id"]
-    repo = SpaceRepo(settings.repos_dir / f"{space_id}.git")
+def _restore_repository(repo_path: Path, bundled: Path, status: str) -> str | None:
+    """A repository from its bundle (`bundled`.bundle, grants in `bundled`.lfs-grants); the head of main it
+    has (None for an empty one)."""
+    repo = SpaceRepo(repo_path)
     repo.init()
-    if space["repository"] == "bundle":
-        bundle = src / "repos" / f"{space_id}.bundle"
-        _git("--git-dir", str(repo.path), "fetch", "--quiet", str(bundle), "+refs/*:refs/*")
-        grants = src / "repos" / f"{space_id}.lfs-grants"
+    if status == "bundle":
+        _git("--git-dir", str(repo.path), "fetch", "--quiet", f"{bundled}.bundle", "+refs/*:refs/*")
+        grants = Path(f"{bundled}.lfs-grants")
         for oid in grants.read_text().split() if grants.exists() else []:
             lfs_store.grant(repo.path, oid)
     return repo.head()
@@ -236,7 +275,7 @@ def restore(settings: Settings, src: Path) -> Summary:
         return _restore_into(settings, src, manifest, box, started)
     except BaseException:
         # Nothing half-made stays behind to be taken for a Podium: a second try starts clean.
-        for folder in (settings.repos_dir, lfs_store.objects_dir(settings.data_dir)):
+        for folder in (settings.repos_dir, lfs_store.objects_dir(settings.data_dir), XorbStore(settings.data_dir).maps):
             shutil.rmtree(folder, ignore_errors=True)
         raise
 
@@ -247,11 +286,22 @@ def _restore_into(
     heads: dict[str, str | None] = {}
     gone: list[str] = []
     for space in manifest["spaces"]:
-        if space["repository"] == "deleted while the backup ran":
+        if space["repository"] == DELETED:
             gone.append(space["id"])
         else:
-            heads[space["id"]] = _restore_repository(settings, src, space)
+            repo = settings.repos_dir / f"{space['id']}.git"
+            heads[space["id"]] = _restore_repository(repo, src / "repos" / space["id"], space["repository"])
+    hosted_heads: dict[tuple[str, str], str | None] = {}
+    hosted_gone: list[tuple[str, str]] = []
+    for entry in manifest.get("repositories", []):  # backups of a release before models and datasets have none
+        key, folder = (entry["type"], entry["id"]), _hosted_path(entry["type"], entry["id"])
+        if entry["repository"] == DELETED:
+            hosted_gone.append(key)
+        else:
+            repo = settings.repos_dir / f"{folder}.git"
+            hosted_heads[key] = _restore_repository(repo, src / "repos" / folder, entry["repository"])
     lfs_objects = _copy_lfs_objects(src / "lfs" / "objects", lfs_store.objects_dir(settings.data_dir))
+    _copy_xorb_maps(src / "xet" / "maps", XorbStore(settings.data_dir).maps)
 
     def fix_up(connection: Connection) -> None:
         if box is not None:
@@ -267,6 +317,14 @@ def _restore_into(
                 text("UPDATE spaces SET sha = :sha, instance_state = NULL WHERE owner = :o AND name = :n"),
                 {"sha": head, "o": owner, "n": name},
             )
+        hosted = "WHERE repo_type = :t AND owner = :o AND name = :n"
+        for repo_type, repo_id in hosted_gone:
+            owner, _, name = repo_id.partition("/")
+            connection.execute(text(f"DELETE FROM hub_repos {hosted}"), {"t": repo_type, "o": owner, "n": name})
+        for (repo_type, repo_id), head in hosted_heads.items():
+            owner, _, name = repo_id.partition("/")
+            values = {"sha": head, "t": repo_type, "o": owner, "n": name}
+            connection.execute(text(f"UPDATE hub_repos SET sha = :sha {hosted}"), values)
         connection.execute(
             text("UPDATE runs SET ended_at = :now, end_reason = 'backed up while running' WHERE ended_at IS NULL"),
             {"now": dt.datetime.now(dt.UTC).replace(tzinfo=None)},
@@ -274,7 +332,9 @@ def _restore_into(
 
     database = manifest["database"]
     backup_database.restore(settings.db_url, src, database["kind"], database["file"], fix_up)
-    return Summary(len(heads), lfs_objects, _folder_size(settings.data_dir), time.monotonic() - started)
+    return Summary(
+        len(heads), len(hosted_heads), lfs_objects, _folder_size(settings.data_dir), time.monotonic() - started
+    )
 
 
 def schema_note(manifest: dict[str, Any]) -> str:

@@ -35,6 +35,7 @@ class Snapshot:
     kind: str  # "sqlite" or "postgresql"
     file: str  # the copy's name in the backup folder
     spaces: list[tuple[str, str | None]]  # (space id, head of main)
+    hosted: list[tuple[str, str, str | None]]  # models and datasets: (repo type, repo id, head of main)
     secret_values: list[str]  # encrypted, as stored
     schema_revision: str | None
 
@@ -70,9 +71,13 @@ def _read(connection: Connection, kind: str, file: str) -> Snapshot:
     spaces = [
         (f"{owner}/{name}", sha) for owner, name, sha in connection.execute(text("SELECT owner, name, sha FROM spaces"))
     ]
+    hosted = []
+    if inspect(connection).has_table("hub_repos"):  # a database of a release before models and datasets has none
+        query = text("SELECT repo_type, owner, name, sha FROM hub_repos")
+        hosted = [(repo_type, f"{owner}/{name}", sha) for repo_type, owner, name, sha in connection.execute(query)]
     secrets = [value for (value,) in connection.execute(text("SELECT value FROM secrets"))]
     revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-    return Snapshot(kind, file, spaces, secrets, revision)
+    return Snapshot(kind, file, spaces, hosted, secrets, revision)
 
 
 def snapshot(db_url: str, dest: Path) -> Snapshot:

@@ -1,7 +1,8 @@
 """Backup and restore (issue 17 item 6): `podium backup` takes a consistent snapshot while Podium runs a
 space and an upload is in flight; `podium restore` onto a fresh data folder gives back every space with
-its history, variables and secrets, which build and answer; secrets are readable only with the key the
-operator keeps, which no backup holds. The same round trip with PostgreSQL as the database (pg_dump)."""
+its history, variables and secrets, which build and answer, and every model and dataset with its files;
+secrets are readable only with the key the operator keeps, which no backup holds. The same round trip
+with PostgreSQL as the database (pg_dump)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 from cryptography.fernet import Fernet
+from huggingface_hub import hf_hub_download
 from sqlalchemy import create_engine, text
 
 from tests.postgres.cluster import PostgresCluster, server_binaries
@@ -36,6 +38,9 @@ REPORTS_SETTINGS = stdlib_app(
     """
 )
 SPACE, STATIC = "alice/settings-report", "alice/notes"
+MODEL, DATASET = "alice/backed-up-model", "alice/backed-up-data"
+WEIGHTS = os.urandom(3 * 2**20)  # in LFS (*.safetensors), uploaded through Xet where hf_xet is installed
+ROWS = b"text,label\nhello,1\nworld,0\n"
 
 
 def podium_cli(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
@@ -115,6 +120,10 @@ def original(start_podium, tmp_path_factory) -> tuple[PodiumServer, dict[str, st
     api.upload_folder(repo_id=SPACE, folder_path=space, repo_type="space")
     notes = write_space(folder / "notes", "sdk: static", "<h1>Notes</h1>\n", app_file="index.html")
     server.push(STATIC, notes, sdk="static")
+    api.create_repo(MODEL)
+    api.upload_file(path_or_fileobj=WEIGHTS, path_in_repo="model.safetensors", repo_id=MODEL)
+    api.create_repo(DATASET, repo_type="dataset")
+    api.upload_file(path_or_fileobj=ROWS, path_in_repo="train.csv", repo_id=DATASET, repo_type="dataset")
     assert server.wait_for_stage(SPACE)["stage"] == "RUNNING"
     assert report(server, SPACE) == {"version": "v2", "greeting": "hello", "secret": SECRET_VALUE}
     return server, env
@@ -129,7 +138,7 @@ def backed_up(original, tmp_path_factory) -> tuple[Path, list[str]]:
     with SlowUpload(server, SPACE) as upload:
         made = podium_cli("backup", str(dest), env={**env, "PODIUM_DATA_DIR": str(server.data_dir)})
     assert made.returncode == 0, made.stderr
-    assert "backed up 2 space(s)" in made.stdout
+    assert "backed up 2 space(s), 2 model or dataset repositories" in made.stdout
     # The upload was acknowledged after the backup, and landed in the live Podium.
     assert upload.response is not None and upload.response.status_code == 200, upload.response
     assert history(server, SPACE)[0] == upload.response.json()["commitOid"] != before[0]
@@ -141,7 +150,9 @@ def test_a_backup_holds_every_space_and_no_secret_in_clear(original, backed_up):
     dest, _before = backed_up
     manifest = json.loads((dest / "manifest.json").read_text())
     assert {space["id"] for space in manifest["spaces"]} == {SPACE, STATIC}
-    assert manifest["secrets_key_id"] and all(space["repository"] == "bundle" for space in manifest["spaces"])
+    assert {(repo["type"], repo["id"]) for repo in manifest["repositories"]} == {("model", MODEL), ("dataset", DATASET)}
+    entries = manifest["spaces"] + manifest["repositories"]
+    assert manifest["secrets_key_id"] and all(entry["repository"] == "bundle" for entry in entries)
     for path in dest.rglob("*"):
         if path.is_file():
             assert SECRET_VALUE.encode() not in path.read_bytes(), f"{path} holds the secret in clear"
@@ -158,7 +169,7 @@ def test_a_restored_podium_has_every_space_with_its_history_variables_and_secret
     fresh = tmp_path / "restored" / "data"
     restored = podium_cli("restore", str(dest), env={**env, "PODIUM_DATA_DIR": str(fresh)})
     assert restored.returncode == 0, restored.stderr
-    assert "restored 2 space(s)" in restored.stdout
+    assert "restored 2 space(s), 2 model or dataset repositories" in restored.stdout
 
     started = time.monotonic()
     # No admin token is printed: the restored database holds the original's, which works on the copy.
@@ -172,6 +183,19 @@ def test_a_restored_podium_has_every_space_with_its_history_variables_and_secret
     assert list(copy.http().get(f"/api/spaces/{SPACE}/secrets").json()) == ["API_KEY"]
     assert copy.wait_for_stage(STATIC)["stage"] == "RUNNING"
     assert "<h1>Notes</h1>" in httpx.get(f"{copy.spaces_url}/apps/{STATIC}/", timeout=30).text
+    # Models and datasets: their history, and their files (the weights from the restored LFS objects), and
+    # where the chunks of what came through Xet are, which clients deduplicate their next uploads against.
+    maps = {path.relative_to(server.data_dir) for path in (server.data_dir / "xet" / "maps").rglob("*.json")}
+    assert maps == {path.relative_to(fresh) for path in (fresh / "xet" / "maps").rglob("*.json")}
+    assert copy.api().model_info(MODEL).sha == server.api().model_info(MODEL).sha
+    for repo_id, path, repo_type, content in (
+        (MODEL, "model.safetensors", "model", WEIGHTS),
+        (DATASET, "train.csv", "dataset", ROWS),
+    ):
+        got = hf_hub_download(
+            repo_id, path, repo_type=repo_type, endpoint=copy.url, token=copy.token, cache_dir=tmp_path / "dl"
+        )
+        assert Path(got).read_bytes() == content, repo_id
     print(f"restored Podium: spaces back and answering in {time.monotonic() - started:.1f} s")
     # A second restore into a data folder that holds a Podium is refused.
     twice = podium_cli("restore", str(dest), env={**env, "PODIUM_DATA_DIR": str(fresh)})

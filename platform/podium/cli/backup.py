@@ -36,7 +36,8 @@ def backup_command(
         typer.echo(f"podium backup: {exc}", err=True)
         raise typer.Exit(1) from None
     typer.echo(
-        f"backed up {summary.spaces} space(s) and {summary.lfs_objects} LFS object(s) into {dest} "
+        f"backed up {summary.spaces} space(s), {summary.repositories} model or dataset repositories and "
+        f"{summary.lfs_objects} LFS object(s) into {dest} "
         f"({_mib(summary.size_bytes)}, {summary.seconds:.1f} s)"
     )
 
@@ -55,7 +56,8 @@ def restore_command(
         typer.echo(f"podium restore: {exc}", err=True)
         raise typer.Exit(1) from None
     typer.echo(
-        f"restored {summary.spaces} space(s) and {summary.lfs_objects} LFS object(s) into {settings.data_dir} "
+        f"restored {summary.spaces} space(s), {summary.repositories} model or dataset repositories and "
+        f"{summary.lfs_objects} LFS object(s) into {settings.data_dir} "
         f"({_mib(summary.size_bytes)}, {summary.seconds:.1f} s); {note}. The settings it ran with are in "
         f"{src / 'settings.json'}; start it with `podium serve`, its spaces build and start"
     )
