@@ -10,6 +10,7 @@ A backup is a folder:
     repos/_models/OWNER/NAME.bundle (and .lfs-grants), repos/_datasets/...: models and datasets, alike
     lfs/objects/...      the LFS objects, in git-lfs's layout (podium.lfs_store)
     xet/maps/...         where the chunks of xorbs uploaded through Xet are in those objects (podium.xet.xorbs)
+    xet/namespace        the Xet address's own name, so that clients keep deduplicating against those
     settings.json        the settings the backup was taken with, for the operator to start the restored Podium alike
 
 The database is copied first, then the repositories: a commit moves the repository before the database
@@ -115,12 +116,16 @@ def _copy_lfs_objects(source: Path, dest: Path) -> int:
     return copied
 
 
-def _copy_xorb_maps(source: Path, dest: Path) -> None:
-    """Maps after the LFS objects they point into: clients keep deduplicating against what they uploaded."""
-    for path in sorted(source.rglob("*.json")) if source.is_dir() else []:
-        target = dest / path.relative_to(source)
+def _copy_xet(source: XorbStore, dest: Path) -> None:
+    """The maps of xorbs (after the LFS objects they point into) and the namespace clients know them by,
+    so that clients keep deduplicating against what they uploaded (podium.xet.xorbs)."""
+    for path in sorted(source.maps.rglob("*.json")) if source.maps.is_dir() else []:
+        target = dest / path.relative_to(source.root)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target)
+    if (source.root / "namespace").is_file():
+        dest.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source.root / "namespace", dest / "namespace")
 
 
 def _settings_record(settings: Settings) -> dict[str, Any]:
@@ -183,7 +188,7 @@ def backup(settings: Settings, dest: Path) -> Summary:
         for repo_type, repo_id, sha in snapshot.hosted
     ]
     lfs_objects = _copy_lfs_objects(lfs_store.objects_dir(settings.data_dir), dest / "lfs" / "objects")
-    _copy_xorb_maps(XorbStore(settings.data_dir).maps, dest / "xet" / "maps")
+    _copy_xet(XorbStore(settings.data_dir), dest / "xet")
 
     (dest / "settings.json").write_text(json.dumps(_settings_record(settings), indent=2) + "\n")
     manifest = {
@@ -275,7 +280,7 @@ def restore(settings: Settings, src: Path) -> Summary:
         return _restore_into(settings, src, manifest, box, started)
     except BaseException:
         # Nothing half-made stays behind to be taken for a Podium: a second try starts clean.
-        for folder in (settings.repos_dir, lfs_store.objects_dir(settings.data_dir), XorbStore(settings.data_dir).maps):
+        for folder in (settings.repos_dir, lfs_store.objects_dir(settings.data_dir), XorbStore(settings.data_dir).root):
             shutil.rmtree(folder, ignore_errors=True)
         raise
 
@@ -301,7 +306,7 @@ def _restore_into(
             repo = settings.repos_dir / f"{folder}.git"
             hosted_heads[key] = _restore_repository(repo, src / "repos" / folder, entry["repository"])
     lfs_objects = _copy_lfs_objects(src / "lfs" / "objects", lfs_store.objects_dir(settings.data_dir))
-    _copy_xorb_maps(src / "xet" / "maps", XorbStore(settings.data_dir).maps)
+    _copy_xet(XorbStore(src), XorbStore(settings.data_dir).root)
 
     def fix_up(connection: Connection) -> None:
         if box is not None:

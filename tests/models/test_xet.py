@@ -20,6 +20,7 @@ from podium.xet.hashes import chunk_hash, hash_hex, parse_hash_hex, range_hash, 
 from podium.xet.xorbs import Xorb
 
 from tests.support.podium_server import PodiumServer
+from tests.support.process_spaces import free_port
 
 pytest.importorskip("hf_xet")
 
@@ -152,6 +153,39 @@ def test_huggingface_hub_uploads_through_xet_and_reads_back_the_same_bytes(
     commits = len(api.list_repo_commits(repo_id))
     api.upload_file(path_or_fileobj=str(tmp_path / "weights.bin"), path_in_repo="weights.bin", repo_id=repo_id)
     assert len(api.list_repo_commits(repo_id)) == commits
+
+
+def test_a_podium_made_anew_at_the_same_address_takes_a_client_that_uploaded_to_the_last_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """hf_xet remembers per service address which chunks it uploaded and sends only the others. A data
+    folder made anew where another Podium answered (a wiped folder, the next test run) has none of them:
+    its service address is its own, so the client starts afresh there instead of being refused."""
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    weights = random.Random(3).randbytes(600_000)
+    (tmp_path / "model.safetensors").write_bytes(weights)
+    port, spaces_port = free_port(), free_port()
+    for data in ("first", "second"):
+        (tmp_path / data).mkdir()
+        server = PodiumServer(tmp_path / data / "data", port, spaces_port, {}).start()
+        try:
+            api = server.api()
+            api.create_repo("admin/weights")
+            api.upload_file(
+                path_or_fileobj=str(tmp_path / "model.safetensors"),
+                path_in_repo="model.safetensors",
+                repo_id="admin/weights",
+            )
+            got = hf_hub_download(
+                "admin/weights",
+                "model.safetensors",
+                endpoint=server.url,
+                token=server.token,
+                cache_dir=tmp_path / data / "dl",
+            )
+            assert Path(got).read_bytes() == weights, data
+        finally:
+            server.stop()
 
 
 def test_byte_grouped_chunks_unpack_to_their_bytes() -> None:

@@ -187,6 +187,7 @@ def test_a_restored_podium_has_every_space_with_its_history_variables_and_secret
     # where the chunks of what came through Xet are, which clients deduplicate their next uploads against.
     maps = {path.relative_to(server.data_dir) for path in (server.data_dir / "xet" / "maps").rglob("*.json")}
     assert maps == {path.relative_to(fresh) for path in (fresh / "xet" / "maps").rglob("*.json")}
+    assert (fresh / "xet" / "namespace").read_text() == (server.data_dir / "xet" / "namespace").read_text()
     assert copy.api().model_info(MODEL).sha == server.api().model_info(MODEL).sha
     for repo_id, path, repo_type, content in (
         (MODEL, "model.safetensors", "model", WEIGHTS),

@@ -1,8 +1,10 @@
 """The Xet routes: the Hub's token endpoint, and the storage service (CAS) the token is for.
 
 `GET /api/{type}s/{owner}/{name}/xet-write-token/{revision}` answers a repository's writer with a
-short-lived token and the address of the CAS, `/api/xet`, where the client then uploads xorbs
-(`POST /v1/xorbs/default/{hash}`) and shards (`POST /v1/shards`). The token is the only credential
+short-lived token and the address of the CAS, `/api/xet/{namespace}`, where the client then uploads
+xorbs (`POST /v1/xorbs/default/{hash}`) and shards (`POST /v1/shards`). The namespace is the data
+folder's own (XorbStore.namespace): clients cache what they uploaded per address, and a Podium started
+afresh where another was must not look like it. The token is the only credential
 the CAS reads: it names the repository that may point to the files a shard makes. Global
 deduplication (`GET /v1/chunks/...`) finds nothing here, so clients upload every chunk they have not
 uploaded themselves; routes the protocol added later (xorb grants, shards v2) answer 404, which
@@ -50,7 +52,7 @@ async def write_token(repo_type: str, owner: str, name: str, tail: str, request:
     return {
         "accessToken": context_of(request).signer.sign(_PURPOSE, claims, TOKEN_LIFETIME_S),
         "exp": int(time.time()) + TOKEN_LIFETIME_S,
-        "casUrl": str(request.base_url).rstrip("/") + CAS_PATH,
+        "casUrl": f"{str(request.base_url).rstrip('/')}{CAS_PATH}/{_xorbs(request).namespace}",
     }
 
 
@@ -67,17 +69,27 @@ def _xorbs(request: Request) -> XorbStore:
     return XorbStore(context_of(request).settings.data_dir)
 
 
-@router.get(CAS_PATH + "/v1/chunks/{prefix}/{digest}")
-async def deduplication(prefix: str, digest: str, request: Request) -> Response:
+def _store(request: Request, namespace: str) -> XorbStore:
+    """The xorb store, if `namespace` is its own."""
+    store = _xorbs(request)
+    if namespace != store.namespace:
+        raise ApiError(404, "this Xet address is not this Podium's (its data folder was replaced); ask for a new token")
+    return store
+
+
+@router.get(CAS_PATH + "/{namespace}/v1/chunks/{prefix}/{digest}")
+async def deduplication(namespace: str, prefix: str, digest: str, request: Request) -> Response:
     """Answering would hand out chunk hashes, which are what proves an uploader had the chunks
     (podium.xet.shards): there is never a match here."""
     _claims(request)
+    _store(request, namespace)
     return Response(status_code=404)
 
 
-@router.post(CAS_PATH + "/v1/xorbs/{prefix}/{digest}")
-async def upload_xorb(prefix: str, digest: str, request: Request) -> JSONResponse:
+@router.post(CAS_PATH + "/{namespace}/v1/xorbs/{prefix}/{digest}")
+async def upload_xorb(namespace: str, prefix: str, digest: str, request: Request) -> JSONResponse:
     claims = _claims(request)
+    store = _store(request, namespace)
     try:
         claimed = parse_hash_hex(digest)
     except ValueError as exc:
@@ -86,7 +98,7 @@ async def upload_xorb(prefix: str, digest: str, request: Request) -> JSONRespons
     allow_upload(request, MAX_XORB_SIZE, refusal)
     body = await request.body()
     try:
-        inserted = await asyncio.to_thread(_xorbs(request).put, claimed, body)
+        inserted = await asyncio.to_thread(store.put, claimed, body)
     except XorbRejected as exc:
         # hf_xet shows a refusal's status, not its words: the log keeps them for whoever is asked why.
         log.warning("refused xorb %s for %s %s: %s", digest, claims["t"], claims["r"], exc)
@@ -94,9 +106,10 @@ async def upload_xorb(prefix: str, digest: str, request: Request) -> JSONRespons
     return JSONResponse({"was_inserted": inserted})
 
 
-@router.post(CAS_PATH + "/v1/shards")
-async def upload_shard(request: Request) -> JSONResponse:
+@router.post(CAS_PATH + "/{namespace}/v1/shards")
+async def upload_shard(namespace: str, request: Request) -> JSONResponse:
     claims = _claims(request)
+    store = _store(request, namespace)
     ctx = context_of(request)
     kind, repo_id = REPO_TYPES[claims["t"]], claims["r"]
     allow_upload(request, MAX_SHARD_SIZE, ApiError(413, f"a shard is at most {MAX_SHARD_SIZE} bytes here"))
@@ -106,7 +119,7 @@ async def upload_shard(request: Request) -> JSONResponse:
         raise ApiError(404, f"the {kind.name} {repo_id} this Xet token was made for no longer exists")
     try:
         await asyncio.to_thread(
-            rebuild, body, _xorbs(request), LfsStore.of(ctx.settings), repo,
+            rebuild, body, store, LfsStore.of(ctx.settings), repo,
             ctx.settings.limits.max_upload_size,
         )  # fmt: skip
     except ShardRejected as exc:

@@ -163,6 +163,23 @@ class XorbStore:
     def maps(self) -> Path:
         return self.root / "maps"
 
+    @property
+    def namespace(self) -> str:
+        """A name of this store's own, made once: clients keep a cache of what they uploaded per service
+        address, and a data folder made anew at the same address must not be taken for this one."""
+        path = self.root / "namespace"
+        try:
+            return path.read_text().strip()
+        except FileNotFoundError:
+            pass
+        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            with open(path, "x") as file:  # the first of two callers at once writes it
+                file.write(secrets.token_hex(8) + "\n")
+        except FileExistsError:
+            pass
+        return path.read_text().strip()
+
     def _map_path(self, digest: bytes) -> Path:
         name = hash_hex(digest)
         return self.maps / name[:2] / f"{name}.json"
