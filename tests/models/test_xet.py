@@ -17,7 +17,7 @@ import pytest
 from huggingface_hub import hf_hub_download
 from podium.lfs_store import LfsPointer
 from podium.xet.hashes import chunk_hash, hash_hex, parse_hash_hex, range_hash, xorb_hash
-from podium.xet.xorbs import Xorb
+from podium.xet.xorbs import MAX_XORB_SIZE, Xorb
 
 from tests.support.podium_server import PodiumServer
 from tests.support.process_spaces import free_port
@@ -213,7 +213,7 @@ def test_a_xorb_is_stored_only_under_the_hash_of_its_chunks(hub: PodiumServer, t
     assert bomb.status_code == 400 and "unpacks to other than the 10 bytes" in bomb.json()["error"]
     assert set(_stored_xorbs(hub)) == before
 
-    oversized = cas.xorb(bytes(64 * 1024 * 1024 + 1), digest)
+    oversized = cas.xorb(bytes(MAX_XORB_SIZE + 1), digest)
     assert oversized.status_code == 413 and "at most" in oversized.json()["error"]
     assert set(_stored_xorbs(hub)) == before
 

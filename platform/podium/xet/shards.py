@@ -124,7 +124,8 @@ class _Xorbs:
 
 
 def _content(file: FileEntry, xorbs: _Xorbs, placed: dict[bytes, dict[int, Placement]]) -> Iterator[bytes]:
-    """The file's bytes, term by term; where each chunk lands in it goes into `placed`."""
+    """The file's bytes, chunk by chunk; where each lands in it goes into `placed`. A term whose checks
+    fail raises once its last chunk is out: the caller keeps nothing of a file it could not finish."""
     offset = 0
     for index, term in enumerate(file.terms):
         xorb = xorbs.get(term.xorb)
@@ -132,22 +133,27 @@ def _content(file: FileEntry, xorbs: _Xorbs, placed: dict[bytes, dict[int, Place
             raise ShardRejected(
                 400, f"file {file.sha256}: term {index} reads chunks {term.start}-{term.end} of a xorb of {len(xorb)}"
             )
-        try:
-            chunks = xorb.unpacked(term.start, term.end)
-        except XorbRejected as exc:
-            raise ShardRejected(400, f"file {file.sha256}: {exc}") from None
-        if range_hash([chunk_hash(chunk) for chunk in chunks]) != term.verification:
+        hashes, length = [], 0
+        for number in range(term.start, term.end):
+            try:
+                chunk = xorb.chunk(number)
+            except XorbRejected as exc:
+                raise ShardRejected(400, f"file {file.sha256}: {exc}") from None
+            hashes.append(chunk_hash(chunk))
+            length += len(chunk)
+            if length > term.length:
+                break
+            placed.setdefault(term.xorb, {})[number] = Placement(file.sha256, offset, len(chunk))
+            offset += len(chunk)
+            yield chunk
+        if length != term.length:
+            raise ShardRejected(400, f"file {file.sha256}: term {index} is not the {term.length} bytes it says")
+        if range_hash(hashes) != term.verification:
             raise ShardRejected(
                 400,
                 f"file {file.sha256}: term {index}'s verification hash is not that of chunks {term.start}-"
                 f"{term.end} of xorb {hash_hex(term.xorb)}; a shard may only use chunks its uploader had",
             )
-        if sum(map(len, chunks)) != term.length:
-            raise ShardRejected(400, f"file {file.sha256}: term {index} is not the {term.length} bytes it says")
-        for number, chunk in enumerate(chunks, term.start):
-            placed.setdefault(term.xorb, {})[number] = Placement(file.sha256, offset, len(chunk))
-            offset += len(chunk)
-        yield from chunks
 
 
 def rebuild(shard: bytes, xorbs: XorbStore, store: LfsStore, repo: Path, max_total: int) -> list[str]:

@@ -12,25 +12,31 @@ the serialized xorb; reads then come from the LFS objects.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
+import mmap
 import os
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import lz4.frame
 
 from podium.lfs_store import object_path
 from podium.xet.hashes import chunk_hash, hash_hex, xorb_hash
 
-# The protocol's own bounds: a serialized xorb is at most 64 MiB, a chunk at most 128 KiB unpacked.
-MAX_XORB_SIZE = 64 * 1024 * 1024
+# The protocol's bounds: a xorb holds about 64 MiB (hf_xet's, serialized, pass it by their chunks'
+# headers), a chunk at most 128 KiB unpacked.
+MAX_XORB_SIZE = 72 * 1024 * 1024
 MAX_CHUNK_SIZE = 128 * 1024
 _HEADER_SIZE = 8
 # Some clients end a xorb with a footer of its own (chunk offsets and hashes); Podium computes those.
 _FOOTER_TAG = b"XETBLOB"
 _NONE, _LZ4, _BYTE_GROUPING_LZ4 = 0, 1, 2
+Buffer = bytes | mmap.mmap
 
 
 class XorbRejected(Exception):
@@ -45,10 +51,10 @@ class _Chunk:
     length: int  # unpacked
 
 
-def _chunks(xorb: bytes) -> list[_Chunk]:
+def _chunks(xorb: Buffer) -> list[_Chunk]:
     chunks, offset = [], 0
     while offset < len(xorb):
-        if xorb.startswith(_FOOTER_TAG, offset):
+        if xorb[offset : offset + len(_FOOTER_TAG)] == _FOOTER_TAG:
             break
         if offset + _HEADER_SIZE > len(xorb):
             raise XorbRejected(f"the xorb ends inside the header of its chunk {len(chunks)}")
@@ -71,7 +77,7 @@ def _chunks(xorb: bytes) -> list[_Chunk]:
     return chunks
 
 
-def _unpack(xorb: bytes, chunk: _Chunk, index: int) -> bytes:
+def _unpack(xorb: Buffer, chunk: _Chunk, index: int) -> bytes:
     packed = xorb[chunk.offset : chunk.offset + chunk.size]
     if chunk.scheme == _NONE:
         return packed
@@ -94,27 +100,40 @@ def _unpack(xorb: bytes, chunk: _Chunk, index: int) -> bytes:
 
 
 class Xorb:
-    """A stored xorb, to read chunk ranges from."""
+    """A serialized xorb (in memory, or a stored one mapped from its file), to read chunks from."""
 
-    def __init__(self, serialized: bytes):
+    def __init__(self, serialized: Buffer):
         self._bytes = serialized
         self._chunks = _chunks(serialized)
+
+    @classmethod
+    def of_file(cls, path: Path) -> Xorb:
+        """The xorb in `path`, mapped rather than read: up to 72 MiB each, several at once."""
+        with open(path, "rb") as file:
+            if os.fstat(file.fileno()).st_size == 0:
+                raise XorbRejected("the xorb is empty")
+            return cls(mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ))
 
     def __len__(self) -> int:
         return len(self._chunks)
 
+    def chunk(self, index: int) -> bytes:
+        """Chunk `index`, unpacked."""
+        return _unpack(self._bytes, self._chunks[index], index)
+
     def unpacked(self, start: int, end: int) -> list[bytes]:
         """The unpacked chunks `start` (inclusive) to `end` (exclusive)."""
-        return [_unpack(self._bytes, self._chunks[index], index) for index in range(start, end)]
+        return [self.chunk(index) for index in range(start, end)]
 
 
-def verified(serialized: bytes, claimed: bytes) -> Xorb:
-    """The xorb, once its chunks unpack and hash to `claimed`; XorbRejected otherwise."""
-    if len(serialized) > MAX_XORB_SIZE:
-        raise XorbRejected(f"the xorb is {len(serialized)} bytes; the protocol allows at most {MAX_XORB_SIZE}")
-    xorb = Xorb(serialized)
-    chunks = [(chunk_hash(data), len(data)) for data in xorb.unpacked(0, len(xorb))]
-    if (actual := xorb_hash(chunks)) != claimed:
+def verified(xorb: Xorb, claimed: bytes) -> Xorb:
+    """`xorb`, once its chunks unpack and hash to `claimed`; XorbRejected otherwise. One chunk at a time
+    is unpacked."""
+    hashes = []
+    for index in range(len(xorb)):
+        data = xorb.chunk(index)
+        hashes.append((chunk_hash(data), len(data)))
+    if (actual := xorb_hash(hashes)) != claimed:
         raise XorbRejected(f"its chunks hash to {hash_hex(actual)}, not to {hash_hex(claimed)} it was sent as")
     return xorb
 
@@ -129,7 +148,7 @@ class Placement:
 
 
 class MappedXorb:
-    """A xorb whose every chunk is inside LFS objects, read from there."""
+    """A xorb whose every chunk is inside LFS objects, read from there (its `chunk` and `unpacked` as Xorb's)."""
 
     def __init__(self, data_folder: Path, placements: list[Placement]):
         self._data_folder = data_folder
@@ -138,13 +157,14 @@ class MappedXorb:
     def __len__(self) -> int:
         return len(self._placements)
 
+    def chunk(self, index: int) -> bytes:
+        placement = self._placements[index]
+        with open(object_path(self._data_folder, placement.oid), "rb") as content:
+            content.seek(placement.offset)
+            return content.read(placement.length)
+
     def unpacked(self, start: int, end: int) -> list[bytes]:
-        chunks = []
-        for placement in self._placements[start:end]:
-            with open(object_path(self._data_folder, placement.oid), "rb") as content:
-                content.seek(placement.offset)
-                chunks.append(content.read(placement.length))
-        return chunks
+        return [self.chunk(index) for index in range(start, end)]
 
 
 class XorbStore:
@@ -191,18 +211,35 @@ class XorbStore:
             return None
         return [Placement(*entry) if entry else None for entry in listed]
 
-    def put(self, digest: bytes, serialized: bytes) -> bool:
-        """Store a xorb (XorbRejected unless it hashes to `digest`); whether it was new."""
-        verified(serialized, digest)
+    @contextlib.contextmanager
+    def incoming(self) -> Iterator[BinaryIO]:
+        """A file to write a xorb into as it arrives, for `put`; removed unless `put` kept it."""
+        folder = self.root / "incoming"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / secrets.token_hex(8)
+        try:
+            with open(path, "xb") as file:
+                yield file
+        finally:
+            path.unlink(missing_ok=True)
+
+    def put(self, digest: bytes, incoming: BinaryIO) -> bool:
+        """Keep the xorb written into `incoming` (XorbRejected unless it hashes to `digest`); whether it
+        was new."""
+        incoming.flush()
+        path = Path(incoming.name)
+        verified(Xorb.of_file(path), digest)
         placements = self._placements(digest)
         if self._path(digest).is_file() or (placements is not None and None not in placements):
             return False
-        _write(self._path(digest), serialized)  # two uploads of one xorb write the same bytes
+        os.fsync(incoming.fileno())
+        self._path(digest).parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, self._path(digest))  # two uploads of one xorb write the same bytes
         return True
 
     def get(self, digest: bytes) -> Xorb | MappedXorb | None:
         try:
-            return Xorb(self._path(digest).read_bytes())
+            return Xorb.of_file(self._path(digest))
         except FileNotFoundError:
             pass  # mapped meanwhile, or never sent
         placements = self._placements(digest)
@@ -218,10 +255,10 @@ class XorbStore:
             fcntl.flock(lock, fcntl.LOCK_EX)  # shards are rebuilt in threads, and by more than one Podium
             for digest, chunks in placed.items():
                 try:
-                    serialized = self._path(digest).read_bytes()
+                    count = len(Xorb.of_file(self._path(digest)))
                 except FileNotFoundError:
                     continue  # placed whole already
-                placements = self._placements(digest) or [None] * len(Xorb(serialized))
+                placements = self._placements(digest) or [None] * count
                 for index, placement in chunks.items():
                     placements[index] = placements[index] or placement
                 listed = [[p.oid, p.offset, p.length] if p else None for p in placements]
