@@ -21,6 +21,7 @@ from podium.xet.xorbs import MAX_XORB_SIZE, Xorb
 
 from tests.support.podium_server import PodiumServer
 from tests.support.process_spaces import free_port
+from tests.support.tokens import pages_session
 
 pytest.importorskip("hf_xet")
 
@@ -280,6 +281,16 @@ def test_xet_tokens_go_to_writers_and_reach_only_their_repository(hub: PodiumSer
     assert httpx.get(token_url).status_code == 401
     assert httpx.get(token_url, headers={"Authorization": f"Bearer {tokens['alice-read']}"}).status_code == 403
     assert httpx.get(token_url, headers={"Authorization": f"Bearer {tokens['bob']}"}).status_code == 403
+
+    # A signed-in browser's session cookie reads the API, but is never handed a credential: a page could send
+    # a GET with the visitor's cookie, and a GET needs no CSRF token.
+    browser = pages_session(hub, tokens["alice"])
+    try:
+        assert browser.get("/api/whoami-v2").json()["name"] == "alice"  # the control: the session works
+        refused = browser.get(f"/api/models/{repos['alice']}/xet-write-token/main")
+        assert refused.status_code == 401 and "browser session" in refused.json()["error"], refused.text
+    finally:
+        browser.close()
 
     cas = _Cas(hub, tokens["alice"], repos["alice"])
     body, digest = _xorb([b"a file for alice/xet-weights only"])

@@ -44,7 +44,13 @@ MAX_SHARD_SIZE = 64 * 1024 * 1024
 
 @router.get(API + "/xet-write-token/" + TAIL)
 async def write_token(repo_type: str, owner: str, name: str, tail: str, request: Request) -> dict[str, Any]:
-    """A token to upload files for the repository through Xet, to its writers only."""
+    """A token to upload files for the repository through Xet, to its writers only, and only for a token in
+    `Authorization`: a credential is never handed to a request that a page could make with the visitor's
+    session cookie (a GET needs no CSRF token)."""
+    if bearer_token(request.headers.get("authorization")) is None:
+        raise ApiError(
+            401, "a Xet token is given for a Podium token in Authorization (HF_TOKEN), not for a browser session"
+        )
     kind, repo_id = REPO_TYPES[repo_type], f"{owner}/{name}"
     kind.check_access(request, repo_id, True)
     require_user(request)
