@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -113,6 +114,7 @@ def main() -> None:
                     results.setdefault((name, label), []).append((seconds, xorbs if name == "Xet" else objects))
     finally:
         server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)  # rounds of uploaded files: a GiB and more
 
     print(f"\nhuggingface_hub upload_file of a {args.mb} MiB file of random bytes, medians of {args.rounds} rounds")
     header = f"{'way':<14} | {'first upload s':>14} {'sent MiB':>9} | {'1 MiB changed s':>15} {'sent MiB':>9}"
