@@ -13,6 +13,7 @@ import logging
 import resource
 import signal
 import sys
+import time
 from collections.abc import Iterator
 
 import uvicorn
@@ -32,6 +33,7 @@ from podium.secret_box import box_for
 from podium.settings import Settings
 from podium.signing import signer_for
 from podium.spaces_origin import SpaceResolver
+from podium.xet.xorbs import XorbStore
 
 log = logging.getLogger("podium")
 
@@ -94,6 +96,13 @@ def announce_admin_token(db: Database) -> None:
         print(f"Podium admin token (shown once, keep it): {token}", flush=True)
 
 
+async def _sweep_xet_uploads(settings: Settings) -> None:
+    """What uploads through Xet that were cut short left behind (podium.xet.xorbs), once at start."""
+    removed = await asyncio.to_thread(XorbStore(settings.data_dir).sweep, time.time())
+    if removed:
+        log.info("removed %d file(s) of Xet uploads that were cut short", removed)
+
+
 async def serve(settings: Settings, examples: ExamplesProgress | None = None) -> None:
     """Run Podium until SIGINT or SIGTERM; with `examples`, load the bundled examples meanwhile."""
     settings.warn_about_origins()
@@ -142,7 +151,7 @@ async def serve(settings: Settings, examples: ExamplesProgress | None = None) ->
         loop.add_signal_handler(sig, stop)
     spaces_at = settings.space_url("{owner}/{name}") if settings.domain else settings.spaces_url
     print(f"Podium pages and API at {settings.pages_url}; spaces at {spaces_at}", flush=True)
-    background = []
+    background = [asyncio.create_task(_sweep_xet_uploads(settings))]
     if examples is not None:
         background.append(asyncio.create_task(load_bundled_examples(ctx, examples, _say)))
     try:

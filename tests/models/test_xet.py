@@ -7,8 +7,10 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import random
 import struct
+import time
 from pathlib import Path
 
 import httpx
@@ -17,7 +19,7 @@ import pytest
 from huggingface_hub import hf_hub_download
 from podium.lfs_store import LfsPointer
 from podium.xet.hashes import chunk_hash, hash_hex, parse_hash_hex, range_hash, xorb_hash
-from podium.xet.xorbs import MAX_XORB_SIZE, Xorb
+from podium.xet.xorbs import MAX_XORB_SIZE, Placement, Xorb, XorbStore
 
 from tests.support.podium_server import PodiumServer
 from tests.support.process_spaces import free_port
@@ -314,3 +316,36 @@ def test_the_preupload_answer_sends_only_lfs_tracked_files_ahead(hub: PodiumServ
     )
     modes = {file["path"]: file["uploadMode"] for file in answer.json()["files"]}
     assert modes == {"model.safetensors": "lfs", "config.json": "regular"}, answer.text
+
+
+def test_podium_removes_what_uploads_cut_short_left_when_it_starts(tmp_path: Path) -> None:
+    """A xorb half received an hour ago, and xorbs a day old whose shard never came (no chunk of them in a
+    rebuilt file), go; a xorb just stored and one whose chunks files hold stay."""
+    data = tmp_path / "data"
+    store = XorbStore(data)
+
+    def stored(chunks: list[bytes]) -> Path:
+        body, digest = _xorb(chunks)
+        with store.incoming() as incoming:
+            incoming.write(body)
+            store.put(parse_hash_hex(digest), incoming)
+        [path] = [path for path in (data / "xet" / "xorbs").rglob(digest)]
+        return path
+
+    day_ago = time.time() - 25 * 3600
+    abandoned, recent, partly_placed = stored([b"abandoned"]), stored([b"recent"]), stored([b"one", b"two"])
+    store.place({parse_hash_hex(partly_placed.name): {0: Placement("0" * 64, 0, 3)}})  # chunk 0 is in a file
+    half_received = data / "xet" / "incoming" / "cut-short"
+    half_received.write_bytes(b"\0" * 100)
+    for path in (abandoned, partly_placed, half_received):
+        os.utime(path, (day_ago, day_ago))
+
+    server = PodiumServer(data, free_port(), free_port(), {}).start()
+    try:
+        deadline = time.monotonic() + 30
+        while (abandoned.exists() or half_received.exists()) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not abandoned.exists() and not half_received.exists()
+        assert recent.exists() and partly_placed.exists()
+    finally:
+        server.stop()

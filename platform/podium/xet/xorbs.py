@@ -26,7 +26,7 @@ from typing import BinaryIO
 import lz4.frame
 
 from podium.lfs_store import object_path
-from podium.xet.hashes import chunk_hash, hash_hex, xorb_hash
+from podium.xet.hashes import chunk_hash, hash_hex, parse_hash_hex, xorb_hash
 
 # The protocol's bounds: a xorb holds about 64 MiB (hf_xet's, serialized, pass it by their chunks'
 # headers), a chunk at most 128 KiB unpacked.
@@ -36,6 +36,9 @@ _HEADER_SIZE = 8
 # Some clients end a xorb with a footer of its own (chunk offsets and hashes); Podium computes those.
 _FOOTER_TAG = b"XETBLOB"
 _NONE, _LZ4, _BYTE_GROUPING_LZ4 = 0, 1, 2
+# What an interrupted upload leaves is removed after these (`XorbStore.sweep`).
+INCOMING_MAX_AGE_S = 3600  # a xorb being received: one never takes that long to arrive
+UNPLACED_MAX_AGE_S = 24 * 3600  # a xorb whose shard never came
 Buffer = bytes | mmap.mmap
 
 
@@ -246,6 +249,24 @@ class XorbStore:
         if placements is None or None in placements:
             return None
         return MappedXorb(self.data_folder, placements)  # type: ignore[arg-type]
+
+    def sweep(self, now: float) -> int:
+        """Remove what interrupted uploads left, and say how many files: xorbs half received, and xorbs a
+        day old that no rebuilt file holds a chunk of. Their shard never came, so no client refers to them:
+        hf_xet remembers what it uploaded only once the shard is in."""
+        removed = 0
+        for path in self.root.glob("incoming/*"):
+            if path.stat().st_mtime < now - INCOMING_MAX_AGE_S:
+                path.unlink(missing_ok=True)
+                removed += 1
+        for path in self.root.glob("xorbs/*/*"):
+            if (
+                path.stat().st_mtime < now - UNPLACED_MAX_AGE_S
+                and not self._map_path(parse_hash_hex(path.name)).exists()
+            ):
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
 
     def place(self, placed: dict[bytes, dict[int, Placement]]) -> None:
         """Record where chunks of xorbs are in the LFS store (xorb -> chunk index -> placement), and drop
