@@ -260,10 +260,11 @@ class XorbStore:
                 path.unlink(missing_ok=True)
                 removed += 1
         for path in self.root.glob("xorbs/*/*"):
-            if (
-                path.stat().st_mtime < now - UNPLACED_MAX_AGE_S
-                and not self._map_path(parse_hash_hex(path.name)).exists()
-            ):
+            try:
+                mapped = self._map_path(parse_hash_hex(path.name)).exists()
+            except ValueError:
+                continue  # not a xorb of this store's making
+            if not mapped and path.stat().st_mtime < now - UNPLACED_MAX_AGE_S:
                 path.unlink(missing_ok=True)
                 removed += 1
         return removed
