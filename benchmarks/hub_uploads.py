@@ -88,6 +88,10 @@ def main() -> None:
     parser.add_argument("--mb", type=int, default=40, help="size of the file (Podium's default limit is 50 MiB)")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    if args.mb <= 10:
+        parser.error(
+            "--mb must be over 10: a file that small sent inline stays in git, not in LFS, where this counts it"
+        )
     tmp = Path(tempfile.mkdtemp(prefix="podium-bench-uploads-"))
     size = args.mb * MiB
     env = {"PODIUM_LIMITS__MAX_FILE_SIZE": str(2 * size), "PODIUM_LIMITS__MAX_UPLOAD_SIZE": str(4 * size)}
