@@ -123,9 +123,9 @@ def _copy_xet(source: XorbStore, dest: Path) -> None:
         target = dest / path.relative_to(source.root)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target)
-    if (source.root / "namespace").is_file():
+    if source.namespace_file.is_file():
         dest.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source.root / "namespace", dest / "namespace")
+        shutil.copy2(source.namespace_file, dest / source.namespace_file.relative_to(source.root))
 
 
 def _settings_record(settings: Settings) -> dict[str, Any]:

@@ -196,7 +196,8 @@ def test_byte_grouped_chunks_unpack_to_their_bytes() -> None:
     data = bytes(range(256)) * 40 + b"odd"  # not a multiple of 4
     grouped = b"".join(data[position::4] for position in range(4))
     serialized = _chunk(data, 2, lz4.frame.compress(grouped)) + _chunk(b"plain")
-    assert Xorb(serialized).unpacked(0, 2) == [data, b"plain"]
+    xorb = Xorb(serialized)
+    assert [xorb.chunk(0), xorb.chunk(1)] == [data, b"plain"]
 
 
 def test_a_xorb_is_stored_only_under_the_hash_of_its_chunks(hub: PodiumServer, tokens, repos) -> None:

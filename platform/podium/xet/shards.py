@@ -117,7 +117,7 @@ class _Xorbs:
                     "replaced) uploads them again once hf_xet's cache of this address (~/.cache/huggingface/xet/) "
                     "is removed",
                 )
-            if len(self._read) >= 2:  # a xorb is up to 64 MiB: keep the last two
+            if len(self._read) >= 2:  # each holds a mapping of up to 72 MiB: keep the last two
                 self._read.pop(next(iter(self._read)))
             self._read[digest] = xorb
         return self._read[digest]
@@ -156,9 +156,9 @@ def _content(file: FileEntry, xorbs: _Xorbs, placed: dict[bytes, dict[int, Place
             )
 
 
-def rebuild(shard: bytes, xorbs: XorbStore, store: LfsStore, repo: Path, max_total: int) -> list[str]:
+def rebuild(shard: bytes, xorbs: XorbStore, store: LfsStore, repo: Path, max_total: int) -> None:
     """Rebuild every file of `shard` from stored xorbs into `store`, and let the repository
-    `repo` point to each; their sha256s. ShardRejected when a file cannot be rebuilt or is not the
+    `repo` point to each. ShardRejected when a file cannot be rebuilt or is not the
     content its sha256 says, or the files total more than `max_total` bytes (nothing of that file kept)."""
     files = files_of(shard)
     if (total := sum(file.size for file in files)) > max_total:
@@ -176,4 +176,3 @@ def rebuild(shard: bytes, xorbs: XorbStore, store: LfsStore, repo: Path, max_tot
             raise ShardRejected(exc.status, f"file {file.sha256}: {exc}") from None
         lfs_store.grant(repo, file.sha256)
         xorbs.place(placed)  # only now: the object holds the chunks where `placed` says
-    return [file.sha256 for file in files]

@@ -124,21 +124,15 @@ class Xorb:
         """Chunk `index`, unpacked."""
         return _unpack(self._bytes, self._chunks[index], index)
 
-    def unpacked(self, start: int, end: int) -> list[bytes]:
-        """The unpacked chunks `start` (inclusive) to `end` (exclusive)."""
-        return [self.chunk(index) for index in range(start, end)]
 
-
-def verified(xorb: Xorb, claimed: bytes) -> Xorb:
-    """`xorb`, once its chunks unpack and hash to `claimed`; XorbRejected otherwise. One chunk at a time
-    is unpacked."""
+def verify(xorb: Xorb, claimed: bytes) -> None:
+    """XorbRejected unless the xorb's chunks unpack and hash to `claimed`. One chunk at a time is unpacked."""
     hashes = []
     for index in range(len(xorb)):
         data = xorb.chunk(index)
         hashes.append((chunk_hash(data), len(data)))
     if (actual := xorb_hash(hashes)) != claimed:
         raise XorbRejected(f"its chunks hash to {hash_hex(actual)}, not to {hash_hex(claimed)} it was sent as")
-    return xorb
 
 
 @dataclass(frozen=True)
@@ -151,7 +145,7 @@ class Placement:
 
 
 class MappedXorb:
-    """A xorb whose every chunk is inside LFS objects, read from there (its `chunk` and `unpacked` as Xorb's)."""
+    """A xorb whose every chunk is inside LFS objects, read from there (its `chunk` as Xorb's)."""
 
     def __init__(self, data_folder: Path, placements: list[Placement]):
         self._data_folder = data_folder
@@ -165,9 +159,6 @@ class MappedXorb:
         with open(object_path(self._data_folder, placement.oid), "rb") as content:
             content.seek(placement.offset)
             return content.read(placement.length)
-
-    def unpacked(self, start: int, end: int) -> list[bytes]:
-        return [self.chunk(index) for index in range(start, end)]
 
 
 class XorbStore:
@@ -187,10 +178,14 @@ class XorbStore:
         return self.root / "maps"
 
     @property
+    def namespace_file(self) -> Path:
+        return self.root / "namespace"
+
+    @property
     def namespace(self) -> str:
         """A name of this store's own, made once: clients keep a cache of what they uploaded per service
         address, and a data folder made anew at the same address must not be taken for this one."""
-        path = self.root / "namespace"
+        path = self.namespace_file
         try:
             return path.read_text().strip()
         except FileNotFoundError:
@@ -214,6 +209,13 @@ class XorbStore:
             return None
         return [Placement(*entry) if entry else None for entry in listed]
 
+    def _placed_whole(self, digest: bytes) -> list[Placement] | None:
+        """Where each chunk of the xorb is, once every one of them is in the LFS store."""
+        placements = self._placements(digest)
+        if placements is None or None in placements:
+            return None
+        return placements  # type: ignore[return-value]
+
     @contextlib.contextmanager
     def incoming(self) -> Iterator[BinaryIO]:
         """A file to write a xorb into as it arrives, for `put`; removed unless `put` kept it."""
@@ -231,9 +233,8 @@ class XorbStore:
         was new."""
         incoming.flush()
         path = Path(incoming.name)
-        verified(Xorb.of_file(path), digest)
-        placements = self._placements(digest)
-        if self._path(digest).is_file() or (placements is not None and None not in placements):
+        verify(Xorb.of_file(path), digest)
+        if self._path(digest).is_file() or self._placed_whole(digest) is not None:
             return False
         os.fsync(incoming.fileno())
         self._path(digest).parent.mkdir(parents=True, exist_ok=True)
@@ -245,10 +246,8 @@ class XorbStore:
             return Xorb.of_file(self._path(digest))
         except FileNotFoundError:
             pass  # mapped meanwhile, or never sent
-        placements = self._placements(digest)
-        if placements is None or None in placements:
-            return None
-        return MappedXorb(self.data_folder, placements)  # type: ignore[arg-type]
+        placements = self._placed_whole(digest)
+        return None if placements is None else MappedXorb(self.data_folder, placements)
 
     def sweep(self, now: float) -> int:
         """Remove what interrupted uploads left, and say how many files: xorbs half received, and xorbs a
@@ -276,17 +275,20 @@ class XorbStore:
         with open(self.root / ".maps.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # shards are rebuilt in threads, and by more than one Podium
             for digest, chunks in placed.items():
-                try:
-                    count = len(Xorb.of_file(self._path(digest)))
-                except FileNotFoundError:
+                placements = self._placements(digest)
+                if placements is None:
+                    try:
+                        placements = [None] * len(Xorb.of_file(self._path(digest)))
+                    except FileNotFoundError:
+                        continue  # swept meanwhile: nothing to map
+                elif None not in placements:
                     continue  # placed whole already
-                placements = self._placements(digest) or [None] * count
                 for index, placement in chunks.items():
                     placements[index] = placements[index] or placement
                 listed = [[p.oid, p.offset, p.length] if p else None for p in placements]
                 _write(self._map_path(digest), json.dumps({"chunks": listed}).encode())
                 if None not in placements:
-                    self._path(digest).unlink()
+                    self._path(digest).unlink(missing_ok=True)
 
 
 def _write(path: Path, content: bytes) -> None:
