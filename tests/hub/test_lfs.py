@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import os
 import shutil
 from collections.abc import Callable
@@ -73,20 +72,6 @@ def test_a_large_upload_is_kept_in_lfs_and_read_back_identical(
     assert served(hub, SPACE, "weights.bin").content == SMALL_WEIGHTS
 
 
-def _commit_lfs_file(hub: PodiumServer, space_id: str, path: str, pointer: LfsPointer) -> httpx.Response:
-    """A commit of one `lfsFile` line, as huggingface_hub writes it after an LFS upload."""
-    lines = [
-        {"key": "header", "value": {"summary": f"add {path}"}},
-        {"key": "lfsFile", "value": {"path": path, "algo": "sha256", "oid": pointer.oid, "size": pointer.size}},
-    ]
-    return httpx.post(
-        f"{hub.url}/api/spaces/{space_id}/commit/main",
-        content="\n".join(json.dumps(line) for line in lines).encode(),
-        headers={"Authorization": f"Bearer {hub.token}", "Content-Type": "application/x-ndjson"},
-        timeout=60,
-    )
-
-
 def test_the_batch_api_takes_huggingface_hubs_lfs_upload_and_an_lfs_file_commit(
     hub: PodiumServer, space: str, tmp_path: Path
 ) -> None:
@@ -99,7 +84,7 @@ def test_the_batch_api_takes_huggingface_hubs_lfs_upload_and_an_lfs_file_commit(
     assert set(actions[0]["actions"]) == {"upload", "verify"}
     lfs_upload(operation, actions[0], token=hub.token, endpoint=hub.url)  # PUT, then verify
 
-    answer = _commit_lfs_file(hub, SPACE, "model.safetensors", _pointer(content))
+    answer = hub.commit_lfs_file(SPACE, "model.safetensors", _pointer(content))
     assert answer.status_code == 200, answer.text
     downloaded = hf_hub_download(SPACE, "model.safetensors", repo_type="space", endpoint=hub.url, cache_dir=tmp_path)
     assert Path(downloaded).read_bytes() == content
@@ -129,7 +114,7 @@ def test_content_that_does_not_hash_to_its_oid_is_refused(hub: PodiumServer, spa
     verify = httpx.post(actions[0]["actions"]["verify"]["href"], json={"oid": pointer.oid, "size": pointer.size})
     assert verify.status_code == 404
 
-    refused = _commit_lfs_file(hub, SPACE, "claimed.bin", pointer)
+    refused = hub.commit_lfs_file(SPACE, "claimed.bin", pointer)
     assert refused.status_code == 422 and "which this space has not uploaded" in refused.json()["error"]
 
 
@@ -138,7 +123,7 @@ def test_a_space_cannot_point_to_an_object_it_never_uploaded(
 ) -> None:
     """Knowing the sha256 of another space's file must not be enough to read it."""
     theirs = _pointer(LARGE)  # stored, but uploaded by admin/lfs, not admin/lfs-other
-    commit = _commit_lfs_file(hub, OTHER, "stolen.dat", theirs)
+    commit = hub.commit_lfs_file(OTHER, "stolen.dat", theirs)
     assert commit.status_code == 422, commit.text
 
     batch = httpx.post(

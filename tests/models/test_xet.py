@@ -5,7 +5,6 @@ here byte by byte (`_xorb`, `_shard`, after the protocol's spec)."""
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import os
 import random
@@ -83,18 +82,9 @@ class _Cas:
 
 
 def _commit_pointer(hub: PodiumServer, token: str, repo_id: str, path: str, content: bytes) -> httpx.Response:
-    """Commit `path` as an LFS pointer to `content`, as huggingface_hub does once its upload is done."""
+    """Commit `path` of a model as an LFS pointer to `content`, as huggingface_hub does once its upload is done."""
     pointer = LfsPointer(hashlib.sha256(content).hexdigest(), len(content))
-    lines = [
-        {"key": "header", "value": {"summary": f"add {path}"}},
-        {"key": "lfsFile", "value": {"path": path, "algo": "sha256", "oid": pointer.oid, "size": pointer.size}},
-    ]
-    body = "\n".join(json.dumps(line) for line in lines)
-    return httpx.post(
-        f"{hub.url}/api/models/{repo_id}/commit/main",
-        content=body,
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/x-ndjson"},
-    )
+    return hub.commit_lfs_file(repo_id, path, pointer, repo_type="model", token=token)
 
 
 def _stored_xorbs(hub: PodiumServer) -> set[Path]:

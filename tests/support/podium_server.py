@@ -6,6 +6,7 @@ Gradio or Streamlit environment is built once, not once per test or per run.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import httpx
 from huggingface_hub import HfApi
+from podium.lfs_store import LfsPointer
 
 from tests.support.process_spaces import TEST_CACHE
 
@@ -60,6 +62,21 @@ class PodiumServer:
 
     def api(self, token: str | None = None) -> HfApi:
         return HfApi(endpoint=self.url, token=token or self.token)
+
+    def commit_lfs_file(
+        self, repo_id: str, path: str, pointer: LfsPointer, *, repo_type: str = "space", token: str | None = None
+    ) -> httpx.Response:
+        """A commit of one `lfsFile` line to main, as huggingface_hub writes it after an LFS or Xet upload."""
+        lines = [
+            {"key": "header", "value": {"summary": f"add {path}"}},
+            {"key": "lfsFile", "value": {"path": path, "algo": "sha256", "oid": pointer.oid, "size": pointer.size}},
+        ]
+        return httpx.post(
+            f"{self.url}/api/{repo_type}s/{repo_id}/commit/main",
+            content="\n".join(json.dumps(line) for line in lines).encode(),
+            headers={"Authorization": f"Bearer {token or self.token}", "Content-Type": "application/x-ndjson"},
+            timeout=60,
+        )
 
     def http(self) -> httpx.Client:
         """A plain HTTP client on the API, carrying the admin token."""
