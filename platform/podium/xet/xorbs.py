@@ -26,6 +26,7 @@ from typing import BinaryIO
 import lz4.frame
 
 from podium.lfs_store import object_path
+from podium.signing import read_or_make_secret
 from podium.xet.hashes import chunk_hash, hash_hex, parse_hash_hex, xorb_hash
 
 # The protocol's bounds: a xorb holds about 64 MiB (hf_xet's, serialized, pass it by their chunks'
@@ -185,18 +186,7 @@ class XorbStore:
     def namespace(self) -> str:
         """A name of this store's own, made once: clients keep a cache of what they uploaded per service
         address, and a data folder made anew at the same address must not be taken for this one."""
-        path = self.namespace_file
-        try:
-            return path.read_text().strip()
-        except FileNotFoundError:
-            pass
-        self.root.mkdir(parents=True, exist_ok=True)
-        try:
-            with open(path, "x") as file:  # the first of two callers at once writes it
-                file.write(secrets.token_hex(8) + "\n")
-        except FileExistsError:
-            pass
-        return path.read_text().strip()
+        return read_or_make_secret(self.namespace_file, lambda: secrets.token_hex(8).encode()).decode().strip()
 
     def _map_path(self, digest: bytes) -> Path:
         name = hash_hex(digest)
