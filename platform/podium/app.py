@@ -8,7 +8,7 @@ from fastapi.responses import RedirectResponse
 from podium import __version__
 from podium.api import cluster, commits, logs, repos, settings_kv, spaces, tokens
 from podium.api.errors import api_error_handler, document_refusals
-from podium.api.renamed import RenamedSpaces
+from podium.api.renamed import RenamedRepos
 from podium.body_limits import RequestBodyLimit
 from podium.context import Context
 from podium.disk_full import disk_full_handler
@@ -41,8 +41,8 @@ def create_app(ctx: Context) -> FastAPI:
     app.add_exception_handler(ApiError, api_error_handler)
     app.add_exception_handler(Exception, disk_full_handler)  # a full disk is a 507 that says so
     app.add_middleware(RequestBodyLimit, limits=ctx.settings.limits)
-    app.add_middleware(RenamedSpaces)
     app.add_middleware(UpstreamCache)  # models and datasets Podium does not hold, from PODIUM_HUB_UPSTREAM
+    app.add_middleware(RenamedRepos)  # outside the cache: a moved model's old name is never fetched upstream
     for module in (repos, commits, spaces, settings_kv, logs, tokens, cluster):
         app.include_router(module.router)
     for hub_router in HUB_ROUTERS:  # huggingface_hub's file and ref calls (podium.hub)

@@ -232,6 +232,21 @@ class SpaceRedirect(Base):
     space: Mapped[Space] = relationship()
 
 
+class HubRepoRedirect(Base):
+    """A name a model or dataset had before it moved (`podium.models.records.move`): calls to it are sent on
+    to the repository's name now, until a repository of its type takes the old name again."""
+
+    __tablename__ = "hub_repo_redirects"
+    __table_args__ = (UniqueConstraint("repo_type", "owner", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    repo_type: Mapped[str] = mapped_column(String(16))
+    owner: Mapped[str] = mapped_column(String(96))
+    name: Mapped[str] = mapped_column(String(96))
+    hub_repo_id: Mapped[int] = mapped_column(ForeignKey("hub_repos.id", ondelete="CASCADE"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=now)
+    repo: Mapped[HubRepo] = relationship()
+
+
 class Database:
     def __init__(self, url: str, logs_dir: Path | None = None, secret_box: SecretBox | None = None):
         """`secret_box` encrypts and decrypts spaces' secrets; without one they can be neither stored nor read."""

@@ -159,7 +159,7 @@ def test_moving_refuses_other_owners_taken_names_and_bad_names_and_loses_nothing
     assert _status(lambda: scoped.move_repo("bob/taken", "alice/taken", repo_type="space")) == 403
     assert _status(lambda: admin.move_repo(original, "bob/taken", repo_type="space")) == 409
     assert _status(lambda: admin.move_repo(original, "alice/_bad", repo_type="space")) == 400
-    assert _status(lambda: admin.move_repo(original, "alice/x", repo_type="model")) == 400
+    assert _status(lambda: admin.move_repo(original, "alice/x", repo_type="model")) == 404  # no model of that name
     assert hub.wait_for_stage(original)["stage"] == "RUNNING"
     assert admin.space_info("bob/taken").id == "bob/taken"
     for space_id in ("bob/stolen", "bob/moved", "alice/taken"):

@@ -106,6 +106,11 @@ def test_a_model_podium_holds_is_never_fetched_from_upstream(
     assert download(edge, "org/both", "config.json", tmp_path) == b'"edge"'
     assert upstream.file_downloads("org/both", "config.json") == 0
     assert "podiumCache" not in edge.http().get("/api/models/org/both").json()
+    # Moved away, its old name leads to where it went, not to the upstream's model of that name.
+    edge.api().move_repo("org/both", "org/both-moved")
+    assert edge.api().model_info("org/both").id == "org/both-moved"
+    assert download(edge, "org/both", "config.json", tmp_path / "moved") == b'"edge"'
+    assert upstream.file_downloads("org/both", "config.json") == 0
 
 
 def test_pull_and_evict_from_the_cli(origin: PodiumServer, upstream: CountingUpstream, edge: PodiumServer) -> None:

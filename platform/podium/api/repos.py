@@ -1,5 +1,5 @@
-"""Creating and deleting spaces, models and datasets; duplicating and moving spaces, their repository
-settings, and who the caller is: `/api/repos/*`, `/api/spaces/{id}/duplicate` and `/settings`, `/api/whoami-v2`."""
+"""Creating, moving and deleting spaces, models and datasets, and their settings; duplicating spaces; and who the
+caller is: `/api/repos/*`, `/api/{type}s/{id}/settings`, `/api/spaces/{id}/duplicate`, `/api/whoami-v2`."""
 
 from __future__ import annotations
 
@@ -12,16 +12,16 @@ from fastapi.responses import JSONResponse
 from podium_runner.spec import SpaceConfigError, split_front_matter
 from pydantic import BaseModel
 
-from podium.api.deps import pages_url_for, require_user, writable_space
+from podium.api.deps import pages_url_for, require_user
 from podium.auth import User
 from podium.context import context_of
 from podium.errors import ApiError
-from podium.hub.repo_types import MODEL, REPO_TYPES, SPACE, RepoType
+from podium.hub.repo_settings import update_settings
+from podium.hub.repo_types import API, MODEL, REPO_TYPES, SPACE, RepoType
 from podium.models import records
 from podium.spaces.duplicate import DuplicateSpace, duplicate_space
 from podium.spaces.lifecycle import CreateRepo, create_space, delete_space
 from podium.spaces.move import move_space
-from podium.spaces.repo_settings import update_settings
 
 router = APIRouter()
 
@@ -72,23 +72,25 @@ class MoveRepo(BaseModel):
 
 @router.post("/api/repos/move")
 async def move_repo(body: MoveRepo, request: Request) -> dict[str, Any]:
-    if body.type != "space":
-        raise ApiError(400, f"Podium moves spaces only; pass repo_type='space' (got {body.type or 'model'!r})")
+    kind = _repo_type(body.type)
+    ctx, user = context_of(request), require_user(request)
     with _urls_for(request):
-        space_id = await move_space(context_of(request), require_user(request), body.fromRepo, body.toRepo)
-    return {"url": f"{pages_url_for(request)}/spaces/{space_id}"}
+        if kind is SPACE:
+            repo_id = await move_space(ctx, user, body.fromRepo, body.toRepo)
+        else:
+            repo_id = await records.move(ctx, user, kind.name, body.fromRepo, body.toRepo)
+    return {"url": f"{pages_url_for(request)}/{kind.files_prefix}{repo_id}"}
 
 
-@router.put("/api/spaces/{owner}/{name}/settings")
-async def repo_settings(owner: str, name: str, request: Request) -> dict[str, Any]:
-    ctx = context_of(request)
-    with ctx.db.session() as session:
-        writable_space(request, session, f"{owner}/{name}")
+@router.put(API + "/settings")
+async def repo_settings(repo_type: str, owner: str, name: str, request: Request) -> dict[str, Any]:
+    kind, repo_id = REPO_TYPES[repo_type], f"{owner}/{name}"
+    kind.check_access(request, repo_id, True)
     try:
         body = await request.json()
     except ValueError:
         raise ApiError(400, 'the settings must be a JSON object, such as {"visibility": "private"}') from None
-    update_settings(ctx, f"{owner}/{name}", body)
+    update_settings(context_of(request), kind, repo_id, body)
     return {}
 
 

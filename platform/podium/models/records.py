@@ -8,7 +8,9 @@ HTTP serves them from the same project root. A model and a space may share `owne
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
+import sqlalchemy
 from fastapi import Request
 from podium_runner.spec import README, SpaceConfigError, split_front_matter
 from sqlalchemy import select
@@ -17,7 +19,7 @@ from sqlalchemy.orm import Session
 from podium.api.deps import current_user, require_user
 from podium.auth import User
 from podium.context import Context, context_of
-from podium.db import HubRepo
+from podium.db import HubRepo, HubRepoRedirect
 from podium.errors import ApiError
 from podium.names import check_name
 from podium.repos import SpaceRepo
@@ -104,27 +106,99 @@ def record_head(ctx: Context, session: Session, repo_type: str, repo_id: str, sh
     return True
 
 
-async def create(ctx: Context, user: User, repo_type: str, body: CreateRepo) -> str:
-    """A new, empty model or dataset repository (its .gitattributes the Hub's), as `user`; its id."""
-    owner = check_name(body.organization or user.name, "owner name")
-    repo_id = f"{owner}/{check_name(body.name, f'{repo_type} name')}"
+def new_repo_id(user: User, repo_type: str, owner: str, name: str, doing: str) -> str:
+    """`owner/name` once it is a name a repository may have and `user` may `doing` under `owner`: else a 400
+    or 403 that says why."""
+    owner = check_name(owner, "owner name")
+    repo_id = f"{owner}/{check_name(name, f'{repo_type} name')}"
     if owner.lower() in RESERVED_OWNERS:
         raise ApiError(400, f"{owner!r} names Podium's own pages, so it cannot own a {repo_type}; use another owner")
-    if (refusal := user.write_refusal(owner, f"create {repo_type}s under {owner!r}")) is not None:
+    if (refusal := user.write_refusal(owner, f"{doing} under {owner!r}")) is not None:
         raise ApiError(403, refusal)
+    return repo_id
+
+
+def claim(session: Session, repo_type: str, repo_id: str) -> None:
+    """Take `repo_id` for a repository of `repo_type` (409 where one has it); the redirect an earlier move
+    left at the name goes, as the name is someone's again."""
+    if find(session, repo_type, repo_id) is not None:
+        # huggingface_hub's create_repo(exist_ok=True) reads the existing repository's `url`.
+        raise ApiError(409, f"You already created this {repo_type} repo: {repo_id}", url=url_path(repo_type, repo_id))
+    owner, _, name = repo_id.partition("/")
+    session.execute(
+        sqlalchemy.delete(HubRepoRedirect).where(
+            HubRepoRedirect.repo_type == repo_type, HubRepoRedirect.owner == owner, HubRepoRedirect.name == name
+        )
+    )
+
+
+def moved(session: Session, repo_type: str, repo_id: str) -> HubRepo | None:
+    """The repository that was called `repo_id` before it moved, if none is called that now."""
+    owner, _, name = repo_id.partition("/")
+    redirect = session.scalar(
+        select(HubRepoRedirect).where(
+            HubRepoRedirect.repo_type == repo_type, HubRepoRedirect.owner == owner, HubRepoRedirect.name == name
+        )
+    )
+    return redirect.repo if redirect is not None else None
+
+
+async def create(ctx: Context, user: User, repo_type: str, body: CreateRepo) -> str:
+    """A new, empty model or dataset repository (its .gitattributes the Hub's), as `user`; its id."""
+    repo_id = new_repo_id(user, repo_type, body.organization or user.name, body.name, f"create {repo_type}s")
     with ctx.db.session() as session:
-        if find(session, repo_type, repo_id) is not None:
-            # huggingface_hub's create_repo(exist_ok=True) reads the existing repository's `url`.
-            raise ApiError(
-                409, f"You already created this {repo_type} repo: {repo_id}", url=url_path(repo_type, repo_id)
-            )
-        session.add(HubRepo(repo_type=repo_type, owner=owner, name=repo_id.partition("/")[2], private=_private(body)))
+        claim(session, repo_type, repo_id)
+        owner, _, name = repo_id.partition("/")
+        session.add(HubRepo(repo_type=repo_type, owner=owner, name=name, private=_private(body)))
     git = git_of(ctx, repo_type, repo_id)
     await asyncio.to_thread(git.init)
     sha = await asyncio.to_thread(git.commit, [FIRST_FILE], "initial commit")
     with ctx.db.session() as session:
         record_head(ctx, session, repo_type, repo_id, sha)
     return repo_id
+
+
+async def move(ctx: Context, user: User, repo_type: str, from_id: str, to_id: str) -> str:
+    """Move a model or dataset to another name or owner, as huggingface_hub's `move_repo` asks: its history,
+    files and LFS grants go with its repository folder, and the old name redirects to the new one until a
+    repository of its type takes it. The new id, or an ApiError that says why not (nothing moved then)."""
+    to_owner, slash, to_name = to_id.partition("/")
+    if not slash or "/" in to_name:
+        raise ApiError(400, f"toRepo {to_id!r} is not a {repo_type} id: write it as owner/name")
+    to_id = new_repo_id(user, repo_type, to_owner, to_name, f"move {repo_type}s")
+    with ctx.db.session() as session:
+        record = find(session, repo_type, from_id)
+        if record is None or not may_read(user, record):
+            raise not_found(repo_type, from_id)
+        if (refusal := user.write_refusal(record.owner, f"move the {repo_type} {from_id}")) is not None:
+            raise ApiError(403, refusal)
+        if to_id == from_id:
+            raise ApiError(400, f"{from_id} is already called that; name another id to move it to")
+    first, second = sorted((from_id, to_id))  # in one order, so two moves between the same names cannot deadlock
+    async with ctx.commit_locks[first], ctx.commit_locks[second]:  # no commit lands halfway through the move
+        with ctx.db.session() as session:
+            record = find(session, repo_type, from_id)
+            if record is None:
+                raise not_found(repo_type, from_id)
+            claim(session, repo_type, to_id)
+            session.add(HubRepoRedirect(repo_type=repo_type, owner=record.owner, name=record.name, repo=record))
+            record.owner, _, record.name = to_id.partition("/")
+            session.flush()  # the database's own refusals come before the folder moves
+            old, new = git_of(ctx, repo_type, from_id).path, git_of(ctx, repo_type, to_id).path
+            await asyncio.to_thread(_move_folder, old, new, f"{repo_type} {from_id}")
+    return to_id
+
+
+def _move_folder(old: Path, new: Path, what: str) -> None:
+    """Rename a repository's folder, never onto an existing one (a folder no record holds is not this
+    move's to replace); on the 409 the caller's transaction rolls back, so nothing moved."""
+    try:
+        new.parent.mkdir(parents=True, exist_ok=True)
+        if new.exists() or new.is_symlink():
+            raise FileExistsError(f"{new} is in the way")
+        old.rename(new)
+    except OSError as exc:
+        raise ApiError(409, f"The repository of the {what} could not move: {exc}. Nothing changed; retry.") from None
 
 
 def _private(body: CreateRepo) -> bool:

@@ -21,6 +21,7 @@ from podium.auth import User
 from podium.context import Context
 from podium.db import Space
 from podium.errors import ApiError, not_found
+from podium.hub.repo_settings import private_for
 from podium.lfs_store import GRANTS
 from podium.spaces.lifecycle import (
     CLAIMING_AN_ADDRESS,
@@ -30,7 +31,6 @@ from podium.spaces.lifecycle import (
     new_space_id,
     sleep_time_of,
 )
-from podium.spaces.repo_settings import private_for
 from podium.spaces.variables import set_entry
 
 # The Hub's storage tiers: its docs say persistent storage is gone and the setting ignored; every Podium

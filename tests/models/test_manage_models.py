@@ -1,0 +1,159 @@
+"""Managing models and datasets as a Hugging Face user does: `move_repo` and `update_repo_settings` through
+the real huggingface_hub client and git, against a real `podium serve`, with the attacks each one invites."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from huggingface_hub import HfApi, hf_hub_download
+from huggingface_hub.errors import HfHubHTTPError
+
+from tests.hub.git_fixtures import Git
+from tests.support.podium_server import PodiumServer
+
+pytestmark = pytest.mark.timeout(300)
+
+WEIGHTS = bytes(range(256)) * 1024  # 256 KiB, a *.bin: kept in LFS, granted to the repository it was sent to
+
+
+def _status(call: Callable[[], object]) -> int:
+    with pytest.raises(HfHubHTTPError) as refused:
+        call()
+    return refused.value.response.status_code
+
+
+def _model(api: HfApi, repo_id: str, **create: object) -> str:
+    api.create_repo(repo_id, **create)
+    api.upload_file(path_or_fileobj=WEIGHTS, path_in_repo="weights.bin", repo_id=repo_id)
+    api.upload_file(path_or_fileobj=b'{"hidden_size": 8}', path_in_repo="config.json", repo_id=repo_id)
+    return repo_id
+
+
+def test_a_moved_model_keeps_its_history_and_files_and_its_old_name_redirects(
+    hub: PodiumServer, hub_api: Callable[..., HfApi], tokens: dict[str, str], git: Git, tmp_path: Path
+) -> None:
+    alice, anonymous = hub_api(tokens["alice"]), hub_api(False)
+    old = _model(alice, "alice/before-move")
+    before = alice.list_repo_commits(old)
+    assert alice.move_repo(old, "alice/after-move") is None
+    info = anonymous.model_info("alice/after-move", files_metadata=True)
+    assert info.id == "alice/after-move" and info.sha == before[0].commit_id
+    assert [c.commit_id for c in anonymous.list_repo_commits("alice/after-move")] == [c.commit_id for c in before]
+    weights = hf_hub_download("alice/after-move", "weights.bin", endpoint=hub.url, token=False, cache_dir=tmp_path)
+    assert Path(weights).read_bytes() == WEIGHTS  # its LFS grant came along
+
+    # The old name answers 307 to the new one: the API, the files, the page and git, and clients follow it.
+    answer = httpx.get(f"{hub.url}/api/models/{old}/revision/main?blobs=true")
+    assert answer.status_code == 307
+    assert answer.headers["location"] == "/api/models/alice/after-move/revision/main?blobs=true"
+    assert httpx.get(f"{hub.url}/{old}").headers["location"] == "/alice/after-move"
+    assert anonymous.model_info(old).id == "alice/after-move"
+    weights = hf_hub_download(old, "weights.bin", endpoint=hub.url, token=False, cache_dir=tmp_path / "old")
+    assert Path(weights).read_bytes() == WEIGHTS
+    clone = tmp_path / "clone"
+    git("clone", "--quiet", f"{hub.url}/{old}.git", str(clone))
+    assert (clone / "weights.bin").read_bytes() == WEIGHTS and (clone / "config.json").is_file()
+    # A commit through the old name lands in the moved model.
+    alice.upload_file(path_or_fileobj=b"notes", path_in_repo="notes.txt", repo_id=old)
+    assert "notes.txt" in anonymous.list_repo_files("alice/after-move")
+
+    # Moving back frees the name again: no redirect loops, and the model is where it started.
+    alice.move_repo("alice/after-move", old)
+    assert anonymous.model_info(old).id == old
+    assert anonymous.model_info("alice/after-move").id == old
+    # A model made at a name a move left takes it from the redirect.
+    alice.create_repo("alice/after-move")
+    assert anonymous.list_repo_files("alice/after-move") == [".gitattributes"]
+    assert "notes.txt" in anonymous.list_repo_files(old)
+
+
+def test_a_moved_dataset_redirects_its_api_and_files_and_stays_a_dataset(
+    hub: PodiumServer, hub_api: Callable[..., HfApi], tokens: dict[str, str], tmp_path: Path
+) -> None:
+    alice = hub_api(tokens["alice"])
+    alice.create_repo("alice/rows", repo_type="dataset")
+    alice.upload_file(
+        path_or_fileobj=b"a,b\n1,2\n", path_in_repo="train.csv", repo_id="alice/rows", repo_type="dataset"
+    )
+    alice.move_repo("alice/rows", "alice/table", repo_type="dataset")
+    assert hub_api(False).dataset_info("alice/rows").id == "alice/table"
+    resolve = httpx.get(f"{hub.url}/datasets/alice/rows/resolve/main/train.csv")
+    assert resolve.status_code == 307 and resolve.headers["location"] == "/datasets/alice/table/resolve/main/train.csv"
+    path = hf_hub_download(
+        "alice/rows", "train.csv", repo_type="dataset", endpoint=hub.url, token=False, cache_dir=tmp_path
+    )
+    assert Path(path).read_bytes() == b"a,b\n1,2\n"
+    # The move is the dataset's: a model of that name is another repository, which no redirect reaches.
+    assert httpx.get(f"{hub.url}/api/models/alice/rows").status_code == 404
+
+
+def test_moving_a_model_refuses_strangers_taken_names_and_bad_names_and_loses_nothing(
+    hub: PodiumServer, hub_api: Callable[..., HfApi], tokens: dict[str, str]
+) -> None:
+    alice, bob = hub_api(tokens["alice"]), hub_api(tokens["bob"])
+    model = _model(alice, "alice/stays")
+    alice.create_repo("alice/taken")
+    alice.create_repo("alice/hidden", private=True)
+    assert _status(lambda: bob.move_repo(model, "bob/stolen")) == 403  # bob may read it, not move it
+    assert _status(lambda: bob.move_repo("alice/hidden", "bob/stolen")) == 404  # nor learn a private one exists
+    assert _status(lambda: alice.move_repo(model, "bob/gift")) == 403  # nor may alice put models under bob
+    assert _status(lambda: hub_api(tokens["alice-read"]).move_repo(model, "alice/read-only")) == 403
+    assert _status(lambda: alice.move_repo(model, "alice/taken")) == 409
+    assert _status(lambda: alice.move_repo(model, model)) == 400
+    for bad in ("alice/_bad", "api/x", "alice/a/b"):
+        answer = httpx.post(
+            f"{hub.url}/api/repos/move",
+            json={"fromRepo": model, "toRepo": bad, "type": "model"},
+            headers={"Authorization": f"Bearer {tokens['alice']}"},
+        )
+        assert answer.status_code == 400, (bad, answer.text)
+    assert _status(lambda: alice.move_repo("alice/nothing-here", "alice/something")) == 404
+    assert _status(lambda: alice.move_repo(model, "alice/x", repo_type="widget")) == 400
+    # Nothing moved: the model is where it was, whole, and no name it was offered exists.
+    assert set(alice.list_repo_files(model)) == {".gitattributes", "weights.bin", "config.json"}
+    for repo_id in ("bob/stolen", "bob/gift", "alice/read-only", "alice/something"):
+        assert httpx.get(f"{hub.url}/api/models/{repo_id}").status_code == 404
+
+
+def test_a_private_model_old_name_tells_its_new_one_only_to_its_readers(
+    hub: PodiumServer, hub_api: Callable[..., HfApi], tokens: dict[str, str]
+) -> None:
+    alice = hub_api(tokens["alice"])
+    alice.create_repo("alice/private-old", private=True)
+    alice.move_repo("alice/private-old", "alice/private-new")
+    for headers in ({}, {"Authorization": f"Bearer {tokens['bob']}"}, {"Authorization": "Bearer hf_forged"}):
+        for url in ("/api/models/alice/private-old", "/alice/private-old/resolve/main/.gitattributes"):
+            answer = httpx.get(f"{hub.url}{url}", headers=headers)
+            assert answer.status_code in (401, 404) and "private-new" not in answer.text, (url, headers)
+    assert alice.model_info("alice/private-old").id == "alice/private-new"
+
+
+def test_model_and_dataset_settings_change_visibility_and_refuse_gating(
+    hub: PodiumServer, hub_api: Callable[..., HfApi], tokens: dict[str, str], tmp_path: Path
+) -> None:
+    alice, anonymous = hub_api(tokens["alice"]), hub_api(False)
+    model = _model(alice, "alice/shown")
+    alice.update_repo_settings(model, private=True)
+    assert _status(lambda: anonymous.model_info(model)) in (401, 404)
+    assert _status(
+        lambda: hf_hub_download(model, "weights.bin", endpoint=hub.url, token=tokens["bob"], cache_dir=tmp_path)
+    ) in (401, 404)
+    assert alice.model_info(model).private is True
+    alice.update_repo_settings(model, visibility="public", gated=False)
+    assert anonymous.model_info(model).private is False
+    assert _status(lambda: alice.update_repo_settings(model, gated="manual")) == 400
+    for body in ({"visibility": "protected"}, {"private": "yes"}, {"colour": "red"}, {}, []):
+        answer = httpx.put(
+            f"{hub.url}/api/models/{model}/settings", json=body, headers={"Authorization": f"Bearer {tokens['alice']}"}
+        )
+        assert answer.status_code == 400 and model in answer.json()["error"], (body, answer.text)
+    assert _status(lambda: hub_api(tokens["bob"]).update_repo_settings(model, private=True)) == 403
+    assert _status(lambda: hub_api(tokens["alice-read"]).update_repo_settings(model, private=True)) == 403
+    assert anonymous.model_info(model).private is False  # none of the refused ones changed anything
+    alice.create_repo("alice/shown-data", repo_type="dataset")
+    alice.update_repo_settings("alice/shown-data", private=True, repo_type="dataset")
+    assert _status(lambda: anonymous.dataset_info("alice/shown-data")) in (401, 404)
+    assert alice.dataset_info("alice/shown-data").private is True
