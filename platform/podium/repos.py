@@ -191,6 +191,11 @@ class Change:
     delete_folder: bool = False
 
 
+def _author_env(author: str | None) -> dict[str, str] | None:
+    """The user a commit is for, as its author (its history shows them, as the Hub's does)."""
+    return {"GIT_AUTHOR_NAME": author, "GIT_AUTHOR_EMAIL": f"{author}@podium"} if author else None
+
+
 class SpaceRepo:
     def __init__(self, path: Path):
         self.path = path
@@ -407,10 +412,21 @@ class SpaceRepo:
             tree = self._git("write-tree", env=env).decode().strip()
         message = summary + (f"\n\n{description}" if description else "")
         parents = ["-p", parent] if parent else []
-        by = {"GIT_AUTHOR_NAME": author, "GIT_AUTHOR_EMAIL": f"{author}@podium"} if author else None
-        sha = self._git("commit-tree", tree, *parents, "-m", message, env=by).decode().strip()
+        sha = self._git("commit-tree", tree, *parents, "-m", message, env=_author_env(author)).decode().strip()
         pause_at("commit.objects-written")  # the commit exists; the branch does not name it yet
         self._git("update-ref", BRANCHES + branch, sha, parent or _NO_OBJECT)
+        return sha
+
+    def squash(self, branch: str, message: str, author: str | None = None) -> str:
+        """Replace the history of `branch` by one commit of its files as they are (the Hub's super-squash),
+        only if nobody moved the branch meanwhile; returns that commit. The old commits stay in the
+        repository while a tag or another branch reaches them."""
+        head = self.head(branch)
+        if head is None:
+            raise RevisionNotFound(BRANCHES + branch)
+        tree = self._git("rev-parse", f"{head}^{{tree}}").decode().strip()
+        sha = self._git("commit-tree", tree, "-m", message, env=_author_env(author)).decode().strip()
+        self._git("update-ref", BRANCHES + branch, sha, head)
         return sha
 
     def checkout(self, revision: str, dest: Path) -> Path:

@@ -157,3 +157,53 @@ def test_model_and_dataset_settings_change_visibility_and_refuse_gating(
     alice.update_repo_settings("alice/shown-data", private=True, repo_type="dataset")
     assert _status(lambda: anonymous.dataset_info("alice/shown-data")) in (401, 404)
     assert alice.dataset_info("alice/shown-data").private is True
+
+
+def test_super_squash_leaves_one_commit_of_the_same_files_and_refuses_spaces(
+    hub: PodiumServer, hub_api: Callable[..., HfApi], tokens: dict[str, str], tmp_path: Path
+) -> None:
+    alice, anonymous = hub_api(tokens["alice"]), hub_api(False)
+    model = _model(alice, "alice/long-history")
+    alice.create_branch(model, branch="v2")
+    alice.upload_file(path_or_fileobj=b"v2", path_in_repo="v2.txt", repo_id=model, revision="v2")
+    alice.create_tag(model, tag="before-squash")
+    files = sorted(anonymous.list_repo_files(model))
+    assert len(alice.list_repo_commits(model)) == 3
+
+    alice.super_squash_history(model, commit_message="one commit")
+    [commit] = anonymous.list_repo_commits(model)
+    assert commit.title == "one commit" and commit.authors == ["alice"]
+    assert anonymous.model_info(model).sha == commit.commit_id
+    [listed] = anonymous.list_models(search="alice/long-history")
+    assert listed.sha == commit.commit_id  # the record follows main, and the listing reads it
+    assert sorted(anonymous.list_repo_files(model)) == files
+    weights = hf_hub_download(model, "weights.bin", endpoint=hub.url, token=False, cache_dir=tmp_path)
+    assert Path(weights).read_bytes() == WEIGHTS
+    # Only the branch named is squashed; the tag and the other branch keep the history they reach.
+    assert len(anonymous.list_repo_commits(model, revision="before-squash")) == 3
+    alice.super_squash_history(model, branch="v2")
+    assert len(anonymous.list_repo_commits(model, revision="v2")) == 1
+    assert "v2.txt" in anonymous.list_repo_files(model, revision="v2")
+    assert anonymous.model_info(model).sha == commit.commit_id  # squashing v2 left main and its record alone
+
+    alice.create_repo("alice/squashed-rows", repo_type="dataset")
+    alice.upload_file(path_or_fileobj=b"x", path_in_repo="x.csv", repo_id="alice/squashed-rows", repo_type="dataset")
+    alice.super_squash_history("alice/squashed-rows", repo_type="dataset")
+    assert len(anonymous.list_repo_commits("alice/squashed-rows", repo_type="dataset")) == 1
+
+    # Refused, nothing changed: a stranger, a read token, a missing branch, and any space.
+    assert _status(lambda: hub_api(tokens["bob"]).super_squash_history(model)) == 403
+    assert _status(lambda: hub_api(tokens["alice-read"]).super_squash_history(model)) == 403
+    assert _status(lambda: alice.super_squash_history(model, branch="nothing")) == 404
+    alice.create_repo("alice/kept-history", repo_type="space", space_sdk="static")
+    alice.upload_file(
+        path_or_fileobj=b"<p>", path_in_repo="index.html", repo_id="alice/kept-history", repo_type="space"
+    )
+    refused = httpx.post(
+        f"{hub.url}/api/spaces/alice/kept-history/super-squash/main",
+        json={"message": "squash"},
+        headers={"Authorization": f"Bearer {tokens['alice']}"},
+    )
+    assert refused.status_code == 400 and "space's history" in refused.json()["error"]
+    assert len(anonymous.list_repo_commits("alice/kept-history", repo_type="space")) == 2
+    assert [c.commit_id for c in anonymous.list_repo_commits(model)] == [commit.commit_id]

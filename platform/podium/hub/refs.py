@@ -1,6 +1,7 @@
 """Branches and tags, real git refs in the repository: `refs` (huggingface_hub's `list_repo_refs`),
 `branch/{name}` (`create_branch` from a `startingPoint`, `delete_branch`), `tag/{revision}`
-(`create_tag`, annotated when it has a message) and `tag/{name}` (`delete_tag`).
+(`create_tag`, annotated when it has a message), `tag/{name}` (`delete_tag`) and `super-squash/{branch}`
+(`super_squash_history`: a model's or dataset's branch becomes one commit of its files).
 
 Names are checked by `repos.check_ref_name` (400 saying why); a taken name is the Hub's 409
 "Reference ... already exists", a missing one its 404 `RevisionNotFound`. `main` cannot be deleted: it
@@ -17,6 +18,7 @@ from urllib.parse import unquote
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
+from podium.api.deps import require_user
 from podium.context import context_of
 from podium.errors import ApiError
 from podium.hub.access import open_repo, quoted_tail
@@ -90,3 +92,29 @@ async def delete_tag(repo_type: str, owner: str, name: str, tail: str, request: 
     repo = open_repo(request, repo_type, owner, name, write=True)
     await repo.run(repo.git.delete_tag, unquote(quoted_tail(request, tail)))
     return {}
+
+
+class Squash(BaseModel):
+    message: str | None = None
+
+
+@router.post(API + "/super-squash/" + TAIL)
+async def super_squash(
+    repo_type: str, owner: str, name: str, tail: str, request: Request, body: Squash | None = None
+) -> dict[str, str]:
+    repo = open_repo(request, repo_type, owner, name, write=True)
+    if repo.repo_type.deploys:
+        raise ApiError(
+            400,
+            f"{repo.repo_id}: Podium does not squash a space's history: its builds, logs and the revision it "
+            "falls back to after a failed push are its commits. Models' and datasets' histories can be squashed.",
+        )
+    branch = unquote(quoted_tail(request, tail))
+    message = (body and body.message) or f"Super-squash branch '{branch}'"
+    ctx = context_of(request)
+    async with ctx.commit_locks[repo.repo_id]:  # a commit on its way lands first, and is kept in the squash
+        sha = await repo.run(repo.git.squash, branch, message, require_user(request).name)
+        if branch == BRANCH:
+            with ctx.db.session() as session:
+                repo.repo_type.record_head(ctx, session, repo.repo_id, sha)
+    return {"commitId": sha}
