@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
 import subprocess
 import time
@@ -44,6 +43,7 @@ from podium.models.records import relative_path
 from podium.repos import SpaceRepo
 from podium.secret_box import SecretBox, SecretsKeyError, box_for
 from podium.settings import Settings
+from podium.whole_files import write_whole
 from podium.xet.xorbs import XorbStore
 
 FORMAT = 1
@@ -209,9 +209,7 @@ def backup(settings: Settings, dest: Path) -> Summary:
             "xorbs of uploads through Xet that no rebuilt file holds yet",
         ],
     }
-    draft = dest / f"{MANIFEST}.draft"
-    draft.write_text(json.dumps(manifest, indent=2) + "\n")
-    os.replace(draft, dest / MANIFEST)
+    write_whole(dest / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode())
     return Summary(len(spaces), len(repositories), lfs_objects, _folder_size(dest), time.monotonic() - started)
 
 

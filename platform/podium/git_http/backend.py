@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from podium.settings import Settings
+from podium.whole_files import write_whole
 
 log = logging.getLogger("podium.git_http")
 
@@ -40,11 +41,7 @@ def hooks_dir(settings: Settings) -> Path:
     hook = folder / "pre-receive"
     script = HOOK_SCRIPT.format(python=sys.executable)
     if not hook.is_file() or hook.read_text() != script:
-        folder.mkdir(parents=True, exist_ok=True)
-        draft = folder / f".pre-receive.{os.getpid()}"
-        draft.write_text(script)
-        draft.chmod(0o755)
-        os.replace(draft, hook)
+        write_whole(hook, script.encode(), mode=0o755)
     return folder
 
 

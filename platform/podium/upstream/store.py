@@ -25,6 +25,7 @@ from typing import Any
 from podium.errors import ApiError
 from podium.names import check_name
 from podium.settings import Settings
+from podium.whole_files import write_whole
 
 FOLDER = "upstream"
 _SHA = re.compile(r"[0-9a-f]{40}")
@@ -39,13 +40,6 @@ class CachedFile:
     size: int
     etag: str  # the LFS object's sha256, else the git blob id
     lfs: bool
-
-
-def write_whole(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, prefix=".part-") as part:
-        part.write(data)
-    os.replace(part.name, path)
 
 
 class UpstreamStore:

@@ -27,6 +27,7 @@ import lz4.frame
 
 from podium.lfs_store import object_path
 from podium.signing import read_or_make_secret
+from podium.whole_files import write_whole
 from podium.xet.hashes import chunk_hash, hash_hex, parse_hash_hex, xorb_hash
 
 # The protocol's bounds: a xorb holds about 64 MiB (hf_xet's, serialized, pass it by their chunks'
@@ -276,17 +277,6 @@ class XorbStore:
                 for index, placement in chunks.items():
                     placements[index] = placements[index] or placement
                 listed = [[p.oid, p.offset, p.length] if p else None for p in placements]
-                _write(self._map_path(digest), json.dumps({"chunks": listed}).encode())
+                write_whole(self._map_path(digest), json.dumps({"chunks": listed}).encode())
                 if None not in placements:
                     self._path(digest).unlink(missing_ok=True)
-
-
-def _write(path: Path, content: bytes) -> None:
-    """Write `path` whole or not at all."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
-    with open(temporary, "xb") as file:
-        file.write(content)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(temporary, path)
