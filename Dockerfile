@@ -33,10 +33,11 @@ COPY platform /src/platform
 COPY runner /src/runner
 RUN uv pip install --no-cache --no-deps /src && rm -rf /src
 
-# Podium listens on every interface of its container (publish the ports you want on the host) and
-# reaches the spaces it starts by their container IPs on the podium-spaces-shared network it joins.
+# Podium listens on every interface (set PODIUM_HOST=127.0.0.1 behind a reverse proxy). Run on the host's
+# network (--network host), it reaches the spaces it starts on the host's loopback and keeps them apart;
+# on a bridge it must reach them by their container IPs on a network where they reach each other too.
 ENV PODIUM_HOST=0.0.0.0 PODIUM_PORT=7860 PODIUM_SPACES_PORT=7861 PODIUM_DATA_DIR=/data \
-    PODIUM_BACKEND=docker PODIUM_DOCKER_REACH_BY_IP=true
+    PODIUM_BACKEND=docker
 # Not root: the docker socket is reached through its group (docker run --group-add).
 USER podium
 WORKDIR /data

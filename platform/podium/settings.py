@@ -105,8 +105,10 @@ class Settings(BaseSettings):
     docker_host: str | None = None
     docker_base_image: str = "python:{python_version}-slim"
     docker_ml_base_image: str | None = None
-    # Podium in a container (its own image) reaches spaces by container IP, not the host's loopback.
-    docker_reach_by_ip: bool = False
+    # Whether Podium reaches spaces by their container IPs instead of ports published on the host's loopback;
+    # None decides: by IP only where Podium runs in a container of the engine off the host's network, which
+    # lets spaces reach each other (podium_runner.docker.network says why; run it with --network host).
+    docker_reach_by_ip: bool | None = None
     # Started containers of each dependency image in use that wait for a space's code, so that a wake or a
     # code-only redeploy waits neither for a container nor for its imports (podium_runner.docker.seats);
     # 0 turns them off. They need Podium as root beside the engine, so none with docker_reach_by_ip.

@@ -164,3 +164,24 @@ def test_a_network_of_that_name_with_other_settings_is_refused_with_what_to_do(d
         f"({ICC_OPTION}). Stop the containers on it and remove it (docker network rm {wanted.name}); "
         f"Podium creates it again as it needs it"
     )
+
+
+class _EngineSeeing:
+    """The one engine call `reach_by_ip_here` makes (inspecting Podium's own container), answered as the engine
+    answers for a container run with `network_mode`; a fake of the engine for the cases this host is not."""
+
+    def __init__(self, network_mode: str) -> None:
+        self.api = self
+        self.network_mode = network_mode
+
+    def inspect_container(self, container_id: str) -> dict:
+        return {"Id": container_id, "HostConfig": {"NetworkMode": self.network_mode}}
+
+
+def test_podium_reaches_spaces_by_ip_only_from_a_container_off_the_hosts_network(monkeypatch, docker_client):
+    # Here, on the host: the spaces' ports on the loopback (the real engine is asked nothing).
+    assert network.own_container_id() is None and network.reach_by_ip_here(docker_client) is False
+    monkeypatch.setattr(network, "own_container_id", lambda: "f" * 64)
+    assert network.reach_by_ip_here(_EngineSeeing("host")) is False  # `docker run --network host`: the README's
+    assert network.reach_by_ip_here(_EngineSeeing("bridge")) is True  # `-p 7860:7860`: the loopback is out of reach
+    assert network.reach_by_ip_here(_EngineSeeing("podium-net")) is True

@@ -96,7 +96,10 @@ def test_the_containerised_podium_builds_and_serves_a_space(podium_container, tm
     client = Client(f"{spaces_url}/apps/admin/echo/", verbose=False)
     assert client.predict("from the image", api_name="/echo") == "echo: from the image"
     (space,) = docker_client.containers.list(filters={"label": f"org.podium.space={SPACE}"})
-    assert space.attrs["HostConfig"]["PortBindings"] in ({}, None)  # reached by its IP, published nowhere
+    # On the host's network Podium reaches the space on the host's loopback, and nowhere else.
+    bindings = space.attrs["HostConfig"]["PortBindings"]
+    assert bindings and {b["HostIp"] for published in bindings.values() for b in published} == {"127.0.0.1"}
+    assert "reaches spaces by their IPs" not in container.logs().decode()
     # The space reads models from the containerised Podium too: HF_ENDPOINT is its relay on the spaces network.
     api.create_repo("admin/weights", repo_type="model")
     api.upload_file(path_or_fileobj=b"{}", path_in_repo="config.json", repo_id="admin/weights", repo_type="model")
@@ -106,3 +109,37 @@ def test_the_containerised_podium_builds_and_serves_a_space(podium_container, tm
     )
     ran = space.exec_run(["python", "-c", fetch], user="1000:1000")
     assert (ran.exit_code, ran.output.strip()) == (0, b"b'{}'"), ran.output.decode(errors="replace")
+
+
+# What another space, on the spaces' network, tries against the space: a TCP connection to an address.
+_CONNECT = """
+import socket, sys
+try:
+    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3).close()
+    print("connected")
+except OSError as exc:
+    print("refused:", exc)
+"""
+
+
+def test_spaces_of_the_containerised_podium_cannot_reach_each_other(podium_container, docker_client):
+    """The attack the README's way of running the image stops: a space connecting to another space's app (a
+    private space's, past Podium's access check) or to its Gradio reload server (7887: code for its app, with
+    its secrets). A container on the spaces' network, from the space's own image, stands in for that space."""
+    (space,) = docker_client.containers.list(filters={"label": f"org.podium.space={SPACE}"})
+    network = next(iter(space.attrs["NetworkSettings"]["Networks"]))
+    address = space.attrs["NetworkSettings"]["Networks"][network]["IPAddress"]
+    app_port = int(next(v for k, _, v in (e.partition("=") for e in space.attrs["Config"]["Env"]) if k == "PORT"))
+    for port in (app_port, 7887):
+        ran = docker_client.containers.run(
+            space.image.id,
+            ["python", "-c", _CONNECT, address, str(port)],
+            network=network,
+            user="1000:1000",
+            remove=True,
+        )
+        assert ran.decode().startswith("refused"), (network, port, ran)
+    # The control: both answer on that address from inside the space itself.
+    for port in (app_port, 7887):
+        ran = space.exec_run(["python", "-c", _CONNECT, address, str(port)], user="1000:1000")
+        assert ran.output.decode().startswith("connected"), (port, ran.output)

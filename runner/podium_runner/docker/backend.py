@@ -63,15 +63,16 @@ class DockerBackend(Backend):
         ca_certificates: list[Path] | None = None,
         buildkit: bool | None = None,
         gpu_runtime: bool | None = None,
-        reach_by_ip: bool = False,
+        reach_by_ip: bool | None = None,
         cache_key: bytes | None = None,
         seats_folder: Path | None = None,
         seats_per_image: int = 0,
     ):
         """`gpu_runtime` None: ask the engine (runtimes, then a probe container) before the first GPU
         space. `reach_by_ip`: reach spaces at their container IP and publish no port, for Podium
-        running in a container itself (its own image), where the host's loopback is out of reach; the
-        spaces can then reach each other too (`network.py` says why). `cache_key`: the secret that names
+        running in a container itself off the host's network, where the host's loopback is out of reach;
+        the spaces can then reach each other too (`network.py` says why). None: by IP exactly there
+        (`network.reach_by_ip_here`). `cache_key`: the secret that names
         each owner's uv cache (build_cache.py); None derives one from the engine's own id, which no
         build or container can read. `seats_per_image` containers of each dependency image in use wait in
         `seats_folder` for a space's code (seats.py); seats need Podium as root beside the engine, so not
@@ -88,8 +89,15 @@ class DockerBackend(Backend):
             cache_ids=CacheIds(cache_key or self._engine_key),
         )
         self._gpu_runtime = gpu_runtime
-        self.reach_by_ip = reach_by_ip
-        self.network = network.for_mode(reach_by_ip)
+        self.reach_by_ip = network.reach_by_ip_here(self.engine.client) if reach_by_ip is None else reach_by_ip
+        self.network = network.for_mode(self.reach_by_ip)
+        if self.reach_by_ip:
+            logger.warning(
+                "WARNING: Podium reaches spaces by their IPs on the Docker network %s, where spaces can reach "
+                "each other's ports too (a private space's app, a Gradio space's unauthenticated reload server on "
+                "7887). Run Podium's container on the host's network (docker run --network host) to keep them apart",
+                self.network.name,
+            )
         self._builds: dict[tuple[str, str, str | None], asyncio.Task[Environment]] = {}
         self.doors = PlatformDoors()
         self.seats: Seats | None = None

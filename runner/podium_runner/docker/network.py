@@ -9,12 +9,17 @@ and spaces run without CAP_NET_RAW to send raw frames). The host, and through ma
 world outside, stay reachable (spaces download models), and Podium reaches each space at its port
 published on 127.0.0.1.
 
-`reach_by_ip` (Podium in a container of its own, reaching spaces at their IPs) cannot work with
-that: Podium's container would be one more container on the bridge, cut off like the spaces. There
-the spaces run on a bridge with inter-container communication on, which Podium's own container
-joins: spaces can reach each other, as on the default bridge, but no longer the engine's other
-containers. Podium's container on the host's network (`--network host`, without `reach_by_ip`)
-keeps them apart.
+`reach_by_ip` (Podium in a container of its own off the host's network, reaching spaces at their
+IPs) cannot work with that: Podium's container would be one more container on the bridge, cut off
+like the spaces. Publishing the spaces' ports on an address Podium's container reaches does not help
+either: dockerd's userland proxy relays a connection from a container on the bridge to such an
+address to the space, past the bridge's filter (measured: a container on a bridge with
+inter-container communication off reached another's port published on a second bridge's gateway).
+So there the spaces run on a bridge with inter-container communication on, which Podium's own
+container joins: spaces can reach each other, as on the default bridge, but no longer the engine's
+other containers, and Podium warns at start. Podium's container on the host's network
+(`--network host`, README's way to run the image) reaches spaces on the host's loopback and keeps
+them apart; `reach_by_ip_here` picks that whenever it can.
 
 On either network, nothing reaches link-local addresses (cloud metadata): link_local.py.
 """
@@ -76,6 +81,19 @@ logger = logging.getLogger("podium_runner.docker")
 
 def for_mode(reach_by_ip: bool) -> SpacesNetwork:
     return SHARED if reach_by_ip else ISOLATED
+
+
+def reach_by_ip_here(client: docker.DockerClient) -> bool:
+    """Whether Podium must reach spaces by their IPs: it runs in a container of this engine off the host's
+    network, where the ports spaces publish on the host's loopback are out of reach. On the host, or in a
+    container on the host's network (`--network host`), it reaches them there, and they stay apart."""
+    if own_container_id() is None:
+        return False
+    try:
+        own = own_container(client)
+    except docker.errors.DockerException:  # the engine does not answer now: a container's usual case
+        return True
+    return own is not None and own["HostConfig"].get("NetworkMode") != "host"
 
 
 def ensure(client: docker.DockerClient, network: SpacesNetwork, space_id: str) -> dict:
