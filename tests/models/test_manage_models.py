@@ -111,10 +111,15 @@ def test_moving_a_model_refuses_strangers_taken_names_and_bad_names_and_loses_no
         )
         assert answer.status_code == 400, (bad, answer.text)
     assert _status(lambda: alice.move_repo("alice/nothing-here", "alice/something")) == 404
+    # A folder no record holds in the way of the new name (a leftover): refused, and it stays as it was.
+    in_the_way = hub.data_dir / "repos" / "_models" / "alice" / "in-the-way.git"
+    (in_the_way / "objects").mkdir(parents=True)
+    assert _status(lambda: alice.move_repo(model, "alice/in-the-way")) == 409
+    assert sorted(p.name for p in in_the_way.iterdir()) == ["objects"]
     assert _status(lambda: alice.move_repo(model, "alice/x", repo_type="widget")) == 400
     # Nothing moved: the model is where it was, whole, and no name it was offered exists.
     assert set(alice.list_repo_files(model)) == {".gitattributes", "weights.bin", "config.json"}
-    for repo_id in ("bob/stolen", "bob/gift", "alice/read-only", "alice/something"):
+    for repo_id in ("bob/stolen", "bob/gift", "alice/read-only", "alice/something", "alice/in-the-way"):
         assert httpx.get(f"{hub.url}/api/models/{repo_id}").status_code == 404
 
 

@@ -124,23 +124,18 @@ def claim(session: Session, repo_type: str, repo_id: str) -> None:
     if find(session, repo_type, repo_id) is not None:
         # huggingface_hub's create_repo(exist_ok=True) reads the existing repository's `url`.
         raise ApiError(409, f"You already created this {repo_type} repo: {repo_id}", url=url_path(repo_type, repo_id))
-    owner, _, name = repo_id.partition("/")
-    session.execute(
-        sqlalchemy.delete(HubRepoRedirect).where(
-            HubRepoRedirect.repo_type == repo_type, HubRepoRedirect.owner == owner, HubRepoRedirect.name == name
-        )
-    )
+    session.execute(sqlalchemy.delete(HubRepoRedirect).where(*_redirect_at(repo_type, repo_id)))
 
 
 def moved(session: Session, repo_type: str, repo_id: str) -> HubRepo | None:
     """The repository that was called `repo_id` before it moved, if none is called that now."""
-    owner, _, name = repo_id.partition("/")
-    redirect = session.scalar(
-        select(HubRepoRedirect).where(
-            HubRepoRedirect.repo_type == repo_type, HubRepoRedirect.owner == owner, HubRepoRedirect.name == name
-        )
-    )
+    redirect = session.scalar(select(HubRepoRedirect).where(*_redirect_at(repo_type, repo_id)))
     return redirect.repo if redirect is not None else None
+
+
+def _redirect_at(repo_type: str, repo_id: str) -> tuple[sqlalchemy.ColumnElement[bool], ...]:
+    owner, _, name = repo_id.partition("/")
+    return HubRepoRedirect.repo_type == repo_type, HubRepoRedirect.owner == owner, HubRepoRedirect.name == name
 
 
 async def create(ctx: Context, user: User, repo_type: str, body: CreateRepo) -> str:
@@ -175,17 +170,24 @@ async def move(ctx: Context, user: User, repo_type: str, from_id: str, to_id: st
         if to_id == from_id:
             raise ApiError(400, f"{from_id} is already called that; name another id to move it to")
     first, second = sorted((from_id, to_id))  # in one order, so two moves between the same names cannot deadlock
+    old, new = git_of(ctx, repo_type, from_id).path, git_of(ctx, repo_type, to_id).path
     async with ctx.commit_locks[first], ctx.commit_locks[second]:  # no commit lands halfway through the move
-        with ctx.db.session() as session:
-            record = find(session, repo_type, from_id)
-            if record is None:
-                raise not_found(repo_type, from_id)
-            claim(session, repo_type, to_id)
-            session.add(HubRepoRedirect(repo_type=repo_type, owner=record.owner, name=record.name, repo=record))
-            record.owner, _, record.name = to_id.partition("/")
-            session.flush()  # the database's own refusals come before the folder moves
-            old, new = git_of(ctx, repo_type, from_id).path, git_of(ctx, repo_type, to_id).path
-            await asyncio.to_thread(_move_folder, old, new, f"{repo_type} {from_id}")
+        folder_moved = False
+        try:
+            with ctx.db.session() as session:
+                record = find(session, repo_type, from_id)
+                if record is None:
+                    raise not_found(repo_type, from_id)
+                claim(session, repo_type, to_id)
+                session.add(HubRepoRedirect(repo_type=repo_type, owner=record.owner, name=record.name, repo=record))
+                record.owner, _, record.name = to_id.partition("/")
+                session.flush()  # the database's own refusals come before the folder moves
+                await asyncio.to_thread(_move_folder, old, new, f"{repo_type} {from_id}")
+                folder_moved = True
+        except BaseException:
+            if folder_moved:  # the record could not take the new name: nor does the folder
+                await asyncio.to_thread(new.rename, old)
+            raise
     return to_id
 
 
