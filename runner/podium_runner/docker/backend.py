@@ -89,7 +89,7 @@ class DockerBackend(Backend):
             cache_ids=CacheIds(cache_key or self._engine_key),
         )
         self._gpu_runtime = gpu_runtime
-        self.reach_by_ip = network.reach_by_ip_here(self.engine.client) if reach_by_ip is None else reach_by_ip
+        self.reach_by_ip = network.reach_by_ip_here(lambda: self.engine.client) if reach_by_ip is None else reach_by_ip
         self.network = network.for_mode(self.reach_by_ip)
         if self.reach_by_ip:
             logger.warning(

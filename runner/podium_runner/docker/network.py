@@ -29,13 +29,14 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import docker
 import docker.errors
 
-from podium_runner.backend import StartError
+from podium_runner.backend import BackendUnavailable, StartError
 from podium_runner.docker import link_local
 
 ICC_OPTION = "com.docker.network.bridge.enable_icc"
@@ -83,15 +84,16 @@ def for_mode(reach_by_ip: bool) -> SpacesNetwork:
     return SHARED if reach_by_ip else ISOLATED
 
 
-def reach_by_ip_here(client: docker.DockerClient) -> bool:
+def reach_by_ip_here(client: Callable[[], docker.DockerClient]) -> bool:
     """Whether Podium must reach spaces by their IPs: it runs in a container of this engine off the host's
     network, where the ports spaces publish on the host's loopback are out of reach. On the host, or in a
-    container on the host's network (`--network host`), it reaches them there, and they stay apart."""
+    container on the host's network (`--network host`), it reaches them there, and they stay apart. The
+    engine is asked (`client()`) only in a container: a backend is made before the engine answers."""
     if own_container_id() is None:
         return False
     try:
-        own = own_container(client)
-    except docker.errors.DockerException:  # the engine does not answer now: a container's usual case
+        own = own_container(client())
+    except (docker.errors.DockerException, BackendUnavailable):  # no answer now: a container's usual case
         return True
     return own is not None and own["HostConfig"].get("NetworkMode") != "host"
 
