@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from podium.lfs_store import GRANTS
 from podium.pause_points import pause_at
 
 BRANCH = "main"
@@ -428,6 +429,18 @@ class SpaceRepo:
         sha = self._git("commit-tree", tree, "-m", message, env=_author_env(author)).decode().strip()
         self._git("update-ref", BRANCHES + branch, sha, head)
         return sha
+
+    def copy_to(self, target: Path) -> None:
+        """Every branch, tag and commit of this repository in a new bare repository `target` (objects
+        hardlinked, as git does for a local clone), with the LFS objects this one may use granted to it too."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            ["git", "clone", "--quiet", "--mirror", str(self.path), str(target)], check=True, capture_output=True
+        )
+        # The copy is a repository of its own, not a mirror that remembers where it came from.
+        subprocess.run(["git", "--git-dir", str(target), "remote", "remove", "origin"], check=True, capture_output=True)
+        if (self.path / GRANTS).is_dir():
+            shutil.copytree(self.path / GRANTS, target / GRANTS, dirs_exist_ok=True)
 
     def checkout(self, revision: str, dest: Path) -> Path:
         """The files of `revision` in `dest` (made once per revision; reused afterwards)."""

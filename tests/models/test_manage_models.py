@@ -212,3 +212,40 @@ def test_super_squash_leaves_one_commit_of_the_same_files_and_refuses_spaces(
     assert refused.status_code == 400 and "space's history" in refused.json()["error"]
     assert len(anonymous.list_repo_commits("alice/kept-history", repo_type="space")) == 2
     assert [c.commit_id for c in anonymous.list_repo_commits(model)] == [commit.commit_id]
+
+
+def test_a_duplicated_model_has_the_history_and_files_and_goes_its_own_way(
+    hub: PodiumServer, hub_api: Callable[..., HfApi], tokens: dict[str, str], tmp_path: Path
+) -> None:
+    alice, bob, anonymous = hub_api(tokens["alice"]), hub_api(tokens["bob"]), hub_api(False)
+    model = _model(alice, "alice/to-copy")
+    alice.create_tag(model, tag="v1")
+    copy = bob.duplicate_repo(model, "bob/copied")
+    assert (copy.repo_type, copy.repo_id) == ("model", "bob/copied")
+    commits = [c.commit_id for c in anonymous.list_repo_commits(model)]
+    assert [c.commit_id for c in anonymous.list_repo_commits("bob/copied")] == commits
+    assert [t.name for t in anonymous.list_repo_refs("bob/copied").tags] == ["v1"]
+    assert anonymous.model_info("bob/copied").author == "bob"
+    weights = hf_hub_download("bob/copied", "weights.bin", endpoint=hub.url, token=False, cache_dir=tmp_path)
+    assert Path(weights).read_bytes() == WEIGHTS  # its LFS files were granted to the copy
+    # The copy is bob's own: he commits to it, and the original does not change.
+    bob.upload_file(path_or_fileobj=b"bob's", path_in_repo="bobs.txt", repo_id="bob/copied")
+    assert "bobs.txt" not in anonymous.list_repo_files(model)
+    assert [c.commit_id for c in anonymous.list_repo_commits(model)] == commits
+
+    # Visibility follows the original unless asked; a dataset duplicates as a dataset.
+    alice.create_repo("alice/hidden-copyable", private=True)
+    alice.duplicate_repo("alice/hidden-copyable", "alice/hidden-copy")
+    assert alice.model_info("alice/hidden-copy").private is True
+    alice.duplicate_repo("alice/hidden-copyable", "alice/shown-copy", private=False)
+    assert anonymous.model_info("alice/shown-copy").private is False
+    alice.create_repo("alice/rows-to-copy", repo_type="dataset")
+    data = alice.duplicate_repo("alice/rows-to-copy", "alice/rows-copy", repo_type="dataset")
+    assert (data.repo_type, anonymous.dataset_info("alice/rows-copy").id) == ("dataset", "alice/rows-copy")
+
+    # Refused, with no copy left: a private original to a stranger, someone else's owner, a taken name.
+    assert _status(lambda: bob.duplicate_repo("alice/hidden-copyable", "bob/peek")) == 404
+    assert _status(lambda: bob.duplicate_repo(model, "alice/bobs-gift")) == 403
+    assert _status(lambda: bob.duplicate_repo(model, "bob/copied")) == 409
+    for repo_id in ("bob/peek", "alice/bobs-gift"):
+        assert httpx.get(f"{hub.url}/api/models/{repo_id}").status_code == 404

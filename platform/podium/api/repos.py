@@ -1,5 +1,5 @@
-"""Creating, moving and deleting spaces, models and datasets, and their settings; duplicating spaces; and who the
-caller is: `/api/repos/*`, `/api/{type}s/{id}/settings`, `/api/spaces/{id}/duplicate`, `/api/whoami-v2`."""
+"""Creating, duplicating, moving and deleting spaces, models and datasets, and their settings; and who the caller
+is: `/api/repos/*`, `/api/{type}s/{id}/duplicate` and `/settings`, `/api/whoami-v2`."""
 
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ from podium.auth import User
 from podium.context import context_of
 from podium.errors import ApiError
 from podium.hub.repo_settings import update_settings
-from podium.hub.repo_types import API, MODEL, REPO_TYPES, SPACE, RepoType
+from podium.hub.repo_types import API, HOSTED_API, MODEL, REPO_TYPES, SPACE, RepoType
 from podium.models import records
+from podium.models.duplicate import DuplicateRepo, duplicate
 from podium.spaces.duplicate import DuplicateSpace, duplicate_space
 from podium.spaces.lifecycle import CreateRepo, create_space, delete_space
 from podium.spaces.move import move_space
@@ -62,6 +63,16 @@ async def duplicate_repo(owner: str, name: str, body: DuplicateSpace, request: R
         space_id = await duplicate_space(context_of(request), require_user(request), f"{owner}/{name}", body)
     # Files are copied before the answer, so none is pending (the Hub may copy LFS files later).
     return {"url": f"{pages_url_for(request)}/spaces/{space_id}", "filesCopyPending": False}
+
+
+@router.post(HOSTED_API + "/{owner}/{name}/duplicate")
+async def duplicate_hosted_repo(
+    repo_type: str, owner: str, name: str, body: DuplicateRepo, request: Request
+) -> dict[str, Any]:
+    kind = REPO_TYPES[repo_type]
+    with _urls_for(request):
+        repo_id = await duplicate(context_of(request), require_user(request), kind.name, f"{owner}/{name}", body)
+    return {"url": f"{pages_url_for(request)}/{kind.files_prefix}{repo_id}", "filesCopyPending": False}
 
 
 class MoveRepo(BaseModel):

@@ -64,3 +64,11 @@ def private_for(repo_id: str, visibility: object) -> bool:
             "repository, shown but with its files kept to itself, has no counterpart here)",
         )
     return VISIBILITIES[visibility]
+
+
+def copy_privacy(repo_id: str, visibility: object, private: bool | None, original_private: bool) -> bool:
+    """Whether a copy (`duplicate_repo`) named `repo_id` is private: as the Hub's `visibility` says, else as
+    `private` (what clients sent before `visibility`), else as its original."""
+    if visibility is not None:
+        return private_for(repo_id, visibility)
+    return original_private if private is None else private

@@ -9,9 +9,6 @@ Podium's default flavor. It builds and starts like a space that was just pushed.
 from __future__ import annotations
 
 import asyncio
-import shutil
-import subprocess
-from pathlib import Path
 from typing import Any
 
 from podium_runner.hardware import FLAVORS
@@ -21,8 +18,7 @@ from podium.auth import User
 from podium.context import Context
 from podium.db import Space
 from podium.errors import ApiError, not_found
-from podium.hub.repo_settings import private_for
-from podium.lfs_store import GRANTS
+from podium.hub.repo_settings import copy_privacy
 from podium.spaces.lifecycle import (
     CLAIMING_AN_ADDRESS,
     KeyValue,
@@ -53,12 +49,6 @@ class DuplicateSpace(BaseModel):
     resourceGroupId: str | None = None
 
 
-def _private(to_id: str, body: DuplicateSpace, original: Space) -> bool:
-    if body.visibility is not None:
-        return private_for(to_id, body.visibility)
-    return original.private if body.private is None else body.private
-
-
 def _check_unsupported(body: DuplicateSpace) -> None:
     if body.volumes:
         raise ApiError(400, "Podium mounts no Hub volumes into spaces; duplicate without volumes")
@@ -81,7 +71,7 @@ async def duplicate_space(ctx: Context, user: User, from_id: str, body: Duplicat
         original = ctx.db.find_space(session, from_id)
         if original is None or not user.can_read(original):
             raise not_found(from_id)
-        private = _private(to_id, body, original)
+        private = copy_privacy(to_id, body.visibility, body.private, original.private)
         variables = [(v.key, v.value, v.description) for v in original.variables]
         sdk, card = original.sdk, dict(original.card_data or {})
     with CLAIMING_AN_ADDRESS, ctx.db.session() as session:
@@ -105,9 +95,7 @@ async def duplicate_space(ctx: Context, user: User, from_id: str, body: Duplicat
                 set_entry(space, kind, entry.key, entry.value, entry.description)
     try:
         async with ctx.commit_locks[from_id]:  # a copy of one revision, not of an upload halfway through
-            await asyncio.to_thread(
-                _copy_repository, ctx.supervisor.repo(from_id).path, ctx.supervisor.repo(to_id).path
-            )
+            await asyncio.to_thread(ctx.supervisor.repo(from_id).copy_to, ctx.supervisor.repo(to_id).path)
     except Exception:
         await ctx.supervisor.delete(to_id)
         with ctx.db.session() as session:
@@ -119,14 +107,3 @@ async def duplicate_space(ctx: Context, user: User, from_id: str, body: Duplicat
     if sha:
         ctx.supervisor.deploy(to_id, sha)
     return to_id
-
-
-def _copy_repository(source: Path, target: Path) -> None:
-    """Every branch, tag and commit of `source` in a new bare repository `target` (objects hardlinked, as
-    git does for a local clone), with the LFS objects `source` may use granted to it too."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["git", "clone", "--quiet", "--mirror", str(source), str(target)], check=True, capture_output=True)
-    # The copy is a repository of its own, not a mirror that remembers where it came from.
-    subprocess.run(["git", "--git-dir", str(target), "remote", "remove", "origin"], check=True, capture_output=True)
-    if (source / GRANTS).is_dir():
-        shutil.copytree(source / GRANTS, target / GRANTS, dirs_exist_ok=True)
