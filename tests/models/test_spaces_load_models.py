@@ -97,6 +97,19 @@ def test_through_the_door_a_space_reaches_only_the_read_routes_of_models_and_dat
         assert alice.predict(path, api_name="/reach") == "404", path
 
 
+def test_a_space_loads_a_moved_model_by_its_old_name_never_from_upstream(
+    models: None, loader: Callable[[str], Client], origin: PodiumServer, edge: PodiumServer
+) -> None:
+    """Through the door too, a moved model's old name leads to where it went, not to the upstream's model of
+    that name. A private one's leads there only for spaces whose owner may read it: to another's, the name is
+    one Podium does not hold, as if the model had never been (what the upstream has under it)."""
+    publish_model(origin.api(), "alice/old-weights", {"config.json": b"the upstream's"})
+    publish_model(edge.api(), "alice/old-weights", {"config.json": b"alice's"}, private=True)
+    edge.api().move_repo("alice/old-weights", "alice/new-weights")
+    assert loader("alice/loader").predict("alice/old-weights:config.json", api_name="/fetch") == "alice's"
+    assert loader("bob/loader").predict("alice/old-weights:config.json", api_name="/fetch") == "the upstream's"
+
+
 def test_a_spaces_token_reads_only_what_its_owner_reads_and_ends_with_its_deploy(
     edge: PodiumServer, models: None, loader: Callable[[str], Client], tmp_path: Path
 ) -> None:

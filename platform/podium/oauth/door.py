@@ -22,6 +22,7 @@ import socket
 from fastapi import FastAPI
 
 from podium.api.errors import api_error_handler
+from podium.api.renamed import RenamedRepos
 from podium.body_limits import RequestBodyLimit
 from podium.context import Context
 from podium.errors import ApiError
@@ -41,6 +42,7 @@ def create_door_app(ctx: Context) -> FastAPI:
     for read_router in READ_ROUTERS:  # spaces' HF_ENDPOINT (podium.space_hub): DoorGate lets the reads through
         app.include_router(read_router)
     app.add_middleware(UpstreamCache)
+    app.add_middleware(RenamedRepos)  # a moved model's old name leads to it, as on the pages' origin
     read_routes = [route for read_router in READ_ROUTERS for route in read_router.routes]
     app.add_middleware(DoorGate, open_routes=provider_router.routes, read_routes=read_routes)
     return app
