@@ -438,7 +438,7 @@ class SpaceRepo:
             ["git", "clone", "--quiet", "--mirror", str(self.path), str(target)], check=True, capture_output=True
         )
         # The copy is a repository of its own, not a mirror that remembers where it came from.
-        subprocess.run(["git", "--git-dir", str(target), "remote", "remove", "origin"], check=True, capture_output=True)
+        SpaceRepo(target)._git("remote", "remove", "origin")
         if (self.path / GRANTS).is_dir():
             shutil.copytree(self.path / GRANTS, target / GRANTS, dirs_exist_ok=True)
 

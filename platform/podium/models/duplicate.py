@@ -14,6 +14,7 @@ from podium.db import HubRepo
 from podium.errors import ApiError
 from podium.hub.repo_settings import copy_privacy
 from podium.models import records
+from podium.names import split_repo_id
 
 
 class DuplicateRepo(BaseModel):
@@ -28,9 +29,7 @@ class DuplicateRepo(BaseModel):
 async def duplicate(ctx: Context, user: User, repo_type: str, from_id: str, body: DuplicateRepo) -> str:
     """Copy the model or dataset `from_id` to `body.repository` for `user`; the new id, or an ApiError that
     says why not (nothing is left of the copy then)."""
-    owner, slash, name = body.repository.partition("/")
-    if not slash or "/" in name:
-        raise ApiError(400, f"repository {body.repository!r} is not a {repo_type} id: write it as owner/name")
+    owner, name = split_repo_id(body.repository, "repository", repo_type)
     to_id = records.new_repo_id(user, repo_type, owner, name, f"create {repo_type}s")
     if body.resourceGroupId is not None:
         raise ApiError(400, "Podium has no resource groups; duplicate without resource_group_id")

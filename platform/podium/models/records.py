@@ -21,7 +21,7 @@ from podium.auth import User
 from podium.context import Context, context_of
 from podium.db import HubRepo, HubRepoRedirect
 from podium.errors import ApiError
-from podium.names import check_name
+from podium.names import check_name, split_repo_id
 from podium.repos import SpaceRepo
 from podium.spaces.lifecycle import FIRST_FILE, CreateRepo
 
@@ -157,10 +157,7 @@ async def move(ctx: Context, user: User, repo_type: str, from_id: str, to_id: st
     """Move a model or dataset to another name or owner, as huggingface_hub's `move_repo` asks: its history,
     files and LFS grants go with its repository folder, and the old name redirects to the new one until a
     repository of its type takes it. The new id, or an ApiError that says why not (nothing moved then)."""
-    to_owner, slash, to_name = to_id.partition("/")
-    if not slash or "/" in to_name:
-        raise ApiError(400, f"toRepo {to_id!r} is not a {repo_type} id: write it as owner/name")
-    to_id = new_repo_id(user, repo_type, to_owner, to_name, f"move {repo_type}s")
+    to_id = new_repo_id(user, repo_type, *split_repo_id(to_id, "toRepo", repo_type), f"move {repo_type}s")
     with ctx.db.session() as session:
         record = find(session, repo_type, from_id)
         if record is None or not may_read(user, record):

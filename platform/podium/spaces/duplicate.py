@@ -19,6 +19,7 @@ from podium.context import Context
 from podium.db import Space
 from podium.errors import ApiError, not_found
 from podium.hub.repo_settings import copy_privacy
+from podium.names import split_repo_id
 from podium.spaces.lifecycle import (
     CLAIMING_AN_ADDRESS,
     KeyValue,
@@ -62,9 +63,7 @@ def _check_unsupported(body: DuplicateSpace) -> None:
 
 async def duplicate_space(ctx: Context, user: User, from_id: str, body: DuplicateSpace) -> str:
     """Copy the space `from_id` to `body.repository` for `user` and deploy it; the new id, or an ApiError."""
-    owner, slash, name = body.repository.partition("/")
-    if not slash:
-        raise ApiError(400, f"repository {body.repository!r} is not a space id: write it as owner/name")
+    owner, name = split_repo_id(body.repository, "repository", "space")
     to_id = new_space_id(user, owner, name, "create spaces under")
     _check_unsupported(body)
     with ctx.db.session() as session:

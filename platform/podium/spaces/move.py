@@ -19,19 +19,13 @@ from podium.context import Context
 from podium.db import SpaceRedirect
 from podium.errors import ApiError, not_found
 from podium.lifecycle.deploys import LATEST_FAILURES, Intent
+from podium.names import split_repo_id
 from podium.spaces.lifecycle import CLAIMING_AN_ADDRESS, check_id_free, claim_id, new_space_id
-
-
-def _split(space_id: str, what: str) -> tuple[str, str]:
-    owner, slash, name = space_id.partition("/")
-    if not slash or "/" in name:
-        raise ApiError(400, f"{what} {space_id!r} is not a space id: write it as owner/name")
-    return owner, name
 
 
 async def move_space(ctx: Context, user: User, from_id: str, to_id: str) -> str:
     """Move the space `from_id` to `to_id` for `user`; the new id, or an ApiError that says why not."""
-    to_id = new_space_id(user, *_split(to_id, "toRepo"), "move spaces into")
+    to_id = new_space_id(user, *split_repo_id(to_id, "toRepo", "space"), "move spaces into")
     with ctx.db.session() as session:
         space = ctx.db.find_space(session, from_id)
         if space is None or not user.can_read(space):
