@@ -3,6 +3,10 @@
 `start_podium(...)` starts one with a temporary data folder (options: extra environment such as
 `{"PODIUM_BACKEND": "docker"}`, or `like=` an earlier server to restart on its data and ports);
 `podium` is one shared by the whole session. A module's servers stop after its last test.
+
+`scripts/test` runs the tests in two worker processes (pytest-xdist): most of a test's time is spent waiting
+for apps to build and start, not on the CPU. `MACHINE_WIDE` below keeps apart what must not run at once on one
+machine.
 """
 
 from __future__ import annotations
@@ -88,3 +92,60 @@ def start_podium(podium_servers: PodiumServers) -> Callable[..., PodiumServer]:
 def podium(start_podium: Callable[..., PodiumServer]) -> PodiumServer:
     """The session's shared Podium (process backend)."""
     return start_podium(shared=True)
+
+
+# Test modules that hold something there is one of on this machine. `scripts/test` runs each module's tests on
+# one worker (`--dist loadfile`); these modules, between them, also run one after another on one worker.
+MACHINE_WIDE = {
+    "tests/docker/": "the Docker engine: each Podium on it adopts and stops every container Podium made",
+    "tests/reliability/test_engine_restart.py": "the Docker engine (a second one, on the host's bridge rules)",
+    "tests/security/test_docker_build_cache.py": "the Docker engine's build cache",
+    "tests/security/test_docker_metadata.py": "the Docker engine and the fake outside hosts (network_hosts.py)",
+    "tests/security/test_resource_bounds.py": "the Docker engine (one test of it)",
+    "tests/security/test_network_isolation.py": "the fake outside hosts: addresses and routes of the host's network",
+    "tests/security/test_build_and_privilege.py": "the fake outside hosts, and port 7887 (no sandbox: see below)",
+    "tests/security/test_reload_server.py": "port 7887 of the host: a process backend without the sandbox holds it",
+    "tests/runner/test_process_backend.py": "port 7887 (process backends without the sandbox)",
+    "tests/runner/test_instance_state_upgrade.py": "port 7887 (process backends without the sandbox)",
+    "tests/firstrun/": "the README's ports, 7860 and 7861 (and 8000 of its `podium run` block)",
+    # test_podium_image.py (tests/docker/) listens on the README's ports too: the README runs the image on the
+    # host's network.
+}
+# The Ray cluster's tests share /tmp/ray and the cluster's addresses; they need nothing above.
+RAY_CLUSTER = "tests/cluster/"
+
+
+def machine_group(module: str) -> str:
+    """The unit of work a test module is scheduled in: its own path, or the group it shares the machine with."""
+    if module.startswith(tuple(MACHINE_WIDE)):
+        return "machine-wide"
+    if module.startswith(RAY_CLUSTER):
+        return "ray-cluster"
+    return module
+
+
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: scripts/test runs `-n 2 --dist loadfile`
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """`--dist loadfile`, with the modules of one group in one unit (`machine_group`). pytest-xdist's own
+    `loadgroup` would do this from marks, but under pytest 9.2 its group names are lost (pytest-xdist#1386)."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class MachineGroupScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return machine_group(nodeid.split("::", 1)[0])
+
+    return MachineGroupScheduling(config, log)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A module that uses the Docker engine (mark `docker`) and is not in MACHINE_WIDE would run beside the
+    engine's other tests and break them at random: refuse the run instead."""
+    for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        if item.get_closest_marker("docker") and machine_group(module) != "machine-wide":
+            raise pytest.UsageError(
+                f"{module} uses the Docker engine (mark docker) but tests/conftest.py's MACHINE_WIDE does not list "
+                "it, so it would run beside the engine's other tests: add it there"
+            )
