@@ -11,6 +11,7 @@ machine.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -18,6 +19,13 @@ import pytest
 from tests.support.podium_server import PodiumServer
 from tests.support.process_spaces import free_port
 from tests.support.volumes import unmount_under
+
+# A pytest-xdist worker starts with COLUMNS=80 and LINES=24 in its environment (pytest-xdist 3.8; a run in one
+# process has neither). The tools the tests run would then wrap what they print at 80 columns, for workers alone:
+# uv cut an attacker's one-line report into several in tests/security/test_build_and_privilege.py.
+if "PYTEST_XDIST_WORKER" in os.environ:
+    for name in ("COLUMNS", "LINES"):
+        os.environ.pop(name, None)
 
 
 @pytest.fixture(scope="session")

@@ -10,12 +10,14 @@ so their caches stay warm between runs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import textwrap
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -96,6 +98,17 @@ async def _build(backend: ProcessBackend, space: Path, space_id: str):
     return await backend.prepare(make_plan(load_spec(space)), lambda _line: None, space_id=space_id)
 
 
+@contextlib.asynccontextmanager
+async def _without_the_sandbox(folders: ProcessFolders) -> AsyncIterator[ProcessBackend]:
+    """A backend without the sandbox, for the negative controls. Closed after: until then it holds the host's
+    port 7887 (reload_port.py), and a later test's backend could not."""
+    backend = ProcessBackend(folders, sandbox="off")
+    try:
+        yield backend
+    finally:
+        await backend.close()
+
+
 @pytest.fixture
 def folders(tmp_path: Path) -> ProcessFolders:
     return shared_folders(tmp_path / "podium")
@@ -145,8 +158,9 @@ async def test_a_setup_py_in_a_local_requirement_gets_no_root_no_secret_and_no_h
         assert not list(space.glob("evilpkg/*.egg-info"))  # setuptools wrote into a copy
 
         # Negative control: the same build without the sandbox runs as root with all of the above.
-        with pytest.raises(BuildError) as unsandboxed:
-            await _build(ProcessBackend(folders, sandbox="off"), space, "mallory/evil")
+        async with _without_the_sandbox(folders) as plain:
+            with pytest.raises(BuildError) as unsandboxed:
+                await _build(plain, space, "mallory/evil")
         control = _report(unsandboxed.value)
         assert control["uid"] == 0 and canary.read_text() == "written by uid 0"
         assert control["read"][0] == [str(secret_file), secret] and control["secret_in_env"]
@@ -376,7 +390,8 @@ async def test_a_build_reaches_the_outside_but_not_the_hosts_loopback_addresses_
         assert not reached[METADATA].startswith("FAKE-HOST")
 
         # Negative control: unsandboxed, the same build reaches the host's loopback and the metadata service.
-        with pytest.raises(BuildError) as unsandboxed:
-            await _build(ProcessBackend(folders, sandbox="off"), space, "mallory/reach")
+        async with _without_the_sandbox(folders) as plain:
+            with pytest.raises(BuildError) as unsandboxed:
+                await _build(plain, space, "mallory/reach")
         control = _reached(unsandboxed.value)
         assert control["127.0.0.1"] == "HOST-LOOPBACK" and control[METADATA] == f"FAKE-HOST {METADATA}"
