@@ -4,9 +4,13 @@ backend API the platform uses. Real uv, real Gradio and Streamlit, real HTTP."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import signal
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import aiohttp
@@ -244,6 +248,66 @@ async def test_a_stop_ends_an_app_frozen_again_after_its_own_thaw(folders: Proce
         assert not backend.refreeze, "the stop never thawed the app"
         assert await backend.poll(app.instance) is not None
         assert not [pid for pid, ticks in tree.items() if ticks and procs.is_same_process(pid, ticks)]
+
+
+# A caller that starts an app with the backend's defaults (apps end with their caller), freezes it, closes
+# the backend and exits. Prints the app's processes as {pid: start ticks} before it closes.
+_CALLER_THAT_FREEZES = """
+import asyncio, json, sys
+from pathlib import Path
+from podium_runner.health import wait_until_ready
+from podium_runner.plan import RunContext, make_plan
+from podium_runner.process import ProcessBackend, procs
+from podium_runner.spec import load_spec
+from tests.support.process_spaces import free_port, shared_folders
+
+async def main():
+    backend = ProcessBackend(shared_folders(Path(sys.argv[1])))
+    plan = make_plan(load_spec(Path(sys.argv[2])))
+    env = await backend.prepare(plan, lambda line: None)
+    ctx = RunContext(space_id="tests/frozen-caller", port=free_port())
+    instance = await backend.start(plan, env, ctx, lambda line: None)
+    await wait_until_ready(backend, instance, plan.launch(ctx).health_path, plan.startup_timeout_s)
+    assert await backend.freeze(instance)
+    print(json.dumps({pid: procs.start_ticks(pid) for pid in procs.tree(instance.state["pid"])}))
+    await backend.close()
+
+asyncio.run(main())
+"""
+
+
+def _thaw_and_kill(pids: list[int]) -> None:
+    """Ends apps a failed test left frozen (each in its freezer group), so they do not outlive the tests."""
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+                _, controllers, group = line.split(":", 2)
+                if "freezer" in controllers.split(","):
+                    Path("/sys/fs/cgroup/freezer", group.lstrip("/"), "freezer.state").write_text("THAWED")
+            os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.skipif(not os.access("/sys/fs/cgroup/freezer", os.W_OK), reason="needs the cgroup freezer (CI has)")
+def test_an_app_frozen_when_its_caller_exits_ends_with_it(folders: ProcessFolders, tmp_path: Path) -> None:
+    space = write_space(tmp_path / "space", "sdk: gradio", stdlib_app())
+    caller = subprocess.run(
+        [sys.executable, "-c", _CALLER_THAT_FREEZES, str(tmp_path / "caller"), str(space)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=Path(__file__).parents[2],
+    )
+    assert caller.returncode == 0, caller.stderr
+    tree = {int(pid): ticks for pid, ticks in json.loads(caller.stdout.splitlines()[-1]).items()}
+    assert tree
+    deadline = time.monotonic() + 30
+    alive = list(tree)
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.2)
+        alive = [pid for pid in alive if tree[pid] and procs.is_same_process(pid, tree[pid])]
+    _thaw_and_kill(alive)
+    # Before the fix the frozen app held the SIGKILL it got as its caller exited, and lived on.
+    assert not alive, f"the frozen app outlived its caller: {alive}"
 
 
 @pytest.mark.anyio

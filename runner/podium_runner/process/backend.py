@@ -22,7 +22,7 @@ from podium_runner.backend import Backend, Environment, Exit, Instance, LogSink,
 from podium_runner.hardware import flavor
 from podium_runner.plan import BuildPlan, RunContext
 from podium_runner.process import procs, seccomp
-from podium_runner.process.cgroups import DEFAULT_LIMITS, Limits, cgroups_available, remove_leftovers
+from podium_runner.process.cgroups import DEFAULT_LIMITS, CgroupSet, Limits, cgroups_available, remove_leftovers
 from podium_runner.process.data_volume import DataVolumes, hand_over, loop_unavailable_reason
 from podium_runner.process.ended import describe_exit, release, remove_run, still_runs, sweep
 from podium_runner.process.environments import BUILD_GROUP_PREFIX
@@ -126,6 +126,9 @@ class ProcessBackend(Backend):
         self._followers: dict[str, asyncio.Task[None]] = {}
         self._exits: dict[str, Exit] = {}
         self._starting: set[str] = set()  # instances whose run folder has no saved state yet
+        # What close() thaws: cgroup v1's freezer keeps even the SIGKILL an app gets when its caller exits
+        # pending, so a frozen app would outlive a caller it should die with.
+        self._frozen: dict[str, CgroupSet] = {}
         self._warned = False
         self._unsandboxed_reason = "sandbox turned off" if sandbox == "off" else reason
         self.warm_starts = warm_starts
@@ -358,10 +361,12 @@ class ProcessBackend(Backend):
         details = details_of(instance)
         if details.cgroups is None or not details.cgroups.can_freeze() or self._ended(instance) is not None:
             return False
+        self._frozen[instance.instance_id] = details.cgroups
         return await asyncio.to_thread(details.cgroups.set_frozen, True)
 
     async def thaw(self, instance: Instance) -> None:
         details = details_of(instance)
+        self._frozen.pop(instance.instance_id, None)
         if details.cgroups is not None and details.cgroups.can_freeze():
             await asyncio.to_thread(details.cgroups.set_frozen, False)
 
@@ -423,7 +428,11 @@ class ProcessBackend(Backend):
         for task in self._followers.values():
             task.cancel()
         self._followers.clear()
-        if self.data_volumes is not None and not self.outlive_caller:  # the apps end with their caller
+        if not self.outlive_caller:  # the apps end with their caller, frozen or not
+            for groups in self._frozen.values():
+                await asyncio.to_thread(groups.set_frozen, False)
+        self._frozen.clear()
+        if self.data_volumes is not None and not self.outlive_caller:
             for name in self._mounted:
                 await asyncio.to_thread(self.data_volumes.unmount, name)
         self._mounted.clear()
