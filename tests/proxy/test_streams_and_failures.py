@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import http.client
 import json
 import socket
+import socketserver
+import threading
 import time
 
 import pytest
@@ -128,3 +131,79 @@ def test_host_mode_finds_a_space_whose_owner_and_name_hold_dashes(proxy, probe, 
     # my/lab-deep-probe and my-lab-deep/probe are asked about too, and are not spaces.
     assert response.status == 200 and json.loads(response.read())["path"] == "/apps/my-lab/deep-probe/headers"
     connection.close()
+
+
+class _ClosingApp(socketserver.ThreadingTCPServer):
+    """An app whose keep-alive runs out just as the proxy sends the next request on a pooled connection,
+    made certain: each connection answers its first `answered` requests (keeping the connection open, each
+    answer after `delay_s`) and closes on the next one without a word. Records each request's first line."""
+
+    daemon_threads = True
+
+    def __init__(self, answered: int, delay_s: float = 0.0) -> None:
+        self.answered, self.delay_s = answered, delay_s
+        self.requests: list[bytes] = []
+        super().__init__(("127.0.0.1", 0), _ClosingHandler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _ClosingHandler(socketserver.StreamRequestHandler):
+    server: _ClosingApp
+
+    def handle(self) -> None:
+        for answer in range(self.server.answered + 1):
+            head = [self.rfile.readline()]
+            while head[-1] not in (b"\r\n", b""):
+                head.append(self.rfile.readline())
+            if head[-1] == b"":
+                return  # the proxy closed it
+            self.server.requests.append(head[0].strip())
+            length = next((int(line.split(b":")[1]) for line in head if line.lower().startswith(b"content-length")), 0)
+            self.rfile.read(length)
+            if answer == self.server.answered:
+                return  # closed, unanswered
+            time.sleep(self.server.delay_s)
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 8\r\n\r\nanswered")
+
+
+def _send(proxy, method: str, path: str, body: bytes | None = None) -> tuple[int, str]:
+    connection = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=30)
+    connection.request(method, path, body=body, headers={"Accept": "text/plain"})
+    response = connection.getresponse()
+    answer = response.status, response.read().decode()
+    connection.close()
+    return answer
+
+
+def test_a_get_on_pooled_connections_the_app_has_all_closed_is_tried_again(proxy, spaces):
+    """A page's first burst of requests leaves six connections pooled, idle since the same moment; the app
+    closes them together as its keep-alive runs out. A script the page fetches then must still load."""
+    app = _ClosingApp(answered=1, delay_s=0.5)  # slow answers: the burst needs six connections at once
+    spaces.add("lab/closing", app.url)
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        burst = list(pool.map(lambda n: _send(proxy, "GET", f"/apps/lab/closing/{n}.js"), range(6)))
+    assert burst == [(200, "answered")] * 6 and len(app.requests) == 6
+    # Before the tries this was a 502 ("broke off the request (ServerDisconnectedError...)"): aiohttp's own
+    # second send took the next closed connection.
+    assert _send(proxy, "GET", "/apps/lab/closing/chunk.js") == (200, "answered")
+    assert app.requests[6:] == [b"GET /apps/lab/closing/chunk.js HTTP/1.1"] * 7  # six closed, one new
+
+
+def test_a_post_is_never_sent_twice_and_an_app_that_closes_every_time_is_a_502(proxy, spaces):
+    app = _ClosingApp(answered=1)
+    spaces.add("lab/closing-post", app.url)
+    assert _send(proxy, "GET", "/apps/lab/closing-post/") == (200, "answered")
+    status, text = _send(proxy, "POST", "/apps/lab/closing-post/run", body=b"do it once")
+    assert status == 502 and "podium logs lab/closing-post" in text
+    # The app may have acted on it: never sent again.
+    assert app.requests.count(b"POST /apps/lab/closing-post/run HTTP/1.1") == 1
+
+    silent = _ClosingApp(answered=0)
+    spaces.add("lab/silent", silent.url)
+    status, text = _send(proxy, "GET", "/apps/lab/silent/")
+    assert status == 502 and "podium logs lab/silent" in text
+    assert len(silent.requests) == 8  # a bounded number of sends, then the error

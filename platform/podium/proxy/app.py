@@ -33,8 +33,9 @@ from podium.settings import PATH_PREFIX
 log = logging.getLogger(__name__)
 
 _SPACE_PATH = re.compile(rf"^{PATH_PREFIX}/([^/]+)/([^/]+)(/.*)?$")
-# Apps close idle keep-alive connections after 5 s (uvicorn's default); the pool drops them first so
-# that a request never lands on a connection the app is closing.
+# Apps close idle keep-alive connections after 5 s (uvicorn's default); the pool drops them first. Its
+# clock starts when the proxy has relayed a response, the app's when it sent it, so on a busy host a
+# request may still land on a connection the app is closing: http.py tries it again.
 _KEEPALIVE_S = 4.0
 _CONNECT_TIMEOUT_S = 10.0
 

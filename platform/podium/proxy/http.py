@@ -9,6 +9,7 @@ ends the upstream read instead of leaving it open.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -19,9 +20,19 @@ from podium.proxy.headers import header, request_headers, response_headers
 from podium.proxy.pages import send_error, send_unreachable
 from podium.proxy.upstream import Upstream
 
+log = logging.getLogger(__name__)
+
 # Responses up to this size with a known length are read whole and sent in one message: it costs at
 # most this much memory per request and saves a send per response on the commonest path.
 _SMALL_BODY = 64 * 1024
+# An app closes an idle keep-alive connection on its own clock. When that lands just as the proxy sends a
+# request on the pooled connection (a busy host stretches the window), the request goes unanswered, and a
+# browser fails the page's script. aiohttp sends an idempotent request once more itself, on the next pooled
+# connection; but a page's burst of requests pooled up to six (a browser's connections per host), idle
+# since the same moment and closed by the app together. So a request that changes nothing and carries no
+# body is tried again, as nginx does (proxy_next_upstream): _MAX_TRIES tries, up to 2 sends each.
+_RESENDABLE = frozenset({"GET", "HEAD", "OPTIONS"})
+_MAX_TRIES = 4
 
 
 class _RequestBody:
@@ -58,22 +69,40 @@ def target_url(upstream: Upstream, scope: Scope) -> URL:
     return upstream.url_for(path, scope.get("query_string", b"").decode("latin-1"))
 
 
+async def _request(
+    session: aiohttp.ClientSession, upstream: Upstream, space: str, scope: Scope, body: _RequestBody | None
+) -> aiohttp.ClientResponse:
+    """The app's response to the request, tried again where it may be and went unanswered (_RESENDABLE)."""
+    tries_left = _MAX_TRIES if body is None and scope["method"] in _RESENDABLE else 1
+    while True:
+        try:
+            return await session.request(
+                scope["method"],
+                target_url(upstream, scope),
+                headers=request_headers(scope, upstream),
+                data=body.chunks() if body else None,
+                allow_redirects=False,
+            )
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as error:
+            tries_left -= 1
+            if isinstance(error, aiohttp.ClientConnectorError) or not tries_left:
+                raise
+            log.info(
+                "%s: %s %s sent again: the app closed the connection unanswered", space, scope["method"], scope["path"]
+            )
+
+
 async def forward_http(
     session: aiohttp.ClientSession, upstream: Upstream, space: str, scope: Scope, receive: Receive, send: Send
 ) -> None:
     body = _RequestBody(receive) if _has_body(scope) else None
     try:
-        response = await session.request(
-            scope["method"],
-            target_url(upstream, scope),
-            headers=request_headers(scope, upstream),
-            data=body.chunks() if body else None,
-            allow_redirects=False,
-        )
+        response = await _request(session, upstream, space, scope, body)
     except aiohttp.ClientConnectorError as error:
         await send_unreachable(scope, receive, send, space, upstream.base_url, error)
         return
     except (TimeoutError, aiohttp.ClientError) as error:
+        log.warning("%s: %s %s got no answer from its app: %r", space, scope["method"], scope["path"], error)
         await send_error(
             scope,
             receive,
