@@ -79,7 +79,7 @@ async def test_a_docker_space_whose_build_fails_reports_the_failing_step(backend
     with pytest.raises(BuildError) as failure:
         await backend.prepare(plan, log.append)
     assert "broken: the image build failed" in str(failure.value)
-    assert "exit code: 3" in str(failure.value)
+    assert "exit code: 3" in str(failure.value), log
     assert "compiling..." in failure.value.tail  # the step's own output, streamed as it ran
 
 

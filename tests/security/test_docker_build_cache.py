@@ -18,6 +18,7 @@ import os
 import re
 
 import pytest
+from podium_runner.backend import BuildError
 from podium_runner.docker import DockerBackend
 from podium_runner.docker.build_cache import CacheIds
 from podium_runner.docker.cache_mounts import own_cache_mounts
@@ -114,7 +115,10 @@ async def _habit_build(backend: DockerBackend, folder, base: str, who: str, spac
     text = SHARED_HABIT.format(base=base, nonce=nonce, who=who)
     plan = make_plan(load_spec(write_space(folder, "sdk: docker\napp_port: 7860", text, app_file="Dockerfile")))
     log: list[str] = []
-    image = (await backend.prepare(plan, log.append, space_id=space_id)).location
+    try:
+        image = (await backend.prepare(plan, log.append, space_id=space_id)).location
+    except BuildError as error:  # the whole log: what the step printed says why a shell command failed
+        raise AssertionError("\n".join([str(error), *log])) from error
     seen = next((line.split(nonce, 1)[1] for line in log if f"PROBE {nonce}" in line and "$(" not in line), None)
     assert seen is not None, log
     return seen, image
