@@ -19,13 +19,21 @@ from podium_runner.backend import BuildError, Instance, StartError
 from podium_runner.health import wait_until_ready
 from podium_runner.plan import RunContext, make_plan
 from podium_runner.process import Limits, ProcessBackend, ProcessFolders, procs
+from podium_runner.process.ended import sweep
 from podium_runner.process.logfile import MAX_BYTES, previous
 from podium_runner.process.sandbox import SPACE_UID_BLOCKS_START
 from podium_runner.spec import SpaceConfigError, load_spec
 from podium_runner.stages import Stage
 
 from tests.runner.conftest import running
-from tests.support.process_spaces import GRADIO_HELLO, STREAMLIT_HELLO, free_port, stdlib_app, write_space
+from tests.support.process_spaces import (
+    GRADIO_HELLO,
+    STREAMLIT_HELLO,
+    free_port,
+    shared_folders,
+    stdlib_app,
+    write_space,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -306,6 +314,7 @@ def test_an_app_frozen_when_its_caller_exits_ends_with_it(folders: ProcessFolder
         time.sleep(0.2)
         alive = [pid for pid in alive if tree[pid] and procs.is_same_process(pid, tree[pid])]
     _thaw_and_kill(alive)
+    sweep(shared_folders(tmp_path / "caller").runs)  # its cgroups, as the caller's next start frees them
     # Before the fix the frozen app held the SIGKILL it got as its caller exited, and lived on.
     assert not alive, f"the frozen app outlived its caller: {alive}"
 
