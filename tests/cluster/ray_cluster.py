@@ -23,6 +23,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from podium_runner.process import procs
+
 SUBNET = "10.98.51"
 HOST_ADDRESS = f"{SUBNET}.1"
 HEAD_ADDRESS = f"{SUBNET}.10"
@@ -108,8 +110,9 @@ class RayTestCluster:
                 raise RuntimeError(f"unshare did not make the namespace {name}")
             time.sleep(0.01)
         self._holders[name] = holder.pid
-        inodes = self._inodes() | {name: os.stat(f"/proc/{holder.pid}/ns/net").st_ino}
-        (self.root / "namespaces.json").write_text(json.dumps(inodes))
+        record = {"inode": os.stat(f"/proc/{holder.pid}/ns/net").st_ino, "holder": holder.pid}
+        record["ticks"] = procs.start_ticks(holder.pid)
+        (self.root / "namespaces.json").write_text(json.dumps(self._recorded() | {name: record}))
 
     def _in(self, namespace: str, *argv: str, **options: object) -> subprocess.CompletedProcess[str]:
         """Run `argv` in the namespace (nsenter switches the network alone: the node keeps the host's /sys
@@ -147,18 +150,25 @@ class RayTestCluster:
         return next(node for node in self.nodes_by_name.values() if node.address == address)
 
     def pids(self, namespace: str) -> list[int]:
-        """The processes in the namespace, found by its inode (also those of an earlier run's namespaces)."""
-        inode = self._inodes().get(namespace)
+        """The processes in the namespace, found by its inode (also those of an earlier run's namespaces),
+        while the process holding it open lives. Once that is gone the namespace may be freed, and the kernel
+        gives its inode number to the next new namespace at once (a Docker build step's, a sandboxed app's):
+        their processes are not the cluster's, and killing them broke other tests' builds."""
+        record = self._recorded().get(namespace)
+        if record is None or not procs.is_same_process(record["holder"], record["ticks"]):
+            return []
         found = []
         for entry in Path("/proc").iterdir():
             with contextlib.suppress(OSError):
-                if entry.name.isdigit() and os.readlink(entry / "ns" / "net") == f"net:[{inode}]":
+                if entry.name.isdigit() and os.readlink(entry / "ns" / "net") == f"net:[{record['inode']}]":
                     found.append(int(entry.name))
         return found
 
-    def _inodes(self) -> dict[str, int]:
-        record = self.root / "namespaces.json"
-        return json.loads(record.read_text()) if record.exists() else {}
+    def _recorded(self) -> dict[str, dict[str, int]]:
+        """Each namespace made (this run's or an earlier one's): its inode, and its holder's pid and start."""
+        path = self.root / "namespaces.json"
+        recorded = json.loads(path.read_text()) if path.exists() else {}
+        return {name: record for name, record in recorded.items() if isinstance(record, dict)}  # not an old form
 
     def raylet_pid(self, address: str) -> int:
         for pid in self.pids(self.node(address).name):
@@ -199,13 +209,18 @@ class RayTestCluster:
             shutil.copytree(node, target / node.parents[1].name, dirs_exist_ok=True, ignore_dangling_symlinks=True)
 
     def down(self) -> None:
-        """Kill every process in the namespaces (their holders too, which ends the namespaces)."""
-        for namespace in self._inodes():
+        """Kill every process in the namespaces, their holders last, which ends the namespaces (pids says why
+        not before)."""
+        for namespace, record in self._recorded().items():
             for _ in range(3):  # processes that forked meanwhile are caught by the next round
                 for pid in self.pids(namespace):
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(pid, signal.SIGKILL)
+                    if pid != record["holder"]:
+                        with contextlib.suppress(ProcessLookupError):
+                            os.kill(pid, signal.SIGKILL)
                 time.sleep(0.2)
+            if procs.is_same_process(record["holder"], record["ticks"]):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(record["holder"], signal.SIGKILL)
         _run("ip", "link", "delete", "pdmc-host", check=False)
         self.nodes_by_name.clear()
         self._holders.clear()
