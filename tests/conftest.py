@@ -5,8 +5,7 @@
 `podium` is one shared by the whole session. A module's servers stop after its last test.
 
 `scripts/test` runs the tests in two worker processes (pytest-xdist): most of a test's time is spent waiting
-for apps to build and start, not on the CPU. `MACHINE_WIDE` below keeps apart what must not run at once on one
-machine.
+for apps to build and start, not on the CPU. `MACHINE_WIDE` below names what runs alone afterwards.
 """
 
 from __future__ import annotations
@@ -102,8 +101,10 @@ def podium(start_podium: Callable[..., PodiumServer]) -> PodiumServer:
     return start_podium(shared=True)
 
 
-# Test modules that hold something there is one of on this machine. `scripts/test` runs each module's tests on
-# one worker (`--dist loadfile`); these modules, between them, also run one after another on one worker.
+# Test modules that hold something there is one of on this machine. `scripts/test` runs them alone, in one process,
+# after the others (`--machine-wide`): beside other tests, Docker builds and starts failed at random (a step's
+# `exit code: 1`, a container whose image had no python), and nothing in the runs said why. Under plain
+# `pytest -n 2 --dist loadfile` they at least run one after another on one worker (`machine_group`).
 MACHINE_WIDE = {
     "tests/docker/": "the Docker engine: each Podium on it adopts and stops every container Podium made",
     "tests/reliability/test_engine_restart.py": "the Docker engine (a second one, on the host's bridge rules)",
@@ -147,13 +148,31 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
     return MachineGroupScheduling(config, log)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A module that uses the Docker engine (mark `docker`) and is not in MACHINE_WIDE would run beside the
-    engine's other tests and break them at random: refuse the run instead."""
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--machine-wide",
+        choices=("with", "without", "only"),
+        default="with",
+        help="run the MACHINE_WIDE modules (tests/conftest.py) with the rest, without them, or only them. "
+        "scripts/test runs the rest in two processes, then these alone in one",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A module that uses the Docker engine (mark `docker`) and is not in MACHINE_WIDE would run beside other
+    tests and break at random: refuse the run instead. Then keep what `--machine-wide` asks for."""
     for item in items:
         module = item.nodeid.split("::", 1)[0]
         if item.get_closest_marker("docker") and machine_group(module) != "machine-wide":
             raise pytest.UsageError(
                 f"{module} uses the Docker engine (mark docker) but tests/conftest.py's MACHINE_WIDE does not list "
-                "it, so it would run beside the engine's other tests: add it there"
+                "it, so it would run beside other tests: add it there"
             )
+    wanted = config.getoption("machine_wide")
+    if wanted == "with":
+        return
+    keep = [
+        item for item in items if (machine_group(item.nodeid.split("::", 1)[0]) == "machine-wide") == (wanted == "only")
+    ]
+    config.hook.pytest_deselected(items=[item for item in items if item not in keep])
+    items[:] = keep
