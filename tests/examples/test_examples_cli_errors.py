@@ -38,8 +38,8 @@ def test_publishing_stand_ins_that_were_not_written_says_how_to_write_them(tmp_p
         text=True,
     )
     assert result.returncode == 2
-    # typer wraps the message in a box as wide as the terminal (80 columns where COLUMNS says so, as under
-    # pytest-xdist): read it without the box's sides
+    # typer wraps the message in a box as wide as the terminal (a narrow COLUMNS cuts the command across
+    # lines): read it without the box's sides
     said = " ".join(result.stderr.replace("│", " ").split())
     assert "podium examples standins --out" in said
 
