@@ -4,10 +4,8 @@ backend API the platform uses. Real uv, real Gradio and Streamlit, real HTTP."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -19,6 +17,7 @@ from podium_runner.backend import BuildError, Instance, StartError
 from podium_runner.health import wait_until_ready
 from podium_runner.plan import RunContext, make_plan
 from podium_runner.process import Limits, ProcessBackend, ProcessFolders, procs
+from podium_runner.process.cgroups import CgroupSet
 from podium_runner.process.ended import sweep
 from podium_runner.process.logfile import MAX_BYTES, previous
 from podium_runner.process.sandbox import SPACE_UID_BLOCKS_START
@@ -284,17 +283,6 @@ asyncio.run(main())
 """
 
 
-def _thaw_and_kill(pids: list[int]) -> None:
-    """Ends apps a failed test left frozen (each in its freezer group), so they do not outlive the tests."""
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
-                _, controllers, group = line.split(":", 2)
-                if "freezer" in controllers.split(","):
-                    Path("/sys/fs/cgroup/freezer", group.lstrip("/"), "freezer.state").write_text("THAWED")
-            os.kill(pid, signal.SIGKILL)
-
-
 @pytest.mark.skipif(not os.access("/sys/fs/cgroup/freezer", os.W_OK), reason="needs the cgroup freezer (CI has)")
 def test_an_app_frozen_when_its_caller_exits_ends_with_it(folders: ProcessFolders, tmp_path: Path) -> None:
     space = write_space(tmp_path / "space", "sdk: gradio", stdlib_app())
@@ -313,7 +301,9 @@ def test_an_app_frozen_when_its_caller_exits_ends_with_it(folders: ProcessFolder
     while alive and time.monotonic() < deadline:
         time.sleep(0.2)
         alive = [pid for pid in alive if tree[pid] and procs.is_same_process(pid, tree[pid])]
-    _thaw_and_kill(alive)
+    for _, groups in CgroupSet.named("tests--frozen-caller-"):  # a failed run's frozen app must not outlive it
+        groups.set_frozen(False)
+        groups.kill_all()
     sweep(shared_folders(tmp_path / "caller").runs)  # its cgroups, as the caller's next start frees them
     # Before the fix the frozen app held the SIGKILL it got as its caller exited, and lived on.
     assert not alive, f"the frozen app outlived its caller: {alive}"
