@@ -10,7 +10,7 @@ from playwright.sync_api import Browser, sync_playwright
 
 from tests.examples.checks import GRADIO_CHECKS, STREAMLIT_CHECKS, use_streamlit_app
 from tests.examples.conftest import OWNER
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, failed_requests
 from tests.support.podium_server import PodiumServer
 
 pytestmark = pytest.mark.slow
@@ -44,10 +44,13 @@ def test_a_gradio_example_answers_its_example_input(examples_podium: PodiumServe
 @pytest.mark.parametrize("task", sorted(STREAMLIT_CHECKS))
 def test_a_streamlit_example_answers_in_the_browser(examples_podium: PodiumServer, browser: Browser, task: str) -> None:
     page = browser.new_page()
+    failed = failed_requests(page)
     try:
         use_streamlit_app(page, space_url(examples_podium, task), STREAMLIT_CHECKS[task])
     except Exception as exc:
-        # What the visitor saw (an error box, "Connecting...") explains a timeout better than the selector.
-        raise AssertionError(f"{task}: the page shows:\n{page.inner_text('body')[:2000]}") from exc
+        # What the visitor saw (an error box, "Connecting...") explains a timeout better than the selector,
+        # and the requests that failed explain what the page shows.
+        seen = page.inner_text("body")[:2000]
+        raise AssertionError(f"{task}: the page shows:\n{seen}\nFailed requests:\n" + "\n".join(failed)) from exc
     finally:
         page.close()

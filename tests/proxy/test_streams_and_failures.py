@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 import http.client
 import json
+import logging
 import socket
 import socketserver
 import threading
@@ -98,9 +99,11 @@ def test_an_unknown_space_is_a_404_page_not_a_stack_trace(proxy):
     assert status == 404 and "/apps/{owner}/{name}/" in text
 
 
-def test_an_endless_stream_ends_upstream_when_the_client_leaves(proxy, probe, spaces):
+def test_an_endless_stream_ends_upstream_when_the_client_leaves(proxy, probe, spaces, caplog):
     """A browser tab closed on Gradio's heartbeat must not leave the proxy reading it forever. While it is
-    open, the stream is a visit to the space (which keeps it from sleeping); it ends with the stream."""
+    open, the stream is a visit to the space (which keeps it from sleeping); it ends with the stream, and
+    quietly: the client left, the app broke off nothing."""
+    caplog.set_level(logging.WARNING, logger="podium.proxy.http")
     probe.stream_closed.clear()
     with socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as client:
         client.sendall(b"GET /apps/lab/probe/forever HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
@@ -111,6 +114,7 @@ def test_an_endless_stream_ends_upstream_when_the_client_leaves(proxy, probe, sp
     while spaces.open_visits["lab/probe"]:
         assert time.monotonic() < deadline, "the visit stayed open after the stream ended"
         time.sleep(0.05)
+    assert not [record.getMessage() for record in caplog.records if "lab/probe" in record.getMessage()]
 
 
 @pytest.mark.anyio
@@ -207,3 +211,29 @@ def test_a_post_is_never_sent_twice_and_an_app_that_closes_every_time_is_a_502(p
     status, text = _send(proxy, "GET", "/apps/lab/silent/")
     assert status == 502 and "podium logs lab/silent" in text
     assert len(silent.requests) == 8  # a bounded number of sends, then the error
+
+
+class _CuttingHandler(socketserver.StreamRequestHandler):
+    """An app that promises 100 bytes, sends 10 and closes the connection."""
+
+    def handle(self) -> None:
+        while self.rfile.readline() not in (b"\r\n", b""):
+            pass
+        self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/javascript\r\nContent-Length: 100\r\n\r\n0123456789")
+
+
+def test_an_answer_the_app_breaks_off_reaches_the_client_cut_and_is_logged(proxy, spaces, caplog):
+    caplog.set_level(logging.WARNING, logger="podium.proxy.http")
+    app = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _CuttingHandler)
+    threading.Thread(target=app.serve_forever, daemon=True).start()
+    spaces.add("lab/cutting", f"http://127.0.0.1:{app.server_address[1]}")
+    connection = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=30)
+    connection.request("GET", "/apps/lab/cutting/chunk.js")
+    response = connection.getresponse()
+    assert response.status == 200
+    with pytest.raises(http.client.IncompleteRead):  # cut, never passed off as a whole script
+        response.read()
+    connection.close()
+    app.shutdown()
+    said = "\n".join(record.getMessage() for record in caplog.records)
+    assert "lab/cutting: GET /apps/lab/cutting/chunk.js: the app broke off its answer" in said, said

@@ -134,10 +134,12 @@ async def forward_http(
                 return
             async for chunk in response.content.iter_any():
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        except aiohttp.ClientError:
+        except aiohttp.ClientError as error:
             # The app broke off, or the client left and the watcher closed the stream. Ending without
             # the final message makes the server drop the connection, so the client sees a cut
             # response rather than a complete one.
+            if watcher is None or not watcher.done():
+                log.warning("%s: %s %s: the app broke off its answer: %r", space, scope["method"], scope["path"], error)
             return
         await send({"type": "http.response.body", "body": b""})
     finally:
