@@ -52,6 +52,17 @@ def _bridge_port(node: Node) -> str:
     return f"pdmc-v{node.address.rsplit('.', 1)[1]}"
 
 
+def network_namespace_of(pid: int) -> str:
+    """The network namespace (`net:[inode]`) that `pid`, an `unshare --net` just started, has entered once it has
+    (it starts in ours)."""
+    deadline = time.monotonic() + 10
+    while (namespace := os.readlink(f"/proc/{pid}/ns/net")) == os.readlink("/proc/self/ns/net"):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"unshare (pid {pid}) did not enter a new network namespace within 10 s")
+        time.sleep(0.01)
+    return namespace
+
+
 def _run(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, capture_output=True, text=True, check=check)
 
@@ -104,11 +115,7 @@ class RayTestCluster:
         """A network namespace held open by a process of its own (`unshare --net sleep`), named by that
         process rather than under /run/netns: other shells' `ip netns` calls may hide those mounts."""
         holder = subprocess.Popen(["unshare", "--net", "--", "sleep", "infinity"], start_new_session=True)
-        deadline = time.monotonic() + 10
-        while os.readlink(f"/proc/{holder.pid}/ns/net") == os.readlink("/proc/self/ns/net"):
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"unshare did not make the namespace {name}")
-            time.sleep(0.01)
+        network_namespace_of(holder.pid)
         self._holders[name] = holder.pid
         record = {"inode": os.stat(f"/proc/{holder.pid}/ns/net").st_ino, "holder": holder.pid}
         record["ticks"] = procs.start_ticks(holder.pid)

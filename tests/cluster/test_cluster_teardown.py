@@ -14,18 +14,9 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.cluster.ray_cluster import RayTestCluster
+from tests.cluster.ray_cluster import RayTestCluster, network_namespace_of
 
 TRIES = 20  # new namespaces until one takes the freed inode number (the first does on a quiet machine)
-
-
-def _namespace_of(process: subprocess.Popen) -> str:
-    """The network namespace `unshare --net` entered, once it has."""
-    deadline = time.monotonic() + 10
-    while (namespace := os.readlink(f"/proc/{process.pid}/ns/net")) == os.readlink("/proc/self/ns/net"):
-        assert time.monotonic() < deadline, "unshare did not enter a new network namespace"
-        time.sleep(0.01)
-    return namespace
 
 
 def test_teardown_leaves_alone_a_stranger_whose_namespace_reuses_a_gone_nodes_inode(tmp_path: Path) -> None:
@@ -33,14 +24,14 @@ def test_teardown_leaves_alone_a_stranger_whose_namespace_reuses_a_gone_nodes_in
     cluster.root.mkdir()
     cluster._new_namespace("pdmc-gone")
     holder = cluster._holders["pdmc-gone"]
-    gone = os.readlink(f"/proc/{holder}/ns/net")
+    gone = network_namespace_of(holder)
     os.kill(holder, signal.SIGKILL)  # the node's namespace ends with its holder (a crash, an earlier run's end)
     os.waitpid(holder, 0)
 
     stranger = None
     for _ in range(TRIES):
         candidate = subprocess.Popen(["unshare", "--net", "--", "sleep", "infinity"])
-        if _namespace_of(candidate) == gone:
+        if network_namespace_of(candidate.pid) == gone:
             stranger = candidate
             break
         candidate.kill()
