@@ -137,22 +137,30 @@ def test_host_mode_finds_a_space_whose_owner_and_name_hold_dashes(proxy, probe, 
     connection.close()
 
 
-class _ClosingApp(socketserver.ThreadingTCPServer):
-    """An app whose keep-alive runs out just as the proxy sends the next request on a pooled connection,
-    made certain: each connection answers its first `answered` requests (keeping the connection open, each
-    answer after `delay_s`) and closes on the next one without a word. Records each request's first line."""
+class _RawApp(socketserver.ThreadingTCPServer):
+    """An app that speaks HTTP by hand (its `handler`), to misbehave in ways a real server would not; serving
+    on a loopback port from a thread of its own."""
 
     daemon_threads = True
 
-    def __init__(self, answered: int, delay_s: float = 0.0) -> None:
-        self.answered, self.delay_s = answered, delay_s
-        self.requests: list[bytes] = []
-        super().__init__(("127.0.0.1", 0), _ClosingHandler)
+    def __init__(self, handler: type[socketserver.BaseRequestHandler]) -> None:
+        super().__init__(("127.0.0.1", 0), handler)
         threading.Thread(target=self.serve_forever, daemon=True).start()
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _ClosingApp(_RawApp):
+    """An app whose keep-alive runs out just as the proxy sends the next request on a pooled connection,
+    made certain: each connection answers its first `answered` requests (keeping the connection open, each
+    answer after `delay_s`) and closes on the next one without a word. Records each request's first line."""
+
+    def __init__(self, answered: int, delay_s: float = 0.0) -> None:
+        self.answered, self.delay_s = answered, delay_s
+        self.requests: list[bytes] = []
+        super().__init__(_ClosingHandler)
 
 
 class _ClosingHandler(socketserver.StreamRequestHandler):
@@ -224,9 +232,8 @@ class _CuttingHandler(socketserver.StreamRequestHandler):
 
 def test_an_answer_the_app_breaks_off_reaches_the_client_cut_and_is_logged(proxy, spaces, caplog):
     caplog.set_level(logging.WARNING, logger="podium.proxy.http")
-    app = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _CuttingHandler)
-    threading.Thread(target=app.serve_forever, daemon=True).start()
-    spaces.add("lab/cutting", f"http://127.0.0.1:{app.server_address[1]}")
+    app = _RawApp(_CuttingHandler)
+    spaces.add("lab/cutting", app.url)
     connection = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=30)
     connection.request("GET", "/apps/lab/cutting/chunk.js")
     response = connection.getresponse()
